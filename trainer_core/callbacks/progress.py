@@ -1,0 +1,285 @@
+"""ProgressBar: the console progress bar (tqdm), Lightning 1.x layout.
+
+Bars: ``Epoch N`` (train batches plus the validation batches run in that epoch), ``Validating``, ``Testing``,
+``Predicting`` and ``Validation sanity check``. The postfix shows ``loss`` (mean of the last 20 training losses),
+``v_num``, ``split_idx`` (TBPTT) and every metric logged with ``prog_bar=True``.
+
+Speed: a redraw happens only every ``refresh_rate`` batches, and only a redraw reads values to the host (one
+``.item()`` for the running loss plus the trainer's progress-bar metrics), so ``refresh_rate > 1`` means no device
+synchronisation on the batches in between.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections import deque
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from trainer_core.callback import Callback
+
+__all__ = ["ProgressBar"]
+
+_RUNNING_LOSS_WINDOW = 20
+
+
+def _total(value: Any) -> int | None:
+    """tqdm's total: None for unknown or infinite lengths."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        parts = [_total(v) for v in value]
+        return None if any(p is None for p in parts) else sum(parts)  # type: ignore[arg-type]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return int(value)
+
+
+def _losses_in(outputs: Any) -> list[torch.Tensor]:
+    """The detached loss tensors in a step's outputs (a tensor, a dict with "loss", or a list of those)."""
+    if isinstance(outputs, torch.Tensor):
+        return [outputs.detach()] if outputs.numel() == 1 else []
+    if isinstance(outputs, dict):
+        return _losses_in(outputs.get("loss"))
+    if isinstance(outputs, (list, tuple)):  # TBPTT splits / several optimizers
+        return [loss for item in outputs for loss in _losses_in(item)]
+    return []
+
+
+class ProgressBar(Callback):
+    """A tqdm progress bar for fit, validate, test and predict.
+
+    Args:
+        refresh_rate: redraw every ``refresh_rate`` batches; 0 disables the bar.
+        process_position: line offset, for several trainers sharing one terminal.
+
+    Examples:
+        >>> bar = ProgressBar(refresh_rate=10)
+        >>> bar.is_enabled
+        True
+    """
+
+    def __init__(self, refresh_rate: int = 1, process_position: int = 0) -> None:
+        if isinstance(refresh_rate, bool) or not isinstance(refresh_rate, int) or refresh_rate < 0:
+            raise ValueError(f"ProgressBar(refresh_rate={refresh_rate!r}) is invalid: use an integer >= 0 (0 = off).")
+        self._refresh_rate = refresh_rate
+        self._process_position = process_position
+        self._enabled = True
+        self.main_progress_bar: tqdm | None = None
+        self.val_progress_bar: tqdm | None = None
+        self.test_progress_bar: tqdm | None = None
+        self.predict_progress_bar: tqdm | None = None
+        self._losses: deque[torch.Tensor] = deque(maxlen=_RUNNING_LOSS_WINDOW)
+        self._train_seen = 0
+        self._eval_seen = 0
+        self._main_n = 0
+
+    # --- switches -------------------------------------------------------------------------------------------
+    @property
+    def refresh_rate(self) -> int:
+        return self._refresh_rate
+
+    @property
+    def process_position(self) -> int:
+        return self._process_position
+
+    @property
+    def is_enabled(self) -> bool:
+        return self._enabled and self._refresh_rate > 0
+
+    @property
+    def is_disabled(self) -> bool:
+        return not self.is_enabled
+
+    def disable(self) -> None:
+        """Silence the bar (the tuners do this while they run short fits)."""
+        self._enabled = False
+
+    def enable(self) -> None:
+        self._enabled = True
+
+    def print(self, *args: Any, sep: str = " ", end: str = os.linesep) -> None:
+        """Print a line above the bars without breaking them."""
+        tqdm.write(sep.join(map(str, args)), end=end, file=sys.stdout)
+
+    # --- bars -----------------------------------------------------------------------------------------------
+    def _bar(self, desc: str, total: int | None, offset: int, leave: bool) -> tqdm:
+        return tqdm(
+            desc=desc,
+            total=total,
+            position=2 * self._process_position + offset,
+            disable=self.is_disabled,
+            leave=leave,
+            dynamic_ncols=True,
+            file=sys.stdout,
+            smoothing=0,
+        )
+
+    def _should_update(self, seen: int, total: int | None) -> bool:
+        return self.is_enabled and (seen % self._refresh_rate == 0 or seen == total)
+
+    @staticmethod
+    def _advance(bar: tqdm | None, n: int) -> None:
+        if bar is not None and not bar.disable and n > bar.n:
+            bar.update(n - bar.n)
+
+    @staticmethod
+    def _close(bar: tqdm | None) -> None:
+        if bar is not None:
+            bar.close()
+
+    # --- numbers the bars show ------------------------------------------------------------------------------
+    def total_val_batches_this_epoch(self, trainer: Any) -> int | None:
+        """Validation batches the current training epoch will run (0 when it does not validate)."""
+        val = _total(getattr(trainer, "num_val_batches", None))
+        if not val:
+            return 0 if val == 0 else None
+        every = getattr(trainer, "check_val_every_n_epoch", 1)
+        if every is not None and (trainer.current_epoch + 1) % every != 0:
+            return 0
+        train = _total(getattr(trainer, "num_training_batches", None))
+        check = getattr(trainer, "val_check_batch", None)
+        if train is None or not isinstance(check, int) or check < 1:
+            return val
+        return val * max(1, train // check)
+
+    def get_metrics(self, trainer: Any, pl_module: Any) -> dict[str, Any]:
+        """The postfix: running ``loss``, ``split_idx``, ``v_num`` and the ``prog_bar`` metrics (host values)."""
+        items: dict[str, Any] = {}
+        if self._losses:
+            mean = torch.stack(list(self._losses)).float().mean().item()  # the one sync of this refresh
+            items["loss"] = f"{mean:.3g}"
+        elif getattr(pl_module, "automatic_optimization", True):
+            items["loss"] = "nan"
+        truncated = getattr(pl_module, "truncated_bptt_steps", 0) or 0
+        if truncated > 0 and getattr(trainer, "split_idx", None) is not None:
+            items["split_idx"] = trainer.split_idx
+        logger = getattr(trainer, "logger", None)
+        version = getattr(logger, "version", None) if logger is not None else None
+        if version is not None:
+            items["v_num"] = version[-4:] if isinstance(version, str) else version
+        for name, value in (getattr(trainer, "progress_bar_metrics", None) or {}).items():
+            items[name] = value.item() if isinstance(value, torch.Tensor) else value
+        return items
+
+    def _set_postfix(self, bar: tqdm | None, trainer: Any, pl_module: Any) -> None:
+        if bar is not None and not bar.disable:
+            bar.set_postfix(self.get_metrics(trainer, pl_module), refresh=False)
+
+    # --- sanity check ---------------------------------------------------------------------------------------
+    def on_sanity_check_start(self, trainer: Any, pl_module: Any) -> None:
+        total = _total(getattr(trainer, "num_sanity_val_batches", None))
+        self.val_progress_bar = self._bar("Validation sanity check", total, offset=0, leave=False)
+        self._eval_seen = 0
+
+    def on_sanity_check_end(self, trainer: Any, pl_module: Any) -> None:
+        self._close(self.val_progress_bar)
+        self.val_progress_bar = None
+
+    # --- training -------------------------------------------------------------------------------------------
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        self.main_progress_bar = self._bar("Epoch 0", None, offset=0, leave=True)
+        self._losses.clear()
+
+    def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        train = _total(getattr(trainer, "num_training_batches", None))
+        val = self.total_val_batches_this_epoch(trainer)
+        total = None if train is None or val is None else train + val
+        self._train_seen = 0
+        self._main_n = 0
+        bar = self.main_progress_bar
+        if bar is not None:
+            bar.reset(total=total)
+            bar.set_description(f"Epoch {trainer.current_epoch}", refresh=False)
+
+    def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
+                           dataloader_idx: int = 0) -> None:
+        self._train_seen += 1
+        self._main_n += 1
+        if getattr(pl_module, "automatic_optimization", True):
+            self._losses.extend(_losses_in(outputs))  # kept on their device: no sync here
+        bar = self.main_progress_bar
+        if bar is not None and self._should_update(self._train_seen, _total(trainer.num_training_batches)):
+            self._set_postfix(bar, trainer, pl_module)
+            self._advance(bar, self._main_n)
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        bar = self.main_progress_bar
+        if bar is not None and self.is_enabled:
+            self._set_postfix(bar, trainer, pl_module)
+            self._advance(bar, self._main_n)
+            bar.refresh()
+
+    def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+        self._close(self.main_progress_bar)
+        self.main_progress_bar = None
+
+    # --- evaluation -----------------------------------------------------------------------------------------
+    def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
+        if getattr(trainer, "sanity_checking", False):
+            return
+        total = _total(getattr(trainer, "num_val_batches", None))
+        # Inside fit the validation bar sits under the epoch bar; alone it is the only bar.
+        offset = 1 if self.main_progress_bar is not None else 0
+        self.val_progress_bar = self._bar("Validating", total, offset=offset, leave=False)
+        self._eval_seen = 0
+
+    def on_validation_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
+                                dataloader_idx: int = 0) -> None:
+        self._eval_seen += 1
+        sanity = getattr(trainer, "sanity_checking", False)
+        if not sanity:
+            self._main_n += 1
+        bar = self.val_progress_bar
+        if bar is not None and self._should_update(self._eval_seen, bar.total):
+            self._advance(bar, self._eval_seen)
+            if not sanity and self.main_progress_bar is not None:
+                self._advance(self.main_progress_bar, self._main_n)
+
+    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        if getattr(trainer, "sanity_checking", False):
+            return
+        self._close(self.val_progress_bar)
+        self.val_progress_bar = None
+        if self.main_progress_bar is not None:
+            self._set_postfix(self.main_progress_bar, trainer, pl_module)
+
+    def on_test_start(self, trainer: Any, pl_module: Any) -> None:
+        self.test_progress_bar = self._bar("Testing", _total(getattr(trainer, "num_test_batches", None)), 0, True)
+        self._eval_seen = 0
+
+    def on_test_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
+                          dataloader_idx: int = 0) -> None:
+        self._eval_seen += 1
+        bar = self.test_progress_bar
+        if bar is not None and self._should_update(self._eval_seen, bar.total):
+            self._advance(bar, self._eval_seen)
+
+    def on_test_end(self, trainer: Any, pl_module: Any) -> None:
+        self._close(self.test_progress_bar)
+        self.test_progress_bar = None
+
+    def on_predict_start(self, trainer: Any, pl_module: Any) -> None:
+        total = _total(getattr(trainer, "num_predict_batches", None))
+        self.predict_progress_bar = self._bar("Predicting", total, 0, True)
+        self._eval_seen = 0
+
+    def on_predict_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
+                             dataloader_idx: int = 0) -> None:
+        self._eval_seen += 1
+        bar = self.predict_progress_bar
+        if bar is not None and self._should_update(self._eval_seen, bar.total):
+            self._advance(bar, self._eval_seen)
+
+    def on_predict_end(self, trainer: Any, pl_module: Any) -> None:
+        self._close(self.predict_progress_bar)
+        self.predict_progress_bar = None
+
+    def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
+        for bar in (self.val_progress_bar, self.test_progress_bar, self.predict_progress_bar, self.main_progress_bar):
+            self._close(bar)
+        self.main_progress_bar = self.val_progress_bar = self.test_progress_bar = self.predict_progress_bar = None
