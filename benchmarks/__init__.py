@@ -1,0 +1,6 @@
+"""Benchmarks for Training Studio: `python -m benchmarks [--quick] [--gpu] [--only NAME] [--markdown FILE]`.
+
+Every module `benchmarks/bench_*.py` exposes `run(quick: bool, gpu: bool) -> list[dict]` returning rows with the keys
+`name`, `ours`, `baseline`, `unit`, `ratio`, `note`; the baseline is always measured in the same run. Benchmarks
+print figures; they never pass or fail on time (see benchmarks/README.md for recorded results).
+"""
