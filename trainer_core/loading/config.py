@@ -1,0 +1,227 @@
+"""Run configs: the YAML that ``--config`` reads, ``--print_config`` writes and the studio saves.
+
+Shape (every section optional)::
+
+    trainer:            # Trainer flags, same names as the keyword arguments
+      max_epochs: 5
+    model:
+      script: model.py
+      class: Net        # optional when the script defines one LightningModule
+      init_args: {hidden: 64}
+    data:               # a LightningDataModule ...
+      script: data.py
+      class: MyData
+      init_args: {batch_size: 32}
+    # ... or a file/folder:   data: {path: data.csv, batch_size: 32, val_split: 0.2, shuffle: true, target: label}
+    ckpt_path: last.ckpt
+    seed_everything: 42
+    tune: {lr_find: true, scale_batch_size: false, lr_find_kwargs: {num_training: 50}}
+    debug: fast_dev_run # or overfit_batches
+
+Relative paths in a config file are taken from the file's folder when the file exists there, else from the
+current folder. ``model: net.py:Net`` and ``data: data.csv`` are accepted as shorthands.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from trainer_core.flags import FLAGS, suggest_flag
+from trainer_core.loading.errors import ConfigError
+from trainer_core.loading.script import split_class_ref
+
+__all__ = ["SECTIONS", "load_config", "check_config", "dump_config", "merge_configs", "DATA_FILE_KEYS"]
+
+SECTIONS = ("trainer", "model", "data", "ckpt_path", "seed_everything", "tune", "debug")
+_CLASS_KEYS = ("script", "class", "init_args")
+DATA_FILE_KEYS = ("path", "batch_size", "val_split", "shuffle", "seed", "num_workers", "target", "header", "trust",
+                  "num_classes")
+_TUNE_KEYS = ("lr_find", "scale_batch_size", "lr_find_kwargs", "scale_batch_size_kwargs")
+_DEBUG_MODES = ("fast_dev_run", "overfit_batches")
+# YAML 1.1 reads 1e-3 as a string (it wants 1.0e-3); nobody means the string, so numbers like it become floats.
+_EXPONENT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
+def _unknown(key: str, allowed: tuple[str, ...], where: str) -> ConfigError:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    tip = f" Did you mean `{close[0]}`?" if close else ""
+    return ConfigError(f"{where}: unknown key `{key}`.{tip} Accepted keys: {', '.join(allowed)}.")
+
+
+def _fix_numbers(value: Any) -> Any:
+    if isinstance(value, str) and _EXPONENT.match(value.strip()):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _fix_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fix_numbers(v) for v in value]
+    return value
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a mapping of names to values, not {type(value).__name__} {value!r}.")
+    return {str(k): v for k, v in value.items()}
+
+
+def _class_section(value: Any, where: str, *, allow_file: bool) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # shorthand: "net.py:Net", "data.csv"
+        script, cls = split_class_ref(value)
+        if script.endswith(".py"):
+            return {"script": script, "class": cls, "init_args": {}}
+        if allow_file:
+            return {"path": value}
+        raise ConfigError(f"{where}: `{value}` is not a Python script; give `script.py` or `script.py:ClassName`.")
+    section = _mapping(value, where)
+    if allow_file and "path" in section:
+        for key in section:
+            if key not in DATA_FILE_KEYS:
+                raise _unknown(key, DATA_FILE_KEYS, f"{where} (a data file)")
+        return section
+    for key in section:
+        if key not in _CLASS_KEYS:
+            allowed = _CLASS_KEYS + (DATA_FILE_KEYS if allow_file else ())
+            raise _unknown(key, allowed, where)
+    if "script" not in section:
+        need = "`script` (a LightningDataModule) or `path` (a data file)" if allow_file else "`script`"
+        raise ConfigError(f"{where} needs {need}.")
+    script, cls = split_class_ref(str(section["script"]))
+    return {"script": script, "class": section.get("class") or cls,
+            "init_args": _mapping(section.get("init_args"), f"{where}.init_args")}
+
+
+def check_config(config: Any, source: str = "config") -> dict[str, Any]:
+    """Check a config's shape and expand shorthands; return the normalised dict.
+
+    Raises:
+        ConfigError: an unknown section or key (with a suggestion), a misspelled Trainer flag (suggesting the real
+            name), or a section of the wrong type.
+    """
+    top = _mapping(config, source)
+    for key in top:
+        if key not in SECTIONS:
+            raise _unknown(key, SECTIONS, source)
+    out: dict[str, Any] = {}
+    trainer = _mapping(top.get("trainer"), f"{source}, section trainer")
+    for name in trainer:
+        if name not in FLAGS:
+            hint = suggest_flag(name)
+            tip = f" Did you mean `{hint}`?" if hint else " Run `trainer-core fit --help` for the list of flags."
+            raise ConfigError(f"{source}, section trainer: `{name}` is not a Trainer flag.{tip}")
+    out["trainer"] = _fix_numbers(trainer)
+    model = _class_section(top.get("model"), f"{source}, section model", allow_file=False)
+    if model is not None:
+        out["model"] = _fix_numbers(model)
+    data = _class_section(top.get("data"), f"{source}, section data", allow_file=True)
+    if data is not None:
+        out["data"] = _fix_numbers(data)
+    if top.get("ckpt_path") is not None:
+        out["ckpt_path"] = str(top["ckpt_path"])
+    seed = top.get("seed_everything")
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError(f"{source}: seed_everything={seed!r} is not valid: give an integer.")
+        out["seed_everything"] = seed
+    tune = _mapping(top.get("tune"), f"{source}, section tune")
+    for key in tune:
+        if key not in _TUNE_KEYS:
+            raise _unknown(key, _TUNE_KEYS, f"{source}, section tune")
+    if tune:
+        out["tune"] = _fix_numbers(tune)
+    if top.get("debug") is not None:
+        if top["debug"] not in _DEBUG_MODES:
+            raise ConfigError(f"{source}: debug={top['debug']!r} is not valid: give {' or '.join(_DEBUG_MODES)}.")
+        out["debug"] = top["debug"]
+    return out
+
+
+def _resolve(path: str, base: Path) -> str:
+    if os.path.isabs(path) or path in ("best", "last"):
+        return path
+    beside = base / path
+    return str(beside) if beside.exists() else path
+
+
+def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check a YAML config file (see the module docstring for its shape).
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not YAML, or has a bad shape.
+    """
+    shown = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise ConfigError(f"Config file {shown} does not exist.") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"Config file {shown} cannot be read: {err}.") from err
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(f"Config file {shown}{where}: not valid YAML ({problem}).") from err
+    config = check_config(raw, shown)
+    base = Path(path).resolve().parent
+    for section in ("model", "data"):
+        for key in ("script", "path"):
+            if section in config and config[section].get(key):
+                config[section][key] = _resolve(str(config[section][key]), base)
+    if "ckpt_path" in config:
+        config["ckpt_path"] = _resolve(config["ckpt_path"], base)
+    return config
+
+
+def merge_configs(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``: sections merge key by key, ``init_args`` too; a new model script or data
+    source replaces the old one (its arguments belonged to the old class)."""
+    out: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for key, value in override.items():
+        if key in ("model", "data") and isinstance(value, dict) and isinstance(out.get(key), dict):
+            old = out[key]
+            switched = any(value.get(k) is not None and value.get(k) != old.get(k) for k in ("script", "path", "class"))
+            if switched:
+                out[key] = dict(value)
+                continue
+            merged = {**old, **{k: v for k, v in value.items() if k != "init_args" and v is not None}}
+            if "init_args" in old or "init_args" in value:
+                merged["init_args"] = {**old.get("init_args", {}), **value.get("init_args", {})}
+            out[key] = merged
+        elif key in ("trainer", "tune") and isinstance(value, dict):
+            out[key] = {**out.get(key, {}), **value}
+        else:
+            out[key] = value
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """Turn tuples and other YAML-unfriendly containers into plain lists/dicts; objects into their repr."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "__fspath__"):
+        return os.fspath(value)
+    if hasattr(value, "total_seconds"):  # timedelta (max_time)
+        return {"seconds": value.total_seconds()}
+    return repr(value)
+
+
+def dump_config(config: Mapping[str, Any]) -> str:
+    """The config as YAML text, sections in the documented order."""
+    ordered = {key: _plain(config[key]) for key in SECTIONS if key in config and config[key] not in (None, {})}
+    return yaml.safe_dump(ordered, sort_keys=False, default_flow_style=False)
