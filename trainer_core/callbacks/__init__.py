@@ -8,13 +8,9 @@ from trainer_core.callbacks.early_stopping import EarlyStopping
 from trainer_core.callbacks.gradient_accumulation import GradientAccumulationScheduler
 from trainer_core.callbacks.lr_monitor import LearningRateMonitor
 from trainer_core.callbacks.model_checkpoint import ModelCheckpoint
+from trainer_core.callbacks.model_summary import ModelSummary
 from trainer_core.callbacks.progress import ProgressBar
 from trainer_core.callbacks.timer import Timer
-
-try:  # written by another engineer; the guard goes once it has landed
-    from trainer_core.callbacks.model_summary import ModelSummary
-except ImportError:  # pragma: no cover - transitional
-    ModelSummary = None  # type: ignore[assignment,misc]
 
 __all__ = [
     "Callback",

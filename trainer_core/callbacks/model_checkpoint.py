@@ -166,6 +166,7 @@ class ModelCheckpoint(Callback):
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
         self._last_time_checked = time.monotonic()
+        self._warn_if_not_empty(trainer)
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                            dataloader_idx: int = 0) -> None:
@@ -210,6 +211,7 @@ class ModelCheckpoint(Callback):
         if self.last_model_path and self._last_global_step_saved == trainer.global_step:
             return
         self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        self._last_global_step_saved = int(trainer.global_step)
 
     def on_save_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -236,6 +238,7 @@ class ModelCheckpoint(Callback):
             self.kth_value = callback_state.get("kth_value", self.kth_value)
             self.last_model_path = callback_state.get("last_model_path", "")
             self.current_score = callback_state.get("current_score")
+            self._dir_checked = True  # resuming into our own folder: its files are expected
         self._last_global_step_saved = int(callback_state.get("last_global_step_saved", -1))
 
     # --- resolution -----------------------------------------------------------------------------------------
@@ -247,7 +250,6 @@ class ModelCheckpoint(Callback):
             )
         if self.dirpath is None:
             self.dirpath = broadcast(trainer, self._default_dirpath(trainer))
-        self._warn_if_not_empty(trainer)
 
     def _warn_if_not_empty(self, trainer: Any) -> None:
         if self._dir_checked or self.save_top_k == 0 or getattr(trainer, "fast_dev_run", 0):
