@@ -6,8 +6,8 @@ import math
 
 import pytest
 import torch
+from helpers.fake_trainer import FakeTrainer
 
-from tests.helpers.fake_trainer import FakeTrainer
 from trainer_core.callbacks import EarlyStopping
 from trainer_core.exceptions import MisconfigurationError
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 import torch
+from helpers.fake_trainer import FakeLogger, FakeTrainer
 
-from tests.helpers.fake_trainer import FakeLogger, FakeTrainer
 from trainer_core.callbacks import ModelCheckpoint
 from trainer_core.exceptions import MisconfigurationError
 
