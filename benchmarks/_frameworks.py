@@ -19,7 +19,17 @@ import torch
 from benchmarks._harness import seed_all
 from benchmarks._workloads import Batch, InMemoryBatches, Workload
 
-__all__ = ["LEAN_FLAGS", "Framework", "fit", "lightning", "ours"]
+__all__ = [
+    "LEAN_FLAGS",
+    "Framework",
+    "as_loader",
+    "build_module",
+    "fit",
+    "lightning",
+    "make_trainer",
+    "module_class",
+    "ours",
+]
 
 # The lean configuration of the parity benchmark: everything that is not training switched off.
 LEAN_FLAGS: dict[str, Any] = {
@@ -98,9 +108,14 @@ def _module_class(base: type, log_loss: bool) -> type:
     return BenchModule
 
 
+def module_class(framework: Framework, *, log_loss: bool = False) -> type:
+    """The benchmark LightningModule class for `framework`: `cls(workload)` wraps the workload."""
+    return _module_class(framework.module_base, log_loss)
+
+
 def build_module(framework: Framework, workload: Workload, *, log_loss: bool = False) -> Any:
     """A module for `framework` wrapping `workload` (call after seeding: it initialises the weights)."""
-    return _module_class(framework.module_base, log_loss)(workload)
+    return module_class(framework, log_loss=log_loss)(workload)
 
 
 def make_trainer(framework: Framework, *, device: str = "cpu", **flags: Any) -> Any:

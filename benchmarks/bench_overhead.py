@@ -174,7 +174,12 @@ def transformer_rows(quick: bool, device: str, suffix: str = "") -> list[dict]:
     workload = transformer_workload(shape["d_model"], shape["layers"])
     fits = contenders(workload, "lean", "", device=device, precision="bf16-mixed")
     costs = step_costs(
-        fits, InMemoryBatches(batches[:n_short]), InMemoryBatches(batches), n_short, n_long, repeats=repeats,
+        fits,
+        InMemoryBatches(batches[:n_short]),
+        InMemoryBatches(batches),
+        n_short,
+        n_long,
+        repeats=repeats,
         device=device,
     )
     label = f"step time {workload.name} seq{shape['seq']} b{shape['batch']} bf16{suffix}"
