@@ -1,0 +1,1 @@
+"""Plain-Python models of the studio (no Qt, no torch): metric buffers, run state, run configuration."""

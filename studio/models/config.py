@@ -1,0 +1,146 @@
+"""The run configuration edited in the studio, and its YAML form (the ``--config`` shape of API.md).
+
+``RunConfig`` holds what the forms show; ``to_spec(mode)`` is the RunSpec dict sent to the worker and
+``to_yaml()``/``from_yaml()`` read and write the file the command line accepts with ``--config``::
+
+    trainer: {max_epochs: 5, ...}          # only flags that differ from their defaults
+    model: {script: ..., class: ..., init_args: {...}}
+    data: {script: ..., class: ..., init_args: {...}}   or   {path: ..., batch_size: ..., val_split: ..., ...}
+    ckpt_path: ...                         # optional
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["RunConfig", "ConfigFileError", "MODES"]
+
+MODES = ("fit", "validate", "test", "predict", "tune", "debug")
+
+
+class ConfigFileError(ValueError):
+    """A YAML file that is not a run configuration; the message says what is wrong and how to fix it."""
+
+
+@dataclass
+class RunConfig:
+    """Everything needed to launch a run except the mode."""
+
+    model_script: str = ""
+    model_class: str | None = None
+    model_init_args: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] | None = None
+    trainer_flags: dict[str, Any] = field(default_factory=dict)
+    ckpt_path: str | None = None
+    tune: dict[str, Any] = field(default_factory=dict)
+    debug: str = "fast_dev_run"
+
+    def to_spec(self, mode: str) -> dict[str, Any]:
+        """The RunSpec fields for ``mode`` as a plain dict (what the worker receives)."""
+        if mode not in MODES:
+            raise ValueError(f"Unknown mode {mode!r}; use one of {', '.join(MODES)}.")
+        return {
+            "mode": mode,
+            "model_script": self.model_script,
+            "model_class": self.model_class,
+            "model_init_args": dict(self.model_init_args),
+            "data": dict(self.data) if self.data else None,
+            "trainer_flags": dict(self.trainer_flags),
+            "ckpt_path": self.ckpt_path,
+            "tune": dict(self.tune),
+            "debug": self.debug,
+        }
+
+    def to_config(self) -> dict[str, Any]:
+        """The ``--config`` mapping."""
+        out: dict[str, Any] = {"trainer": dict(self.trainer_flags)}
+        model: dict[str, Any] = {"script": self.model_script}
+        if self.model_class:
+            model["class"] = self.model_class
+        if self.model_init_args:
+            model["init_args"] = dict(self.model_init_args)
+        out["model"] = model
+        if self.data:
+            out["data"] = dict(self.data)
+        if self.ckpt_path:
+            out["ckpt_path"] = self.ckpt_path
+        return out
+
+    def to_yaml(self) -> str:
+        """The ``--config`` YAML text."""
+        return yaml.safe_dump(self.to_config(), sort_keys=False, default_flow_style=False)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the YAML atomically (temp file + rename)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+        tmp.write_text(self.to_yaml(), encoding="utf-8")
+        os.replace(tmp, path)
+
+    @classmethod
+    def from_config(cls, config: Any, base_dir: str | os.PathLike[str] | None = None,
+                    source: str = "config") -> RunConfig:
+        """Build from a ``--config`` mapping; relative script/data paths resolve against ``base_dir``.
+
+        Raises:
+            ConfigFileError: when the mapping does not have the expected sections.
+        """
+        if config is None:
+            config = {}
+        if not isinstance(config, dict):
+            raise ConfigFileError(f"{source}: expected a mapping with trainer:, model: and data: sections, "
+                                  f"found {type(config).__name__}.")
+        unknown = set(config) - {"trainer", "model", "data", "ckpt_path"}
+        if unknown:
+            raise ConfigFileError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}; use trainer:, "
+                                  "model:, data: and ckpt_path:.")
+        trainer = config.get("trainer") or {}
+        model = config.get("model") or {}
+        data = config.get("data") or None
+        for name, section in (("trainer", trainer), ("model", model), ("data", data or {})):
+            if not isinstance(section, dict):
+                raise ConfigFileError(f"{source}: the {name}: section must be a mapping, found "
+                                      f"{type(section).__name__}.")
+        base = Path(base_dir) if base_dir is not None else None
+
+        def resolve(value: Any) -> Any:
+            if isinstance(value, str) and value and base is not None and not os.path.isabs(value):
+                return str((base / value).resolve())
+            return value
+
+        if data:
+            data = dict(data)
+            for key in ("script", "path"):
+                if key in data:
+                    data[key] = resolve(data[key])
+        return cls(
+            model_script=resolve(model.get("script") or ""),
+            model_class=model.get("class"),
+            model_init_args=dict(model.get("init_args") or {}),
+            data=data,
+            trainer_flags=dict(trainer),
+            ckpt_path=resolve(config.get("ckpt_path")),
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> RunConfig:
+        """Read a ``--config`` YAML file.
+
+        Raises:
+            ConfigFileError: unreadable file, invalid YAML or wrong shape (the message names the file).
+        """
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise ConfigFileError(f"Cannot read {path}: {error.strerror or error}.") from error
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ConfigFileError(f"{path} is not valid YAML: {error}. Fix the file or save a new one.") from error
+        return cls.from_config(data, base_dir=path.parent, source=str(path))

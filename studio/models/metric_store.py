@@ -1,0 +1,187 @@
+"""Growing numpy buffers for metric series, read by the plot views on a timer.
+
+Each series keeps float64 ``x``/``y`` arrays that double when full (amortised O(1) append, no per-point Python
+objects). Points arrive with non-decreasing ``x`` (the global step); a point at the same ``x`` as the last one
+replaces it, so a metric reported by two events of one step (the logger payload and the epoch summary) is stored
+once. Past ``max_points`` a series keeps every other point (the whole history stays visible at half the density).
+
+Examples:
+    >>> store = MetricStore()
+    >>> store.add("loss", 0, 1.0)
+    >>> store.add("loss", 1, 0.5)
+    >>> x, y = store.series("loss").view()
+    >>> list(y)
+    [1.0, 0.5]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+__all__ = ["Series", "MetricStore", "to_number"]
+
+
+def to_number(value: object) -> float | None:
+    """A finite-or-not float from an event value (``"nan"``/``"inf"`` strings included), else None."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+class Series:
+    """One metric's points.
+
+    Attributes:
+        name: the metric name as logged.
+        kind: ``"step"`` (per-batch points) or ``"epoch"`` (one point per epoch/validation run).
+        version: increases on every change; views redraw a series only when it moved.
+    """
+
+    __slots__ = ("name", "kind", "version", "max_points", "_x", "_y", "_n")
+
+    def __init__(self, name: str, kind: str = "step", capacity: int = 1024, max_points: int = 4_000_000) -> None:
+        self.name = name
+        self.kind = kind
+        self.version = 0
+        self.max_points = max_points
+        self._x = np.empty(capacity, dtype=np.float64)
+        self._y = np.empty(capacity, dtype=np.float64)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def view(self) -> tuple[np.ndarray, np.ndarray]:
+        """The stored points as read-only views (no copy)."""
+        x, y = self._x[: self._n], self._y[: self._n]
+        x.flags.writeable = False
+        y.flags.writeable = False
+        return x, y
+
+    def last(self) -> tuple[float, float] | None:
+        """The newest point, or None when empty."""
+        return (float(self._x[self._n - 1]), float(self._y[self._n - 1])) if self._n else None
+
+    def append(self, x: float, y: float) -> bool:
+        """Add one point; returns False when it was dropped because ``x`` went backwards."""
+        n = self._n
+        if n:
+            last_x = self._x[n - 1]
+            if x < last_x:
+                return False
+            if x == last_x:
+                self._y[n - 1] = y
+                self.version += 1
+                return True
+        if n == len(self._x):
+            self._grow(n + 1)
+            n = self._n
+        self._x[n] = x
+        self._y[n] = y
+        self._n = n + 1
+        self.version += 1
+        return True
+
+    def extend(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        """Add many points at once (assumed sorted by ``x`` and after the last stored point)."""
+        xs = np.asarray(xs, dtype=np.float64)
+        ys = np.asarray(ys, dtype=np.float64)
+        if self._n:
+            keep = xs > self._x[self._n - 1]
+            xs, ys = xs[keep], ys[keep]
+        count = len(xs)
+        if not count:
+            return
+        if self._n + count > len(self._x):
+            self._grow(self._n + count)
+        self._x[self._n : self._n + count] = xs
+        self._y[self._n : self._n + count] = ys
+        self._n += count
+        self.version += 1
+
+    def clear(self) -> None:
+        """Drop every point (the buffers are kept for reuse)."""
+        self._n = 0
+        self.version += 1
+
+    def _grow(self, needed: int) -> None:
+        if needed > self.max_points:
+            # Halve the density of what is stored rather than forget the start of the run.
+            extra = needed - self._n
+            kept = (self._n + 1) // 2
+            self._x[:kept] = self._x[: self._n : 2]
+            self._y[:kept] = self._y[: self._n : 2]
+            self._n = kept
+            needed = kept + extra
+            if needed <= len(self._x):
+                return
+        capacity = max(needed, min(len(self._x) * 2, self.max_points))
+        x = np.empty(capacity, dtype=np.float64)
+        y = np.empty(capacity, dtype=np.float64)
+        x[: self._n] = self._x[: self._n]
+        y[: self._n] = self._y[: self._n]
+        self._x, self._y = x, y
+
+
+class MetricStore:
+    """All metric series of one run, by name.
+
+    Attributes:
+        version: increases whenever any series changes or a series is added.
+    """
+
+    def __init__(self) -> None:
+        self._series: dict[str, Series] = {}
+        self.version = 0
+
+    def names(self) -> list[str]:
+        """Series names in first-seen order."""
+        return list(self._series)
+
+    def series(self, name: str) -> Series:
+        """The series called ``name`` (KeyError if it never received a point)."""
+        return self._series[name]
+
+    def get(self, name: str) -> Series | None:
+        """The series called ``name`` or None."""
+        return self._series.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._series
+
+    def add(self, name: str, x: float, y: float, kind: str = "step") -> None:
+        """Append one point to ``name`` (created on first use with ``kind``)."""
+        series = self._series.get(name)
+        if series is None:
+            series = self._series[name] = Series(name, kind)
+        elif kind == "epoch" and series.kind != "epoch":
+            series.kind = "epoch"
+        if series.append(float(x), float(y)):
+            self.version += 1
+
+    def add_many(self, x: float, values: dict[str, object], kind: str = "step", skip: Iterable[str] = ()) -> int:
+        """Append ``values`` (name -> number) at one ``x``; non-numbers and ``skip`` names are ignored."""
+        skipped = set(skip)
+        added = 0
+        for name, value in values.items():
+            number = to_number(value)
+            if number is None or name in skipped or (math.isnan(number) and name not in self._series):
+                continue
+            self.add(name, x, number, kind)
+            added += 1
+        return added
+
+    def clear(self) -> None:
+        """Forget every series (a new run starts)."""
+        self._series.clear()
+        self.version += 1

@@ -1,0 +1,281 @@
+"""The state of one run as the GUI sees it, built by applying the event stream (no Qt, no torch).
+
+:class:`RunModel` is the one place that interprets events: the live views, the dashboards and the run-history
+loader all read it. ``apply(batch)`` returns the set of event types it saw so the Qt layer can tell views what
+changed. Replaying an ``events.jsonl`` file through ``apply`` reproduces exactly what was seen live.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.models.metric_store import MetricStore, to_number
+from studio.protocol import events as ev
+
+__all__ = ["RunStatus", "Progress", "RunModel", "load_events"]
+
+
+class RunStatus:
+    """Run status values (strings, so they print and compare simply)."""
+
+    IDLE = "idle"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    FINISHED = "finished"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+    ENDED = (FINISHED, INTERRUPTED, FAILED)
+
+
+@dataclass
+class Progress:
+    """Where the run is and how fast it goes (the GUI's progress bar)."""
+
+    stage: str | None = None
+    epoch: int = 0
+    step: int = 0
+    batch: int = 0
+    num_batches: int | None = None
+    max_epochs: int | None = None
+    max_steps: int | None = None
+    batches_per_s: float | None = None
+    _last: tuple[str, int, int, float] | None = field(default=None, repr=False)
+
+    def update(self, stage: str, epoch: int, step: int, batch: int, num_batches: int | None, when: float) -> None:
+        """Take a progress sample and refresh the smoothed rate."""
+        if self._last is not None:
+            last_stage, last_epoch, last_batch, last_time = self._last
+            dt = when - last_time
+            if last_stage == stage and last_epoch == epoch and batch > last_batch and dt > 0:
+                rate = (batch - last_batch) / dt
+                self.batches_per_s = rate if self.batches_per_s is None else 0.7 * self.batches_per_s + 0.3 * rate
+        self._last = (stage, epoch, batch, when)
+        self.stage, self.epoch, self.step, self.batch, self.num_batches = stage, epoch, step, batch, num_batches
+
+    def eta_s(self) -> float | None:
+        """Seconds left in the current stage (training: until max_epochs/max_steps), or None when unknown."""
+        rate = self.batches_per_s
+        if not rate or self.num_batches is None:
+            return None
+        left = max(self.num_batches - self.batch, 0)
+        if self.stage == "train":
+            candidates = []
+            if self.max_epochs is not None and self.max_epochs > 0:
+                candidates.append(left + max(self.max_epochs - self.epoch - 1, 0) * self.num_batches)
+            if self.max_steps is not None and self.max_steps > 0:
+                candidates.append(max(self.max_steps - self.step, 0))
+            if candidates:
+                left = min(candidates)
+        return left / rate
+
+    def fraction(self) -> float | None:
+        """Done fraction of the current epoch/stage in [0, 1], or None when the total is unknown."""
+        if not self.num_batches:
+            return None
+        return min(self.batch / self.num_batches, 1.0)
+
+
+class RunModel:
+    """Everything known about the current (or a loaded) run.
+
+    Attributes:
+        metrics: the plotted series (x = global step).
+        status: a :class:`RunStatus` value.
+        reason: why the run ended when it did not finish (exit code meaning, exception message).
+        exception: the last ``exception`` event's fields (traceback, user_frame), if any.
+        console: the newest log lines as ``(level, text)``.
+        latest: the newest value of every metric (progress bar and logged), for the status pane.
+        extras: per-type event lists kept for other views (lr_find_point, batch_size_trial, profiler_report,
+            checkpoint_saved, model_summary, run_started).
+    """
+
+    CONSOLE_LINES = 20_000
+
+    def __init__(self) -> None:
+        self.metrics = MetricStore()
+        self.reset()
+
+    def reset(self, *, mode: str | None = None) -> None:
+        """Forget the previous run."""
+        self.metrics.clear()
+        self.run_id: str | None = None
+        self.mode = mode
+        self.status = RunStatus.IDLE if mode is None else RunStatus.STARTING
+        self.reason = ""
+        self.exception: dict[str, Any] | None = None
+        self.log_dir: str | None = None
+        self.progress = Progress()
+        self.latest: dict[str, float] = {}
+        self.console: deque[tuple[str, str]] = deque(maxlen=self.CONSOLE_LINES)
+        self.console_version = 0
+        self.extras: dict[str, list[dict[str, Any]]] = {}
+        self.checkpoints: list[str] = []
+        self.result: dict[str, Any] = {}
+        self.started_at: float | None = time.time() if mode is not None else None
+        self.ended_at: float | None = None
+        self.events_seen = 0
+
+    # --- queries ----------------------------------------------------------------------------------------------
+    @property
+    def ended(self) -> bool:
+        """True once the run finished, was interrupted or failed."""
+        return self.status in RunStatus.ENDED
+
+    def elapsed_s(self) -> float | None:
+        """Seconds since the run started (frozen at the end)."""
+        if self.started_at is None:
+            return None
+        return (self.ended_at or time.time()) - self.started_at
+
+    def log(self, level: str, text: str) -> None:
+        """Add lines to the console (the GUI's own notes use this too)."""
+        for line in text.splitlines() or [""]:
+            self.console.append((level, line))
+        self.console_version += 1
+
+    # --- events -----------------------------------------------------------------------------------------------
+    def apply(self, batch: list[dict[str, Any]]) -> set[str]:
+        """Apply a batch of events in order; returns the event types seen."""
+        seen: set[str] = set()
+        for event in batch:
+            kind = event.get("type", "")
+            handler = _HANDLERS.get(kind)
+            if handler is not None:
+                handler(self, event)
+                seen.add(kind)
+        self.events_seen += len(batch)
+        return seen
+
+    def end(self, status: str, reason: str = "") -> None:
+        """Mark the run ended (used by the process supervisor when the child dies without a final event)."""
+        if self.ended:
+            return
+        self.status = status
+        self.reason = reason
+        self.ended_at = time.time()
+
+    def _keep(self, event: dict[str, Any]) -> None:
+        self.extras.setdefault(event["type"], []).append(event)
+
+    def _on_run_started(self, event: dict[str, Any]) -> None:
+        self.run_id = event.get("run_id")
+        self.mode = event.get("mode") or self.mode
+        self.log_dir = event.get("log_dir") or self.log_dir
+        if self.status in (RunStatus.IDLE, RunStatus.STARTING):
+            self.status = RunStatus.RUNNING
+        if self.started_at is None:
+            self.started_at = event.get("time") or time.time()
+        self._keep(event)
+
+    def _on_stage_started(self, event: dict[str, Any]) -> None:
+        if self.status in (RunStatus.IDLE, RunStatus.STARTING):
+            self.status = RunStatus.RUNNING
+        self.progress.stage = event.get("stage")
+        self.progress.max_epochs = event.get("max_epochs")
+        self.progress.max_steps = event.get("max_steps")
+
+    def _on_epoch_started(self, event: dict[str, Any]) -> None:
+        self.progress.epoch = int(event.get("epoch") or 0)
+        if event.get("num_batches") is not None:
+            self.progress.num_batches = event["num_batches"]
+
+    def _on_progress(self, event: dict[str, Any]) -> None:
+        stage = event.get("stage") or ""
+        step = int(event.get("step") or 0)
+        self.progress.update(stage, int(event.get("epoch") or 0), step, int(event.get("batch") or 0),
+                             event.get("num_batches"), float(event.get("time") or time.time()))
+        values = event.get("metrics") or {}
+        if stage == "train" and values:
+            self.metrics.add_many(step, values)
+        self._note_latest(values)
+
+    def _on_metrics(self, event: dict[str, Any]) -> None:
+        values = event.get("metrics") or {}
+        self.metrics.add_many(int(event.get("step") or 0), values)
+        self._note_latest(values)
+
+    def _on_epoch_finished(self, event: dict[str, Any]) -> None:
+        values = event.get("metrics") or {}
+        step = int(event.get("step") or 0)
+        # Epoch summaries hold metrics already plotted per step (e.g. the progress-bar loss); only names that are
+        # epoch-level (never seen per step) become epoch series.
+        epoch_values = {k: v for k, v in values.items() if k not in self.metrics or
+                        self.metrics.series(k).kind == "epoch"}
+        self.metrics.add_many(step, epoch_values, kind="epoch")
+        self._note_latest(values)
+
+    def _on_stage_finished(self, event: dict[str, Any]) -> None:
+        self._note_latest(event.get("metrics") or {})
+
+    def _note_latest(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            number = to_number(value)
+            if number is not None:
+                self.latest[name] = number
+
+    def _on_log(self, event: dict[str, Any]) -> None:
+        self.log(str(event.get("level") or "info"), str(event.get("text") or ""))
+
+    def _on_exception(self, event: dict[str, Any]) -> None:
+        self.exception = event
+        if event.get("exc_type") != "KeyboardInterrupt":
+            frame = event.get("user_frame") or {}
+            where = f" ({frame.get('file')}, line {frame.get('line')})" if frame else ""
+            self.log("error", f"{event.get('exc_type')}: {event.get('message')}{where}")
+            self.log("error", str(event.get("traceback") or ""))
+
+    def _on_checkpoint(self, event: dict[str, Any]) -> None:
+        path = event.get("path")
+        if path and path not in self.checkpoints:
+            self.checkpoints.append(path)
+        self._keep(event)
+
+    def _on_run_finished(self, event: dict[str, Any]) -> None:
+        self.result = event.get("result") or {}
+        self._note_latest(event.get("metrics") or {})
+        status = event.get("status") or RunStatus.FINISHED
+        self.status = status if status in RunStatus.ENDED else RunStatus.FINISHED
+        self.reason = event.get("reason") or ""
+        self.ended_at = float(event.get("time") or time.time())
+        if self.result.get("log_dir"):
+            self.log_dir = self.result["log_dir"]
+
+
+_HANDLERS = {
+    ev.RUN_STARTED: RunModel._on_run_started,
+    ev.STAGE_STARTED: RunModel._on_stage_started,
+    ev.STAGE_FINISHED: RunModel._on_stage_finished,
+    ev.EPOCH_STARTED: RunModel._on_epoch_started,
+    ev.EPOCH_FINISHED: RunModel._on_epoch_finished,
+    ev.PROGRESS: RunModel._on_progress,
+    ev.METRICS: RunModel._on_metrics,
+    ev.MODEL_SUMMARY: RunModel._keep,
+    ev.LR_FIND_POINT: RunModel._keep,
+    ev.BATCH_SIZE_TRIAL: RunModel._keep,
+    ev.PROFILER_REPORT: RunModel._keep,
+    ev.CHECKPOINT_SAVED: RunModel._on_checkpoint,
+    ev.LOG: RunModel._on_log,
+    ev.EXCEPTION: RunModel._on_exception,
+    ev.RUN_FINISHED: RunModel._on_run_finished,
+}
+
+
+def load_events(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Read an ``events.jsonl`` file (a torn last line from a killed run is skipped)."""
+    out: list[dict[str, Any]] = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return out

@@ -1,0 +1,1 @@
+"""Qt objects without widgets: the run supervisor (child process + message drain)."""

@@ -1,0 +1,101 @@
+"""The child's side of the message stream: a non-blocking, batching, throttled sender.
+
+The trainer thread calls :meth:`Channel.put` (a list append under a lock, well under a microsecond); a sender thread
+wakes every ``interval`` seconds and sends everything pending as one list through the pipe. If the GUI falls
+behind, the pipe fills and only the sender thread waits; when the backlog grows past ``max_pending``, ``progress``
+events are coalesced (only the newest is kept) while every other event is delivered.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+__all__ = ["Channel"]
+
+_PROGRESS = "progress"
+
+
+class Channel:
+    """Send event dicts through ``conn`` in batches.
+
+    Args:
+        conn: the write end of a ``multiprocessing.Pipe`` (anything with ``send``/``close``).
+        interval: seconds between two batches (0.05 s: ~20 batches per second).
+        max_pending: backlog size above which progress events are coalesced.
+    """
+
+    def __init__(self, conn: Any, *, interval: float = 0.05, max_pending: int = 100_000) -> None:
+        self._conn = conn
+        self._interval = interval
+        self._max_pending = max_pending
+        self._pending: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closing = False
+        self._broken = False
+        self.sent = 0
+        self.coalesced = 0
+        self._thread = threading.Thread(target=self._run, name="studio-channel", daemon=True)
+
+    def start(self) -> Channel:
+        """Start the sender thread; returns self."""
+        self._thread.start()
+        return self
+
+    def put(self, event: dict[str, Any]) -> None:
+        """Queue one event (never blocks on the GUI)."""
+        with self._lock:
+            self._pending.append(event)
+            if len(self._pending) > self._max_pending:
+                self._coalesce()
+
+    def _coalesce(self) -> None:
+        newest_progress = None
+        kept = []
+        for event in self._pending:
+            if event.get("type") == _PROGRESS:
+                newest_progress = event
+            else:
+                kept.append(event)
+        if newest_progress is not None:
+            kept.append(newest_progress)
+        self.coalesced += len(self._pending) - len(kept)
+        self._pending = kept
+
+    def _take(self) -> list[dict[str, Any]]:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        return batch
+
+    def _send(self, batch: list[dict[str, Any]]) -> None:
+        if not batch or self._broken:
+            return
+        try:
+            self._conn.send(batch)
+            self.sent += len(batch)
+        except (OSError, EOFError, ValueError):
+            # The GUI went away; keep training (events still reach events.jsonl) and stop sending.
+            self._broken = True
+
+    def _run(self) -> None:
+        while not self._closing:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            self._send(self._take())
+
+    def flush(self) -> None:
+        """Ask the sender thread to send now (does not wait)."""
+        self._wake.set()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Send everything pending, stop the thread and close the pipe."""
+        self._closing = True
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self._send(self._take())
+        try:
+            self._conn.close()
+        except OSError:
+            pass

@@ -1,0 +1,137 @@
+"""The function the GUI starts in a spawned child process: run one request, stream its events, exit.
+
+Imports nothing heavy at module level: the GUI process imports this module to name the target, and must not load
+torch by doing so. Exit codes: 0 when the run finished or was stopped, 1 when it failed (the reason is in the
+``exception`` and ``run_finished`` events).
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from studio.protocol import events as ev
+
+__all__ = ["child_main"]
+
+
+class _Recorderless:
+    """Minimal event emitter used until the real EventRecorder exists (or when trainer_core cannot be imported)."""
+
+    def __init__(self, sink: Any, run_id: str) -> None:
+        self.sink = sink
+        self.run_id = run_id
+        self.seq = 0
+        self.lines: list[str] = []
+
+    def emit(self, event_type: str, **fields: Any) -> dict[str, Any]:
+        event = {"type": event_type, "run_id": self.run_id, "seq": self.seq, "time": time.time(), **fields}
+        self.seq += 1
+        self.lines.append(json.dumps(event, default=repr))
+        self.sink(event)
+        return event
+
+
+def child_main(request: dict[str, Any], conn: Any, stop_event: Any) -> None:
+    """Entry point of the training child process (``multiprocessing`` spawn target).
+
+    Args:
+        request: ``{"run_id", "spec": RunSpec fields, "faulthandler_path", "fallback_events_path",
+            "progress_interval", "channel_interval"}`` or ``{"run_id", "synthetic": {...}}`` (benchmarks/tests).
+        conn: write end of the pipe to the GUI.
+        stop_event: set by the GUI to ask for a graceful stop.
+    """
+    from studio.worker.channel import Channel
+
+    channel = Channel(conn, interval=float(request.get("channel_interval", 0.05))).start()
+    fault_file = None
+    if request.get("faulthandler_path"):
+        fault_file = open(request["faulthandler_path"], "w", encoding="utf-8")  # noqa: SIM115 - until exit
+        faulthandler.enable(fault_file)
+    code = 0
+    try:
+        if "synthetic" in request:
+            from studio.worker.synthetic import run_synthetic
+
+            run_synthetic(request, channel, stop_event)
+        else:
+            code = _run_spec(request, channel, stop_event)
+    finally:
+        channel.close()
+        if fault_file is not None:
+            faulthandler.disable()
+            fault_file.close()
+    if code:
+        sys.exit(code)
+
+
+def _run_spec(request: dict[str, Any], channel: Any, stop_event: Any) -> int:
+    from studio.worker.streams import capture_output
+
+    spec: dict[str, Any] = dict(request["spec"])
+    run_id = str(request.get("run_id") or "")
+    emitter: Any = _Recorderless(channel.put, run_id)
+    with capture_output(lambda level, stream, text: emitter.emit(ev.LOG, level=level, stream=stream, text=text)):
+        try:
+            from studio.worker.runner import execute_spec
+            from studio.worker.stop import StopOnRequest
+            from trainer_core.telemetry import EventRecorder, describe_exception
+        except BaseException as error:  # trainer_core missing or broken: still report it like any failure
+            import traceback
+
+            text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            emitter.emit(ev.EXCEPTION, exc_type=type(error).__name__, message=str(error), traceback=text,
+                         user_frame=None)
+            emitter.emit(ev.RUN_FINISHED, status="failed", reason=f"cannot start the engine: {error}", metrics={},
+                         result={})
+            _write_fallback(request, emitter.lines)
+            return 1
+        recorder = EventRecorder(sink=channel.put, run_id=run_id, mode=spec.get("mode"), config=spec,
+                                 progress_interval=float(request.get("progress_interval", 0.05)))
+        emitter = recorder
+        stopper = StopOnRequest(stop_event, recorder)
+        started = time.monotonic()
+        try:
+            result = execute_spec(spec, callbacks=[recorder, stopper])
+        except BaseException as error:
+            info = describe_exception(error, user_file=spec.get("model_script"))
+            recorder.emit(ev.EXCEPTION, **info)
+            where = info["user_frame"]
+            reason = f"{info['exc_type']}: {info['message']}"
+            if where:
+                reason += f" ({os.path.basename(where['file'])}, line {where['line']})"
+            recorder.emit(ev.RUN_FINISHED, status="failed", reason=reason, metrics={}, result={},
+                          duration_s=time.monotonic() - started)
+            _finish_file(recorder, request)
+            return 1
+        interrupted = stopper.fired or recorder.status == "interrupted"
+        status = "interrupted" if interrupted else ("failed" if recorder.status == "failed" else "finished")
+        reason = "stopped by the user" if interrupted else ""
+        if stopper.checkpoint_path:
+            reason += f"; checkpoint saved to {stopper.checkpoint_path}"
+        recorder.emit(ev.RUN_FINISHED, status=status, reason=reason, metrics=result.get("metrics") or {},
+                      result=result, duration_s=time.monotonic() - started)
+        _finish_file(recorder, request)
+    return 0
+
+
+def _finish_file(recorder: Any, request: dict[str, Any]) -> None:
+    recorder.close()
+    if not recorder.write_file or recorder.path is None:
+        lines = getattr(recorder, "_pending", None)
+        if lines:
+            _write_fallback(request, lines)
+
+
+def _write_fallback(request: dict[str, Any], lines: list[str]) -> None:
+    # A run that failed before the trainer made its run directory still leaves its events on disk.
+    path = request.get("fallback_events_path")
+    if not path or not lines:
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
