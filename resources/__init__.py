@@ -23,6 +23,8 @@ __all__ = [
     "APP_NAME",
     "DEFAULT_EXAMPLE",
     "ICON_SIZES",
+    "SMOKE_READY_MARKER",
+    "engine_source_dir",
     "example_config_path",
     "example_paths",
     "icon_path",
@@ -36,6 +38,10 @@ __all__ = [
 #: studio passes to ``QGuiApplication.setDesktopFileName`` so docks and Wayland compositors match window and icon.
 APP_ID = "io.github.trainingstudio.TrainingStudio"
 APP_NAME = "Training Studio"
+
+#: The line ``python -m studio --smoke-test`` prints once its main window is shown (then it exits 0). The packaging
+#: smoke test (packaging/smoke_test.py) waits for it from the frozen app.
+SMOKE_READY_MARKER = "TRAINING_STUDIO_READY"
 
 #: The example the studio opens on first start.
 DEFAULT_EXAMPLE = "mlp_classifier.py"
@@ -63,6 +69,20 @@ def _root() -> Path:
         if candidate.is_dir():
             return candidate
     return Path(__file__).resolve().parent
+
+
+def engine_source_dir() -> Path | None:
+    """Return the folder of plain trainer_core/studio sources shipped in a frozen app, or None when not frozen.
+
+    The frozen GUI holds no torch, so it trains through an external Python interpreter. Putting this folder first on
+    that interpreter's ``PYTHONPATH`` lets any Python with torch, numpy, PyYAML and tqdm run the worker without
+    Training Studio being installed there. Outside a PyInstaller bundle the packages are importable already.
+    """
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle is None:
+        return None
+    folder = Path(bundle) / "engine-src"
+    return folder if folder.is_dir() else None
 
 
 def resource_path(*parts: str) -> Path:

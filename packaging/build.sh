@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Build the studio as a one-folder desktop app with PyInstaller, then smoke-test it offscreen.
+#   packaging/build.sh            -> dist/training-studio/training-studio
+# Needs the `package` extra: .venv/bin/pip install -e ".[package]". Outputs go to build/ and dist/ (git-ignored).
+# The bundle holds no torch: training runs in an external Python with torch (see docs/readme/examples-and-packaging.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+py=${PYTHON:-.venv/bin/python}
+if ! "$py" -c "import PyInstaller" 2>/dev/null; then
+    echo "PyInstaller is not installed for $py; run: $py -m pip install -e '.[package]'" >&2
+    exit 2
+fi
+"$py" -m PyInstaller --noconfirm --clean --log-level WARN \
+    --workpath build/pyinstaller --distpath dist \
+    packaging/pyinstaller/training-studio.spec
+"$py" packaging/smoke_test.py dist/training-studio "$@"

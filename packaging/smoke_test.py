@@ -1,0 +1,89 @@
+"""Start the built one-folder app offscreen and check that it comes up.
+
+Usage: ``python packaging/smoke_test.py [dist/training-studio] [--seconds N]``
+
+Two ways to pass, depending on what the studio supports:
+  * it understands ``--smoke-test``: it shows its main window, prints ``resources.SMOKE_READY_MARKER`` and exits 0
+    (checked within the time limit);
+  * it does not (it ignores the flag and keeps running): the app must still be alive after ``--seconds`` (waited
+    for with ``Popen.wait(timeout=...)``, so a crash is reported at once), then it is terminated.
+Any earlier exit without the marker, or a non-zero exit, fails with the app's output.
+It also checks the bundle holds no torch (the GUI must train through an external interpreter) and reports its size.
+Exit status 0 means the app is fine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from resources import SMOKE_READY_MARKER  # noqa: E402  (after the path fix: runs from a checkout)
+
+APP_NAME = "training-studio"
+
+
+def folder_size(folder: Path) -> int:
+    """Total size in bytes of the regular files below ``folder``."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def check_bundle(app_dir: Path) -> list[str]:
+    """Return the problems found in the bundle's layout (empty when fine)."""
+    problems = []
+    internal = app_dir / "_internal"
+    if not (app_dir / APP_NAME).is_file():
+        problems.append(f"{app_dir / APP_NAME} is missing: build the app first with packaging/build.sh.")
+    for forbidden in ("torch", "trainer_core"):
+        if (internal / forbidden).exists():
+            problems.append(f"the bundle contains {forbidden}/; it must not (see packaging/pyinstaller/*.spec).")
+    for needed in ("resources/icons/app.svg", "resources/themes/light.qss", "resources/examples/mlp_classifier.py",
+                   "engine-src/trainer_core/__init__.py"):
+        if not (internal / needed).exists():
+            problems.append(f"the bundle lacks _internal/{needed}.")
+    return problems
+
+
+def run_app(app_dir: Path, seconds: float) -> tuple[bool, str]:
+    """Start the app offscreen; return (passed, explanation)."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.Popen([str(app_dir / APP_NAME), "--smoke-test"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        out, _ = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        # Still running: the studio ignored --smoke-test and is up. That is a pass; stop it politely, then firmly.
+        proc.terminate()
+        try:
+            out, _ = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        return True, f"the app stayed up for {seconds:g} s (no --smoke-test support detected)"
+    if proc.returncode == 0 and SMOKE_READY_MARKER in out:
+        return True, "the app printed its ready marker and exited 0"
+    return False, f"the app exited with status {proc.returncode} before {seconds:g} s without the ready marker:\n{out}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("app_dir", nargs="?", default=str(ROOT / "dist" / APP_NAME), help="the one-folder app")
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long the app must stay up (default 20)")
+    args = parser.parse_args(argv)
+    app_dir = Path(args.app_dir)
+    problems = check_bundle(app_dir)
+    if problems:
+        print("smoke test FAILED:\n  " + "\n  ".join(problems))
+        return 1
+    passed, why = run_app(app_dir, args.seconds)
+    size_mb = folder_size(app_dir) / 2**20
+    print(f"smoke test {'passed' if passed else 'FAILED'}: {why}; bundle size {size_mb:.0f} MiB")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
