@@ -23,9 +23,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks import GPU_ONLY_ENV
+
 __all__ = [
+    "GPU_ONLY_ENV",
     "HostSyncCounter",
     "Measurement",
+    "cpu_rows_wanted",
     "cuda_available",
     "make_row",
     "measure",
@@ -41,6 +45,11 @@ def seed_all(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def cpu_rows_wanted() -> bool:
+    """False when the runner was asked for the CUDA benchmarks only."""
+    return os.environ.get(GPU_ONLY_ENV, "") != "1"
 
 
 def cuda_available() -> bool:

@@ -24,7 +24,15 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from benchmarks import _frameworks as fw
-from benchmarks._harness import HostSyncCounter, cuda_available, make_row, quiet, skipped_row, synchronize
+from benchmarks._harness import (
+    HostSyncCounter,
+    cpu_rows_wanted,
+    cuda_available,
+    make_row,
+    quiet,
+    skipped_row,
+    synchronize,
+)
 from benchmarks._workloads import (
     InMemoryBatches,
     Workload,
@@ -138,7 +146,12 @@ def overhead_row(label: str, costs: dict[str, StepCost | str], target: str) -> d
 
 def mlp_rows(quick: bool, device: str, suffix: str = "") -> list[dict]:
     """Tiny MLP, in memory and through a DataLoader, "default" and "all on"."""
-    n_short, n_long, repeats = (10, 40, 1) if quick else (300, 1500, 3)
+    if quick:
+        n_short, n_long, repeats = 10, 40, 1
+    elif device == "cpu":
+        n_short, n_long, repeats = 300, 1500, 3
+    else:  # ~1.5 ms/step on an H100 VM: 12 contender-configs x 3 runs must fit a short lease
+        n_short, n_long, repeats = 100, 500, 2
     batches = tiny_mlp_batches(n_long, device=device)
     x = torch.cat([b[0] for b in batches]).cpu()
     y = torch.cat([b[1] for b in batches]).cpu()
@@ -169,7 +182,7 @@ def transformer_rows(quick: bool, device: str, suffix: str = "") -> list[dict]:
         shape = dict(d_model=256, layers=2, batch=8, seq=128)
     else:  # the H100 figure of gpu-facts.md: transformer encoder d512 x6, seq 256, batch 32
         shape = dict(d_model=512, layers=6, batch=32, seq=256)
-    n_short, n_long, repeats = (3, 8, 1) if quick else (10, 40, 3)
+    n_short, n_long, repeats = (3, 8, 1) if quick else (10, 40, 3 if device == "cpu" else 2)
     batches = transformer_batches(n_long, shape["batch"], shape["seq"], device=device)
     workload = transformer_workload(shape["d_model"], shape["layers"])
     fits = contenders(workload, "lean", "", device=device, precision="bf16-mixed")
@@ -231,7 +244,7 @@ def _sync_row(label: str, counts: dict[str, tuple[float, float, list[str]] | str
 
 def run(quick: bool, gpu: bool) -> list[dict]:
     """CPU rows always; CUDA rows (same workloads on the GPU) when `gpu` is set and a device exists."""
-    rows = mlp_rows(quick, "cpu") + transformer_rows(quick, "cpu") + sync_rows(quick)
+    rows = mlp_rows(quick, "cpu") + transformer_rows(quick, "cpu") + sync_rows(quick) if cpu_rows_wanted() else []
     if gpu:
         if cuda_available():
             rows += mlp_rows(quick, "cuda", " [cuda]") + transformer_rows(quick, "cuda", " [cuda]")

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from benchmarks import _frameworks as fw
-from benchmarks._harness import cuda_available, make_row, quiet, seed_all, skipped_row, synchronize
+from benchmarks._harness import cpu_rows_wanted, cuda_available, make_row, quiet, seed_all, skipped_row, synchronize
 from benchmarks._workloads import Workload, conv_net, mnist_like_data, mnist_mlp_workload
 
 FINDER_MODES = ("power", "binsearch", "fit")
@@ -221,7 +221,7 @@ def batch_size_rows(quick: bool) -> list[dict]:
 
 def run(quick: bool, gpu: bool) -> list[dict]:
     """LR-finder overhead always; batch-size finder rows with `gpu` (skipped rows without CUDA)."""
-    rows = lr_finder_rows(quick)
+    rows = lr_finder_rows(quick) if cpu_rows_wanted() else []
     if gpu:
         rows += batch_size_rows(quick)
     return rows

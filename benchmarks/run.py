@@ -23,9 +23,11 @@ import platform
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
+
+from benchmarks import GPU_ONLY_ENV
 
 __all__ = ["discover", "environment", "format_table", "main", "normalize_row", "run_modules"]
 
@@ -76,8 +78,18 @@ def _as_float(value: object) -> float:
         return math.nan
 
 
-def run_modules(modules: Sequence[str], *, quick: bool, gpu: bool, echo: bool = True) -> list[dict]:
-    """Imports and runs each module; returns all rows (an error row for a module that failed)."""
+def run_modules(
+    modules: Sequence[str],
+    *,
+    quick: bool,
+    gpu: bool,
+    echo: bool = True,
+    on_progress: Callable[[list[dict]], None] | None = None,
+) -> list[dict]:
+    """Imports and runs each module; returns all rows (an error row for a module that failed).
+
+    `on_progress(rows_so_far)` is called after each module, so a report survives a run that is cut short.
+    """
     rows: list[dict] = []
     for name in modules:
         short = name.rsplit(".", 1)[-1].removeprefix(_PREFIX)
@@ -96,6 +108,8 @@ def run_modules(modules: Sequence[str], *, quick: bool, gpu: bool, echo: bool = 
         if echo:
             print(f"[{short}] {len(new)} row(s) in {elapsed:.1f} s", file=sys.stderr, flush=True)
         rows.extend(new)
+        if on_progress is not None:
+            on_progress(rows)
     return rows
 
 
@@ -173,7 +187,7 @@ def _markdown_report(rows: Sequence[dict], env: dict[str, str], mode: str, secon
     header = [f"### {env['date']} — {mode}", ""]
     header += [f"- {key}: {value}" for key, value in env.items() if key != "date"]
     header += [f"- wall time: {seconds:.0f} s", ""]
-    return "\n".join(header) + format_table(rows, markdown=True) + "\n"
+    return "\n".join(header) + "\n" + format_table(rows, markdown=True) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -183,6 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--gpu", action="store_true", help="also run the CUDA benchmarks")
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="run only bench_NAME (repeatable)")
     parser.add_argument("--markdown", metavar="FILE", help="also write the table and environment as Markdown")
+    parser.add_argument(
+        "--gpu-only", action="store_true", help="only the CUDA benchmarks (implies --gpu; what gpu_check.sh runs)"
+    )
     parser.add_argument("--list", action="store_true", help="list the benchmark modules and exit")
     parser.add_argument("--package", default="benchmarks", help=argparse.SUPPRESS)  # tests point it at fakes
     args = parser.parse_args(argv)
@@ -191,15 +208,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list:
         print("\n".join(m.rsplit(".", 1)[-1].removeprefix(_PREFIX) for m in modules))
         return 0
+    if args.gpu_only:
+        args.gpu = True
+        os.environ[GPU_ONLY_ENV] = "1"
     env = environment()
-    mode = ("quick" if args.quick else "full") + (" + gpu" if args.gpu else "")
+    mode = (
+        ("quick" if args.quick else "full") + (" + gpu" if args.gpu else "") + (" (gpu only)" if args.gpu_only else "")
+    )
     print(f"benchmarks ({mode}): " + "; ".join(f"{k} {v}" for k, v in env.items()), flush=True)
     start = time.perf_counter()
-    rows = run_modules(modules, quick=args.quick, gpu=args.gpu)
+
+    def save(rows_so_far: list[dict]) -> None:
+        if args.markdown:
+            report = _markdown_report(rows_so_far, env, mode, time.perf_counter() - start)
+            Path(args.markdown).write_text(report)
+
+    rows = run_modules(modules, quick=args.quick, gpu=args.gpu, on_progress=save)
     seconds = time.perf_counter() - start
     print(format_table(rows))
     print(f"({len(rows)} rows in {seconds:.1f} s)", flush=True)
     if args.markdown:
-        Path(args.markdown).write_text(_markdown_report(rows, env, mode, seconds))
+        save(rows)
         print(f"Markdown written to {args.markdown}")
     return 0
