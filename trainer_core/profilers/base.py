@@ -32,6 +32,9 @@ class Profiler:
             ``{dirpath}/{stage}-{filename}.txt`` (``-{rank}`` appended on ranks other than 0) instead of printing.
     """
 
+    is_passthrough = False
+    """True only for the no-op profiler, so the trainer can skip wrapping regions altogether."""
+
     def __init__(self, dirpath: str | os.PathLike[str] | None = None, filename: str | None = None) -> None:
         self.dirpath = os.fspath(dirpath) if dirpath is not None else None
         self.filename = filename
@@ -125,6 +128,8 @@ BaseProfiler = Profiler
 
 class PassThroughProfiler(Profiler):
     """The default: records nothing and reports nothing, at the cost of one method call per region."""
+
+    is_passthrough = True
 
     def start(self, action_name: str) -> None:
         pass

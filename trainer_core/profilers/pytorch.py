@@ -3,7 +3,8 @@
 The torch profiler runs with the schedule wait=1, warmup=1, active=3 (one window per stage, so a long run pays
 the profiling cost only for five steps). Each action becomes a ``record_function`` scope, so the trace shows
 ``training_step``, ``backward`` and the hooks around the operators they launched. The step counter advances when a
-step action (``training_step``, ``validation_step``, ``test_step``, ``predict_step``) ends.
+step action (``training_step``, ``validation_step``, ``test_step``, ``predict_step``, also as the hook dispatcher's
+``[LightningModule]Model.training_step``) ends; a step action nested in another of the same kind counts once.
 
 The trace is written to ``{dirpath}/{stage}-{filename or "pytorch"}.pt.trace.json`` (open it in ``chrome://tracing``
 or Perfetto); :meth:`PyTorchProfiler.summary` is ``key_averages().table(sort_by, row_limit)``.
@@ -21,6 +22,11 @@ from trainer_core.exceptions import MisconfigurationError
 from trainer_core.profilers.base import Profiler
 
 __all__ = ["PyTorchProfiler"]
+
+
+def _base_name(action_name: str) -> str:
+    """``"[LightningModule]Model.training_step"`` (the hook dispatcher's name) -> ``"training_step"``."""
+    return action_name.rsplit(".", 1)[-1] if action_name.startswith("[") else action_name
 
 
 class PyTorchProfiler(Profiler):
@@ -147,8 +153,13 @@ class PyTorchProfiler(Profiler):
                 f"start({action_name!r}) first (or use `with profiler.profile(...)`)."
             )
         scopes.pop().__exit__(None, None, None)
-        if action_name in self.step_actions and self._profiler is not None:
+        base = _base_name(action_name)
+        if base in self.step_actions and self._profiler is not None and not self._open_with_base(base):
             self._profiler.step()
+
+    def _open_with_base(self, base: str) -> bool:
+        """Whether an enclosing action of the same step kind is still open (then that one advances the step)."""
+        return any(scopes and _base_name(name) == base for name, scopes in self._records.items())
 
     def register_module(self, module: torch.nn.Module) -> None:
         """Wrap each submodule's forward in a scope named "{class path}: {module name}"."""

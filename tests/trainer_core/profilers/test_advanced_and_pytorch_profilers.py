@@ -98,3 +98,21 @@ def test_pytorch_profiler_argument_errors() -> None:
         PyTorchProfiler(sort_by_key="wall_time")
     with pytest.raises(ValueError, match="never started"):
         PyTorchProfiler().stop("training_step")
+
+
+def test_pytorch_profiler_steps_once_for_nested_dispatcher_names(tmp_path: Path) -> None:
+    profiler = PyTorchProfiler(dirpath=tmp_path, filename="nested")
+    profiler.setup("fit")
+    for _ in range(5):
+        with profiler.profile("training_step"), profiler.profile("[LightningModule]Net.training_step"):
+            torch.ones(3).sum()
+    profiler.teardown("fit")
+    rows = {row["action"]: row["num_calls"] for row in profiler.report_rows()}
+    assert rows["training_step"] == 3  # wait 1 + warmup 1, then 3 recorded steps: one step per outer action
+    assert rows["[LightningModule]Net.training_step"] == 3
+
+
+def test_passthrough_flag_lets_the_trainer_skip_wrapping() -> None:
+    from trainer_core.profilers import PassThroughProfiler, SimpleProfiler
+
+    assert PassThroughProfiler.is_passthrough and not SimpleProfiler.is_passthrough
