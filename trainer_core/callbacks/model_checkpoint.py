@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import time
 import warnings
 from datetime import timedelta
@@ -17,14 +16,11 @@ from typing import Any
 import torch
 
 from trainer_core.callback import Callback
+from trainer_core.callbacks._checkpoint_rules import fill_template, validate_arguments
 from trainer_core.callbacks._common import broadcast, is_global_zero, log, reduce_decision, should_skip_decisions
 from trainer_core.exceptions import MisconfigurationError
 
 __all__ = ["ModelCheckpoint"]
-
-# "{name}" or "{name:format_spec}"; a name may hold "/" (sub-folders) or "." but no braces or colon.
-_PLACEHOLDER = re.compile(r"\{([^{}:]+)(?::([^{}]*))?\}")
-
 
 class ModelCheckpoint(Callback):
     """Save checkpoints during ``fit``.
@@ -84,7 +80,7 @@ class ModelCheckpoint(Callback):
         self.dirpath = os.path.realpath(os.path.expanduser(os.fspath(dirpath))) if dirpath is not None else None
         self._save_on_train_epoch_end_arg = save_on_train_epoch_end
         self._save_on_train_epoch_end = save_on_train_epoch_end
-        self._validate_arguments(every_n_train_steps, every_n_epochs, train_time_interval)
+        validate_arguments(mode, save_top_k, monitor, every_n_train_steps, every_n_epochs, train_time_interval)
         self._every_n_train_steps = every_n_train_steps or 0
         self._train_time_interval = train_time_interval
         if every_n_epochs is None:
@@ -104,36 +100,6 @@ class ModelCheckpoint(Callback):
         self._dir_checked = False
 
     # --- arguments ------------------------------------------------------------------------------------------
-    def _validate_arguments(self, steps: int | None, epochs: int | None, interval: timedelta | None) -> None:
-        if self.mode not in self.mode_dict:
-            raise MisconfigurationError(
-                f"ModelCheckpoint(mode={self.mode!r}) is not supported: use mode='min' or mode='max'."
-            )
-        if not isinstance(self.save_top_k, int) or self.save_top_k < -1:
-            raise MisconfigurationError(
-                f"ModelCheckpoint(save_top_k={self.save_top_k!r}) is invalid: use -1 (keep all), 0 (none) or an "
-                "integer >= 1."
-            )
-        if self.monitor is None and self.save_top_k not in (-1, 0, 1):
-            raise MisconfigurationError(
-                f"ModelCheckpoint(save_top_k={self.save_top_k}, monitor=None) cannot rank checkpoints: set "
-                "monitor='<metric you log>' to keep the best k, or use save_top_k=-1 (all), 0 or 1 (most recent)."
-            )
-        for name, value in (("every_n_train_steps", steps), ("every_n_epochs", epochs)):
-            if value is not None and (not isinstance(value, int) or value < 0):
-                raise MisconfigurationError(f"ModelCheckpoint({name}={value!r}) is invalid: use an integer >= 0.")
-        if interval is not None and not isinstance(interval, timedelta):
-            raise MisconfigurationError(
-                f"ModelCheckpoint(train_time_interval={interval!r}) is invalid: pass a datetime.timedelta."
-            )
-        given = [n for n, v in (("every_n_train_steps", steps), ("every_n_epochs", epochs),
-                                ("train_time_interval", interval)) if v]
-        if len(given) > 1:
-            raise MisconfigurationError(
-                f"ModelCheckpoint got several save triggers ({', '.join(given)}); they are mutually exclusive: "
-                "keep only one of them."
-            )
-
     @property
     def state_key(self) -> str:
         return self._generate_state_key(
@@ -290,19 +256,8 @@ class ModelCheckpoint(Callback):
         """Fill a template: ``{name}``/``{name:spec}`` become ``name=value`` (or ``value``); unknown names are 0."""
         if not filename:
             filename = "{epoch}" + cls.CHECKPOINT_JOIN_CHAR + "{step}"
-
-        def fill(match: re.Match[str]) -> str:
-            name, spec = match.group(1), match.group(2) or ""
-            value = metrics.get(name, 0)
-            if isinstance(value, torch.Tensor):
-                value = value.item()  # one host read per saved file, never per step
-            text = format(value, spec)
-            return f"{name}={text}" if auto_insert_metric_name else text
-
-        filename = _PLACEHOLDER.sub(fill, filename)
-        if prefix:
-            filename = cls.CHECKPOINT_JOIN_CHAR.join([prefix, filename])
-        return filename
+        filename = fill_template(filename, metrics, auto_insert_metric_name)
+        return cls.CHECKPOINT_JOIN_CHAR.join([prefix, filename]) if prefix else filename
 
     def format_checkpoint_name(self, metrics: dict[str, Any], filename: str | None = None,
                                ver: int | None = None) -> str:
