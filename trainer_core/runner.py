@@ -1,0 +1,253 @@
+"""Run a user's model from a description: the one path the command line and the studio's worker share.
+
+A :class:`RunSpec` says what to run (mode, script, class, constructor arguments, data, Trainer flags, checkpoint);
+:func:`execute` loads the script and data, builds the Trainer, runs the mode and returns a :class:`RunResult`.
+Bad input raises :class:`~trainer_core.exceptions.MisconfigurationError` subclasses (``ScriptError``,
+``DataError``, ``ConfigError``) before anything runs; exceptions from the user's own code propagate unchanged.
+
+Examples:
+    >>> spec = RunSpec(mode="fit", model_script="resources/examples/mlp.py",
+    ...                trainer_flags={"max_epochs": 2})                        # doctest: +SKIP
+    >>> execute(spec).log_dir                                                  # doctest: +SKIP
+    'lightning_logs/version_0'
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from trainer_core.exceptions import MisconfigurationError
+from trainer_core.flags import validate_flags
+from trainer_core.loading.build import build_datamodule, build_model, load_classes
+from trainer_core.loading.config import check_config
+from trainer_core.loading.errors import ConfigError
+from trainer_core.loading.objects import instantiate_flag_objects
+
+__all__ = ["MODES", "RunSpec", "RunResult", "execute"]
+
+MODES = ("fit", "validate", "test", "predict", "tune", "debug")
+DEBUG_MODES = ("fast_dev_run", "overfit_batches")
+
+
+@dataclass
+class RunSpec:
+    """What to run. See the module docstring; ``to_config``/``from_config`` give the ``--config`` YAML shape.
+
+    Attributes:
+        mode: one of :data:`MODES`.
+        model_script: path of the user's ``.py`` file.
+        model_class: the LightningModule class in it; None picks the only one.
+        model_init_args: constructor arguments.
+        data: ``{"script", "class", "init_args"}`` for a LightningDataModule, ``{"path", ...loader options}`` for a
+            data file or folder, or None to use the model's own ``*_dataloader`` methods.
+        trainer_flags: Trainer keyword flags (class_path dicts allowed for callbacks/logger/profiler).
+        ckpt_path: resume (fit/debug) or weights (validate/test/predict); "best"/"last" allowed where the Trainer
+            allows them.
+        tune: ``{"lr_find", "scale_batch_size", "lr_find_kwargs", "scale_batch_size_kwargs"}`` for mode "tune";
+            with neither finder asked for (here or by the auto_* flags) the LR finder runs.
+        debug: "fast_dev_run" or "overfit_batches" (mode "debug").
+        seed: passed to ``seed_everything`` before the model is built, when set.
+    """
+
+    mode: str
+    model_script: str
+    model_class: str | None = None
+    model_init_args: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] | None = None
+    trainer_flags: dict[str, Any] = field(default_factory=dict)
+    ckpt_path: str | None = None
+    tune: dict[str, Any] = field(default_factory=dict)
+    debug: str = "fast_dev_run"
+    seed: int | None = None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], mode: str) -> RunSpec:
+        """A spec from a config dict in the ``--config`` shape (checked first)."""
+        checked = check_config(config)
+        model = checked.get("model")
+        if not model:
+            raise ConfigError("No model given: pass --model SCRIPT.py[:CLASS] (in a config file: model.script).")
+        return cls(
+            mode=mode,
+            model_script=model["script"],
+            model_class=model.get("class"),
+            model_init_args=dict(model.get("init_args") or {}),
+            data=dict(checked["data"]) if checked.get("data") else None,
+            trainer_flags=dict(checked.get("trainer", {})),
+            ckpt_path=checked.get("ckpt_path"),
+            tune=dict(checked.get("tune", {})),
+            debug=checked.get("debug", "fast_dev_run"),
+            seed=checked.get("seed_everything"),
+        )
+
+    def to_config(self) -> dict[str, Any]:
+        """The spec in the ``--config`` shape (without the mode, which is the subcommand)."""
+        config: dict[str, Any] = {
+            "trainer": dict(self.trainer_flags),
+            "model": {"script": self.model_script, "class": self.model_class, "init_args": dict(self.model_init_args)},
+        }
+        if self.data:
+            config["data"] = dict(self.data)
+        if self.ckpt_path:
+            config["ckpt_path"] = self.ckpt_path
+        if self.seed is not None:
+            config["seed_everything"] = self.seed
+        if self.tune:
+            config["tune"] = dict(self.tune)
+        if self.mode == "debug" and self.debug != "fast_dev_run":
+            config["debug"] = self.debug
+        return config
+
+
+@dataclass
+class RunResult:
+    """What a run produced.
+
+    Attributes:
+        mode: the mode that ran.
+        log_dir: the run directory (None when nothing was written, e.g. fast_dev_run or ``logger=False``).
+        metrics: ``trainer.callback_metrics`` as floats at the end.
+        results: what validate/test returned (one dict per dataloader), else None.
+        best_checkpoint: the checkpoint callback's best model path, if any.
+        last_checkpoint: the last checkpoint written, if any.
+        tune: ``{"lr": suggested learning rate or None, "batch_size": found batch size or None}``.
+        predictions_path: predict mode: the file (``predictions.pt`` in the run directory) holding the predictions.
+    """
+
+    mode: str
+    log_dir: str | None
+    metrics: dict[str, float]
+    results: list[dict[str, Any]] | None
+    best_checkpoint: str | None
+    last_checkpoint: str | None
+    tune: dict[str, Any]
+    predictions_path: str | None = None
+
+
+def _mode_flags(spec: RunSpec) -> dict[str, Any]:
+    """The Trainer flags with what the mode implies (debug runs, tuner switches)."""
+    flags = dict(spec.trainer_flags)
+    if spec.mode == "debug":
+        if spec.debug not in DEBUG_MODES:
+            raise MisconfigurationError(f"debug={spec.debug!r} is not valid: give {' or '.join(DEBUG_MODES)}.")
+        if spec.debug == "overfit_batches" or flags.get("overfit_batches"):
+            flags["overfit_batches"] = flags.get("overfit_batches") or 1
+        elif not flags.get("fast_dev_run"):
+            flags["fast_dev_run"] = True
+    if spec.mode == "tune":
+        lr_find, scale = spec.tune.get("lr_find"), spec.tune.get("scale_batch_size")
+        if lr_find is None and scale is None and not flags.get("auto_lr_find") and not flags.get(
+                "auto_scale_batch_size"):
+            lr_find = True
+        if lr_find and not flags.get("auto_lr_find"):
+            flags["auto_lr_find"] = True
+        if scale and not flags.get("auto_scale_batch_size"):
+            flags["auto_scale_batch_size"] = scale if isinstance(scale, str) else True
+    return flags
+
+
+def _check_ckpt(spec: RunSpec) -> None:
+    path = spec.ckpt_path
+    if path is None:
+        return
+    if spec.mode == "tune":
+        raise MisconfigurationError("ckpt_path is not used by tune: the tuners start from the model as built. Remove "
+                                    "--ckpt_path, or run fit with it.")
+    if path in ("best", "last") and spec.mode in ("validate", "test", "predict"):
+        return
+    if not os.path.isfile(path):
+        raise MisconfigurationError(f"ckpt_path {path} does not exist (relative paths are taken from {os.getcwd()}). "
+                                    "Give the path of a .ckpt file written by a previous run.")
+
+
+def _floats(metrics: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for name, value in metrics.items():
+        try:
+            out[name] = float(value)
+        except (TypeError, ValueError, RuntimeError):  # a non-scalar tensor: not a metric to report
+            continue
+    return out
+
+
+def execute(spec: RunSpec, *, callbacks: Sequence[Any] = (), loggers: Sequence[Any] = (),
+            on_trainer: Callable[[Any], None] | None = None) -> RunResult:
+    """Load the script and data named by ``spec``, build the Trainer and run ``spec.mode``.
+
+    Args:
+        spec: what to run.
+        callbacks: extra Callback objects (the studio's telemetry, for instance), added after the flag's ones.
+        loggers: Logger objects; when given they replace the default logger (as ``Trainer(logger=[...])`` does).
+        on_trainer: called with the Trainer once it is built, before the run starts (to print its run directory,
+            or to keep a handle for stopping it).
+
+    Raises:
+        MisconfigurationError: bad flags, script, data, config or checkpoint path (before the run starts).
+    """
+    if spec.mode not in MODES:
+        raise MisconfigurationError(f"mode {spec.mode!r} is not valid: give one of {', '.join(MODES)}.")
+    import trainer_core as pl
+
+    flags = instantiate_flag_objects(_mode_flags(spec))
+    if callbacks:
+        flags["callbacks"] = list(flags.get("callbacks") or []) + list(callbacks)
+    if loggers:
+        given = flags.get("logger")
+        extra = [] if isinstance(given, bool) or given is None else list(given if isinstance(given, list) else [given])
+        flags["logger"] = extra + list(loggers)
+    validate_flags(flags)  # fail on a bad flag before importing the user's script
+    _check_ckpt(spec)
+    if spec.seed is not None:
+        pl.seed_everything(spec.seed)
+    model_cls, dm_cls = load_classes(spec)
+    model = build_model(spec, model_cls)
+    datamodule = build_datamodule(spec, dm_cls, model)
+    trainer = pl.Trainer(**flags)
+    if on_trainer is not None:
+        on_trainer(trainer)
+    return _run(spec, trainer, model, datamodule)
+
+
+def _run(spec: RunSpec, trainer: Any, model: Any, datamodule: Any) -> RunResult:
+    results: list[dict[str, Any]] | None = None
+    tuned: dict[str, Any] = {"lr": None, "batch_size": None}
+    predictions_path = None
+    if spec.mode in ("fit", "debug"):
+        trainer.fit(model, datamodule=datamodule, ckpt_path=spec.ckpt_path)
+    elif spec.mode == "validate":
+        results = trainer.validate(model, datamodule=datamodule, ckpt_path=spec.ckpt_path)
+    elif spec.mode == "test":
+        results = trainer.test(model, datamodule=datamodule, ckpt_path=spec.ckpt_path)
+    elif spec.mode == "predict":
+        predictions = trainer.predict(model, datamodule=datamodule, ckpt_path=spec.ckpt_path)
+        if trainer.log_dir:
+            import torch
+
+            os.makedirs(trainer.log_dir, exist_ok=True)
+            predictions_path = os.path.join(trainer.log_dir, "predictions.pt")
+            torch.save(predictions, predictions_path)
+    else:
+        found = trainer.tune(model, datamodule=datamodule, lr_find_kwargs=spec.tune.get("lr_find_kwargs"),
+                             scale_batch_size_kwargs=spec.tune.get("scale_batch_size_kwargs")) or {}
+        finder = found.get("lr_find")
+        if finder is not None:
+            lr = finder.suggestion()
+            tuned["lr"] = None if lr is None or not math.isfinite(lr) else float(lr)
+        if found.get("scale_batch_size") is not None:
+            tuned["batch_size"] = int(found["scale_batch_size"])
+    checkpoint = getattr(trainer, "checkpoint_callback", None)
+    wrote_files = trainer.logger is not None and not trainer.fast_dev_run
+    return RunResult(
+        mode=spec.mode,
+        log_dir=str(trainer.log_dir) if wrote_files and trainer.log_dir else None,
+        metrics=_floats(dict(trainer.callback_metrics)),
+        results=[dict(_floats(r)) for r in results] if results is not None else None,
+        best_checkpoint=(getattr(checkpoint, "best_model_path", "") or None) if checkpoint else None,
+        last_checkpoint=(getattr(checkpoint, "last_model_path", "") or None) if checkpoint else None,
+        tune=tuned,
+        predictions_path=predictions_path,
+    )
