@@ -17,10 +17,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 __all__ = ["Profiler", "PassThroughProfiler", "BaseProfiler"]
+
+
+class _Region(AbstractContextManager):  # type: ignore[type-arg]
+    __slots__ = ("_profiler", "_action")
+
+    def __init__(self, profiler: Profiler, action: str) -> None:
+        self._profiler = profiler
+        self._action = action
+
+    def __enter__(self) -> str:
+        self._profiler.start(self._action)
+        return self._action
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._profiler.stop(self._action)
 
 
 class Profiler:
@@ -51,14 +66,10 @@ class Profiler:
         """End timing ``action_name``."""
         raise NotImplementedError
 
-    @contextmanager
-    def profile(self, action_name: str) -> Iterator[str]:
+    def profile(self, action_name: str) -> AbstractContextManager[str]:
         """Time the body of a ``with`` block as ``action_name`` (stopped even when the body raises)."""
-        self.start(action_name)
-        try:
-            yield action_name
-        finally:
-            self.stop(action_name)
+        # A slotted object instead of @contextmanager: about half the cost per region on the hot path.
+        return _Region(self, action_name)
 
     def profile_iterable(self, iterable: Any, action_name: str) -> Iterator[Any]:
         """Yield from ``iterable``, timing each ``next()`` as ``action_name`` (dataloader fetches)."""
