@@ -138,7 +138,8 @@ def build_datamodule(spec: RunSpec, dm_cls: type | None, model: Any) -> Any:
         return dm_cls(**args)
     from trainer_core.loading.datamodule import FileDataModule
 
-    options = {k: v for k, v in data.items() if k != "path"}
+    # None means "the default" (the studio sends every option, set or not).
+    options = {k: v for k, v in data.items() if k != "path" and v is not None}
     for key in options:
         if key not in DATA_FILE_KEYS:
             close = difflib.get_close_matches(key, DATA_FILE_KEYS, n=1)
