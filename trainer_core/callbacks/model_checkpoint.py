@@ -136,6 +136,8 @@ class ModelCheckpoint(Callback):
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                            dataloader_idx: int = 0) -> None:
+        if self._every_n_train_steps < 1 and self._train_time_interval is None:
+            return  # the common case (epoch trigger): nothing to do per batch
         if self._should_skip_saving(trainer):
             return
         n = self._every_n_train_steps
