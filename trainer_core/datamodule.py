@@ -1,0 +1,79 @@
+"""LightningDataModule: the data side of a run in one object."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from trainer_core.hparams import HyperparametersMixin
+
+__all__ = ["LightningDataModule"]
+
+
+class LightningDataModule(HyperparametersMixin):
+    """Groups ``prepare_data``, ``setup(stage)``, the dataloader methods and ``teardown(stage)``.
+
+    Examples:
+        >>> import torch
+        >>> from torch.utils.data import DataLoader, TensorDataset
+        >>> class Data(LightningDataModule):
+        ...     def setup(self, stage=None):
+        ...         self.ds = TensorDataset(torch.randn(8, 2), torch.randn(8, 1))
+        ...     def train_dataloader(self):
+        ...         return DataLoader(self.ds, batch_size=4)
+    """
+
+    # Whether prepare_data runs on local rank 0 of every node (True) or only on global rank 0.
+    prepare_data_per_node: bool = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trainer: Any = None
+
+    def prepare_data(self) -> None:
+        """Download or write data to disk. Runs in one process per node; set no state here."""
+
+    def setup(self, stage: str | None = None) -> None:
+        """Build datasets for ``stage`` ("fit", "validate", "test", "predict")."""
+
+    def teardown(self, stage: str | None = None) -> None:
+        """Release what ``setup`` made."""
+
+    def transfer_batch_to_device(self, batch: Any, device: Any, dataloader_idx: int = 0) -> Any:
+        from trainer_core.utilities.apply import move_to_device
+
+        return move_to_device(batch, device)
+
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int = 0) -> Any:
+        return batch
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int = 0) -> Any:
+        return batch
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None: ...
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None: ...
+
+    @classmethod
+    def add_argparse_args(cls, parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        return parser
+
+    @classmethod
+    def from_datasets(cls, train_dataset: Any = None, val_dataset: Any = None, test_dataset: Any = None,
+                      predict_dataset: Any = None, batch_size: int = 1, num_workers: int = 0) -> LightningDataModule:
+        """A datamodule serving the given datasets."""
+        from torch.utils.data import DataLoader
+
+        def loader(ds: Any, shuffle: bool) -> Any:
+            return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers)
+
+        dm = cls()
+        if train_dataset is not None:
+            dm.train_dataloader = lambda: loader(train_dataset, True)  # type: ignore[method-assign]
+        if val_dataset is not None:
+            dm.val_dataloader = lambda: loader(val_dataset, False)  # type: ignore[method-assign]
+        if test_dataset is not None:
+            dm.test_dataloader = lambda: loader(test_dataset, False)  # type: ignore[method-assign]
+        if predict_dataset is not None:
+            dm.predict_dataloader = lambda: loader(predict_dataset, False)  # type: ignore[method-assign]
+        return dm

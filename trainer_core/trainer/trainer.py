@@ -1,0 +1,364 @@
+"""The Trainer: validated flags in, loops out.
+
+The constructor validates every flag through the one schema (``trainer_core.flags``), resolves devices, precision,
+loggers, profiler and default callbacks, and fires ``on_init_start``/``on_init_end``. The public methods set up a
+stage and hand over to the loops in ``fit_loop.py`` and ``eval_loop.py``.
+
+Examples:
+    >>> trainer = Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    >>> trainer.max_epochs
+    1
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trainer_core.accelerators.connector import choose_devices
+from trainer_core.callback import Callback
+from trainer_core.exceptions import MisconfigurationError
+from trainer_core.flags import validate_flags
+from trainer_core.hooks import HookDispatcher
+from trainer_core.precision.plugins import Precision, select_precision
+from trainer_core.strategies.registry import create_strategy
+from trainer_core.trainer import checkpointing, defaults
+from trainer_core.trainer.results import ResultCollection, to_floats
+from trainer_core.trainer.stages import StageRunner
+from trainer_core.trainer.state import LoopProgress, TrainerState
+
+__all__ = ["Trainer"]
+
+log = logging.getLogger("trainer_core")
+
+
+class Trainer(StageRunner):
+    """Runs a LightningModule's training, validation, test and prediction loops.
+
+    Every keyword is a flag of the 1.x Trainer (or its 2.x spelling); see ``trainer_core.flags`` and the README's
+    flag table. Bad values raise ``MisconfigurationError`` here, never mid-run.
+    """
+
+    def __init__(self, **flags: Any) -> None:
+        self._flags = validate_flags(flags)
+        f = self._flags
+        self.state = TrainerState()
+        self.progress = LoopProgress()
+        self._hooks = HookDispatcher(self)
+
+        # --- loop limits --------------------------------------------------------------------------------------
+        self.fast_dev_run: int = f["fast_dev_run"]
+        max_epochs, max_steps = f["max_epochs"], f["max_steps"]
+        if max_epochs is None:
+            max_epochs = 1000 if max_steps == -1 and f["max_time"] is None else -1
+        min_epochs, min_steps = f["min_epochs"], f["min_steps"]
+        if min_epochs is None and min_steps is None and f["max_time"] is None:
+            min_epochs = 1
+        self.max_epochs: int = max_epochs
+        self.max_steps: int = max_steps
+        self.min_epochs: int = min_epochs or 0
+        self.min_steps: int = min_steps or 0
+        self.max_time = f["max_time"]
+        self.limit_train_batches = f["limit_train_batches"]
+        self.limit_val_batches = f["limit_val_batches"]
+        self.limit_test_batches = f["limit_test_batches"]
+        self.limit_predict_batches = f["limit_predict_batches"]
+        self.val_check_interval = f["val_check_interval"]
+        self.check_val_every_n_epoch = f["check_val_every_n_epoch"]
+        self.num_sanity_val_steps: int | float = math.inf if f["num_sanity_val_steps"] == -1 else f[
+            "num_sanity_val_steps"]
+        self.overfit_batches = f["overfit_batches"]
+        if self.overfit_batches > 0:
+            # 1.5: train on the first batches and evaluate on copies of them, limited the same way.
+            self.limit_train_batches = self.limit_val_batches = self.limit_test_batches = self.overfit_batches
+        if self.fast_dev_run:
+            n = self.fast_dev_run
+            self.limit_train_batches = self.limit_val_batches = n
+            self.limit_test_batches = self.limit_predict_batches = n
+            self.max_steps, self.max_epochs, self.num_sanity_val_steps = n, 1, 0
+            self.val_check_interval, self.check_val_every_n_epoch = 1.0, 1
+            log.info("Running in fast_dev_run mode: will run %d batch(es) of train, val and test; "
+                     "no logs or checkpoints are written", n)
+        reload_n = f["reload_dataloaders_every_n_epochs"] or (1 if f["reload_dataloaders_every_epoch"] else 0)
+        self.reload_dataloaders_every_n_epochs: int = reload_n
+        self.log_every_n_steps: int = f["log_every_n_steps"]
+        self.accumulate_grad_batches: int = f["accumulate_grad_batches"] if isinstance(
+            f["accumulate_grad_batches"], int) else 1
+        self.gradient_clip_val = f["gradient_clip_val"]
+        self.gradient_clip_algorithm = f["gradient_clip_algorithm"] or "norm"
+        self.track_grad_norm: float = f["track_grad_norm"]
+        self.truncated_bptt_steps = f["truncated_bptt_steps"]
+        self.terminate_on_nan: bool = f["terminate_on_nan"]
+        self.detect_anomaly: bool = f["detect_anomaly"]
+        self.multiple_trainloader_mode: str = f["multiple_trainloader_mode"]
+        self.move_metrics_to_cpu: bool = f["move_metrics_to_cpu"]
+        self.auto_lr_find = f["auto_lr_find"]
+        self.auto_scale_batch_size = f["auto_scale_batch_size"]
+        self.use_distributed_sampler: bool = f["use_distributed_sampler"] and f["replace_sampler_ddp"]
+        self.prepare_data_per_node: bool = f["prepare_data_per_node"]
+        self.inference_mode: bool = f["inference_mode"]
+        self.log_gpu_memory = f["log_gpu_memory"]
+        if f["stochastic_weight_avg"]:
+            raise MisconfigurationError("stochastic_weight_avg=True is not supported; use "
+                                        "torch.optim.swa_utils in a callback instead")
+
+        root = f["default_root_dir"] or os.getcwd()
+        self._default_root_dir = os.path.normpath(os.fspath(root))
+        self.weights_save_path = f["weights_save_path"] or self._default_root_dir
+
+        # --- hardware and precision --------------------------------------------------------------------------
+        self._device_choice = choose_devices(f)
+        self.strategy = create_strategy(self._device_choice, f)
+        self.num_nodes = self._device_choice.num_nodes
+        self._precision: Precision = select_precision(f["precision"], self.strategy.root_device, f["amp_backend"],
+                                                      f["amp_level"])
+        defaults.configure_determinism(f["deterministic"], f["benchmark"])
+        self.deterministic = f["deterministic"]
+
+        # --- logging, profiling, callbacks --------------------------------------------------------------------
+        self.profiler = defaults.make_profiler(f["profiler"])
+        self._loggers = defaults.make_loggers(f["logger"], self._default_root_dir, bool(self.fast_dev_run))
+        self.callbacks: list[Callback] = defaults.make_callbacks(self, f)
+        self.resume_from_checkpoint = f["resume_from_checkpoint"]
+
+        # --- run-time state -----------------------------------------------------------------------------------
+        self.lightning_module: Any = None
+        self.datamodule: Any = None
+        self._model: Any = None  # the module as the strategy wraps it (DP/DDP), else the module
+        self.optimizers: list[torch.optim.Optimizer] = []
+        self._lightning_optimizers: list[Any] = []
+        self.lr_schedulers: list[dict[str, Any]] = []
+        self.optimizer_frequencies: list[int] = []
+        self.callback_metrics: dict[str, Any] = {}
+        self._progress_bar_tensors: dict[str, Any] = {}
+        self.logged_metrics: dict[str, float] = {}
+        self._results = ResultCollection("train")
+        self.should_stop = False
+        self.batch_idx = 0
+        self.split_idx: int | None = None
+        self.num_training_batches: int | float = 0
+        self.num_val_batches: list[int | float] = []
+        self.num_sanity_val_batches: list[int | float] = []
+        self.num_test_batches: list[int | float] = []
+        self.num_predict_batches: list[int | float] = []
+        self.val_check_batch: int | float = math.inf
+        self.train_dataloader: Any = None
+        self.val_dataloaders: list[Any] = []
+        self.test_dataloaders: list[Any] = []
+        self.predict_dataloaders: list[Any] = []
+        self.grad_norms: dict[str, torch.Tensor] = {}
+        self._tuner: Any = None
+        self._hooks.rebuild(self.callbacks, None, self.profiler)
+        self._hooks.callbacks("on_init_start")
+        self._hooks.callbacks("on_init_end")
+
+    # --- counters -------------------------------------------------------------------------------------------
+    @property
+    def current_epoch(self) -> int:
+        return self.progress.current_epoch
+
+    @current_epoch.setter
+    def current_epoch(self, value: int) -> None:
+        self.progress.current_epoch = value
+
+    @property
+    def global_step(self) -> int:
+        return self.progress.global_step
+
+    @global_step.setter
+    def global_step(self, value: int) -> None:
+        self.progress.global_step = value
+
+    @property
+    def total_batch_idx(self) -> int:
+        return self.progress.total_batch_idx
+
+    # --- state shortcuts ------------------------------------------------------------------------------------
+    @property
+    def sanity_checking(self) -> bool:
+        return self.state.sanity_checking
+
+    @property
+    def training(self) -> bool:
+        return self.state.stage == "fit" and not self.state.sanity_checking and self._in_train_loop
+
+    @property
+    def validating(self) -> bool:
+        return self.state.stage == "validate" or (self.state.stage == "fit" and self._in_eval_loop)
+
+    @property
+    def testing(self) -> bool:
+        return self.state.stage == "test"
+
+    @property
+    def predicting(self) -> bool:
+        return self.state.stage == "predict"
+
+    @property
+    def interrupted(self) -> bool:
+        return self.state.status == "interrupted"
+
+    # --- devices --------------------------------------------------------------------------------------------
+    @property
+    def root_device(self) -> torch.device:
+        return self.strategy.root_device
+
+    @property
+    def world_size(self) -> int:
+        return self.strategy.world_size
+
+    @property
+    def global_rank(self) -> int:
+        return self.strategy.global_rank
+
+    @property
+    def local_rank(self) -> int:
+        return self.strategy.local_rank
+
+    @property
+    def node_rank(self) -> int:
+        return self.strategy.node_rank
+
+    @property
+    def is_global_zero(self) -> bool:
+        return self.strategy.is_global_zero
+
+    @property
+    def num_devices(self) -> int:
+        return self.strategy.num_devices
+
+    @property
+    def num_gpus(self) -> int:
+        return len(self._device_choice.device_ids)
+
+    @property
+    def gpus(self) -> Any:
+        return self._flags["gpus"]
+
+    @property
+    def precision(self) -> str:
+        return self._precision.name
+
+    @property
+    def precision_plugin(self) -> Precision:
+        return self._precision
+
+    @property
+    def scaler(self) -> Any:
+        return self._precision.scaler
+
+    # --- loggers and places ---------------------------------------------------------------------------------
+    @property
+    def loggers(self) -> list[Any]:
+        return list(self._loggers)
+
+    @loggers.setter
+    def loggers(self, value: Sequence[Any] | None) -> None:
+        self._loggers = list(value or [])
+
+    @property
+    def logger(self) -> Any:
+        return self._loggers[0] if self._loggers else None
+
+    @logger.setter
+    def logger(self, value: Any) -> None:
+        self._loggers = [] if value is None else (list(value) if isinstance(value, (list, tuple)) else [value])
+
+    @property
+    def default_root_dir(self) -> str:
+        return self._default_root_dir
+
+    @property
+    def log_dir(self) -> str:
+        logger = self.logger
+        if logger is not None and getattr(logger, "log_dir", None):
+            return str(logger.log_dir)
+        if logger is not None and getattr(logger, "save_dir", None):
+            return str(logger.save_dir)
+        return self._default_root_dir
+
+    @property
+    def progress_bar_metrics(self) -> dict[str, float]:
+        """Metrics logged with ``prog_bar=True`` as floats (converted when read, at the bar's refresh rate)."""
+        return to_floats(self._progress_bar_tensors)
+
+    @property
+    def progress_bar_dict(self) -> dict[str, float]:
+        return self.progress_bar_metrics
+
+    # --- callbacks ------------------------------------------------------------------------------------------
+    def _find_callbacks(self, kind: str) -> list[Callback]:
+        from trainer_core import callbacks as cbs
+
+        cls = getattr(cbs, kind)
+        return [cb for cb in self.callbacks if isinstance(cb, cls)]
+
+    @property
+    def checkpoint_callbacks(self) -> list[Any]:
+        return self._find_callbacks("ModelCheckpoint")
+
+    @property
+    def checkpoint_callback(self) -> Any:
+        found = self.checkpoint_callbacks
+        return found[0] if found else None
+
+    @property
+    def early_stopping_callbacks(self) -> list[Any]:
+        return self._find_callbacks("EarlyStopping")
+
+    @property
+    def early_stopping_callback(self) -> Any:
+        found = self.early_stopping_callbacks
+        return found[0] if found else None
+
+    @property
+    def progress_bar_callback(self) -> Any:
+        found = self._find_callbacks("ProgressBar")
+        return found[0] if found else None
+
+    def describe_hooks(self) -> str:
+        """Which callbacks sit on which hook."""
+        return self._hooks.describe()
+
+    # --- tuning ---------------------------------------------------------------------------------------------
+    @property
+    def tuner(self) -> Any:
+        if self._tuner is None:
+            from trainer_core.tuner import Tuner
+
+            self._tuner = Tuner(self)
+        return self._tuner
+
+    def tune(self, model: Any, train_dataloaders: Any = None, val_dataloaders: Any = None, datamodule: Any = None,
+             scale_batch_size_kwargs: dict[str, Any] | None = None, lr_find_kwargs: dict[str, Any] | None = None,
+             train_dataloader: Any = None) -> dict[str, Any]:
+        """Run the batch-size finder then the LR finder as ``auto_scale_batch_size``/``auto_lr_find`` ask."""
+        return self.tuner.tune(model, train_dataloaders=train_dataloaders or train_dataloader,
+                               val_dataloaders=val_dataloaders, datamodule=datamodule,
+                               scale_batch_size_kwargs=scale_batch_size_kwargs, lr_find_kwargs=lr_find_kwargs)
+
+    # --- checkpoints ----------------------------------------------------------------------------------------
+    def save_checkpoint(self, filepath: str | os.PathLike[str], weights_only: bool = False) -> None:
+        """Write a checkpoint of the current state atomically (rank 0 only)."""
+        if self.lightning_module is None:
+            raise MisconfigurationError("save_checkpoint needs a model: call it during or after fit/validate/test")
+        checkpoint = checkpointing.dump_checkpoint(self, weights_only)
+        if self.is_global_zero:
+            from trainer_core.trainer.checkpoint_io import save_checkpoint_file
+
+            save_checkpoint_file(checkpoint, filepath)
+        self.strategy.barrier("save_checkpoint")
+
+    def _call_telemetry(self, hook: str, *args: Any) -> None:
+        """Send a telemetry event (``on_log_metrics``, ``on_lr_find_point``, ...) to the callbacks that want it."""
+        self._hooks.callbacks(hook, *args)
+
+    @property
+    def ckpt_dir(self) -> Path:
+        return Path(self.log_dir) / "checkpoints"
