@@ -133,11 +133,6 @@ class Timer(Callback):
         self._end("predict")
 
     # --- the budget -----------------------------------------------------------------------------------------
-    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
-        # A fit that begins already out of time (e.g. resumed) stops before its first batch.
-        if self._duration is not None and self.time_elapsed() >= self._duration.total_seconds():
-            trainer.should_stop = True
-
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                            dataloader_idx: int = 0) -> None:
         if self._interval == "step" and self._duration is not None:

@@ -40,7 +40,6 @@ def test_bad_interval() -> None:
 def test_step_interval_stops_after_duration(clock) -> None:
     trainer = FakeTrainer()
     timer = Timer("00:00:00:10", interval="step")
-    timer.on_fit_start(trainer, None)
     timer.on_train_start(trainer, None)
     stopped_at = None
     for batch in range(20):
