@@ -113,7 +113,7 @@ class RunModel:
         self.progress = Progress()
         self.latest: dict[str, float] = {}
         self.console: deque[tuple[str, str]] = deque(maxlen=self.CONSOLE_LINES)
-        self.console_version = 0
+        self.console_total = 0
         self.extras: dict[str, list[dict[str, Any]]] = {}
         self.checkpoints: list[str] = []
         self.result: dict[str, Any] = {}
@@ -135,9 +135,10 @@ class RunModel:
 
     def log(self, level: str, text: str) -> None:
         """Add lines to the console (the GUI's own notes use this too)."""
-        for line in text.splitlines() or [""]:
+        lines = text.splitlines() or [""]
+        for line in lines:
             self.console.append((level, line))
-        self.console_version += 1
+        self.console_total += len(lines)
 
     # --- events -----------------------------------------------------------------------------------------------
     def apply(self, batch: list[dict[str, Any]]) -> set[str]:
@@ -191,8 +192,10 @@ class RunModel:
         self.progress.update(stage, int(event.get("epoch") or 0), step, int(event.get("batch") or 0),
                              event.get("num_batches"), float(event.get("time") or time.time()))
         values = event.get("metrics") or {}
-        if stage == "train" and values:
-            self.metrics.add_many(step, values)
+        # Only the step loss is plotted from progress samples; the other values are progress-bar metrics that
+        # repeat the last logged value (their own points come with ``metrics`` events).
+        if stage == "train" and "loss" in values:
+            self.metrics.add_many(step, {"loss": values["loss"]})
         self._note_latest(values)
 
     def _on_metrics(self, event: dict[str, Any]) -> None:

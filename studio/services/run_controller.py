@@ -225,6 +225,7 @@ class RunController(QObject):
             native = self._faulthandler_text()
             if native:
                 reason += "\n" + native
+        self._remove_empty_trace()
         self.ended.emit(status, reason)
 
     def _faulthandler_text(self) -> str:
@@ -236,6 +237,14 @@ class RunController(QObject):
                 return handle.read().strip()[-4000:]
         except OSError:
             return ""
+
+    def _remove_empty_trace(self) -> None:
+        path = self._request.get("faulthandler_path")
+        try:
+            if path and os.path.getsize(path) == 0:
+                os.remove(path)
+        except OSError:
+            pass
 
 
 @contextlib.contextmanager

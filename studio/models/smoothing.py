@@ -1,0 +1,98 @@
+"""Debiased exponential moving average, vectorised and incremental (the TensorBoard smoothing users expect).
+
+``last = w * last + (1 - w) * y`` over the finite points, output ``last / (1 - w ** count)``; non-finite points
+pass through unchanged and do not move the average; a constant series is returned untouched. The recurrence is
+evaluated in numpy chunks (closed form within a chunk, state carried across chunks), so a 1,000,000-point series
+smooths in tens of milliseconds, and :class:`EmaCache` only processes points appended since the last call.
+
+Examples:
+    >>> import numpy as np
+    >>> ema(np.array([1.0, 0.0]), 0.5).tolist()
+    [1.0, 0.3333333333333333]
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["ema", "ema_step", "EmaCache"]
+
+
+def ema_step(y: np.ndarray, weight: float, last: float, count: int) -> tuple[np.ndarray, float, int]:
+    """Smooth finite ``y`` continuing from state (``last``, ``count``); returns (smoothed, last, count)."""
+    n = len(y)
+    out = np.empty(n, dtype=np.float64)
+    if n == 0:
+        return out, last, count
+    if weight <= 0.0:
+        out[:] = y
+        return out, float(y[-1]), count + n
+    log_w = math.log(weight)
+    # Within a chunk, last_t = w^(t+1) * last + (1-w) * sum_k w^(t-k) y_k; keep w^-k representable.
+    chunk = max(1, min(8192, int(600.0 / -log_w)))
+    for start in range(0, n, chunk):
+        part = y[start : start + chunk]
+        k = np.arange(len(part), dtype=np.float64)
+        w_pow = np.exp(log_w * (k + 1))  # w^(t+1)
+        scaled = np.cumsum(part * np.exp(-log_w * k))  # sum_k y_k w^-k
+        values = w_pow * last + (1.0 - weight) * w_pow / weight * scaled
+        counts = count + k + 1
+        out[start : start + len(part)] = values / (1.0 - np.exp(log_w * counts))
+        last = float(values[-1])
+        count += len(part)
+    return out, last, count
+
+
+def ema(y: np.ndarray, weight: float) -> np.ndarray:
+    """The smoothed copy of ``y`` (see module docstring)."""
+    y = np.asarray(y, dtype=np.float64)
+    finite = np.isfinite(y)
+    values = y[finite]
+    if len(values) == 0 or weight <= 0.0 or np.all(values == values[0]):
+        return y.copy()
+    smoothed, _, _ = ema_step(values, weight, 0.0, 0)
+    out = y.copy()
+    out[finite] = smoothed
+    return out
+
+
+class EmaCache:
+    """Incremental smoothing of one growing series: recomputes only the new tail unless the weight changed."""
+
+    def __init__(self) -> None:
+        self.weight = -1.0
+        self.done = 0
+        self.last = 0.0
+        self.count = 0
+        self.out = np.empty(0, dtype=np.float64)
+        self.first: float | None = None
+        self.constant = True
+
+    def update(self, y: np.ndarray, weight: float) -> np.ndarray:
+        """The smoothed series for ``y`` (which only grew since the previous call, or restarts)."""
+        n = len(y)
+        if weight != self.weight or n < self.done:
+            self.weight, self.done, self.last, self.count = weight, 0, 0.0, 0
+            self.first, self.constant = None, True
+            self.out = np.empty(max(n, 1024), dtype=np.float64)
+        if n > len(self.out):
+            grown = np.empty(max(n, 2 * len(self.out)), dtype=np.float64)
+            grown[: self.done] = self.out[: self.done]
+            self.out = grown
+        tail = np.asarray(y[self.done : n], dtype=np.float64)
+        finite = np.isfinite(tail)
+        values = tail[finite]
+        if len(values):
+            if self.first is None:
+                self.first = float(values[0])
+            self.constant = self.constant and bool(np.all(values == self.first))
+        smoothed, self.last, self.count = ema_step(values, weight, self.last, self.count)
+        result = tail.copy()
+        result[finite] = smoothed
+        self.out[self.done : n] = result
+        self.done = n
+        if self.constant:
+            return np.asarray(y, dtype=np.float64)
+        return self.out[:n]

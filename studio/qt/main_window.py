@@ -1,0 +1,332 @@
+"""The main window: project/model/trainer forms on the left, run status and view tabs on the right, run modes on
+the toolbar.
+
+Views live in ``self.views`` (a QTabWidget); :meth:`MainWindow.add_view` adds one. At start-up the window also asks
+the optional ``studio.qt.dashboards`` package for more: if it defines ``create_views(session) -> list[(title,
+widget)]``, each is added as a tab (failures are reported in the console, never fatal).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.models.config import ConfigFileError, RunConfig
+from studio.models.flag_schema import FlagSchema
+from studio.qt import window_files
+from studio.qt.console_view import ConsoleView
+from studio.qt.metrics_view import MetricsView
+from studio.qt.model_form import ArgsForm
+from studio.qt.project_panel import ProjectPanel
+from studio.qt.settings import StudioSettings
+from studio.qt.status_view import StatusView
+from studio.qt.theme import app_icon, apply_theme
+from studio.qt.trainer_form import TrainerForm
+from studio.services.session import RunSession
+
+__all__ = ["MainWindow"]
+
+_MODES = (("fit", "Fit", "Train the model (Ctrl+R)"), ("validate", "Validate", "Run the validation loop once"),
+          ("test", "Test", "Run the test loop"), ("predict", "Predict", "Run predict_step over the predict data"))
+
+
+class MainWindow(QMainWindow):
+    """The studio's window. ``session`` runs and holds the data; the widgets only show and edit it."""
+
+    def __init__(self, *, settings: StudioSettings | None = None, schema: FlagSchema | None = None) -> None:
+        super().__init__()
+        self.settings = settings or StudioSettings()
+        self.session = RunSession(self)
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.resize(1400, 880)
+
+        self.project = ProjectPanel()
+        self.model_form = ArgsForm("Model arguments")
+        self.trainer_form = TrainerForm(schema or FlagSchema.load())
+        self.project.model_class_changed.connect(self._on_model_class)
+        self.project.script_opened.connect(self._on_script_opened)
+        self.forms = QTabWidget()
+        self.forms.addTab(_scrolled(self.project), "Project")
+        self.forms.addTab(_scrolled(self.model_form), "Model")
+        self.forms.addTab(self.trainer_form, "Trainer")
+
+        self.status_view = StatusView(self.session)
+        self.problems = QLabel()
+        self.problems.setObjectName("problems")
+        self.problems.setWordWrap(True)
+        self.problems.setStyleSheet("color: #d64545; padding: 4px;")
+        self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problems.hide()
+        self.views = QTabWidget()
+        self.views.setDocumentMode(True)
+        self.metrics_view = MetricsView(self.session)
+        self.console_view = ConsoleView(self.session)
+        self.add_view(self.metrics_view, "Metrics")
+        self.add_view(self.console_view, "Console")
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.status_view)
+        right_layout.addWidget(self.problems)
+        right_layout.addWidget(self.views, 1)
+        splitter = QSplitter()
+        splitter.addWidget(self.forms)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([430, 970])
+        self.setCentralWidget(splitter)
+
+        self._build_actions()
+        self.session.run_started.connect(self._sync_actions)
+        self.session.run_ended.connect(self._on_run_ended)
+        self.session.updated.connect(self._on_updated)
+        self._sync_actions()
+        self._load_dashboards()
+        geometry = self.settings.geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        self._update_title()
+
+    # --- views ------------------------------------------------------------------------------------------------
+    def add_view(self, widget: QWidget, title: str) -> int:
+        """Add a tab to the view area; returns its index."""
+        return self.views.addTab(widget, title)
+
+    def _load_dashboards(self) -> None:
+        try:
+            from studio.qt import dashboards  # type: ignore[attr-defined]
+        except ImportError:
+            return
+        create = getattr(dashboards, "create_views", None)
+        if create is None:
+            return
+        try:
+            for title, widget in create(self.session):
+                self.add_view(widget, title)
+        except Exception as error:  # a broken dashboard must not take the app down
+            self.session.model.log("error", f"dashboards failed to load: {error!r}")
+
+    # --- actions ----------------------------------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        toolbar = self.addToolBar("Run")
+        toolbar.setObjectName("runToolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.mode_actions: dict[str, QAction] = {}
+        for mode, text, tip in _MODES:
+            action = QAction(text, self)
+            action.setToolTip(tip)
+            action.triggered.connect(lambda _=False, m=mode: self.launch(m))
+            toolbar.addAction(action)
+            self.mode_actions[mode] = action
+        self.mode_actions["fit"].setShortcut(QKeySequence("Ctrl+R"))
+        tune_menu = QMenu(self)
+        for text, tune in (("LR finder", {"lr_find": True, "scale_batch_size": False}),
+                           ("Batch-size finder", {"lr_find": False, "scale_batch_size": True}),
+                           ("Both (batch size, then LR)", {"lr_find": True, "scale_batch_size": True})):
+            tune_menu.addAction(text, lambda t=tune: self.launch("tune", overrides={"tune": t}))
+        self.mode_actions["tune"] = self._menu_button(toolbar, "Tune", tune_menu,
+                                                      "Learning-rate finder and batch-size finder")
+        debug_menu = QMenu(self)
+        debug_menu.addAction("fast_dev_run (one batch of each loop)",
+                             lambda: self.launch("debug", overrides={"debug": "fast_dev_run"}))
+        debug_menu.addAction("overfit_batches (train and validate on the same few batches)",
+                             lambda: self.launch("debug", overrides={"debug": "overfit_batches"}))
+        self.mode_actions["debug"] = self._menu_button(toolbar, "Debug", debug_menu,
+                                                       "Quick checks that the script runs")
+        toolbar.addSeparator()
+        self.stop_action = QAction("Stop", self)
+        self.stop_action.setToolTip("Stop after the current batch, saving a checkpoint; click again to kill")
+        self.stop_action.setShortcut(QKeySequence("Ctrl+."))
+        self.stop_action.triggered.connect(self.stop)
+        toolbar.addAction(self.stop_action)
+        window_files.build_menus(self)
+
+    def _menu_button(self, toolbar: Any, text: str, menu: QMenu, tip: str) -> QAction:
+        button = QToolButton()
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setMenu(menu)
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        return toolbar.addWidget(button)
+
+    def _sync_actions(self, *_: Any) -> None:
+        running = self.session.running
+        for action in self.mode_actions.values():
+            action.setEnabled(not running)
+        self.stop_action.setEnabled(running)
+        self.stop_action.setText("Kill" if running and self.session.controller.stop_requested else "Stop")
+
+    # --- configuration ----------------------------------------------------------------------------------------
+    def current_config(self) -> tuple[RunConfig, list[str]]:
+        """The forms as a RunConfig, and every problem that blocks a launch."""
+        problems: list[str] = []
+        info = self.project.script_info
+        if info is None:
+            problems.append("Choose a model script (File > Open script, or drop a .py file on the window).")
+        elif info.error:
+            problems.append(info.error)
+        cls = self.project.model_class()
+        if info is not None and not info.error and cls is None:
+            problems.append("Choose the LightningModule class to train.")
+        init_args, arg_problems = self.model_form.values()
+        flags, flag_problems = self.trainer_form.values()
+        data, data_problems = self.project.data_config()
+        problems += arg_problems + flag_problems + data_problems
+        config = RunConfig(
+            model_script=info.path if info is not None else "",
+            model_class=cls.name if cls is not None else None,
+            model_init_args=init_args,
+            data=data,
+            trainer_flags=flags,
+            ckpt_path=self.project.ckpt_edit.text().strip() or None,
+        )
+        if config.ckpt_path and not os.path.isfile(config.ckpt_path):
+            problems.append(f"Checkpoint {config.ckpt_path} does not exist; choose a .ckpt file or clear the field.")
+        return config, problems
+
+    def apply_config(self, config: RunConfig) -> list[str]:
+        """Fill the forms from ``config``; returns notes about what could not be shown."""
+        notes = []
+        if config.model_script:
+            self.project.open_script(config.model_script)
+        self.project.select_model_class(config.model_class)
+        self.model_form.set_class(self.project.model_class(), config.model_init_args)
+        self.project.set_data_config(config.data)
+        self.project.ckpt_edit.setText(config.ckpt_path or "")
+        unknown = self.trainer_form.set_values(config.trainer_flags)
+        if unknown:
+            notes.append(f"Unknown Trainer flags ignored: {', '.join(unknown)}.")
+        return notes
+
+    def load_config_file(self, path: str) -> bool:
+        """Load a ``--config`` YAML into the forms; problems are shown, not raised."""
+        try:
+            config = RunConfig.load(path)
+        except ConfigFileError as error:
+            self.show_problems([str(error)])
+            return False
+        if not config.model_script and self.project.script_info is not None:
+            config.model_script = self.project.script_info.path
+        notes = self.apply_config(config)
+        self.show_problems(notes)
+        self.settings.add_recent(os.path.abspath(path))
+        self.statusBar().showMessage(f"loaded {path}", 5000)
+        return True
+
+    def show_problems(self, problems: list[str]) -> None:
+        """Show (or clear, with []) the list of problems above the views."""
+        self.problems.setText("\n".join(f"• {p}" for p in problems))
+        self.problems.setVisible(bool(problems))
+
+    # --- running ----------------------------------------------------------------------------------------------
+    def launch(self, mode: str, *, overrides: dict[str, Any] | None = None) -> bool:
+        """Validate the forms and start ``mode``; returns False (with the problems shown) when it cannot."""
+        if self.session.running:
+            self.show_problems(["A run is in progress; stop it first."])
+            return False
+        config, problems = self.current_config()
+        if problems:
+            self.show_problems(problems)
+            self.statusBar().showMessage("cannot start: fix the problems listed above the plots", 8000)
+            return False
+        self.show_problems([])
+        runs_dir = self.settings.runs_dir()
+        self.session.launch(config, mode, runs_dir, overrides=overrides)
+        self.views.setCurrentWidget(self.metrics_view)
+        self._sync_actions()
+        return True
+
+    def stop(self) -> None:
+        """Stop (first click) or kill (second click) the run."""
+        self.session.stop()
+        self._sync_actions()
+
+    def _on_run_ended(self, status: str, reason: str) -> None:
+        self._sync_actions()
+        if status == "failed":
+            self.views.setCurrentWidget(self.console_view)
+        self.statusBar().showMessage(f"run {status}" + (f": {reason.splitlines()[0]}" if reason else ""), 15000)
+
+    def _on_updated(self, kinds: set[str]) -> None:
+        if "status" in kinds:
+            self._sync_actions()
+
+    # --- script -----------------------------------------------------------------------------------------------
+    def open_script(self, path: str, *, with_example_config: bool = True) -> bool:
+        """Open a model script (and, for a bundled example, its recommended flags)."""
+        info = self.project.open_script(path)
+        if info is None:
+            return False
+        if info.error:
+            self.show_problems([info.error])
+            self.forms.setCurrentIndex(0)
+            return False
+        self.show_problems([])
+        if with_example_config:
+            config_path = window_files.example_config_for(path)
+            if config_path is not None:
+                self.load_config_file(str(config_path))
+        self._update_title()
+        return True
+
+    def _on_script_opened(self, path: str) -> None:
+        self.settings.add_recent(path)
+        self._update_title()
+
+    def _on_model_class(self) -> None:
+        self.model_form.set_class(self.project.model_class())
+
+    def _update_title(self) -> None:
+        info = self.project.script_info
+        name = Path(info.path).name if info is not None else "no script"
+        self.setWindowTitle(f"{name} - Training Studio")
+
+    # --- drag and drop ----------------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        for url in event.mimeData().urls():
+            window_files.open_path(self, url.toLocalFile())
+        event.acceptProposedAction()
+
+    # --- closing ----------------------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.session.shutdown()
+        self.settings.set_geometry(self.saveGeometry())
+        self.settings.sync()
+        super().closeEvent(event)
+
+    def switch_theme(self, name: str) -> None:
+        """Apply and remember a theme."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, name)
+        self.settings.set_theme(name)
+        QTimer.singleShot(0, lambda: self.metrics_view.refresh(force=True))
+
+
+def _scrolled(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(widget)
+    return area

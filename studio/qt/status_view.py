@@ -1,0 +1,102 @@
+"""The run status strip: status, stage, epoch, step, progress bar, batches/s, ETA, elapsed, run folder and the
+newest progress-bar metrics."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
+
+from studio.models.run_state import RunStatus
+from studio.services.session import RunSession
+
+__all__ = ["StatusView", "format_duration"]
+
+_STATUS_COLOURS = {
+    RunStatus.IDLE: "#7f7f7f",
+    RunStatus.STARTING: "#3a7bd5",
+    RunStatus.RUNNING: "#3a7bd5",
+    RunStatus.STOPPING: "#c7870a",
+    RunStatus.FINISHED: "#2e9e5b",
+    RunStatus.INTERRUPTED: "#c7870a",
+    RunStatus.FAILED: "#d64545",
+}
+
+
+def format_duration(seconds: float | None) -> str:
+    """``1:02:03`` / ``02:03`` / ``-``."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "-"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+class StatusView(QWidget):
+    """Shows the run's progress; refreshed on the session clock."""
+
+    def __init__(self, session: RunSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setObjectName("statusView")
+        self.status = QLabel()
+        self.status.setObjectName("runStatus")
+        self.status.setMinimumWidth(110)
+        self.where = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setTextVisible(True)
+        self.speed = QLabel()
+        self.metrics = QLabel()
+        self.metrics.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.folder = QLabel()
+        self.folder.setOpenExternalLinks(False)
+        self.folder.linkActivated.connect(lambda url: QDesktopServices.openUrl(QUrl.fromLocalFile(url)))
+        self.reason = QLabel()
+        self.reason.setWordWrap(True)
+        self.reason.setObjectName("runReason")
+        self.reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(6, 4, 6, 4)
+        grid.addWidget(self.status, 0, 0)
+        grid.addWidget(self.where, 0, 1)
+        grid.addWidget(self.bar, 0, 2)
+        grid.addWidget(self.speed, 0, 3)
+        grid.addWidget(self.metrics, 1, 0, 1, 4)
+        grid.addWidget(self.folder, 2, 0, 1, 4)
+        grid.addWidget(self.reason, 3, 0, 1, 4)
+        grid.setColumnStretch(2, 1)
+        session.tick.connect(self.refresh)
+        session.updated.connect(lambda _: None)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Update every label from the model."""
+        model = self.session.model
+        progress = model.progress
+        colour = _STATUS_COLOURS.get(model.status, "#7f7f7f")
+        self.status.setText(f'<b style="color:{colour}">{model.status.upper()}</b>'
+                            + (f" {model.mode}" if model.mode else ""))
+        stage = progress.stage or "-"
+        epoch_total = f"/{progress.max_epochs}" if progress.max_epochs and progress.max_epochs > 0 else ""
+        self.where.setText(f"stage {stage} · epoch {progress.epoch}{epoch_total} · step {progress.step:,}")
+        fraction = progress.fraction()
+        if fraction is None:
+            self.bar.setValue(1000 if model.status == RunStatus.FINISHED else 0)
+            self.bar.setFormat("%p%" if model.status == RunStatus.FINISHED else "")
+        else:
+            self.bar.setValue(int(fraction * 1000))
+            self.bar.setFormat(f"{progress.batch}/{progress.num_batches}")
+        rate = f"{progress.batches_per_s:.1f} batches/s" if progress.batches_per_s else "- batches/s"
+        eta = progress.eta_s() if not model.ended else None
+        self.speed.setText(f"{rate} · ETA {format_duration(eta)} · elapsed {format_duration(model.elapsed_s())}")
+        shown = list(model.latest.items())[:8]
+        self.metrics.setText("   ".join(f"{k}: {v:.4g}" for k, v in shown) if shown else "no metrics yet")
+        if model.log_dir:
+            self.folder.setText(f'run folder: <a href="{model.log_dir}">{model.log_dir}</a>')
+        else:
+            self.folder.setText("run folder: -")
+        text = model.reason if model.ended and model.status != RunStatus.FINISHED else ""
+        self.reason.setText(text.splitlines()[0][:400] if text else "")
+        self.reason.setVisible(bool(text))

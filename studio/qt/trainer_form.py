@@ -1,0 +1,198 @@
+"""The Trainer form: every flag of studio/flag_schema.json, grouped, with defaults and help as tooltips.
+
+Nothing here names a flag: rows are generated from the schema. A flag whose only kinds are bool becomes a check
+box, a flag with a closed set of values a combo box, anything else a text field parsed as a Python literal (empty =
+the default). Flags that only take Python objects (callbacks, plugins) are shown read-only: set them in the script.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.models.flag_schema import FlagError, FlagSchema, FlagSpec
+
+__all__ = ["TrainerForm"]
+
+_DEFAULT_ITEM = "(default)"
+
+
+class _FlagRow:
+    """The editor of one flag and how to read/write it."""
+
+    def __init__(self, spec: FlagSpec, schema: FlagSchema, on_change: Any) -> None:
+        self.spec = spec
+        self.schema = schema
+        tip = f"{spec.name}: {spec.help}\nAccepts {spec.describe_accepted()}. Default: {spec.default!r}."
+        if spec.legacy:
+            tip += "\n(1.x spelling; the 2.x spelling of this setting is preferred.)"
+        self.label = QLabel(spec.name + (" (1.x)" if spec.legacy else ""))
+        self.label.setToolTip(tip)
+        if spec.legacy:
+            self.label.setEnabled(False)
+        kinds = set(spec.kinds)
+        self.widget: QWidget
+        if not spec.form_editable:
+            self.widget = QLabel("set in the script (takes Python objects)")
+            self.widget.setEnabled(False)
+            self.kind = "readonly"
+        elif kinds == {"bool"}:
+            box = QCheckBox()
+            box.setChecked(bool(spec.default))
+            box.toggled.connect(on_change)
+            self.widget, self.kind = box, "bool"
+        elif spec.choices and kinds <= {"str", "none", "bool"} | ({"int"} if all(
+                isinstance(c, (str, int)) for c in spec.choices) else set()):
+            combo = QComboBox()
+            combo.addItem(_DEFAULT_ITEM, None)
+            for choice in spec.choices:
+                combo.addItem(str(choice), choice)
+            combo.currentIndexChanged.connect(on_change)
+            self.widget, self.kind = combo, "choice"
+        else:
+            edit = QLineEdit()
+            edit.setPlaceholderText("" if spec.default is None else repr(spec.default))
+            edit.textChanged.connect(on_change)
+            self.widget, self.kind = edit, "text"
+        self.widget.setToolTip(tip)
+
+    def value(self) -> tuple[bool, Any]:
+        """(changed from default, value); raises FlagError for text the flag does not accept."""
+        spec = self.spec
+        if self.kind == "bool":
+            value = self.widget.isChecked()
+            return value != bool(spec.default), value
+        if self.kind == "choice":
+            data = self.widget.currentData()
+            if self.widget.currentIndex() <= 0:
+                return False, spec.default
+            return data != spec.default, data
+        if self.kind == "text":
+            text = self.widget.text()
+            if not text.strip():
+                return False, spec.default
+            value = self.schema.parse(spec.name, text)
+            return value != spec.default or type(value) is not type(spec.default), value
+        return False, spec.default
+
+    def set_value(self, value: Any) -> None:
+        """Show ``value`` (the default clears the editor)."""
+        if self.kind == "bool":
+            self.widget.setChecked(bool(value))
+        elif self.kind == "choice":
+            index = next((i for i in range(1, self.widget.count()) if self.widget.itemData(i) == value
+                          and type(self.widget.itemData(i)) is type(value)), 0)
+            self.widget.setCurrentIndex(index if value != self.spec.default or index else 0)
+        elif self.kind == "text":
+            self.widget.setText("" if value == self.spec.default and type(value) is type(self.spec.default)
+                                else repr(value) if not isinstance(value, str) else value)
+
+
+class TrainerForm(QWidget):
+    """All Trainer flags, grouped as in the schema.
+
+    Signals:
+        changed(): any editor changed.
+    """
+
+    changed = Signal()
+
+    def __init__(self, schema: FlagSchema, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.schema = schema
+        self.rows: dict[str, _FlagRow] = {}
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Find a flag…")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._apply_filter)
+        body = QWidget()
+        body_layout = QVBoxLayout(body)
+        self._groups: dict[str, QGroupBox] = {}
+        for group in schema.groups:
+            specs = schema.in_group(group)
+            if not specs:
+                continue
+            box = QGroupBox(group)
+            form = QFormLayout(box)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            for spec in sorted(specs, key=lambda s: s.legacy):
+                row = _FlagRow(spec, schema, self._on_change)
+                self.rows[spec.name] = row
+                form.addRow(row.label, row.widget)
+            self._groups[group] = box
+            body_layout.addWidget(box)
+        body_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.filter)
+        layout.addWidget(scroll, 1)
+
+    def values(self) -> tuple[dict[str, Any], list[str]]:
+        """(flags that differ from their defaults, problems); launch only when problems is empty."""
+        flags: dict[str, Any] = {}
+        problems: list[str] = []
+        for name, row in self.rows.items():
+            try:
+                changed, value = row.value()
+            except FlagError as error:
+                problems.append(str(error))
+                continue
+            if changed:
+                flags[name] = value
+        problems.extend(p for p in self.schema.validate(flags) if p not in problems)
+        return flags, problems
+
+    def set_values(self, flags: dict[str, Any]) -> list[str]:
+        """Show ``flags`` (others reset to defaults); returns the names the form does not know."""
+        unknown = [name for name in flags if name not in self.rows]
+        for name, row in self.rows.items():
+            row.set_value(flags.get(name, row.spec.default))
+        self._on_change()
+        return unknown
+
+    def _on_change(self, *_: Any) -> None:
+        for row in self.rows.values():
+            try:
+                changed, _value = row.value()
+                bad = False
+            except FlagError:
+                changed, bad = True, True
+            font = QFont(row.label.font())
+            font.setBold(changed)
+            row.label.setFont(font)
+            row.label.setStyleSheet("color: #d64545;" if bad else "")
+        self.changed.emit()
+
+    def _apply_filter(self, text: str) -> None:
+        needle = text.strip().lower()
+        for group, box in self._groups.items():
+            any_shown = False
+            form: QFormLayout = box.layout()
+            for spec in self.schema.in_group(group):
+                row = self.rows[spec.name]
+                shown = not needle or needle in spec.name.lower() or needle in spec.help.lower()
+                form.setRowVisible(row.label, shown)
+                any_shown = any_shown or shown
+            box.setVisible(any_shown)
+
+    def focus_flag(self, name: str) -> None:
+        """Scroll to and focus the editor of ``name``."""
+        row = self.rows.get(name)
+        if row is not None:
+            row.widget.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -1,0 +1,184 @@
+"""The main window's File and View menus: scripts, configs, runs, recent files, new project, themes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu
+
+from studio.qt.project_panel import DATA_SUFFIXES
+
+if TYPE_CHECKING:
+    from studio.qt.main_window import MainWindow
+
+__all__ = ["build_menus", "example_config_for", "open_path", "new_project_available", "default_example"]
+
+
+def default_example() -> Path | None:
+    """The bundled example the studio opens first (resources/examples/mlp_classifier.py or the first found)."""
+    try:
+        from resources import DEFAULT_EXAMPLE, example_paths
+    except ImportError:
+        return None
+    paths = example_paths()
+    preferred = [p for p in paths if p.name == DEFAULT_EXAMPLE]
+    return (preferred or paths or [None])[0]
+
+
+def example_paths() -> list[Path]:
+    """All bundled examples ([] without the resources package)."""
+    try:
+        from resources import example_paths as paths
+    except ImportError:
+        return []
+    return paths()
+
+
+def example_config_for(script: str) -> Path | None:
+    """The recommended-flags YAML of a bundled example script, else None."""
+    try:
+        from resources import example_config_path, resource_path
+    except ImportError:
+        return None
+    examples = resource_path("examples").resolve()
+    if Path(script).resolve().parent != examples:
+        return None
+    return example_config_path(script)
+
+
+def new_project_available() -> tuple[bool, str]:
+    """(available, why not) for the New project action."""
+    try:
+        from resources import resource_path
+    except ImportError:
+        return False, "The resources package is missing, so there is no project template."
+    if not resource_path("templates", "new_project.py").is_file():
+        return False, "resources/templates/new_project.py is missing in this installation."
+    return True, "Create a new model script from a commented template"
+
+
+def open_path(window: MainWindow, path: str) -> None:
+    """Open a dropped or chosen path by its kind: script, config, run, or data."""
+    if not path:
+        return
+    lower = path.lower()
+    if lower.endswith(".py"):
+        window.open_script(path)
+    elif lower.endswith((".yaml", ".yml")):
+        window.load_config_file(path)
+    elif lower.endswith(".jsonl") or (os.path.isdir(path) and os.path.isfile(os.path.join(path, "events.jsonl"))):
+        open_run(window, path)
+    elif lower.endswith(DATA_SUFFIXES) or os.path.isdir(path):
+        window.project.set_data_path(path)
+        window.forms.setCurrentIndex(0)
+    else:
+        window.show_problems([f"{os.path.basename(path)}: drop a .py script, a .yaml config, a run folder "
+                              "(with events.jsonl) or a data file (.csv, .npz, .pt) or image folder."])
+
+
+def open_run(window: MainWindow, path: str) -> None:
+    """Show a finished run from disk."""
+    try:
+        window.session.open_run(path)
+    except (OSError, RuntimeError) as error:
+        window.show_problems([str(error)])
+        return
+    window.show_problems([])
+    window._sync_actions()
+
+
+def build_menus(window: MainWindow) -> None:
+    """Create the File and View menus of ``window``."""
+    file_menu = window.menuBar().addMenu("&File")
+    window.new_project_action = QAction("New project…", window)
+    available, why = new_project_available()
+    window.new_project_action.setEnabled(available)
+    window.new_project_action.setToolTip(why)
+    window.new_project_action.setStatusTip(why)
+    window.new_project_action.triggered.connect(lambda: _new_project(window))
+    file_menu.addAction(window.new_project_action)
+    open_action = file_menu.addAction("Open script…", lambda: _ask_open(window, "Open model script", "Python (*.py)"))
+    open_action.setShortcut(QKeySequence.StandardKey.Open)
+    examples = file_menu.addMenu("Open example")
+    for path in example_paths():
+        examples.addAction(path.name, lambda p=str(path): window.open_script(p))
+    examples.setEnabled(bool(example_paths()))
+    window.recent_menu = file_menu.addMenu("Open recent")
+    window.recent_menu.aboutToShow.connect(lambda: _fill_recent(window, window.recent_menu))
+    file_menu.addSeparator()
+    file_menu.addAction("Load config…", lambda: _ask_open(window, "Load config", "YAML (*.yaml *.yml)"))
+    save = file_menu.addAction("Save config…", lambda: _save_config(window))
+    save.setShortcut(QKeySequence.StandardKey.Save)
+    file_menu.addAction("Open run…", lambda: _ask_run(window))
+    file_menu.addSeparator()
+    quit_action = file_menu.addAction("Quit", window.close)
+    quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+
+    view_menu = window.menuBar().addMenu("&View")
+    for name in ("light", "dark"):
+        view_menu.addAction(f"{name.title()} theme", lambda n=name: window.switch_theme(n))
+
+
+def _start_dir(window: MainWindow) -> str:
+    info = window.project.script_info
+    return str(Path(info.path).parent) if info is not None else os.getcwd()
+
+
+def _ask_open(window: MainWindow, title: str, pattern: str) -> None:
+    path, _ = QFileDialog.getOpenFileName(window, title, _start_dir(window), pattern)
+    open_path(window, path)
+
+
+def _ask_run(window: MainWindow) -> None:
+    folder = QFileDialog.getExistingDirectory(window, "Open run folder (holding events.jsonl)",
+                                              str(window.settings.runs_dir()))
+    if folder:
+        open_run(window, folder)
+
+
+def _fill_recent(window: MainWindow, menu: QMenu) -> None:
+    menu.clear()
+    recent = window.settings.recent_files()
+    for path in recent:
+        menu.addAction(path, lambda p=path: open_path(window, p))
+    if not recent:
+        menu.addAction("(none)").setEnabled(False)
+    else:
+        menu.addSeparator()
+        menu.addAction("Clear", window.settings.clear_recent)
+
+
+def _save_config(window: MainWindow) -> None:
+    config, problems = window.current_config()
+    if problems:
+        window.show_problems(problems)
+        return
+    info = window.project.script_info
+    suggestion = str(Path(info.path).with_suffix(".yaml")) if info is not None else "config.yaml"
+    path, _ = QFileDialog.getSaveFileName(window, "Save config", suggestion, "YAML (*.yaml *.yml)")
+    if path:
+        config.save(path)
+        window.settings.add_recent(path)
+        window.statusBar().showMessage(f"saved {path}", 5000)
+
+
+def _new_project(window: MainWindow) -> None:
+    from resources import new_project_template
+
+    name, ok = QInputDialog.getText(window, "New project", "Model class name:", text="MyModel")
+    if not ok:
+        return
+    try:
+        text = new_project_template(name)
+    except ValueError as error:
+        window.show_problems([str(error)])
+        return
+    path, _ = QFileDialog.getSaveFileName(window, "Save the new script", str(Path.home() / f"{name.lower()}.py"),
+                                          "Python (*.py)")
+    if not path:
+        return
+    Path(path).write_text(text, encoding="utf-8")
+    window.open_script(path)

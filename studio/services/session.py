@@ -1,0 +1,150 @@
+"""RunSession: the object every view reads. It owns the run model and the child-process supervisor.
+
+Views (the built-in ones and the dashboards) get the session in their constructor and:
+
+- read ``session.model`` (a :class:`~studio.models.run_state.RunModel`: metric series, progress, status, console,
+  and ``model.extras[event_type]`` lists for lr_find_point / batch_size_trial / profiler_report / checkpoint_saved /
+  model_summary / run_started events);
+- connect to ``updated(set)`` (event types just applied), ``tick()`` (the ~15 Hz redraw clock; redraw only when
+  visible and something changed), ``run_started(str)`` (mode) and ``run_ended(str, str)`` (status, reason), and
+  ``cleared()`` (a new or loaded run replaced the model contents).
+
+Examples:
+    >>> session = RunSession()                      # doctest: +SKIP
+    >>> session.launch(config, "fit", runs_dir)     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from studio.models.config import RunConfig
+from studio.models.run_state import RunModel, RunStatus, load_events
+from studio.services.run_controller import RunController
+
+__all__ = ["RunSession"]
+
+
+class RunSession(QObject):
+    """One window's run: launch, stop, and the model the views draw."""
+
+    updated = Signal(set)
+    tick = Signal()
+    run_started = Signal(str)
+    run_ended = Signal(str, str)
+    cleared = Signal()
+
+    def __init__(self, parent: QObject | None = None, *, render_hz: float = 15.0) -> None:
+        super().__init__(parent)
+        self.model = RunModel()
+        self.controller = RunController(self)
+        self.controller.events.connect(self._on_events)
+        self.controller.ended.connect(self._on_ended)
+        self._clock = QTimer(self)
+        self._clock.setInterval(int(1000 / render_hz))
+        self._clock.timeout.connect(self.tick.emit)
+        self._clock.start()
+        self.last_request: dict[str, Any] = {}
+
+    @property
+    def running(self) -> bool:
+        """True while a child process is alive."""
+        return self.controller.running
+
+    def launch(self, config: RunConfig, mode: str, runs_dir: str | os.PathLike[str], *,
+               overrides: dict[str, Any] | None = None, synthetic: dict[str, Any] | None = None) -> str:
+        """Start ``mode`` for ``config`` in a child process; returns the run id.
+
+        Args:
+            config: the forms' configuration.
+            mode: fit, validate, test, predict, tune or debug.
+            runs_dir: default ``default_root_dir`` when the trainer form leaves it empty; also holds the studio's
+                own per-run files (``.studio/``: native crash trace, events of runs that failed before starting).
+            overrides: RunSpec fields to change for this launch only (``tune``, ``debug``).
+            synthetic: run the torch-free synthetic producer instead (benchmarks and tests).
+        """
+        spec = config.to_spec(mode)
+        spec.update(overrides or {})
+        flags = spec["trainer_flags"]
+        flags.setdefault("default_root_dir", str(runs_dir))
+        # The status bar is the progress bar; a tqdm bar in the child would only flood the console.
+        if "enable_progress_bar" not in flags and "progress_bar_refresh_rate" not in flags:
+            flags["enable_progress_bar"] = False
+        run_id = uuid.uuid4().hex[:12]
+        private = Path(runs_dir) / ".studio"
+        private.mkdir(parents=True, exist_ok=True)
+        request: dict[str, Any] = {
+            "run_id": run_id,
+            "spec": spec,
+            "faulthandler_path": str(private / f"{run_id}-native-crash.txt"),
+            "fallback_events_path": str(private / f"{run_id}-events.jsonl"),
+        }
+        if synthetic is not None:
+            request["synthetic"] = synthetic
+        self.model.reset(mode=mode)
+        self.model.log("studio", f"{time.strftime('%H:%M:%S')} starting {mode} of {spec['model_script'] or '?'}")
+        self.cleared.emit()
+        self.last_request = request
+        self.controller.start(request)
+        self.run_started.emit(mode)
+        return run_id
+
+    def stop(self) -> None:
+        """Graceful stop; the second call kills."""
+        if self.controller.running:
+            if not self.controller.stop_requested:
+                self.model.status = RunStatus.STOPPING
+                self.model.log("studio", "stop requested: the run stops after the current batch")
+            else:
+                self.model.log("studio", "killing the training process")
+            self.controller.stop()
+            self.updated.emit({"status"})
+
+    def shutdown(self) -> None:
+        """Stop any run before the window closes."""
+        self.controller.shutdown()
+
+    def open_run(self, path: str | os.PathLike[str]) -> None:
+        """Show a finished run from its ``events.jsonl`` (or the run folder holding it).
+
+        Raises:
+            FileNotFoundError: when there is no events file there.
+            RuntimeError: while a run is in progress.
+        """
+        if self.controller.running:
+            raise RuntimeError("Stop the current run before opening another one.")
+        path = Path(path)
+        if path.is_dir():
+            path = path / "events.jsonl"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist; choose a run folder that holds events.jsonl.")
+        events = load_events(path)
+        self.model.reset()
+        self.model.log_dir = str(path.parent)
+        self.model.apply(events)
+        if not self.model.ended:
+            self.model.end(RunStatus.FAILED, "the events file ends without a final event (the run was killed?)")
+        self.cleared.emit()
+        self.updated.emit({e.get("type", "") for e in events})
+        self.run_ended.emit(self.model.status, self.model.reason)
+
+    def _on_events(self, batch: list[dict[str, Any]]) -> None:
+        seen = self.model.apply(batch)
+        self.updated.emit(seen)
+
+    def _on_ended(self, status: str, reason: str) -> None:
+        if not self.model.ended or status != self.model.status:
+            self.model.status = RunStatus.RUNNING  # let end() record the supervisor's verdict
+            self.model.end(status, reason or self.model.reason)
+        if status == RunStatus.FAILED and reason and "exit code" in reason:
+            self.model.log("error", f"run failed: {reason}")
+        self.model.log("studio", f"{time.strftime('%H:%M:%S')} run {self.model.status}"
+                       + (f": {self.model.reason}" if self.model.reason else ""))
+        self.updated.emit({"status"})
+        self.run_ended.emit(self.model.status, self.model.reason)
