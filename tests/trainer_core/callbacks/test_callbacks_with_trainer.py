@@ -154,12 +154,14 @@ def test_early_stopping_missing_metric_lists_keys(tmp_path) -> None:
 
 
 # --- ModelCheckpoint (tests/checkpointing/test_model_checkpoint.py @1.5.0) ------------------------------------
-def test_default_checkpoint_in_log_dir(tmp_path) -> None:
-    trainer = pl.Trainer(default_root_dir=tmp_path, max_epochs=2, limit_train_batches=2, **QUIET)
+@pytest.mark.parametrize(("max_epochs", "name"), [(1, "epoch=0-step=2.ckpt"), (2, "epoch=1-step=4.ckpt")])
+def test_default_checkpoint_in_log_dir(tmp_path, max_epochs, name) -> None:
+    # API.md: epoch = the epoch in which it was saved, step = optimizer steps done
+    trainer = pl.Trainer(default_root_dir=tmp_path, max_epochs=max_epochs, limit_train_batches=2, **QUIET)
     trainer.fit(TableModel())
     folder = tmp_path / "lightning_logs" / "version_0" / "checkpoints"
-    assert sorted(os.listdir(folder)) == ["epoch=1-step=4.ckpt"]
-    assert trainer.checkpoint_callback.best_model_path == str(folder / "epoch=1-step=4.ckpt")
+    assert sorted(os.listdir(folder)) == [name]
+    assert trainer.checkpoint_callback.best_model_path == str(folder / name)
 
 
 def test_top_k_save_last_and_state_in_file(tmp_path) -> None:
@@ -246,11 +248,12 @@ def test_max_time_stops_after_first_step(tmp_path) -> None:
 # --- ProgressBar ---------------------------------------------------------------------------------------------
 def test_progress_bar_in_fit(tmp_path, capsys) -> None:
     bar = ProgressBar(refresh_rate=2)
-    flags = {**QUIET, "enable_progress_bar": True}
+    flags = {**QUIET, "enable_progress_bar": True, "num_sanity_val_steps": 2}
     trainer = pl.Trainer(default_root_dir=tmp_path, max_epochs=2, limit_train_batches=4, logger=False,
                          enable_checkpointing=False, callbacks=[bar], **flags)
     trainer.fit(TableModel())
     out = capsys.readouterr().out
+    assert "Validation sanity check" in out and "Validating" in out
     assert "Epoch 1" in out and "6/6" in out  # 4 train + 2 val batches
     assert re.search(r"train_loss=\d", out) and re.search(r"[ ,]loss=\d", out)
 
