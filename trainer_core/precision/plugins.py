@@ -138,8 +138,23 @@ class HalfTruePrecision(Precision):
 
 
 def select_precision(precision: str, device: torch.device, amp_backend: str = "native",
-                     amp_level: str | None = None) -> Precision:
-    """The plugin for a normalised precision string on ``device``."""
+                     amp_level: str | None = None, plugins: Any = None) -> Precision:
+    """The plugin for a normalised precision string on ``device``.
+
+    A :class:`Precision` instance among ``plugins`` (the Trainer's ``plugins`` flag) wins over the string, so a
+    custom plugin (for example a scaler on the CPU) can be given to the Trainer.
+    """
+    given = [p for p in (plugins if isinstance(plugins, (list, tuple)) else [plugins]) if isinstance(p, Precision)]
+    if len(given) > 1:
+        raise MisconfigurationError(
+            f"plugins holds {len(given)} precision plugins ({', '.join(type(p).__name__ for p in given)}); "
+            "pass at most one")
+    if given:
+        if precision != "32-true":
+            raise MisconfigurationError(
+                f"precision={precision!r} and a precision plugin ({type(given[0]).__name__}) were both given; "
+                "leave precision at its default when passing a plugin")
+        return given[0]
     if amp_backend == "apex" or amp_level is not None:
         try:
             import apex  # noqa: F401

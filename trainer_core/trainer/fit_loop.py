@@ -130,9 +130,9 @@ def _load_train_loader(t: Any) -> None:
 def _source(t: Any, kind: str) -> Any:
     """The loader for ``kind`` from fit() arguments, the datamodule, or the module (in that order)."""
     given = getattr(t, "_given_loaders", {})
-    key = {"train": "train_dataloaders", "val": "val_dataloaders"}.get(kind, "dataloaders")
-    if given.get(key) is not None:
-        return given[key]
+    for key in ("train_dataloaders",) if kind == "train" else ("val_dataloaders", "dataloaders"):
+        if given.get(key) is not None:
+            return given[key]
     method = f"{kind}_dataloader"
     dm = t.datamodule
     if dm is not None and hasattr(dm, method):
@@ -476,8 +476,8 @@ def _run_optimization(t: Any, split: Any, batch_idx: int, opt_idx: int | None, h
 def _optimizer_step(t: Any, batch_idx: int, opt_idx: int, closure: Any) -> None:
     with _profile(t, f"optimizer_step_with_closure_{opt_idx}"):
         t._hooks.module("optimizer_step", t.current_epoch, batch_idx, t._lightning_optimizers[opt_idx], opt_idx,
-                        closure, False, t._precision.scaler is not None,
-                        isinstance(t.optimizers[opt_idx], torch.optim.LBFGS))
+                        closure, on_tpu=False, using_native_amp=t._precision.scaler is not None,
+                        using_lbfgs=isinstance(t.optimizers[opt_idx], torch.optim.LBFGS))
     t.progress.global_step += 1
     t._stepped_this_batch = True
 

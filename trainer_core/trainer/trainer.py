@@ -117,7 +117,7 @@ class Trainer(StageRunner):
         self.strategy = create_strategy(self._device_choice, f)
         self.num_nodes = self._device_choice.num_nodes
         self._precision: Precision = select_precision(f["precision"], self.strategy.root_device, f["amp_backend"],
-                                                      f["amp_level"])
+                                                      f["amp_level"], f["plugins"])
         defaults.configure_determinism(f["deterministic"], f["benchmark"])
         self.deterministic = f["deterministic"]
 
