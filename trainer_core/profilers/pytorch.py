@@ -78,6 +78,7 @@ class PyTorchProfiler(Profiler):
         self._records: dict[str, list[Any]] = {}  # action -> open record_function scopes (innermost last)
         self._module_hooks: list[Any] = []
         self._averages: Any = None  # key_averages() of the finished window
+        self._finished = False  # the stage's report was taken: record nothing more until the next setup()
         self.trace_paths: list[str] = []
 
     # --- torch profiler life cycle --------------------------------------------------------------------------
@@ -98,7 +99,7 @@ class PyTorchProfiler(Profiler):
         self.trace_paths.append(path)
 
     def _ensure_started(self) -> None:
-        if self._profiler is not None:
+        if self._profiler is not None or self._finished:
             return
         activities = [torch.profiler.ProfilerActivity.CPU]
         if torch.cuda.is_available():
@@ -125,6 +126,7 @@ class PyTorchProfiler(Profiler):
             self._nvtx = None
         if self._profiler is None:
             return
+        self._finished = True
         profiler, self._profiler = self._profiler, None
         profiler.__exit__(None, None, None)
         try:
@@ -138,8 +140,11 @@ class PyTorchProfiler(Profiler):
         self._finish()
         super().setup(stage, local_rank, log_dir)
         self._averages = None
+        self._finished = False
 
     def start(self, action_name: str) -> None:
+        if self._finished:  # hooks that run after the report (teardown, ...) are not profiled
+            return
         self._ensure_started()
         scope = torch.autograd.profiler.record_function(action_name)
         scope.__enter__()
@@ -148,6 +153,8 @@ class PyTorchProfiler(Profiler):
     def stop(self, action_name: str) -> None:
         scopes = self._records.get(action_name)
         if not scopes:
+            if self._finished:  # started before the report was taken; its scope was closed then
+                return
             raise ValueError(
                 f"PyTorchProfiler: action {action_name!r} was stopped but never started; call "
                 f"start({action_name!r}) first (or use `with profiler.profile(...)`)."

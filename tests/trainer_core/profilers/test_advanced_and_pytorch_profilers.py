@@ -116,3 +116,20 @@ def test_passthrough_flag_lets_the_trainer_skip_wrapping() -> None:
     from trainer_core.profilers import PassThroughProfiler, SimpleProfiler
 
     assert PassThroughProfiler.is_passthrough and not SimpleProfiler.is_passthrough
+
+
+def test_pytorch_profiler_report_survives_hooks_after_describe(tmp_path: Path) -> None:
+    profiler = PyTorchProfiler(dirpath=tmp_path, filename="later")
+    profiler.setup("fit")
+    with profiler.profile("run_training_epoch"):
+        for _ in range(5):
+            with profiler.profile("training_step"):
+                torch.ones(2).sum()
+        profiler.describe()  # the report is taken while an outer action is still open
+    with profiler.profile("[Callback]Printer.teardown"):  # hooks after the report do not restart profiling
+        pass
+    profiler.teardown("fit")
+    actions = {row["action"] for row in profiler.report_rows()}
+    assert "training_step" in actions and "[Callback]Printer.teardown" not in actions
+    profiler.setup("test")  # the next stage starts fresh
+    assert profiler.report_rows() == []
