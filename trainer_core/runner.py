@@ -240,14 +240,18 @@ def _run(spec: RunSpec, trainer: Any, model: Any, datamodule: Any) -> RunResult:
         if found.get("scale_batch_size") is not None:
             tuned["batch_size"] = int(found["scale_batch_size"])
     checkpoint = getattr(trainer, "checkpoint_callback", None)
+    best = (getattr(checkpoint, "best_model_path", "") or None) if checkpoint else None
+    last = (getattr(checkpoint, "last_model_path", "") or None) if checkpoint else None
+    if last is None and checkpoint is not None and getattr(checkpoint, "monitor", None) is None:
+        last = best  # without a monitor the kept checkpoint is the latest one
     wrote_files = trainer.logger is not None and not trainer.fast_dev_run
     return RunResult(
         mode=spec.mode,
         log_dir=str(trainer.log_dir) if wrote_files and trainer.log_dir else None,
         metrics=_floats(dict(trainer.callback_metrics)),
         results=[dict(_floats(r)) for r in results] if results is not None else None,
-        best_checkpoint=(getattr(checkpoint, "best_model_path", "") or None) if checkpoint else None,
-        last_checkpoint=(getattr(checkpoint, "last_model_path", "") or None) if checkpoint else None,
+        best_checkpoint=best,
+        last_checkpoint=last,
         tune=tuned,
         predictions_path=predictions_path,
     )

@@ -1,0 +1,107 @@
+"""The command line end to end: a few real processes, the rest through ``main()`` in-process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from trainer_core.cli import main
+
+FAST = ["--enable_progress_bar", "false", "--enable_model_summary", "false", "--log_every_n_steps", "1",
+        "--num_sanity_val_steps", "0"]
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    return subprocess.run([sys.executable, "-m", "trainer_core", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_fit_then_test_in_real_processes(project: Path) -> None:
+    fit = cli("fit", "--model", "model.py", "--data", "data.csv", "--data.val_split", "8", "--data.batch_size", "8",
+              "--max_epochs", "2", "--model.lr", "0.2", *FAST, cwd=project)
+    assert fit.returncode == 0, fit.stderr
+    run = project / "lightning_logs" / "version_0"
+    assert f"Run directory: {run}" in fit.stdout
+    assert (run / "metrics.csv").read_text().splitlines()[0].count("epoch") == 1
+    assert "lr: 0.2" in (run / "hparams.yaml").read_text()
+    checkpoints = sorted((run / "checkpoints").glob("*.ckpt"))
+    assert [c.name for c in checkpoints] == ["epoch=1-step=4.ckpt"]
+    test = cli("test", "--model", "model.py", "--data", "data.csv", "--ckpt_path", str(checkpoints[0]), *FAST,
+               cwd=project)
+    assert test.returncode == 0, test.stderr
+    assert "test_acc" in test.stdout
+
+
+def test_bad_flag_in_a_real_process(project: Path) -> None:
+    result = cli("fit", "--model", "model.py", "--check_val_every_n_epochs", "2", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "trainer-core fit: error: `--check_val_every_n_epochs` is not an option of trainer-core fit: "
+        "`check_val_every_n_epochs` is not a Trainer flag or run option. Did you mean `--check_val_every_n_epoch`?"]
+
+
+@pytest.mark.parametrize("setup,args,message", [
+    (lambda p: (p / "broken.py").write_text("import torch\nclass Net(:\n"), ["--model", "broken.py"],
+     "broken.py, line 2: syntax error"),
+    (lambda p: (p / "imp.py").write_text("import torch\nimport not_a_module_xyz\n"), ["--model", "imp.py"],
+     "imp.py, line 2 (`import not_a_module_xyz`): import failed"),
+    (lambda p: (p / "empty.py").write_text("import torch\n"), ["--model", "empty.py"],
+     "empty.py defines no LightningModule subclass"),
+    (lambda p: None, ["--model", "model.py", "--data", "missing.csv"], "Data path missing.csv does not exist"),
+    (lambda p: (p / "bad.npz").write_text("junk"), ["--model", "model.py", "--data", "bad.npz"],
+     "bad.npz is not a valid .npz archive"),
+    (lambda p: None, ["--model", "model.py", "--data", "data.csv", "--model.num_classes", "2"],
+     "labels out of range"),
+    (lambda p: None, ["--model", "model.py", "--max_epochs", "-3"], "`max_epochs=-3` is not valid"),
+    (lambda p: (p / "c.yaml").write_text("trainer: {check_val_interval: 2}\n"), ["--config", "c.yaml"],
+     "`check_val_interval` is not a Trainer flag. Did you mean `val_check_interval`?"),
+    (lambda p: None, ["--data", "data.csv"], "No model given"),
+])
+def test_bad_input_exits_2_with_one_paragraph(project: Path, capsys: pytest.CaptureFixture[str], setup, args,
+                                              message: str) -> None:
+    setup(project)
+    assert main(["fit", *args, *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("trainer-core fit: error: ") and message in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (project / "lightning_logs").exists()
+
+
+def test_error_in_user_code_shows_traceback_and_exits_1(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = (project / "model.py").read_text().replace("x, y = batch\n        loss", "x, y = batch\n        1 / 0\n"
+                                                        "        loss")
+    (project / "model.py").write_text(script)
+    assert main(["fit", "--model", "model.py", "--data", "data.csv", "--max_epochs", "1", *FAST]) == 1
+    err = capsys.readouterr().err
+    assert "model.py" in err and "1 / 0" in err and "ZeroDivisionError" in err
+    assert err.strip().endswith("the run failed with ZeroDivisionError (traceback above).")
+
+
+def test_print_config_resolves_class_and_defaults(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fit", "--model", "model.py", "--model.lr", "0.3", "--data", "data.csv", "--max_epochs", "4",
+                 "--print_config"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["trainer"] == {"max_epochs": 4}
+    assert printed["model"] == {"script": "model.py", "class": "TinyClassifier",
+                                "init_args": {"num_features": 2, "num_classes": 3, "lr": 0.3, "name": "tiny"}}
+    assert printed["data"] == {"path": "data.csv"}
+    assert not (project / "lightning_logs").exists()
+    # The printed YAML is a config the command line accepts as it is.
+    (project / "run.yaml").write_text(yaml.safe_dump(printed))
+    assert main(["debug", "--config", "run.yaml", *FAST]) == 0
+    assert not (project / "lightning_logs").exists()  # fast_dev_run writes no files
+
+
+def test_debug_overfit_and_predict(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["debug", "--model", "model.py", "--data", "data.csv", "--overfit_batches", "1", "--max_epochs", "2",
+                 *FAST]) == 0
+    assert (project / "lightning_logs" / "version_0" / "metrics.csv").is_file()
+    assert main(["predict", "--model", "model.py", "--data", "data.csv", *FAST]) == 0
+    out = capsys.readouterr().out
+    assert f"Predictions saved to: {project / 'lightning_logs' / 'version_1' / 'predictions.pt'}" in out
