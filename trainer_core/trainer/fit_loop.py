@@ -20,11 +20,12 @@ from trainer_core.trainer.tbptt import check_tbptt_signature
 from trainer_core.trainer.transfer import batch_size_of, transfer_batch
 from trainer_core.utilities.apply import apply_to_tensors
 
-__all__ = ["run_fit", "grad_norm_dict"]
+__all__ = ["run_fit", "grad_norm_dict", "grad_norm_type"]
 
 log = logging.getLogger("trainer_core")
 
 _NULL = nullcontext()
+_PLAIN_NORMS = (1.0, 2.0, math.inf)  # p-norms that cannot overflow before the values themselves do
 _SKIP_EPOCH = object()
 
 
@@ -35,6 +36,7 @@ def _profile(trainer: Any, action: str) -> Any:
 def run_fit(trainer: Any) -> None:
     t, hooks, module = trainer, trainer._hooks, trainer.lightning_module
     t._profiling = not getattr(t.profiler, "is_passthrough", type(t.profiler).__name__ == "PassThroughProfiler")
+    t._grad_norm_type = grad_norm_type(t)
     hooks.call("on_fit_start")
     hooks.call("on_pretrain_routine_start")
     hooks.call("on_pretrain_routine_end")
@@ -169,7 +171,7 @@ def _run_epochs(t: Any) -> None:
         _finish_epoch_counters(t)
         t._resume_epoch_end = False
     if t._resume_rng is not None and not t._resume_skip_batches:
-        restore_rng_state(t._resume_rng.get("current", t._resume_rng))
+        restore_rng_state(t._resume_rng["current"])
     first = True
     while True:
         if t.max_epochs != -1 and progress.current_epoch >= t.max_epochs:
@@ -222,7 +224,7 @@ def _run_training_epoch(t: Any) -> None:
     epoch_outputs: list[Any] = []
     skip = t._resume_skip_batches
     resume_rng = t._resume_rng
-    if skip and resume_rng is not None:
+    if skip and resume_rng is not None and resume_rng.get("epoch_start") is not None:
         restore_rng_state(resume_rng["epoch_start"])
     t._epoch_start_rng = capture_rng_state()
     n = t.num_training_batches
@@ -448,10 +450,10 @@ def _run_optimization(t: Any, split: Any, batch_idx: int, opt_idx: int | None, h
     def before_step() -> None:
         precision.unscale_gradients(opt)
         hooks.call("on_before_optimizer_step", opt, opt_idx)
-        if t.track_grad_norm != -1 and opt_idx == 0:
-            norms = grad_norm_dict(module, t.track_grad_norm)
+        if t._grad_norm_type is not None and opt_idx == 0:
+            norms = grad_norm_dict(module, t._grad_norm_type)
             t.grad_norms = norms
-            if norms:
+            if norms and t.track_grad_norm != -1:
                 hooks.module("log_grad_norm", norms)
         hooks.module("configure_gradient_clipping", opt, opt_idx, t.gradient_clip_val, t.gradient_clip_algorithm)
 
@@ -503,19 +505,52 @@ def _manual_batch(t: Any, batch: Any, batch_idx: int, tbptt: int) -> Any:
 def grad_norm_dict(module: torch.nn.Module, norm_type: float) -> dict[str, torch.Tensor]:
     """Per-parameter gradient p-norms and their total, rounded to 4 decimals, with the 1.5 names.
 
-    Values stay on the device; nothing is synchronised until someone reads them.
+    ``grad_{p}_norm/{param}`` and ``grad_{p}_norm_total`` (p as a float: ``2.0``, ``inf``). The total is the p-norm of
+    the per-parameter norms, which equals the p-norm of all gradients concatenated. Values are 0-d tensors on the
+    device, computed with one fused norm over all gradients and a handful of kernels for the total and the rounding
+    whatever the number of parameters; nothing is synchronised until someone reads them.
     """
     p = float(norm_type)
     prefix = f"grad_{p}_norm"
-    norms: dict[str, torch.Tensor] = {}
+    names: list[str] = []
+    grads: list[torch.Tensor] = []
     for name, param in module.named_parameters():
         if param.grad is not None:
-            norms[f"{prefix}/{name}"] = torch.linalg.vector_norm(param.grad.detach().float(), ord=p)
-    if not norms:
+            names.append(f"{prefix}/{name}")
+            grads.append(param.grad.detach())
+    if not grads:
         return {}
-    total = torch.linalg.vector_norm(torch.stack(list(norms.values())), ord=p)
-    norms[f"{prefix}_total"] = total
-    return {name: torch.round(value * 1e4) / 1e4 for name, value in norms.items()}
+    device = grads[0].device
+    if p in _PLAIN_NORMS:
+        norms = torch._foreach_norm(grads, ord=p)
+    else:
+        # sum(|g|^p) overflows float32 already for |g| ~ 1e4 at p=10: compute max|g| * ||g / max|g|||_p instead.
+        peaks = [m.clamp_min(torch.finfo(m.dtype).tiny) for m in torch._foreach_norm(grads, ord=math.inf)]
+        norms = torch._foreach_mul(torch._foreach_norm(torch._foreach_div(grads, peaks), ord=p), peaks)
+    stacked = torch.stack([n.to(device=device, dtype=torch.float32) for n in norms])
+    if p in _PLAIN_NORMS:
+        total = torch.linalg.vector_norm(stacked, ord=p)
+    else:
+        peak = stacked.max().clamp_min(torch.finfo(torch.float32).tiny)
+        total = torch.linalg.vector_norm(stacked / peak, ord=p) * peak
+    values = torch.round(torch.cat([stacked, total.unsqueeze(0)]), decimals=4)
+    names.append(f"{prefix}_total")
+    return dict(zip(names, values.unbind(0), strict=True))
+
+
+def grad_norm_type(trainer: Any) -> float | None:
+    """The p for this run's gradient norms: ``track_grad_norm``, else the first callback asking for norms.
+
+    A callback (the studio's telemetry, for instance) asks by having an attribute ``grad_norm_type`` set to a p; the
+    norms then land in ``trainer.grad_norms`` every optimizer step as device tensors, without being logged.
+    """
+    if trainer.track_grad_norm != -1:
+        return float(trainer.track_grad_norm)
+    for callback in trainer.callbacks:
+        p = getattr(callback, "grad_norm_type", None)
+        if p is not None:
+            return float(p)
+    return None
 
 
 def _check_finite(t: Any, outputs: Any) -> None:

@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 import trainer_core as pl
+from trainer_core.loggers import Logger
 
 QUIET: dict[str, Any] = {
     "logger": False,
@@ -72,3 +73,25 @@ class BoringModel(pl.LightningModule):
 def trainer(**flags: Any) -> pl.Trainer:
     """A Trainer with no progress bar, logger, checkpoints or summary unless the test asks for them."""
     return pl.Trainer(**{**QUIET, **flags})
+
+
+class RecordingLogger(Logger):
+    """Keeps every ``log_metrics`` call as ``(step, metrics)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[int | None, dict[str, float]]] = []
+
+    @property
+    def name(self) -> str:
+        return "recording"
+
+    @property
+    def version(self) -> int:
+        return 0
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        self.calls.append((step, dict(metrics)))
+
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        pass
