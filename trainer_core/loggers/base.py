@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from argparse import Namespace
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
@@ -46,11 +47,22 @@ def _rank_from_env() -> int:
     return 0
 
 
+def _current_rank() -> int:
+    rank = rank_zero_only.rank  # type: ignore[attr-defined]
+    if rank != 0:
+        return rank
+    # Spawned workers may not have RANK in their environment; an initialised process group knows the truth.
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        return int(dist.get_rank())
+    return 0
+
+
 def rank_zero_only(fn: _F) -> _F:
     """Run ``fn`` only in the process whose global rank is 0; elsewhere the call returns None.
 
     The rank is ``rank_zero_only.rank``, read from the launcher's environment at import and set by the strategy
-    when it knows the real rank.
+    when it knows the real rank; while it is 0, an initialised ``torch.distributed`` process group is asked too.
 
     Args:
         fn: The function or method to guard.
@@ -61,7 +73,7 @@ def rank_zero_only(fn: _F) -> _F:
 
     @functools.wraps(fn)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        if rank_zero_only.rank == 0:  # type: ignore[attr-defined]
+        if _current_rank() == 0:
             return fn(*args, **kwargs)
         return None
 

@@ -145,3 +145,14 @@ def test_to_plain_conversions(tmp_path: Path) -> None:
 class _Unprintable:
     def __str__(self) -> str:
         return "<unprintable>"
+
+
+def test_rank_zero_only_asks_an_initialised_process_group(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import torch.distributed as dist
+
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(dist, "get_rank", lambda group=None: 1)
+    logger = CSVLogger(tmp_path)
+    logger.log_metrics({"x": 1.0}, step=0)
+    logger.finalize("success")
+    assert not (tmp_path / "lightning_logs").exists()
