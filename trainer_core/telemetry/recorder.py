@@ -128,11 +128,12 @@ class EventRecorder(Callback):
             return
         path = self.path
         if path is None:
-            if not getattr(trainer, "loggers", None) or not self._owns_default_file(trainer):
+            logger_dir = getattr(getattr(trainer, "logger", None), "log_dir", None)
+            if not logger_dir or not self._owns_default_file(trainer):
                 self.write_file = False
                 self._pending.clear()
                 return
-            path = os.path.join(str(trainer.log_dir), "events.jsonl")
+            path = os.path.join(str(logger_dir), "events.jsonl")
             self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with self._lock:

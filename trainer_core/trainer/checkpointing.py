@@ -57,7 +57,8 @@ def dump_checkpoint(trainer: Any, weights_only: bool = False) -> dict[str, Any]:
         checkpoint["hparams_not_saved"] = dropped
     if not weights_only:
         progress = dataclasses.asdict(trainer.progress)
-        progress["rng"] = capture_rng_state()
+        # RNG at save time (resume continues from here) and at the epoch's start (to replay its data order).
+        progress["rng"] = {"current": capture_rng_state(), "epoch_start": getattr(trainer, "_epoch_start_rng", None)}
         checkpoint["loops"] = progress
         checkpoint["optimizer_states"] = [opt.state_dict() for opt in trainer.optimizers]
         checkpoint["lr_schedulers"] = [config["scheduler"].state_dict() for config in trainer.lr_schedulers]

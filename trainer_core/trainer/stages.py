@@ -133,7 +133,6 @@ class StageRunner:
         self._hooks.callbacks("on_configure_sharded_model")
         module = self._precision.convert_module(module)
         self._model = self.strategy.setup_module(module)
-        self._hooks.module("on_post_move_to_device")
         # Batches skip the transfer hooks entirely on the CPU when nobody customises them (per-step overhead).
         transfer_hooks = ("transfer_batch_to_device", "on_before_batch_transfer", "on_after_batch_transfer")
         self._needs_transfer = (

@@ -1,0 +1,135 @@
+"""The hook sequence of a small fit, compared with the 1.5 reference order (lightning-1x.md section 4.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.helpers.boring_model import BoringModel, quiet_trainer
+from trainer_core.callback import CALLBACK_HOOKS, Callback
+
+_TELEMETRY = {"on_log_metrics", "on_lr_find_point", "on_batch_size_trial", "on_profiler_report"}
+
+
+def _recording_callback(calls: list[str]) -> Callback:
+    def make(name: str) -> Any:
+        def hook(self: Any, *args: Any, **kwargs: Any) -> None:
+            calls.append(f"Cb.{name}")
+        return hook
+
+    namespace = {name: make(name) for name in CALLBACK_HOOKS if name not in _TELEMETRY}
+    return type("Recorder", (Callback,), namespace)()
+
+
+_MODULE_HOOKS = [
+    "prepare_data", "configure_callbacks", "setup", "configure_sharded_model", "configure_optimizers",
+    "on_fit_start", "on_fit_end", "on_pretrain_routine_start", "on_pretrain_routine_end", "on_train_start",
+    "on_train_end", "on_validation_start", "on_validation_end", "on_epoch_start", "on_epoch_end",
+    "on_train_epoch_start", "on_train_epoch_end", "on_validation_epoch_start", "on_validation_epoch_end",
+    "on_train_batch_start", "on_train_batch_end", "on_validation_batch_start", "on_validation_batch_end",
+    "on_before_batch_transfer", "transfer_batch_to_device", "on_after_batch_transfer", "training_step",
+    "training_step_end", "training_epoch_end", "validation_step", "validation_step_end", "validation_epoch_end",
+    "on_before_zero_grad", "optimizer_zero_grad", "on_before_backward", "backward", "on_after_backward",
+    "on_before_optimizer_step", "configure_gradient_clipping", "clip_gradients", "optimizer_step",
+    "on_validation_model_eval", "on_validation_model_train", "on_train_dataloader", "train_dataloader",
+    "on_val_dataloader", "val_dataloader", "teardown",
+]
+
+
+def _recording_model(calls: list[str]) -> BoringModel:
+    def make(name: str) -> Any:
+        parent = getattr(BoringModel, name, None)
+
+        def hook(self: Any, *args: Any, **kwargs: Any) -> Any:
+            calls.append(f"M.{name}")
+            if name in ("training_step_end", "validation_step_end"):
+                return args[0]
+            if name == "training_epoch_end" or name == "validation_epoch_end":
+                return None
+            return parent(self, *args, **kwargs) if parent is not None else None
+        return hook
+
+    cls = type("RecordingModel", (BoringModel,), {name: make(name) for name in _MODULE_HOOKS})
+    return cls(batch_size=32)  # 64 samples -> 2 batches
+
+
+def both(name: str) -> list[str]:
+    return [f"Cb.{name}", f"M.{name}"]
+
+
+def _transfer() -> list[str]:
+    return ["M.on_before_batch_transfer", "M.transfer_batch_to_device", "M.on_after_batch_transfer"]
+
+
+def _val_epoch() -> list[str]:
+    seq = ["M.on_validation_model_eval", *both("on_validation_start"), *both("on_epoch_start"),
+           *both("on_validation_epoch_start")]
+    for _ in range(2):
+        seq += [*_transfer(), *both("on_validation_batch_start"), "M.validation_step", "M.validation_step_end",
+                *both("on_validation_batch_end")]
+    seq += ["M.validation_epoch_end", *both("on_validation_epoch_end"), *both("on_epoch_end"),
+            *both("on_validation_end"), "M.on_validation_model_train"]
+    return seq
+
+
+def _train_batch() -> list[str]:
+    return [*_transfer(), "Cb.on_batch_start", *both("on_train_batch_start"), "M.training_step",
+            "M.training_step_end", *both("on_before_zero_grad"), "M.optimizer_zero_grad",
+            *both("on_before_backward"), "M.backward", *both("on_after_backward"),
+            *both("on_before_optimizer_step"), "M.configure_gradient_clipping", "M.clip_gradients",
+            "M.optimizer_step", *both("on_train_batch_end"), "Cb.on_batch_end"]
+
+
+EXPECTED_FIT = [
+    "Cb.on_init_start", "Cb.on_init_end",
+    "M.prepare_data", "M.configure_callbacks", "Cb.on_before_accelerator_backend_setup",
+    "Cb.setup", "M.setup", "M.configure_sharded_model", "Cb.on_configure_sharded_model",
+    "M.configure_optimizers", *both("on_fit_start"), *both("on_pretrain_routine_start"),
+    *both("on_pretrain_routine_end"),
+    "Cb.on_sanity_check_start", "M.on_val_dataloader", "M.val_dataloader", *_val_epoch(),
+    "Cb.on_sanity_check_end",
+    "M.on_train_dataloader", "M.train_dataloader", *both("on_train_start"),
+    *both("on_epoch_start"), *both("on_train_epoch_start"),
+    *_train_batch(), *_train_batch(),
+    *_val_epoch(),
+    "M.training_epoch_end", *both("on_train_epoch_end"), *both("on_epoch_end"),
+    *both("on_train_end"), *both("on_fit_end"), "Cb.teardown", "M.teardown",
+]
+
+
+def test_fit_hook_order_matches_reference() -> None:
+    calls: list[str] = []
+    model = _recording_model(calls)
+    trainer = quiet_trainer(max_epochs=1, callbacks=[_recording_callback(calls)])
+    trainer.fit(model)
+    assert calls == EXPECTED_FIT
+
+
+def test_validate_hook_order() -> None:
+    calls: list[str] = []
+    model = _recording_model(calls)
+    trainer = quiet_trainer(max_epochs=1, callbacks=[_recording_callback(calls)])
+    trainer.validate(model, verbose=False)
+    expected = [
+        "Cb.on_init_start", "Cb.on_init_end", "M.prepare_data", "M.configure_callbacks",
+        "Cb.on_before_accelerator_backend_setup", "Cb.setup", "M.setup", "M.configure_sharded_model",
+        "Cb.on_configure_sharded_model", "M.on_val_dataloader", "M.val_dataloader",
+    ]
+    body = _val_epoch()
+    expected += body[:-1]  # validate() leaves the model in eval mode: no on_validation_model_train
+    expected += ["Cb.teardown", "M.teardown"]
+    assert calls == expected
+
+
+@pytest.mark.parametrize("hook", ["on_fit_start", "on_train_batch_end", "on_validation_end"])
+def test_unused_hooks_are_never_called(hook: str) -> None:
+    """A callback that overrides nothing sits on no hook (the dispatcher skips it)."""
+
+    class Nothing(Callback):
+        pass
+
+    trainer = quiet_trainer(max_epochs=1, callbacks=[Nothing()])
+    trainer.fit(BoringModel(batch_size=32))
+    assert not trainer._hooks.has_callbacks(hook) or all(
+        not isinstance(cb, Nothing) for cb in trainer._hooks._by_hook[hook])
