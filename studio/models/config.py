@@ -6,7 +6,7 @@
     trainer: {max_epochs: 5, ...}          # only flags that differ from their defaults
     model: {script: ..., class: ..., init_args: {...}}
     data: {script: ..., class: ..., init_args: {...}}   or   {path: ..., batch_size: ..., val_split: ..., ...}
-    ckpt_path: ...                         # optional
+    ckpt_path: ...                         # optional; also seed_everything:, tune:, debug:
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import yaml
 __all__ = ["RunConfig", "ConfigFileError", "MODES"]
 
 MODES = ("fit", "validate", "test", "predict", "tune", "debug")
+_SECTIONS = ("trainer", "model", "data", "ckpt_path", "seed_everything", "tune", "debug")
 
 
 class ConfigFileError(ValueError):
@@ -39,6 +40,7 @@ class RunConfig:
     ckpt_path: str | None = None
     tune: dict[str, Any] = field(default_factory=dict)
     debug: str = "fast_dev_run"
+    seed: int | None = None
 
     def to_spec(self, mode: str) -> dict[str, Any]:
         """The RunSpec fields for ``mode`` as a plain dict (what the worker receives)."""
@@ -54,6 +56,7 @@ class RunConfig:
             "ckpt_path": self.ckpt_path,
             "tune": dict(self.tune),
             "debug": self.debug,
+            "seed": self.seed,
         }
 
     def to_config(self) -> dict[str, Any]:
@@ -69,6 +72,12 @@ class RunConfig:
             out["data"] = dict(self.data)
         if self.ckpt_path:
             out["ckpt_path"] = self.ckpt_path
+        if self.seed is not None:
+            out["seed_everything"] = self.seed
+        if self.tune:
+            out["tune"] = dict(self.tune)
+        if self.debug != "fast_dev_run":
+            out["debug"] = self.debug
         return out
 
     def to_yaml(self) -> str:
@@ -95,10 +104,10 @@ class RunConfig:
         if not isinstance(config, dict):
             raise ConfigFileError(f"{source}: expected a mapping with trainer:, model: and data: sections, "
                                   f"found {type(config).__name__}.")
-        unknown = set(config) - {"trainer", "model", "data", "ckpt_path"}
+        unknown = set(config) - set(_SECTIONS)
         if unknown:
-            raise ConfigFileError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}; use trainer:, "
-                                  "model:, data: and ckpt_path:.")
+            raise ConfigFileError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}; use "
+                                  f"{', '.join(s + ':' for s in _SECTIONS)}.")
         trainer = config.get("trainer") or {}
         model = config.get("model") or {}
         data = config.get("data") or None
@@ -125,6 +134,9 @@ class RunConfig:
             data=data,
             trainer_flags=dict(trainer),
             ckpt_path=resolve(config.get("ckpt_path")),
+            tune=dict(config.get("tune") or {}),
+            debug=str(config.get("debug") or "fast_dev_run"),
+            seed=config.get("seed_everything"),
         )
 
     @classmethod

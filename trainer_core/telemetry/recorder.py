@@ -155,7 +155,8 @@ class EventRecorder(Callback):
 
     def _progress_due(self, stage: str, last: bool) -> bool:
         now = time.monotonic()
-        if last or now - self._last_progress.get(stage, 0.0) >= self.progress_interval:
+        previous = self._last_progress.get(stage)
+        if last or previous is None or now - previous >= self.progress_interval:
             self._last_progress[stage] = now
             return True
         return False

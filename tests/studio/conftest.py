@@ -1,0 +1,58 @@
+"""Studio test fixtures: isolated settings/runs folders and a guard against leaked child processes and threads."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import psutil
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
+
+
+def _children() -> set[int]:
+    out = set()
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            # multiprocessing's resource tracker lives for the whole session by design.
+            if any("resource_tracker" in part for part in proc.cmdline()):
+                continue
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+        except psutil.Error:
+            continue
+        out.add(proc.pid)
+    return out
+
+
+@pytest.fixture(autouse=True)
+def no_leaks():
+    """Fail a test that leaves a child process or a Python thread behind."""
+    threads_before = {t.ident for t in threading.enumerate()}
+    children_before = _children()
+    yield
+    leaked_children = _children() - children_before
+    for pid in leaked_children:
+        try:
+            psutil.Process(pid).kill()
+        except psutil.Error:
+            pass
+    leaked_threads = [t.name for t in threading.enumerate() if t.ident not in threads_before and t.is_alive()
+                      and not t.name.startswith(("QueueFeederThread", "pydevd"))]
+    assert not leaked_children, f"test left child processes behind: {sorted(leaked_children)}"
+    assert not leaked_threads, f"test left threads behind: {leaked_threads}"
+
+
+@pytest.fixture(autouse=True)
+def studio_env(tmp_path, monkeypatch):
+    """Settings and runs in the test's temporary folder (never the user's)."""
+    monkeypatch.setenv("TRAINING_STUDIO_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("TRAINING_STUDIO_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path
+
+
+@pytest.fixture
+def scripts() -> Path:
+    """The folder of small model scripts used by the studio tests."""
+    return SCRIPTS

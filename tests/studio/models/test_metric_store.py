@@ -1,0 +1,48 @@
+import numpy as np
+
+from studio.models.metric_store import MetricStore, Series
+
+
+def test_append_grows_and_views_share_memory():
+    series = Series("loss", capacity=2)
+    for i in range(1000):
+        assert series.append(i, i * 0.5)
+    x, y = series.view()
+    assert len(x) == 1000 and x[-1] == 999 and y[10] == 5.0
+    assert not x.flags.writeable
+
+
+def test_same_step_replaces_and_backwards_step_is_dropped():
+    series = Series("loss")
+    series.append(1, 1.0)
+    series.append(1, 2.0)
+    assert not series.append(0, 3.0)
+    assert len(series) == 1 and series.last() == (1.0, 2.0)
+
+
+def test_cap_halves_density_but_keeps_first_and_newest():
+    series = Series("loss", capacity=4, max_points=64)
+    for i in range(1000):
+        series.append(i, float(i))
+    x, _ = series.view()
+    assert len(x) <= 64 and x[0] == 0 and x[-1] == 999
+    assert np.all(np.diff(x) > 0)
+
+
+def test_extend_skips_points_not_after_the_last():
+    series = Series("a")
+    series.extend(np.arange(5.0), np.arange(5.0))
+    series.extend(np.arange(3.0, 8.0), np.ones(5))
+    x, y = series.view()
+    assert list(x) == [0, 1, 2, 3, 4, 5, 6, 7] and y[-1] == 1.0
+
+
+def test_store_add_many_ignores_non_numbers_and_marks_epoch_series():
+    store = MetricStore()
+    store.add_many(3, {"a": 1.0, "b": "nan", "c": "text", "d": None})
+    store.add_many(5, {"v": 0.5}, kind="epoch")
+    assert store.names() == ["a", "v"]
+    assert store.series("v").kind == "epoch"
+    version = store.version
+    store.clear()
+    assert store.names() == [] and store.version > version
