@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from trainer_core.exceptions import MisconfigurationError
@@ -205,7 +205,11 @@ def execute(spec: RunSpec, *, callbacks: Sequence[Any] = (), loggers: Sequence[A
         pl.seed_everything(spec.seed)
     model_cls, dm_cls = load_classes(spec)
     model = build_model(spec, model_cls)
-    datamodule = build_datamodule(spec, dm_cls, model)
+    data_spec = spec
+    if flags.get("overfit_batches") and spec.data and spec.data.get("path") and spec.data.get("shuffle") is None:
+        # Overfitting replays the same first batches; a shuffled file loader would only earn a warning.
+        data_spec = replace(spec, data={**spec.data, "shuffle": False})
+    datamodule = build_datamodule(data_spec, dm_cls, model)
     trainer = pl.Trainer(**flags)
     if on_trainer is not None:
         on_trainer(trainer)

@@ -81,3 +81,58 @@ def test_config_round_trip() -> None:
                        data={"path": "d.csv", "batch_size": 4}, trainer_flags={"max_epochs": 1}, ckpt_path=None,
                        tune={"lr_find": True}, seed=5)
     assert RunSpec.from_config(original.to_config(), "tune") == original
+
+
+def test_no_validation_split_trains_without_validation(project: Path) -> None:
+    result = execute(spec(data={"path": "data.csv", "val_split": 0}))
+    assert "train_loss" in result.metrics and "val_loss" not in result.metrics
+
+
+IMAGE_MODEL = '''
+import torch
+from torch import nn
+from torch.nn import functional as F
+import trainer_core as pl
+
+
+class Pixels(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 4 * 5, 2))
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        assert x.shape[1:] == (3, 4, 5) and x.dtype == torch.float32
+        loss = F.cross_entropy(self.net(x), y)
+        self.log("loss", loss)
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+class Data(pl.LightningDataModule):
+    def __init__(self, size: int = 4):
+        super().__init__()
+        self.size = size
+'''
+
+
+def test_image_folder_and_script_datamodule_picking(project: Path) -> None:
+    import numpy as np
+
+    from trainer_core.loading import write_png
+
+    for label in ("a", "b"):
+        (project / "imgs" / label).mkdir(parents=True)
+        for i in range(3):
+            write_png(project / "imgs" / label / f"{i}.png", np.full((4, 5, 3), 100 * (label == "b") + i, np.uint8))
+    (project / "pixels.py").write_text(IMAGE_MODEL)
+    result = execute(RunSpec(mode="fit", model_script="pixels.py", data={"path": "imgs", "val_split": 0},
+                             trainer_flags={**QUIET, "max_epochs": 1}))
+    assert "loss" in result.metrics
+    from trainer_core.loading.build import load_classes
+
+    model_cls, dm_cls = load_classes(RunSpec(mode="fit", model_script="pixels.py", data={"script": "pixels.py"}))
+    assert (model_cls.__name__, dm_cls.__name__) == ("Pixels", "Data")
+    assert model_cls.__module__ == dm_cls.__module__  # one import of the script for both
