@@ -91,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
                      epilog="Run `trainer-core SUBCOMMAND --help` for the options.\n\n" + __doc__.split("Examples:")[1])
     sub = parser.add_subparsers(dest="mode", metavar="SUBCOMMAND", parser_class=_Parser)
     for mode in MODES:
+        usage = (f"trainer-core {mode} --model SCRIPT[:CLASS] [--data SOURCE] [--config FILE.yaml] [--FLAG VALUE ...] "
+                 "[--model.ARG VALUE ...]")
         p = sub.add_parser(mode, help=_MODE_HELP[mode], description=f"trainer-core {mode}: {_MODE_HELP[mode]}.",
+                           usage=usage,
                            allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
                            epilog="Constructor arguments: --model.NAME VALUE, --data.NAME VALUE (a data file takes "
                                   f"{', '.join(DATA_FILE_KEYS[1:])}); tuner arguments: --tune.NAME VALUE.")
@@ -109,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
         for flag in FLAGS.values():
             extra: dict[str, Any] = {"nargs": "?", "const": "True"} if "bool" in flag.kinds else {}
             note = " [1.x spelling]" if flag.legacy else ""
-            text = f"{flag.help}{note} (default: {flag.default!r})".replace("%", "%%")
+            default = "" if "Default" in flag.help else f" (default: {flag.default!r})"
+            text = f"{flag.help}{note}{default}".replace("%", "%%")
             groups.get(flag.group, run).add_argument(f"--{flag.name}", dest=f"flag:{flag.name}", metavar="VALUE",
                                                      default=argparse.SUPPRESS, help=text, **extra)
     return parser
