@@ -33,13 +33,12 @@ def load_eval_loaders(t: Any, kind: str) -> list[Any]:
     """Request the ``kind`` ("val", "test", "predict") loaders and count their batches under the limits."""
     hooks = t._hooks
     hooks.module(f"on_{kind}_dataloader")
-    if t.overfit_batches > 0 and kind in ("val", "test") and getattr(t, "_overfit_source", None) is not None:
-        # 1.5: evaluate on sequential copies of the training loader.
-        loaders = [t._overfit_source]
-    else:
-        from trainer_core.trainer.fit_loop import _source
+    from trainer_core.trainer.fit_loop import _source, overfit_eval_loaders
 
-        loaders = data_utils.as_loader_list(_source(t, kind))
+    loaders = data_utils.as_loader_list(_source(t, kind))
+    if t.overfit_batches > 0 and kind in ("val", "test"):
+        # 1.5: evaluate on sequential copies of the training loader, one per original loader.
+        loaders = overfit_eval_loaders(t, len(loaders))
     loaders = [data_utils.prepare_loader(loader, shuffle_for_ddp=False, sequential=False, strategy=t.strategy,
                                          use_distributed_sampler=t.use_distributed_sampler) for loader in loaders]
     for loader in loaders:

@@ -42,6 +42,7 @@ def run_fit(trainer: Any) -> None:
     hooks.call("on_pretrain_routine_end")
     _log_hyperparams(t)
     t._val_loaders_loaded = False
+    t._overfit_source = None
     t._val_enabled = _validation_defined(t)
     if t._val_enabled and t.num_sanity_val_steps > 0 and not _resuming(t):
         _run_sanity_check(t)
@@ -108,15 +109,7 @@ def _run_sanity_check(t: Any) -> None:
 def _load_train_loader(t: Any) -> None:
     hooks = t._hooks
     hooks.module("on_train_dataloader")
-    loader = _source(t, "train")
-    if loader is None:
-        raise MisconfigurationError(
-            f"No training data: {type(t.lightning_module).__name__} has no train_dataloader() and none was passed. "
-            "Define train_dataloader() in the module or a LightningDataModule, or call "
-            "trainer.fit(model, train_dataloaders=DataLoader(...))")
-    loader = data_utils.combine_train_loaders(loader, t.multiple_trainloader_mode)
-    loader = data_utils.prepare_loader(loader, shuffle_for_ddp=True, sequential=t.overfit_batches > 0,
-                                       strategy=t.strategy, use_distributed_sampler=t.use_distributed_sampler)
+    loader = _train_loader(t)
     t.train_dataloader = loader
     t.num_training_batches = data_utils.num_batches(loader, t.limit_train_batches, "train")
     if t.overfit_batches > 0:
@@ -127,6 +120,31 @@ def _load_train_loader(t: Any) -> None:
         log.warning("The number of training batches (%d) is smaller than log_every_n_steps=%d: step metrics "
                     "reach the logger rarely. Set log_every_n_steps lower", t.num_training_batches,
                     t.log_every_n_steps)
+
+
+def _train_loader(t: Any) -> Any:
+    """The training loader as the loop iterates it: combined, sequential under overfit_batches, DDP-ready."""
+    loader = _source(t, "train")
+    if loader is None:
+        raise MisconfigurationError(
+            f"No training data: {type(t.lightning_module).__name__} has no train_dataloader() and none was passed. "
+            "Define train_dataloader() in the module or a LightningDataModule, or call "
+            "trainer.fit(model, train_dataloaders=DataLoader(...))")
+    loader = data_utils.combine_train_loaders(loader, t.multiple_trainloader_mode)
+    return data_utils.prepare_loader(loader, shuffle_for_ddp=True, sequential=t.overfit_batches > 0,
+                                     strategy=t.strategy, use_distributed_sampler=t.use_distributed_sampler)
+
+
+def overfit_eval_loaders(t: Any, count: int) -> list[Any]:
+    """``overfit_batches`` (1.5): ``count`` sequential copies of the training loader stand in for val/test loaders.
+
+    Inside fit the loop's own training loader is reused; the sanity check (which runs before it is built) and a
+    stand-alone validate/test build it from the usual source.
+    """
+    source = getattr(t, "_overfit_source", None)
+    if source is None:
+        source = t._overfit_source = _train_loader(t)
+    return [source] * max(count, 1)
 
 
 def _source(t: Any, kind: str) -> Any:
