@@ -4,9 +4,9 @@ Bars: ``Epoch N`` (train batches plus the validation batches run in that epoch),
 ``Predicting`` and ``Validation sanity check``. The postfix shows ``loss`` (mean of the last 20 training losses),
 ``v_num``, ``split_idx`` (TBPTT) and every metric logged with ``prog_bar=True``.
 
-Speed: a redraw happens only every ``refresh_rate`` batches, and only a redraw reads values to the host (one
-``.item()`` for the running loss plus the trainer's progress-bar metrics), so ``refresh_rate > 1`` means no device
-synchronisation on the batches in between.
+Speed: a redraw happens only every ``refresh_rate`` batches (and at most ten times a second), and only a redraw
+reads values to the host (one ``.item()`` for the running loss plus the trainer's progress-bar metrics), so the
+batches in between cause no device synchronisation.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 from collections import deque
 from typing import Any
 
@@ -41,10 +42,12 @@ def _total(value: Any) -> int | None:
 
 def _losses_in(outputs: Any) -> list[torch.Tensor]:
     """The detached loss tensors in a step's outputs (a tensor, a dict with "loss", or a list of those)."""
-    if isinstance(outputs, torch.Tensor):
-        return [outputs.detach()] if outputs.numel() == 1 else []
     if isinstance(outputs, dict):
-        return _losses_in(outputs.get("loss"))
+        outputs = outputs.get("loss")
+    if isinstance(outputs, torch.Tensor):
+        if outputs.dim() != 0 and outputs.numel() != 1:
+            return []
+        return [outputs.detach() if outputs.requires_grad else outputs]
     if isinstance(outputs, (list, tuple)):  # TBPTT splits / several optimizers
         return [loss for item in outputs for loss in _losses_in(item)]
     return []
@@ -63,6 +66,9 @@ class ProgressBar(Callback):
         True
     """
 
+    #: A terminal cannot show more than ~10 redraws a second; skipping the others keeps ``refresh_rate=1`` cheap.
+    min_redraw_interval_s: float = 0.1
+
     def __init__(self, refresh_rate: int = 1, process_position: int = 0) -> None:
         if isinstance(refresh_rate, bool) or not isinstance(refresh_rate, int) or refresh_rate < 0:
             raise ValueError(f"ProgressBar(refresh_rate={refresh_rate!r}) is invalid: use an integer >= 0 (0 = off).")
@@ -77,6 +83,7 @@ class ProgressBar(Callback):
         self._train_seen = 0
         self._eval_seen = 0
         self._main_n = 0
+        self._last_draw = -math.inf
 
     # --- switches -------------------------------------------------------------------------------------------
     @property
@@ -120,7 +127,14 @@ class ProgressBar(Callback):
         )
 
     def _should_update(self, seen: int, total: int | None) -> bool:
-        return self.is_enabled and (seen % self._refresh_rate == 0 or seen == total)
+        """Redraw every ``refresh_rate`` batches and on the last one, but at most every ``min_redraw_interval_s``."""
+        if not self.is_enabled or (seen % self._refresh_rate != 0 and seen != total):
+            return False
+        now = time.monotonic()
+        if seen != total and now - self._last_draw < self.min_redraw_interval_s:
+            return False
+        self._last_draw = now
+        return True
 
     @staticmethod
     def _advance(bar: tqdm | None, n: int) -> None:

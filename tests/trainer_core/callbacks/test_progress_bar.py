@@ -95,6 +95,7 @@ def test_split_idx_shown_with_tbptt() -> None:
 def test_host_reads_only_at_refresh_cadence(item_calls, capsys) -> None:
     trainer = FakeTrainer(num_training_batches=20)
     bar = ProgressBar(refresh_rate=5)
+    bar.min_redraw_interval_s = 0.0  # count the cadence alone (the time throttle is tested below)
     module = Module()
     bar.on_train_start(trainer, module)
     bar.on_train_epoch_start(trainer, module)
@@ -143,3 +144,20 @@ def test_stage_bars(capsys, start: str, batch_end: str, end: str, desc: str, att
 def test_bad_refresh_rate() -> None:
     with pytest.raises(ValueError, match="refresh_rate"):
         ProgressBar(refresh_rate=-1)
+
+
+def test_redraws_are_throttled_in_time(item_calls, monkeypatch, capsys) -> None:
+    clock = [0.0]
+    monkeypatch.setattr("trainer_core.callbacks.progress.time.monotonic", lambda: clock[0])
+    trainer = FakeTrainer(num_training_batches=30)
+    bar = ProgressBar(refresh_rate=1)
+    module = Module()
+    bar.on_train_start(trainer, module)
+    bar.on_train_epoch_start(trainer, module)
+    for i in range(30):
+        clock[0] += 0.01  # 100 batches a second
+        bar.on_train_batch_end(trainer, module, {"loss": torch.tensor(1.0)}, None, i)
+    # first batch, then every 10th (0.1 s), and always the last batch: 1, 11, 21, 30
+    assert len(item_calls) == 4
+    assert bar.main_progress_bar.n == 30
+    bar.on_train_end(trainer, module)
