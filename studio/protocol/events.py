@@ -91,4 +91,4 @@ def exit_code_meaning(code: int | None) -> str:
         return f"{hint} ({name}, exit code {code})"
     if code == 1:
         return "exited with an error (exit code 1)"
-    return f"exited with code {code} (the script or a library called sys.exit/os._exit)"
+    return f"exited with exit code {code} (the script or a library called sys.exit/os._exit)"

@@ -151,7 +151,7 @@ class ArgsForm(QWidget):
             lines.append("<i>It also takes **kwargs, which the form does not fill.</i>")
         self.header.setText("<br>".join(lines))
         for param in info.params:
-            row = _ArgRow(param, self.changed.emit)
+            row = _ArgRow(param, lambda *_: self.changed.emit())
             self.rows[param.name] = row
             label = QLabel(param.name + ("*" if param.required else ""))
             label.setToolTip(row.widget.toolTip())

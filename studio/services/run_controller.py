@@ -137,7 +137,7 @@ class RunController(QObject):
         if self._proc is None:
             return
         self._killed_by_user = True
-        _kill_tree(self._proc.pid)
+        _kill_tree(self._proc)
         self._poll()
 
     def shutdown(self, timeout_s: float = 3.0) -> None:
@@ -152,7 +152,7 @@ class RunController(QObject):
             self._proc.join(0.05)
         if self._proc is not None and self._proc.is_alive():
             self._killed_by_user = True
-            _kill_tree(self._proc.pid)
+            _kill_tree(self._proc)
         self._poll()
 
     def _on_stop_timeout(self) -> None:
@@ -265,18 +265,20 @@ def _bare_main() -> Iterator[None]:
             sys.modules["__main__"] = real
 
 
-def _kill_tree(pid: int, *, include_root: bool = True) -> None:
-    """SIGKILL ``pid`` and every process it started (DataLoader workers would otherwise be orphaned)."""
+def _kill_tree(proc: Any) -> None:
+    """SIGKILL the child and every process it started (DataLoader workers would otherwise be orphaned).
+
+    The child itself is killed through ``multiprocessing`` (psutil must not reap it, or ``is_alive`` would never
+    learn that it ended); its descendants through psutil.
+    """
     try:
-        root = psutil.Process(pid)
-        procs = root.children(recursive=True)
-        if include_root:
-            procs.append(root)
+        descendants = psutil.Process(proc.pid).children(recursive=True)
     except psutil.Error:
-        return
-    for proc in procs:
+        descendants = []
+    for child in descendants:
         try:
-            proc.kill()
+            child.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(procs, timeout=3)
+    proc.kill()
+    psutil.wait_procs(descendants, timeout=3)

@@ -55,9 +55,7 @@ def child_main(request: dict[str, Any], conn: Any, stop_event: Any) -> None:
     code = 0
     try:
         if "synthetic" in request:
-            from studio.worker.synthetic import run_synthetic
-
-            run_synthetic(request, channel, stop_event)
+            code = _run_synthetic(request, channel, stop_event)
         else:
             code = _run_spec(request, channel, stop_event)
     finally:
@@ -67,6 +65,23 @@ def child_main(request: dict[str, Any], conn: Any, stop_event: Any) -> None:
             fault_file.close()
     if code:
         sys.exit(code)
+
+
+def _run_synthetic(request: dict[str, Any], channel: Any, stop_event: Any) -> int:
+    from studio.worker.synthetic import run_synthetic
+
+    try:
+        run_synthetic(request, channel, stop_event)
+    except Exception as error:
+        import traceback
+
+        emitter = _Recorderless(channel.put, str(request.get("run_id") or ""))
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        emitter.emit(ev.EXCEPTION, exc_type=type(error).__name__, message=str(error), traceback=text, user_frame=None)
+        emitter.emit(ev.RUN_FINISHED, status="failed", reason=f"{type(error).__name__}: {error}", metrics={},
+                     result={})
+        return 1
+    return 0
 
 
 def _run_spec(request: dict[str, Any], channel: Any, stop_event: Any) -> int:

@@ -4,7 +4,7 @@ It emits the same event types as EventRecorder, from a loop that plays the train
 ``epoch_started``/``epoch_finished``, ``progress`` at the recorder's throttle, and ``metrics`` every step, then
 ``run_finished``. It honours the stop event like a real run. Options (``request["synthetic"]``): ``epochs``,
 ``steps_per_epoch``, ``metrics_per_step``, ``step_delay_s``, ``print_every`` (user-style prints), ``fail_at_step``
-(raise), ``crash_at_step`` (``os._exit(3)``), ``hang`` (ignore the stop request).
+(raise), ``crash_at_step`` (``os._exit(3)``), ``segfault_at_step``, ``hang`` (ignore the stop request).
 """
 
 from __future__ import annotations
@@ -59,6 +59,11 @@ def run_synthetic(request: dict[str, Any], channel: Any, stop_event: Any) -> dic
                     break
                 if options.get("fail_at_step") == step:
                     raise RuntimeError(f"synthetic failure at step {step}")
+                if options.get("segfault_at_step") == step:
+                    import ctypes
+
+                    channel.close()
+                    ctypes.string_at(0)  # a native crash, like a broken extension
                 if options.get("crash_at_step") == step:
                     sys.stdout.flush()
                     channel.close()

@@ -12,7 +12,8 @@ from trainer_core.telemetry import EventRecorder, describe_exception
 
 def fake_trainer(tmp_path, **extra):
     logger = SimpleNamespace(log_dir=str(tmp_path))
-    defaults = dict(log_dir=str(tmp_path), logger=logger, loggers=[logger], callbacks=[], current_epoch=0, global_step=0,
+    defaults = dict(log_dir=str(tmp_path), logger=logger, loggers=[logger], callbacks=[], current_epoch=0,
+                    global_step=0,
                     num_training_batches=4, callback_metrics={"val_loss": torch.tensor(0.5)},
                     progress_bar_metrics={"acc": 0.9}, max_epochs=2, max_steps=-1, sanity_checking=False,
                     checkpoint_callbacks=[], state=SimpleNamespace(status="running", stage="fit"))

@@ -1,0 +1,132 @@
+"""The main window end to end: forms from the example, validation, real runs in a child process."""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+from PySide6.QtWidgets import QComboBox, QLineEdit
+
+
+def set_flag(window, name, text):
+    row = window.trainer_form.rows[name]
+    if isinstance(row.widget, QLineEdit):
+        row.widget.setText(text)
+    elif isinstance(row.widget, QComboBox):
+        row.widget.setCurrentIndex(row.widget.findText(text))
+    else:
+        row.widget.setChecked(text == "True")
+
+
+def set_arg(window, name, text):
+    window.model_form.rows[name].widget.setText(text)
+
+
+def test_bundled_example_fills_the_forms(make_window):
+    window = make_window()
+    assert window.project.script_info.path.endswith("mlp_classifier.py")
+    assert window.project.class_combo.currentText() == "MachineHealthClassifier"
+    assert {"hidden_size", "dropout", "lr", "batch_size", "val_fraction"} <= set(window.model_form.rows)
+    flags, problems = window.trainer_form.values()
+    assert problems == [] and flags["max_epochs"] == 40  # from the example's recommended YAML
+    assert "mlp_classifier.py" in window.windowTitle()
+    assert window.trainer_form.rows["max_epochs"].widget.toolTip().startswith("max_epochs:")
+
+
+def test_invalid_flag_blocks_launch_with_the_message(make_window):
+    window = make_window()
+    set_flag(window, "max_epochs", "ten")
+    assert window.launch("fit") is False
+    assert not window.session.running
+    assert window.problems.isVisibleTo(window)
+    assert "max_epochs: 'ten' is not accepted" in window.problems.text()
+
+
+def test_bad_model_argument_blocks_launch(make_window):
+    window = make_window()
+    set_arg(window, "hidden_size", "wide")
+    assert window.launch("fit") is False
+    assert "hidden_size" in window.problems.text()
+
+
+def test_config_round_trip_through_yaml(make_window, tmp_path):
+    window = make_window()
+    set_flag(window, "max_epochs", "3")
+    set_flag(window, "precision", "bf16")
+    set_arg(window, "hidden_size", "16")
+    config, problems = window.current_config()
+    assert problems == []
+    path = tmp_path / "saved.yaml"
+    config.save(path)
+    other = make_window(str(Path(config.model_script).with_name("autoencoder.py")))
+    assert other.load_config_file(str(path))
+    flags, _ = other.trainer_form.values()
+    args, _ = other.model_form.values()
+    assert flags["max_epochs"] == 3 and flags["precision"] == "bf16" and args["hidden_size"] == 16
+    assert other.project.script_info.path == config.model_script
+
+
+def test_fit_on_the_example_draws_curves_and_finishes_with_a_run_folder(make_window, qtbot):
+    window = make_window()
+    set_flag(window, "max_epochs", "2")
+    assert window.launch("fit")
+    with qtbot.waitSignal(window.session.run_ended, timeout=120_000) as ended:
+        pass
+    assert ended.args[0] == "finished", window.console_view.plain_text()
+    model = window.session.model
+    assert model.status == "finished" and model.progress.epoch == 1
+    window.metrics_view.refresh(force=True)
+    for name in ("loss", "train_loss", "val_loss", "val_acc"):
+        x, y = window.metrics_view.curve_data(name)
+        assert len(x) > 0 and len(x) == len(y), name
+    run_dir = Path(model.log_dir)
+    assert (run_dir / "events.jsonl").is_file() and (run_dir / "metrics.csv").is_file()
+    assert model.checkpoints and os.path.exists(model.checkpoints[-1])  # top-k deletes older best files
+    window.status_view.refresh()
+    assert "FINISHED" in window.status_view.status.text()
+    assert window.mode_actions["fit"].isEnabled() and not window.stop_action.isEnabled()
+
+
+def test_stop_leaves_a_checkpoint(make_window, qtbot, scripts):
+    window = make_window(str(scripts / "tiny_model.py"))
+    set_arg(window, "step_sleep", "0.02")
+    set_flag(window, "max_epochs", "1000")
+    assert window.launch("fit")
+    qtbot.waitUntil(lambda: window.session.model.progress.step >= 3, timeout=60_000)
+    assert window.stop_action.isEnabled()
+    with qtbot.waitSignal(window.session.run_ended, timeout=30_000) as ended:
+        window.stop()
+        assert window.stop_action.text() == "Kill"
+    assert ended.args[0] == "interrupted", window.console_view.plain_text()
+    stopped = glob.glob(os.path.join(window.session.model.log_dir, "checkpoints", "stopped-*.ckpt"))
+    assert stopped and stopped[0] in window.session.model.checkpoints
+    assert "checkpoint saved" in ended.args[1]
+
+
+def test_a_script_that_raises_shows_the_traceback_with_its_line(make_window, qtbot, scripts):
+    window = make_window(str(scripts / "tiny_model.py"))
+    set_arg(window, "fail_at_step", "2")
+    assert window.launch("fit")
+    with qtbot.waitSignal(window.session.run_ended, timeout=60_000) as ended:
+        pass
+    status, reason = ended.args
+    assert status == "failed" and "ValueError: bad batch at step 2" in reason and "tiny_model.py, line" in reason
+    window.console_view.refresh()
+    text = window.console_view.plain_text()
+    assert "Traceback" in text and 'raise ValueError(f"bad batch at step' in text
+    assert "user print in epoch 0" in text  # the script's own print made it to the console
+    assert window.views.currentWidget() is window.console_view
+    assert window.session.model.exception["user_frame"]["file"].endswith("tiny_model.py")
+
+
+def test_open_a_finished_run_replays_it(make_window, qtbot, scripts):
+    window = make_window(str(scripts / "tiny_model.py"))
+    set_flag(window, "max_epochs", "2")
+    assert window.launch("fit")
+    qtbot.waitSignal(window.session.run_ended, timeout=60_000).wait()
+    live = {n: len(window.session.model.metrics.series(n)) for n in window.session.model.metrics.names()}
+    log_dir = window.session.model.log_dir
+    window.session.open_run(log_dir)
+    replay = {n: len(window.session.model.metrics.series(n)) for n in window.session.model.metrics.names()}
+    assert replay == live and window.session.model.status == "finished"
