@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -105,3 +106,18 @@ def test_debug_overfit_and_predict(project: Path, capsys: pytest.CaptureFixture[
     assert main(["predict", "--model", "model.py", "--data", "data.csv", *FAST]) == 0
     out = capsys.readouterr().out
     assert f"Predictions saved to: {project / 'lightning_logs' / 'version_1' / 'predictions.pt'}" in out
+
+
+def test_tune_prints_the_suggestion(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tune", "--model", "model.py", "--data", "data.csv", "--tune.lr_find_kwargs",
+                 "{'num_training': 20, 'early_stop_threshold': None}", *FAST]) == 0
+    assert "Suggested learning rate: " in capsys.readouterr().out
+
+
+def test_callbacks_from_the_command_line(project: Path) -> None:
+    assert main(["fit", "--model", "model.py", "--data", "data.csv", "--max_epochs", "5", *FAST, "--callbacks",
+                 "[{'class_path': 'EarlyStopping', 'init_args': {'monitor': 'val_loss', 'patience': 1, "
+                 "'min_delta': 100.0}}]"]) == 0
+    with open(project / "lightning_logs" / "version_0" / "metrics.csv", newline="") as file:
+        epochs = {row["epoch"] for row in csv.DictReader(file)}
+    assert epochs == {"0", "1"}  # the first check sets the best, the second cannot improve on it by 100: stop

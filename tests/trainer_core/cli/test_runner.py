@@ -136,3 +136,16 @@ def test_image_folder_and_script_datamodule_picking(project: Path) -> None:
     model_cls, dm_cls = load_classes(RunSpec(mode="fit", model_script="pixels.py", data={"script": "pixels.py"}))
     assert (model_cls.__name__, dm_cls.__name__) == ("Pixels", "Data")
     assert model_cls.__module__ == dm_cls.__module__  # one import of the script for both
+
+
+def test_tune_defaults_to_the_lr_finder(project: Path) -> None:
+    result = execute(spec("tune", tune={"lr_find_kwargs": {"num_training": 20, "early_stop_threshold": None}}))
+    assert result.tune["batch_size"] is None
+    assert result.tune["lr"] is not None and 1e-8 <= result.tune["lr"] <= 1.0
+
+
+def test_tune_batch_size_on_a_data_file(project: Path) -> None:
+    result = execute(spec("tune", tune={"scale_batch_size": "power",
+                                        "scale_batch_size_kwargs": {"init_val": 2, "max_trials": 3,
+                                                                    "steps_per_trial": 1}}))
+    assert result.tune == {"lr": None, "batch_size": 8}
