@@ -460,7 +460,7 @@ def _run_optimization(t: Any, split: Any, batch_idx: int, opt_idx: int | None, h
             scaled = loss / k if k > 1 else loss
             hooks.call("on_before_backward", scaled)
             sync = t.strategy.block_backward_sync(t._model) if not should_step else _NULL
-            with _profile(t, "backward"), sync:
+            with _profile(t, "backward"), sync, _anomaly_context(t, batch_idx, loss):
                 precision.backward(scaled, lambda value: hooks.module("backward", value, opt, opt_idx))
             hooks.call("on_after_backward")
             return loss
@@ -572,16 +572,57 @@ def grad_norm_type(trainer: Any) -> float | None:
 
 
 def _check_finite(t: Any, outputs: Any) -> None:
+    """``terminate_on_nan``: one host read per batch for the loss and every parameter together."""
     loss = outputs.get("loss") if isinstance(outputs, dict) else None
+    if isinstance(outputs, list):  # TBPTT: one output per split
+        losses = [o.get("loss") for o in outputs if isinstance(o, dict)]
+        loss = torch.stack([x.detach().float().reshape(()) for x in losses if isinstance(x, torch.Tensor)]) \
+            if losses else None
+    named = list(t.lightning_module.named_parameters())
+    params = [p.detach() for _, p in named]
+    checks = []
+    if isinstance(loss, torch.Tensor):
+        checks.append(loss.detach().float().sum().reshape(1))
+    if params:
+        # The 1-norm of a tensor is finite iff all its elements are: one fused kernel for all parameters.
+        checks.append(torch.stack(torch._foreach_norm(params, ord=1)).float())
+    if not checks or bool(torch.isfinite(torch.cat([c.to(checks[0].device) for c in checks])).all()):
+        return
+    where = f"at epoch {t.current_epoch}, batch {t.batch_idx} (global_step={t.global_step})"
     if isinstance(loss, torch.Tensor) and not bool(torch.isfinite(loss).all()):
         raise ValueError(
-            f"The loss returned in training_step is {loss.item()} at epoch {t.current_epoch}, global step "
-            f"{t.global_step} (terminate_on_nan=True). Lower the learning rate or check the data for NaN/inf")
-    for name, param in t.lightning_module.named_parameters():
+            f"terminate_on_nan: the loss returned by training_step is {loss.detach().float().tolist()} {where}. "
+            "Lower the learning rate, clip gradients (gradient_clip_val) or check the data for NaN/inf")
+    for name, param in named:
         if not bool(torch.isfinite(param).all()):
             raise ValueError(
-                f"Detected nan and/or inf values in parameter `{name}` at epoch {t.current_epoch}, global step "
-                f"{t.global_step} (terminate_on_nan=True)")
+                f"terminate_on_nan: parameter `{name}` holds nan and/or inf values {where} (after the optimizer "
+                "step). Lower the learning rate or clip gradients (gradient_clip_val)")
+
+
+def _anomaly_context(t: Any, batch_idx: int, loss: torch.Tensor) -> Any:
+    """Under ``detect_anomaly``, name the step when backward finds a NaN (torch names only the function)."""
+    return _AnomalyStep(t, batch_idx, loss) if t.detect_anomaly else _NULL
+
+
+class _AnomalyStep:
+    __slots__ = ("t", "batch_idx", "loss")
+
+    def __init__(self, t: Any, batch_idx: int, loss: torch.Tensor) -> None:
+        self.t, self.batch_idx, self.loss = t, batch_idx, loss
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, err: Any, tb: Any) -> bool:
+        if isinstance(err, RuntimeError) and "nan" in str(err).lower():
+            t = self.t
+            raise RuntimeError(
+                f"detect_anomaly: backward produced non-finite values at epoch {t.current_epoch}, batch "
+                f"{self.batch_idx} (global_step={t.global_step}; training_step returned 'loss' = "
+                f"{self.loss.detach().float().tolist()}). {err}"
+            ) from err
+        return False
 
 
 def _format_epoch_outputs(t: Any, outputs: list[Any], tbptt: int) -> Any:
