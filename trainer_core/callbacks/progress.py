@@ -237,9 +237,9 @@ class ProgressBar(Callback):
         if getattr(trainer, "sanity_checking", False):
             return
         total = _total(getattr(trainer, "num_val_batches", None))
-        # Inside fit the validation bar sits under the epoch bar; alone it is the only bar.
-        offset = 1 if self.main_progress_bar is not None else 0
-        self.val_progress_bar = self._bar("Validating", total, offset=offset, leave=False)
+        # Inside fit the validation bar sits under the epoch bar and goes away; alone (validate()) it stays.
+        inside_fit = self.main_progress_bar is not None
+        self.val_progress_bar = self._bar("Validating", total, offset=int(inside_fit), leave=not inside_fit)
         self._eval_seen = 0
 
     def on_validation_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,

@@ -50,6 +50,13 @@ class TableModel(pl.LightningModule):
         value = self.val_values[self.current_epoch] if self.val_values else loss
         self.log("val_loss", value)
 
+    def test_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("test_loss", F.mse_loss(self.layer(x), y))
+
+    def forward(self, x):
+        return self.layer(x)
+
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(self.parameters(), lr=0.1)
         if not self.scheduler:
@@ -256,6 +263,20 @@ def test_progress_bar_in_fit(tmp_path, capsys) -> None:
     assert "Validation sanity check" in out and "Validating" in out
     assert "Epoch 1" in out and "6/6" in out  # 4 train + 2 val batches
     assert re.search(r"train_loss=\d", out) and re.search(r"[ ,]loss=\d", out)
+
+
+def test_progress_bars_for_validate_test_predict(tmp_path, capsys) -> None:
+    model = TableModel()
+    loader = model.val_dataloader()  # 2 batches
+    trainer = pl.Trainer(default_root_dir=tmp_path, logger=False, enable_checkpointing=False,
+                         **{**QUIET, "enable_progress_bar": True})
+    trainer.validate(model, dataloaders=loader, verbose=False)
+    trainer.test(model, dataloaders=loader, verbose=False)
+    predictions = trainer.predict(model, dataloaders=DataLoader(TensorDataset(model.x[:4]), batch_size=2))
+    assert len(predictions) == 2
+    out = capsys.readouterr().out
+    for name in ("Validating", "Testing", "Predicting"):
+        assert re.search(name + r".*2/2", out), name
 
 
 # --- DeviceStatsMonitor --------------------------------------------------------------------------------------
