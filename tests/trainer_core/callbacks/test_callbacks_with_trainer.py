@@ -153,6 +153,19 @@ def test_early_stopping_resumes_its_counters(tmp_path) -> None:
     assert es.stopped_epoch == 4 and second.current_epoch == 5  # as without the interruption
 
 
+def test_two_early_stopping_callbacks_keep_separate_state(tmp_path) -> None:
+    by_val = EarlyStopping(monitor="val_loss", patience=2)
+    by_train = EarlyStopping(monitor="train_loss", mode="max", patience=50)
+    ckpt = ModelCheckpoint(dirpath=tmp_path / "ck", save_last=True)
+    trainer = pl.Trainer(default_root_dir=tmp_path, max_epochs=10, limit_train_batches=2, logger=False,
+                         callbacks=[by_val, by_train, ckpt], **QUIET)
+    trainer.fit(TableModel(val_values=[3.0, 2.0, 2.0, 2.0] + [1.0] * 6))
+    assert by_val.stopped_epoch == 3 and by_train.stopped_epoch == 0
+    states = torch.load(tmp_path / "ck" / "last.ckpt", weights_only=True)["callbacks"]
+    assert states[by_val.state_key]["wait_count"] == 2
+    assert states["EarlyStopping{'monitor': 'train_loss', 'mode': 'max'}"]["patience"] == 50
+
+
 def test_early_stopping_missing_metric_lists_keys(tmp_path) -> None:
     trainer = pl.Trainer(default_root_dir=tmp_path, max_epochs=2, limit_train_batches=2, logger=False,
                          enable_checkpointing=False, callbacks=[EarlyStopping(monitor="val_acc")], **QUIET)
