@@ -172,6 +172,9 @@ class PyTorchProfiler(Profiler):
         """Wrap each submodule's forward in a scope named "{class path}: {module name}"."""
         if not self.record_module_names:
             return
+        for handle in self._module_hooks:  # registering again (a second fit) must not double the scopes
+            handle.remove()
+        self._module_hooks.clear()
         for name, sub in module.named_modules():
             if not name:
                 continue
