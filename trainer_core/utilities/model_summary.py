@@ -23,7 +23,14 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["ModelSummaryTable", "summarize", "get_human_readable_count", "precision_to_bits", "UNKNOWN_SIZE"]
+__all__ = [
+    "ModelSummary",
+    "ModelSummaryTable",
+    "summarize",
+    "get_human_readable_count",
+    "precision_to_bits",
+    "UNKNOWN_SIZE",
+]
 
 UNKNOWN_SIZE = "?"
 """Shown for an input/output that is not a tensor, or for a layer the example forward never called."""
@@ -158,6 +165,14 @@ class ModelSummaryTable:
                     module(*example)
                 else:
                     module(example)
+        except Exception as err:  # noqa: BLE001 - the summary is informative; the real forward reports real errors
+            warnings.warn(
+                f"The summary could not run `example_input_array` through {type(module).__name__} "
+                f"({type(err).__name__}: {err}); sizes of layers it did not reach show '?'. Check that the example "
+                "matches what forward() expects (a tensor, a tuple of positional inputs or a dict of keywords).",
+                UserWarning,
+                stacklevel=4,
+            )
         finally:
             for handle in handles:
                 handle.remove()
@@ -271,3 +286,8 @@ def summarize(module: nn.Module, max_depth: int = 1, precision: int | str | None
         The measured table.
     """
     return ModelSummaryTable(module, max_depth=max_depth, precision=precision)
+
+
+# 1.5 spelling: ``pytorch_lightning.utilities.model_summary.ModelSummary(model, max_depth=1)``. The callback of the
+# same name lives in ``trainer_core.callbacks``.
+ModelSummary = ModelSummaryTable

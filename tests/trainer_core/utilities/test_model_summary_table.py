@@ -185,3 +185,26 @@ def test_to_dict_is_plain_data() -> None:
     assert data["total_params"] == 40 + 18 + 12
     assert data["rows"][0] == {"name": "encoder", "type": "Sequential", "params": 40, "in_sizes": [5, 4],
                                "out_sizes": [5, 8]}
+
+
+def test_failing_example_forward_warns_and_shows_unknown_sizes() -> None:
+    class Picky(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.first = nn.Linear(4, 4)
+            self.second = nn.Linear(5, 1)  # wrong width: the example forward fails here
+            self.example_input_array = torch.zeros(2, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.second(self.first(x))
+
+    with pytest.warns(UserWarning, match="example_input_array"):
+        rows = summarize(Picky()).rows()
+    assert rows[0]["out_sizes"] == [2, 4]
+    assert rows[1]["in_sizes"] == "?" and rows[1]["out_sizes"] == "?"
+
+
+def test_1x_utility_name() -> None:
+    from trainer_core.utilities.model_summary import ModelSummary
+
+    assert ModelSummary(_reference_net(), max_depth=1).total_parameters == 132_608
