@@ -189,7 +189,7 @@ def test_example_config_has_the_api_shape_and_points_at_its_script(name):
     config_path = example_config_path(name)
     assert config_path is not None, f"{name} has no recommended-flags YAML"
     config = yaml.safe_load(config_path.read_text())
-    assert set(config) <= {"trainer", "model", "data"}
+    assert set(config) <= {"trainer", "model", "data", "seed_everything", "tune"}
     assert config["trainer"]["max_epochs"] >= 1
     assert (config_path.parent / config["model"]["script"]).resolve() == resource_path("examples", name)
     init_args = config["model"].get("init_args", {})
@@ -203,7 +203,7 @@ def test_example_config_has_the_api_shape_and_points_at_its_script(name):
 
 def test_examples_together_exercise_tuner_early_stopping_checkpoints_grad_norms_and_profiler():
     texts = "\n".join(p.read_text() for p in resource_path("examples").glob("*.*") if p.suffix in (".py", ".yaml"))
-    for feature in ("auto_lr_find", "auto_scale_batch_size", "EarlyStopping", "ModelCheckpoint", "track_grad_norm",
+    for feature in ("lr_find: true", "scale_batch_size: true", "EarlyStopping", "ModelCheckpoint", "track_grad_norm",
                     "profiler: simple", "profiler: advanced", "LightningDataModule", "val_check_interval"):
         assert feature in texts, feature
 
