@@ -34,7 +34,11 @@ def _to_number(value: Any) -> Any:
 
 
 class ExperimentWriter:
-    """Holds the rows and hyper-parameters of one version folder and writes them out on :meth:`save`.
+    """Holds the unsaved rows and the hyper-parameters of one version folder and writes them out on :meth:`save`.
+
+    Memory stays bounded in long runs: rows written to disk are dropped. While the set of columns is unchanged a
+    save appends the new rows in one write; when a new column appears, the file is rewritten with the wider header
+    through a temporary file and an atomic rename, so a reader never sees a half-written file.
 
     Args:
         log_dir: The version folder; created on construction.
@@ -56,29 +60,49 @@ class ExperimentWriter:
             )
         os.makedirs(log_dir, exist_ok=True)
         self.hparams: dict[str, Any] = {}
-        self.metrics: list[dict[str, Any]] = []
+        self.metrics: list[dict[str, Any]] = []  # rows not yet on disk
+        self._rows_logged = 0
         # Header = every key ever logged, in first-seen order (a dict keeps insertion order, unlike a set).
         self._columns: dict[str, None] = {}
+        self._written_columns: list[str] | None = None  # header of the file on disk (None: not written yet)
 
     def log_hparams(self, params: Mapping[str, Any]) -> None:
         """Merge ``params`` into the hyper-parameters written to ``hparams.yaml``."""
         self.hparams.update(params)
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
-        """Append one row; ``step`` defaults to the row index."""
+        """Add one row; ``step`` defaults to the row index."""
         row = {key: _to_number(value) for key, value in metrics.items()}
-        row["step"] = len(self.metrics) if step is None else int(step)
+        row["step"] = self._rows_logged if step is None else int(step)
+        self._rows_logged += 1
         self.metrics.append(row)
         self._columns.update(dict.fromkeys(row))
 
     def save(self) -> None:
-        """Rewrite ``hparams.yaml`` and ``metrics.csv`` (each atomically: temp file + rename)."""
+        """Write ``hparams.yaml`` (atomically) and the pending rows of ``metrics.csv``."""
         save_hparams_to_yaml(self.hparams_file_path, self.hparams)
         if not self.metrics:
             return
+        columns = list(self._columns)
+        if columns == self._written_columns and os.path.isfile(self.metrics_file_path):
+            buffer = io.StringIO()
+            csv.DictWriter(buffer, fieldnames=columns, restval="", lineterminator="\n").writerows(self.metrics)
+            with open(self.metrics_file_path, "a", encoding="utf-8", newline="") as handle:
+                handle.write(buffer.getvalue())
+        else:
+            self._rewrite(columns)
+        self._written_columns = columns
+        self.metrics = []
+
+    def _rewrite(self, columns: list[str]) -> None:
+        old_rows: list[dict[str, Any]] = []
+        if self._written_columns is not None and os.path.isfile(self.metrics_file_path):
+            with open(self.metrics_file_path, encoding="utf-8", newline="") as handle:
+                old_rows = list(csv.DictReader(handle))
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(self._columns), restval="", lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=columns, restval="", lineterminator="\n")
         writer.writeheader()
+        writer.writerows(old_rows)
         writer.writerows(self.metrics)
         atomic_write_text(self.metrics_file_path, buffer.getvalue())
 
@@ -96,7 +120,7 @@ class CSVLogger(Logger):
         name: Experiment folder under ``save_dir``.
         version: None (next free), an int, or a folder name.
         prefix: Prepended to every metric key as ``"{prefix}-{key}"``.
-        flush_logs_every_n_steps: Rewrite the files when ``(step + 1)`` is a multiple of this (and at the end).
+        flush_logs_every_n_steps: Write pending rows when ``(step + 1)`` is a multiple of this (and at the end).
 
     Examples:
         >>> import tempfile

@@ -138,3 +138,19 @@ def test_other_ranks_write_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     logger.log_metrics({"x": 1.0}, step=0)
     logger.finalize("success")
     assert not (tmp_path / "lightning_logs").exists()
+
+
+def test_saved_rows_leave_memory_and_new_columns_rewrite_the_header(tmp_path: Path) -> None:
+    logger = CSVLogger(tmp_path)
+    path = os.path.join(logger.log_dir, "metrics.csv")
+    logger.log_metrics({"a": 1.0}, step=0)
+    logger.save()
+    assert logger.experiment.metrics == []  # bounded memory in long runs
+    logger.log_metrics({"a": 2.0}, step=1)
+    logger.save()  # same columns: appended
+    assert _read_csv(path) == [["a", "step"], ["1.0", "0"], ["2.0", "1"]]
+    logger.log_metrics({"b": 3.0, "a": 4.0}, step=2)
+    logger.save()  # a new column: the whole file is rewritten with the wider header
+    assert _read_csv(path) == [["a", "step", "b"], ["1.0", "0", ""], ["2.0", "1", ""], ["4.0", "2", "3.0"]]
+    logger.save()  # nothing pending: unchanged
+    assert len(_read_csv(path)) == 4
