@@ -184,14 +184,14 @@ class CSVLogger(Logger):
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
-        """Append a row; every ``flush_logs_every_n_steps`` steps the files are rewritten."""
+        """Add a row; every ``flush_logs_every_n_steps`` steps the pending rows are written."""
         self.experiment.log_metrics(self._add_prefix(metrics, self._prefix), step)
         if step is not None and (step + 1) % self._flush_every == 0:
             self.save()
 
     @rank_zero_only
     def save(self) -> None:
-        """Rewrite ``metrics.csv`` and ``hparams.yaml``."""
+        """Write the pending rows of ``metrics.csv`` and ``hparams.yaml``."""
         self.experiment.save()
 
     @rank_zero_only
