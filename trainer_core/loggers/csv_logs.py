@@ -144,6 +144,7 @@ class CSVLogger(Logger):
         self._prefix = prefix
         self._flush_every = flush_logs_every_n_steps
         self._experiment: ExperimentWriter | None = None
+        self._flushed_through = 0  # steps covered by the last periodic write
 
     @property
     def name(self) -> str:
@@ -186,8 +187,11 @@ class CSVLogger(Logger):
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         """Add a row; every ``flush_logs_every_n_steps`` steps the pending rows are written."""
         self.experiment.log_metrics(self._add_prefix(metrics, self._prefix), step)
-        if step is not None and (step + 1) % self._flush_every == 0:
+        # "At least n steps since the last write" rather than "(step + 1) % n == 0": with log_every_n_steps=3 and
+        # n=100 the logged steps (2, 5, 8, ...) never hit a multiple of 100 and nothing reached disk until the end.
+        if step is not None and step + 1 - self._flushed_through >= self._flush_every:
             self.save()
+            self._flushed_through = step + 1
 
     @rank_zero_only
     def save(self) -> None:

@@ -154,3 +154,17 @@ def test_saved_rows_leave_memory_and_new_columns_rewrite_the_header(tmp_path: Pa
     assert _read_csv(path) == [["a", "step", "b"], ["1.0", "0", ""], ["2.0", "1", ""], ["4.0", "2", "3.0"]]
     logger.save()  # nothing pending: unchanged
     assert len(_read_csv(path)) == 4
+
+
+def test_flush_when_logged_steps_skip_the_multiples(tmp_path: Path) -> None:
+    logger = CSVLogger(tmp_path, flush_logs_every_n_steps=10)
+    path = os.path.join(logger.log_dir, "metrics.csv")
+    for step in range(2, 30, 3):  # log_every_n_steps=3: steps 2, 5, 8, 11, ... never reach 9, 19, 29
+        logger.log_metrics({"x": float(step)}, step=step)
+        if step == 8:
+            assert not os.path.exists(path)
+        if step == 11:
+            assert len(_read_csv(path)) == 1 + 4  # written once 10 steps had passed
+    assert len(_read_csv(path)) == 1 + 8  # second write at step 23 (24 - 12 >= 10); 26 and 29 wait for the end
+    logger.finalize("success")
+    assert len(_read_csv(path)) == 1 + 10
