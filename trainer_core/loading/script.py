@@ -217,7 +217,8 @@ def pick_class(module: ModuleType, base: type, name: str | None, *, path: str, o
         foreign = [n for n, o in vars(module).items() if inspect.isclass(o) and o.__module__ == module.__name__
                    and any(b.__name__ == kind for b in inspect.getmro(o)[1:])]
         hint = (f" `{foreign[0]}` derives from another library's {kind}: import it with `import trainer_core as pl`."
-                if foreign else f" Define one with `class MyModel(pl.{kind}):` after `import trainer_core as pl`.")
+                if foreign else f" Define one with `class {'MyData' if 'Data' in kind else 'MyModel'}(pl.{kind}):` "
+                "after `import trainer_core as pl`.")
         raise ScriptError(f"{path} defines no {kind} subclass.{hint}", path=path)
     raise ScriptError(
         f"{path} defines {len(infos)} {kind} classes: {_describe(infos)}. Say which one to use, e.g. "

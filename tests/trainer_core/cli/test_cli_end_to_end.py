@@ -18,7 +18,8 @@ FAST = ["--enable_progress_bar", "false", "--enable_model_summary", "false", "--
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    # One torch thread: on a busy 2-core machine idle-spinning OpenMP threads slow tiny models down a lot.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3]), "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "trainer_core", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120)
 
@@ -47,6 +48,18 @@ def test_bad_flag_in_a_real_process(project: Path) -> None:
         "`check_val_every_n_epochs` is not a Trainer flag or run option. Did you mean `--check_val_every_n_epoch`?"]
 
 
+TWO_MODELS = """import trainer_core as pl
+
+
+class A(pl.LightningModule):
+    pass
+
+
+class B(pl.LightningModule):
+    pass
+"""
+
+
 @pytest.mark.parametrize("setup,args,message", [
     (lambda p: (p / "broken.py").write_text("import torch\nclass Net(:\n"), ["--model", "broken.py"],
      "broken.py, line 2: syntax error"),
@@ -54,6 +67,8 @@ def test_bad_flag_in_a_real_process(project: Path) -> None:
      "imp.py, line 2 (`import not_a_module_xyz`): import failed"),
     (lambda p: (p / "empty.py").write_text("import torch\n"), ["--model", "empty.py"],
      "empty.py defines no LightningModule subclass"),
+    (lambda p: (p / "two.py").write_text(TWO_MODELS), ["--model", "two.py"],
+     "two.py defines 2 LightningModule classes: A (line 4), B (line 8). Say which one to use, e.g. --model two.py:B"),
     (lambda p: None, ["--model", "model.py", "--data", "missing.csv"], "Data path missing.csv does not exist"),
     (lambda p: (p / "bad.npz").write_text("junk"), ["--model", "model.py", "--data", "bad.npz"],
      "bad.npz is not a valid .npz archive"),
@@ -121,3 +136,26 @@ def test_callbacks_from_the_command_line(project: Path) -> None:
     with open(project / "lightning_logs" / "version_0" / "metrics.csv", newline="") as file:
         epochs = {row["epoch"] for row in csv.DictReader(file)}
     assert epochs == {"0", "1"}  # the first check sets the best, the second cannot improve on it by 100: stop
+
+
+DATAMODULE = """import trainer_core as pl
+
+
+class Data(pl.LightningDataModule):
+    def __init__(self, batch_size: int = 16, root: str = "data", extra=object()):
+        super().__init__()
+"""
+
+
+def test_print_config_with_a_datamodule_script(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "dm.py").write_text(DATAMODULE)
+    assert main(["validate", "--model", "model.py:TinyClassifier", "--data", "dm.py", "--data.batch_size", "4",
+                 "--print_config"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    # Defaults a YAML file cannot hold (extra=object()) are left out.
+    assert printed["data"] == {"script": "dm.py", "class": "Data", "init_args": {"batch_size": 4, "root": "data"}}
+
+
+def test_no_subcommand_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "give a subcommand: fit, validate, test, predict, tune, debug" in capsys.readouterr().err

@@ -93,6 +93,13 @@ def test_pt_tuple_dict_and_dataset(tmp_path: Path) -> None:
         read_data(tmp_path / "bad.pt")
 
 
+def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "locked.csv").write_text("1,2\n")
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # as chmod 0 would do for a non-root user
+    with pytest.raises(DataError, match=r"locked.csv is not readable \(permission denied\)"):
+        read_data(tmp_path / "locked.csv")
+
+
 def test_missing_empty_unknown_and_unreadable(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="does not exist"):
         read_data(tmp_path / "nope.csv")
