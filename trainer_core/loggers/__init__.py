@@ -15,6 +15,7 @@ from trainer_core.loggers.base import (
     Logger,
     LoggerCollection,
     next_version,
+    rank_zero_experiment,
     rank_zero_only,
 )
 from trainer_core.loggers.csv_logs import CSVLogger
@@ -29,6 +30,7 @@ __all__ = [
     "LoggerCollection",
     "TensorBoardLogger",
     "next_version",
+    "rank_zero_experiment",
     "rank_zero_only",
     "tensorboard_available",
 ]

@@ -32,6 +32,7 @@ __all__ = [
     "DummyExperiment",
     "LoggerCollection",
     "rank_zero_only",
+    "rank_zero_experiment",
     "next_version",
 ]
 
@@ -81,6 +82,16 @@ def rank_zero_only(fn: _F) -> _F:
 
 
 rank_zero_only.rank = _rank_from_env()  # type: ignore[attr-defined]
+
+
+def rank_zero_experiment(fn: _F) -> _F:
+    """For a logger's ``experiment`` property: the real object on rank 0, a :class:`DummyExperiment` elsewhere."""
+
+    @functools.wraps(fn)
+    def experiment(self: Any) -> Any:
+        return fn(self) if _current_rank() == 0 else DummyExperiment()
+
+    return experiment  # type: ignore[return-value]
 
 
 def next_version(root_dir: str) -> int:
@@ -158,6 +169,10 @@ class Logger:
     def log_hyperparams(self, params: Mapping[str, Any] | Namespace, *args: Any, **kwargs: Any) -> None:
         """Record the run's hyper-parameters."""
         raise NotImplementedError
+
+    def agg_and_log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        """1.x entry point kept for custom loggers and callers that use it: the same as :meth:`log_metrics`."""
+        self.log_metrics(metrics, step)
 
     def log_graph(self, model: Any, input_array: Any = None) -> None:
         """Record the model graph, where the backend supports it (default: nothing)."""

@@ -156,3 +156,20 @@ def test_rank_zero_only_asks_an_initialised_process_group(monkeypatch: pytest.Mo
     logger.log_metrics({"x": 1.0}, step=0)
     logger.finalize("success")
     assert not (tmp_path / "lightning_logs").exists()
+
+
+def test_rank_zero_experiment_and_agg_and_log_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trainer_core.loggers import DummyExperiment, rank_zero_experiment
+
+    class WithExperiment(_Recording):
+        @property
+        @rank_zero_experiment
+        def experiment(self) -> str:
+            return "real writer"
+
+    logger = WithExperiment()
+    assert logger.experiment == "real writer"
+    logger.agg_and_log_metrics({"loss": 1.0}, step=2)
+    assert logger.rows == [({"loss": 1.0}, 2)]
+    monkeypatch.setattr(rank_zero_only, "rank", 1)
+    assert isinstance(logger.experiment, DummyExperiment)
