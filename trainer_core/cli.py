@@ -141,7 +141,11 @@ def _dotted(extras: list[str], mode: str) -> dict[str, dict[str, Any]]:
         token = extras[i]
         name, eq, value = token[2:].partition("=")
         section, dot, key = name.partition(".")
-        if not (token.startswith("--") and dot and section in _SECTIONS and key.isidentifier()):
+        if token.startswith("--") and dot and section in _SECTIONS and not key.isidentifier():
+            fixed = key.replace("-", "_")
+            tip = f" Did you mean `--{section}.{fixed}`?" if fixed.isidentifier() else ""
+            raise CliError(f"`--{name}`: `{key}` is not a Python argument name.{tip}")
+        if not (token.startswith("--") and dot and section in _SECTIONS):
             raise _unknown_option(token, mode)
         if not eq:
             if i + 1 >= len(extras) or extras[i + 1].startswith("--"):

@@ -49,6 +49,23 @@ _DEBUG_MODES = ("fast_dev_run", "overfit_batches")
 _EXPONENT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 numbers: ``1:00:00:00`` (a max_time) stays text instead of becoming the base-60
+    integer 216000, and ``1e-3`` is a float."""
+
+
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag not in (_INT, _FLOAT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?(0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|0b[01_]+)$"),
+                              list("-+0123456789"))
+_Loader.add_implicit_resolver(
+    _FLOAT, re.compile(r"^([-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"
+                       r"|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$"), list("-+0123456789."))
+
+
 def _unknown(key: str, allowed: tuple[str, ...], where: str) -> ConfigError:
     close = difflib.get_close_matches(key, allowed, n=1)
     tip = f" Did you mean `{close[0]}`?" if close else ""
@@ -167,7 +184,7 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"Config file {shown} cannot be read: {err}.") from err
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""

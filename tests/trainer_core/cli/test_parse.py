@@ -59,6 +59,7 @@ def test_datamodule_script_and_tune_arguments() -> None:
     (["fit", "--modle", "m.py"], "Did you mean `--model`?"),
     (["fit", "m.py"], "unexpected argument `m.py`"),
     (["fit", "--model.x"], "--model.x needs a value"),
+    (["fit", "--model.hidden-size", "3"], "Did you mean `--model.hidden_size`?"),
     (["fit", "--model.x", "1"], "no model: add --model SCRIPT.py"),
     (["fit", "--data", "x.csv", "--data.batchsize", "3"], "Did you mean `--data.batch_size`?"),
     (["fit", "--max_epochs"], "expected one argument"),

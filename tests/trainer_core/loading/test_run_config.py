@@ -85,3 +85,10 @@ def test_merge_override_wins_and_new_script_drops_old_args() -> None:
     other = merge_configs(base, {"model": {"script": "b.py", "class": None, "init_args": {}}})
     assert other["model"] == {"script": "b.py", "class": None, "init_args": {}}
     assert base["model"]["init_args"] == {"x": 1, "y": 2}  # inputs untouched
+
+
+def test_yaml_numbers_follow_yaml_1_2(tmp_path: Path) -> None:
+    (tmp_path / "run.yaml").write_text("trainer:\n  max_time: 1:00:00:00\n  gradient_clip_val: 1e-3\n"
+                                       "  max_epochs: 3\n  val_check_interval: .5\n")
+    trainer = load_config(tmp_path / "run.yaml")["trainer"]
+    assert trainer == {"max_time": "1:00:00:00", "gradient_clip_val": 1e-3, "max_epochs": 3, "val_check_interval": 0.5}
