@@ -1,0 +1,210 @@
+"""``Tuner``: ``trainer.tune()``, ``trainer.tuner.lr_find(...)`` and ``trainer.tuner.scale_batch_size(...)``.
+
+Each call opens a :class:`~trainer_core.tuner._session.TuningSession` (snapshot), runs short fits through the
+trainer's ordinary ``fit`` and restores weights, optimizer state, counters, callbacks, loggers, limits and RNG state
+when it closes, so a fit after tuning behaves like a fit on a fresh model with the tuned values.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from trainer_core.exceptions import MisconfigurationError
+from trainer_core.tuner import batch_size as bs
+from trainer_core.tuner._attrs import find_holders, lr_attr_name
+from trainer_core.tuner._session import TuningSession
+from trainer_core.tuner.lr_finder import LRFinder
+from trainer_core.tuner.lr_finder import lr_find as _run_lr_find
+
+__all__ = ["Tuner"]
+
+log = logging.getLogger("trainer_core")
+
+
+class Tuner:
+    """Finds a learning rate and the largest batch size that fits, for one Trainer (single process only)."""
+
+    def __init__(self, trainer: Any) -> None:
+        self.trainer = trainer
+        #: The trials of the last ``scale_batch_size`` call, in order (size, fits, peak memory, time).
+        self.last_trials: list[bs.Trial] = []
+
+    # --- trainer.tune ---------------------------------------------------------------------------------------
+    def tune(self, model: Any, train_dataloaders: Any = None, val_dataloaders: Any = None, datamodule: Any = None,
+             scale_batch_size_kwargs: dict[str, Any] | None = None,
+             lr_find_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run the batch-size finder then the LR finder, as ``auto_scale_batch_size``/``auto_lr_find`` ask.
+
+        Returns:
+            ``{"scale_batch_size": int | None, "lr_find": LRFinder | None}``.
+        """
+        trainer = self.trainer
+        result: dict[str, Any] = {"scale_batch_size": None, "lr_find": None}
+        loaders = dict(train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders, datamodule=datamodule)
+        scale, find = trainer.auto_scale_batch_size, trainer.auto_lr_find
+        if not scale and not find:
+            log.info("trainer.tune(): nothing to tune; set auto_lr_find=True and/or auto_scale_batch_size=True")
+        if scale:
+            kwargs = {"mode": "power" if scale is True else scale, **(scale_batch_size_kwargs or {})}
+            result["scale_batch_size"] = self.scale_batch_size(model, **loaders, **kwargs)
+        if find and trainer.state.status != "interrupted":
+            kwargs = {"update_attr": True, **(lr_find_kwargs or {})}
+            if isinstance(find, str):
+                kwargs.setdefault("attr_name", find)
+            result["lr_find"] = self.lr_find(model, **loaders, **kwargs)
+        if trainer.state.status != "interrupted":
+            trainer.state.stage, trainer.state.status = "tune", "finished"
+        return result
+
+    # --- learning-rate finder -------------------------------------------------------------------------------
+    def lr_find(self, model: Any, train_dataloaders: Any = None, val_dataloaders: Any = None,
+                datamodule: Any = None, min_lr: float = 1e-8, max_lr: float = 1.0, num_training: int = 100,
+                mode: str = "exponential", early_stop_threshold: float | None = 4.0, update_attr: bool = False,
+                attr_name: str = "", train_dataloader: Any = None) -> LRFinder | None:
+        """Sweep the lr from ``min_lr`` to ``max_lr`` over ``num_training`` steps and record the loss.
+
+        Args:
+            model: the LightningModule (its ``configure_optimizers`` must return one optimizer).
+            train_dataloaders, val_dataloaders, datamodule: as for ``fit`` (validation does not run).
+            min_lr, max_lr: the sweep's first and last lr.
+            num_training: steps to run; the loader is repeated if it is shorter.
+            mode: "exponential" (uniform in log-lr) or "linear".
+            early_stop_threshold: stop when the smoothed loss exceeds this multiple of the best; None never stops.
+            update_attr: write the suggestion to ``attr_name`` (default: ``lr`` or ``learning_rate``) on the model,
+                its hparams and the datamodule. Nothing is written when there is no suggestion.
+            attr_name: the attribute to update.
+
+        Returns:
+            The :class:`LRFinder` result, or None under ``fast_dev_run`` (skipped).
+        """
+        trainer = self.trainer
+        train_dataloaders = train_dataloaders if train_dataloaders is not None else train_dataloader
+        if self._skip("learning-rate finder"):
+            return None
+        dm = datamodule if datamodule is not None else trainer.datamodule
+        attr = lr_attr_name(model, dm, attr_name or _auto_lr_name(trainer)) if update_attr else ""
+        session = TuningSession(trainer, model, train_dataloaders=train_dataloaders,
+                                val_dataloaders=val_dataloaders, datamodule=datamodule)
+        with session:
+            finder = _run_lr_find(session, min_lr=min_lr, max_lr=max_lr, num_training=num_training, mode=mode,
+                                  early_stop_threshold=early_stop_threshold)
+        if update_attr:
+            lr = finder.suggestion()
+            if lr is not None and math.isfinite(lr):
+                find_holders(model, dm, attr, warn=True).write(lr)
+                log.info("Learning rate set to %g (%s)", lr, attr)
+            else:
+                log.warning("LR finder: %s is unchanged. %s", attr, finder.message)
+        return finder
+
+    # --- batch-size finder ----------------------------------------------------------------------------------
+    def scale_batch_size(self, model: Any, train_dataloaders: Any = None, val_dataloaders: Any = None,
+                         datamodule: Any = None, mode: str = "power", steps_per_trial: int = 3, init_val: int = 2,
+                         max_trials: int = 25, batch_arg_name: str = "batch_size", margin: float = 0.0,
+                         max_val: int | None = None, tolerance: float = 0.02,
+                         train_dataloader: Any = None) -> int | None:
+        """Find the largest batch size whose short fit does not run out of memory, and write it to the model.
+
+        Args:
+            model: the LightningModule; its ``train_dataloader()`` (or the datamodule's) must read the attribute.
+            mode: "power", "binsearch" or "fit" (fast: predicts the limit from peak memory, then confirms).
+            steps_per_trial: optimizer steps per trial ("fit" uses at most 2: enough to include optimizer state).
+            init_val: the first size tried.
+            max_trials: the most trials ("power"), successes ("binsearch", 1.5 counting) or trials ("fit").
+            batch_arg_name: the attribute, looked up on the model, then ``model.hparams``, then the datamodule.
+            margin: keep this fraction free, e.g. 0.05 returns 95 % of the size found.
+            max_val: never try more than this; the dataset length caps the size too.
+            tolerance: "fit" stops when the bracket is within this fraction of the size found.
+
+        Returns:
+            The batch size (already written to every holder), or None under ``fast_dev_run``.
+        """
+        trainer = self.trainer
+        train_dataloaders = train_dataloaders if train_dataloaders is not None else train_dataloader
+        if self._skip("batch-size finder"):
+            return None
+        _check_scale_args(mode, steps_per_trial, init_val, max_trials, margin, max_val, tolerance)
+        if train_dataloaders is not None:
+            raise MisconfigurationError(
+                "The batch-size finder cannot change the batch size of a DataLoader passed in directly. Let the "
+                f"model's train_dataloader() (or a LightningDataModule) build the loader from self.{batch_arg_name}, "
+                "and pass the model or datamodule instead.")
+        dm = datamodule if datamodule is not None else trainer.datamodule
+        holders = find_holders(model, dm, batch_arg_name, warn=True)
+        if not holders:
+            raise MisconfigurationError(
+                f"The batch-size finder found no {batch_arg_name!r} on the model, in model.hparams or on the "
+                f"datamodule. Add `self.{batch_arg_name} = 2` to __init__ and use it in train_dataloader(), or pass "
+                "batch_arg_name=\"<your attribute>\".")
+        original = holders.read()
+        session = TuningSession(trainer, model, datamodule=datamodule, val_dataloaders=val_dataloaders)
+        steps = min(steps_per_trial, 2) if mode == "fit" else steps_per_trial
+        ctx = bs.TrialContext(session, holders.write, steps, bs.memory_probe_for(trainer.strategy.root_device))
+        trials: list[bs.Trial] = []
+
+        def try_size(size: int) -> bs.Trial:
+            if session.interrupted:
+                return bs.Trial(size, False)
+            trial = bs.run_trial(ctx, size)
+            trials.append(trial)
+            if trial.fits and ctx.steps_ran == 0 and ctx.dataset_len is None:
+                ctx.dataset_len = size  # no batch came out (drop_last?): this size is as far as the data goes
+            return trial
+
+        def cap() -> int:
+            limits = [n for n in (ctx.dataset_len, max_val) if n]
+            return max(1, min(limits)) if limits else 2 ** 62
+
+        with session, bs.frozen_heap(full_collect=ctx.probe is not None):
+            if mode == "power":
+                found = bs.power_search(try_size, init_val, max_trials, cap)
+            elif mode == "binsearch":
+                found = bs.binsearch(try_size, init_val, max_trials, cap)
+            else:
+                probe = ctx.probe
+                found = bs.fit_search(try_size, init_val, max_trials, cap,
+                                      (lambda: probe.budget()) if probe is not None else (lambda: None), tolerance)
+        self.last_trials = trials
+        if found is None:
+            holders.write(original)
+            if session.interrupted:
+                return None
+            raise MisconfigurationError(
+                f"The batch-size finder found no {batch_arg_name} that fits in memory (tried "
+                f"{[t.batch_size for t in trials]}). Use a smaller model or input, precision=16 or \"bf16\", or "
+                "gradient accumulation with a small batch.")
+        if margin:
+            found = max(1, int(found * (1 - margin)))
+        holders.write(found)
+        log.info("Finished batch size finder (%s, %d trials): will continue with batch size %d", mode, len(trials),
+                 found)
+        return found
+
+    def _skip(self, what: str) -> bool:
+        if self.trainer.fast_dev_run:
+            log.info("Skipping the %s: fast_dev_run is on. Turn fast_dev_run off to tune.", what)
+            return True
+        return False
+
+
+def _auto_lr_name(trainer: Any) -> str:
+    value = trainer.auto_lr_find
+    return value if isinstance(value, str) else ""
+
+
+def _check_scale_args(mode: str, steps_per_trial: int, init_val: int, max_trials: int, margin: float,
+                      max_val: int | None, tolerance: float) -> None:
+    if mode not in bs.MODES:
+        raise MisconfigurationError(
+            f"scale_batch_size mode={mode!r} is not known; use \"power\", \"binsearch\" or \"fit\".")
+    for name, value in (("steps_per_trial", steps_per_trial), ("init_val", init_val), ("max_trials", max_trials)):
+        if not isinstance(value, int) or value < 1:
+            raise MisconfigurationError(f"scale_batch_size {name}={value!r} must be a positive int.")
+    if not 0 <= margin < 1:
+        raise MisconfigurationError(f"scale_batch_size margin={margin!r} must be in [0, 1), e.g. 0.05 for 5 %.")
+    if max_val is not None and (not isinstance(max_val, int) or max_val < 1):
+        raise MisconfigurationError(f"scale_batch_size max_val={max_val!r} must be a positive int or None.")
+    if not 0 <= tolerance < 1:
+        raise MisconfigurationError(f"scale_batch_size tolerance={tolerance!r} must be in [0, 1), e.g. 0.02.")
