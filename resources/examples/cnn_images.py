@@ -11,7 +11,7 @@ command line's own image-folder loader: ``--data ~/.cache/training-studio/shapes
 Shows: ``prepare_data`` (runs once, before ``setup``: the place to download or write files), a convolutional
 network with ``example_input_array`` (the summary lists each layer's output shape), and the flags in
 ``cnn_images.yaml``: validation twice per epoch (``val_check_interval: 0.5``), with early stopping on validation
-accuracy counting those checks. Validation accuracy climbs from chance (0.33) to above 0.9 in about 8 epochs.
+loss counting those checks. Validation accuracy climbs from chance (0.33) to about 0.9 in 15 epochs.
 
 Run it:
     python -m trainer_core fit --model resources/examples/cnn_images.py --config resources/examples/cnn_images.yaml
@@ -180,15 +180,16 @@ class ShapeCNN(pl.LightningModule):
 
     def configure_callbacks(self):
         return [
-            # Stop once validation accuracy has not improved for 4 checks (2 epochs at val_check_interval 0.5).
-            EarlyStopping(monitor="val_acc", mode="max", patience=4),
+            # Stop once validation loss has not improved for 4 checks (2 epochs at val_check_interval 0.5); the loss
+            # is a smoother signal than the accuracy of 90 validation pictures.
+            EarlyStopping(monitor="val_loss", mode="min", patience=4),
             ModelCheckpoint(monitor="val_acc", mode="max", filename="{epoch}-{step}-{val_acc:.3f}"),
         ]
 
 
 if __name__ == "__main__":
     pl.seed_everything(0)
-    trainer = pl.Trainer(max_epochs=12, val_check_interval=0.5)
+    trainer = pl.Trainer(max_epochs=15, val_check_interval=0.5)
     model = ShapeCNN()
     trainer.fit(model)
     trainer.test(model, ckpt_path="best")

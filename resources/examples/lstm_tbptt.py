@@ -1,8 +1,9 @@
 """LSTM sequence model trained with truncated backpropagation through time (TBPTT).
 
 Task: each sequence is a sum of two sines with random frequencies and phases plus noise; at every time step the
-model predicts the next value. Sequences are 120 steps long and ``truncated_bptt_steps = 30`` makes the trainer cut
-each batch into 4 chunks along the time axis (dim 1: batch first, time second). For every chunk it calls
+model predicts the value 8 steps ahead, which it can only do once it has inferred the waves from the past.
+Sequences are 120 steps long and ``truncated_bptt_steps = 30`` makes the trainer cut each batch into 4 chunks
+along the time axis (dim 1: batch first, time second). For every chunk it calls
 ``training_step(chunk, batch_idx, hiddens)`` and takes one optimizer step; ``hiddens`` is None for the first chunk
 of a batch and afterwards whatever the previous chunk returned, detached from the graph by the trainer, so the
 memory of a step does not grow with the sequence length. Validation is not split: it runs whole sequences.
@@ -25,20 +26,22 @@ from torch.utils.data import DataLoader, TensorDataset
 import trainer_core as pl
 from trainer_core.callbacks import ModelCheckpoint
 
+HORIZON = 8  # predict 8 steps ahead: the model must infer each wave's frequencies and phases from what it has seen
 
-def make_sequences(n: int, length: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return inputs and next-step targets, both of shape (n, length, 1)."""
+
+def make_sequences(n: int, length: int, seed: int, horizon: int = HORIZON) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return inputs and the values ``horizon`` steps later, both of shape (n, length, 1)."""
     g = torch.Generator().manual_seed(seed)
-    t = torch.arange(length + 1, dtype=torch.float32)
+    t = torch.arange(length + horizon, dtype=torch.float32)
     freq = 0.05 + 0.25 * torch.rand(n, 2, 1, generator=g)
     phase = 2 * math.pi * torch.rand(n, 2, 1, generator=g)
     wave = torch.sin(freq * t + phase).sum(dim=1) / 2  # (n, length + 1)
     wave = wave + 0.03 * torch.randn(wave.shape, generator=g)
-    return wave[:, :-1, None], wave[:, 1:, None]
+    return wave[:, :length, None], wave[:, horizon:, None]
 
 
 class SineForecaster(pl.LightningModule):
-    """One-layer LSTM + linear read-out predicting the next value of a sequence."""
+    """One-layer LSTM + linear read-out predicting a sequence's value HORIZON steps ahead."""
 
     def __init__(self, hidden_size: int = 48, tbptt_steps: int = 30, lr: float = 1e-2, batch_size: int = 32,
                  seq_len: int = 120):
@@ -91,5 +94,5 @@ class SineForecaster(pl.LightningModule):
 
 if __name__ == "__main__":
     pl.seed_everything(0)
-    trainer = pl.Trainer(max_epochs=8, profiler="simple")
+    trainer = pl.Trainer(max_epochs=12, profiler="simple")
     trainer.fit(SineForecaster())
