@@ -211,9 +211,30 @@ def execute(spec: RunSpec, *, callbacks: Sequence[Any] = (), loggers: Sequence[A
         data_spec = replace(spec, data={**spec.data, "shuffle": False})
     datamodule = build_datamodule(data_spec, dm_cls, model)
     trainer = pl.Trainer(**flags)
+    _save_config(spec, trainer)
     if on_trainer is not None:
         on_trainer(trainer)
     return _run(spec, trainer, model, datamodule)
+
+
+def _save_config(spec: RunSpec, trainer: Any) -> None:
+    """Write the run's config to ``{log_dir}/config.yaml`` so the run can be repeated with ``--config``."""
+    if trainer.logger is None or trainer.fast_dev_run or not trainer.is_global_zero:
+        return
+    from trainer_core.loading.config import dump_config
+
+    folder = str(trainer.log_dir)
+    os.makedirs(folder, exist_ok=True)
+    config = spec.to_config()
+    config["model"]["script"] = os.path.abspath(spec.model_script)  # the run folder is elsewhere
+    for key in ("script", "path"):
+        if config.get("data", {}).get(key):
+            config["data"][key] = os.path.abspath(config["data"][key])
+    tmp = os.path.join(folder, f"config.yaml.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as file:
+        file.write(f"# {spec.mode} run; repeat it with: trainer-core {spec.mode} --config {folder}/config.yaml\n")
+        file.write(dump_config(config))
+    os.replace(tmp, os.path.join(folder, "config.yaml"))
 
 
 def _run(spec: RunSpec, trainer: Any, model: Any, datamodule: Any) -> RunResult:

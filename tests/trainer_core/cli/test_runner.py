@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from trainer_core.exceptions import MisconfigurationError
 from trainer_core.loading import DataError, ScriptError
@@ -30,6 +31,9 @@ def test_fit_then_validate_and_test_from_checkpoint(project: Path) -> None:
     run = Path(result.log_dir)
     assert run == project / "lightning_logs" / "version_0"
     assert (run / "metrics.csv").is_file() and (run / "hparams.yaml").is_file()
+    saved = RunSpec.from_config(yaml.safe_load((run / "config.yaml").read_text()), "fit")
+    assert saved.model_script == str(project / "model.py") and saved.data["path"] == str(project / "data.csv")
+    assert saved.trainer_flags == spec().trainer_flags
     assert result.last_checkpoint and Path(result.last_checkpoint).is_file()
     assert Path(result.last_checkpoint).parent == run / "checkpoints"
     assert {"train_loss", "val_loss"} <= set(result.metrics)
