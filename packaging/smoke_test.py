@@ -2,12 +2,11 @@
 
 Usage: ``python packaging/smoke_test.py [dist/training-studio] [--seconds N]``
 
-Two ways to pass, depending on what the studio supports:
-  * it understands ``--smoke-test``: it shows its main window, prints ``resources.SMOKE_READY_MARKER`` and exits 0
-    (checked within the time limit);
-  * it does not (it ignores the flag and keeps running): the app must still be alive after ``--seconds`` (waited
-    for with ``Popen.wait(timeout=...)``, so a crash is reported at once), then it is terminated.
-Any earlier exit without the marker, or a non-zero exit, fails with the app's output.
+The app is started with ``--self-test`` (studio/app.py): it opens its main window on the bundled example, prints
+``studio self-test: window visible after X s`` and exits 0. That must happen within ``--seconds``. If a future
+studio keeps running instead, the app passes when it is still alive after ``--seconds`` (waited for with
+``Popen.communicate(timeout=...)``, so a crash is reported at once), and is then terminated.
+Any other exit (non-zero, or without the line) fails and prints the app's output.
 It also checks the bundle holds no torch (the GUI must train through an external interpreter) and reports its size.
 Exit status 0 means the app is fine.
 """
@@ -21,10 +20,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from resources import SMOKE_READY_MARKER  # noqa: E402  (after the path fix: runs from a checkout)
-
 APP_NAME = "training-studio"
+SELF_TEST_FLAG = "--self-test"
+READY_LINE = "studio self-test: window visible"
 
 
 def folder_size(folder: Path) -> int:
@@ -48,25 +46,27 @@ def check_bundle(app_dir: Path) -> list[str]:
     return problems
 
 
-def run_app(app_dir: Path, seconds: float) -> tuple[bool, str]:
-    """Start the app offscreen; return (passed, explanation)."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    proc = subprocess.Popen([str(app_dir / APP_NAME), "--smoke-test"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env)
+def run_app(command: list[str], seconds: float, env: dict[str, str] | None = None) -> tuple[bool, str]:
+    """Start the app (``command`` + ``--self-test``) offscreen; return (passed, explanation)."""
+    env = dict(os.environ if env is None else env, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.Popen([*command, SELF_TEST_FLAG], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env)
     try:
         out, _ = proc.communicate(timeout=seconds)
     except subprocess.TimeoutExpired:
-        # Still running: the studio ignored --smoke-test and is up. That is a pass; stop it politely, then firmly.
+        # Still running: the app ignored --self-test and is up. That is a pass; stop it politely, then firmly.
         proc.terminate()
         try:
             out, _ = proc.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
             out, _ = proc.communicate()
-        return True, f"the app stayed up for {seconds:g} s (no --smoke-test support detected)"
-    if proc.returncode == 0 and SMOKE_READY_MARKER in out:
-        return True, "the app printed its ready marker and exited 0"
-    return False, f"the app exited with status {proc.returncode} before {seconds:g} s without the ready marker:\n{out}"
+        return True, f"the app stayed up for {seconds:g} s (it did not exit on {SELF_TEST_FLAG})"
+    ready = [line for line in out.splitlines() if READY_LINE in line]
+    if proc.returncode == 0 and ready:
+        return True, f"{ready[0].strip()} and exited 0"
+    return False, (f"the app exited with status {proc.returncode} within {seconds:g} s without the ready line "
+                   f"{READY_LINE!r}:\n{out}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         print("smoke test FAILED:\n  " + "\n  ".join(problems))
         return 1
-    passed, why = run_app(app_dir, args.seconds)
+    passed, why = run_app([str(app_dir / APP_NAME)], args.seconds)
     size_mb = folder_size(app_dir) / 2**20
     print(f"smoke test {'passed' if passed else 'FAILED'}: {why}; bundle size {size_mb:.0f} MiB")
     return 0 if passed else 1

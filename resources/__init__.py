@@ -23,7 +23,6 @@ __all__ = [
     "APP_NAME",
     "DEFAULT_EXAMPLE",
     "ICON_SIZES",
-    "SMOKE_READY_MARKER",
     "engine_source_dir",
     "example_config_path",
     "example_paths",
@@ -38,10 +37,6 @@ __all__ = [
 #: studio passes to ``QGuiApplication.setDesktopFileName`` so docks and Wayland compositors match window and icon.
 APP_ID = "io.github.trainingstudio.TrainingStudio"
 APP_NAME = "Training Studio"
-
-#: The line ``python -m studio --smoke-test`` prints once its main window is shown (then it exits 0). The packaging
-#: smoke test (packaging/smoke_test.py) waits for it from the frozen app.
-SMOKE_READY_MARKER = "TRAINING_STUDIO_READY"
 
 #: The example the studio opens on first start.
 DEFAULT_EXAMPLE = "mlp_classifier.py"
