@@ -14,6 +14,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="training-studio", description="Train PyTorch models in a desktop app.")
     parser.add_argument("path", nargs="?", help="a model script (.py), a config (.yaml) or a run folder to open")
     parser.add_argument("--theme", choices=("light", "dark"), help="colour theme (remembered)")
+    parser.add_argument("--run", choices=("fit", "validate", "test", "predict", "tune", "debug"),
+                        help="start this run mode as soon as the window is open (demos, screenshots)")
+    parser.add_argument("--show", choices=("project", "model", "trainer", "metrics", "console"),
+                        help="the form or view to bring to the front")
     parser.add_argument("--self-test", action="store_true",
                         help="open the window, print the start-up time and exit (packaging smoke test)")
     return parser.parse_args(argv)
@@ -29,6 +33,14 @@ def create_window(path: str | None = None):  # noqa: ANN201 - imports Qt lazily
     if target:
         window_files.open_path(window, target)
     return window
+
+
+def _show(window, name: str) -> None:  # noqa: ANN001 - MainWindow, imported lazily
+    forms = {"project": 0, "model": 1, "trainer": 2}
+    if name in forms:
+        window.forms.setCurrentIndex(forms[name])
+    else:
+        window.views.setCurrentWidget(window.metrics_view if name == "metrics" else window.console_view)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     apply_theme(app, settings.theme())
     window = create_window(args.path)
     window.show()
+    if args.show:
+        _show(window, args.show)
+    if args.run:
+        QTimer.singleShot(0, lambda: window.launch(args.run))
     if args.self_test:
         def report() -> None:
             print(f"studio self-test: window visible after {time.perf_counter() - started:.3f} s")

@@ -160,12 +160,10 @@ class MetricStore:
         return name in self._series
 
     def add(self, name: str, x: float, y: float, kind: str = "step") -> None:
-        """Append one point to ``name`` (created on first use with ``kind``)."""
+        """Append one point to ``name`` (created on first use with ``kind``; an existing series keeps its kind)."""
         series = self._series.get(name)
         if series is None:
             series = self._series[name] = Series(name, kind)
-        elif kind == "epoch" and series.kind != "epoch":
-            series.kind = "epoch"
         if series.append(float(x), float(y)):
             self.version += 1
 

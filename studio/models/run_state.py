@@ -14,10 +14,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from studio.models.metric_store import MetricStore, to_number
 from studio.protocol import events as ev
 
 __all__ = ["RunStatus", "Progress", "RunModel", "load_events"]
+
+_METRICS_BLOCK = "_metrics_block"  # columnar wire form of consecutive metrics events (studio.worker.channel.pack)
 
 
 class RunStatus:
@@ -92,7 +96,7 @@ class RunModel:
         console: the newest log lines as ``(level, text)``.
         latest: the newest value of every metric (progress bar and logged), for the status pane.
         extras: per-type event lists kept for other views (lr_find_point, batch_size_trial, profiler_report,
-            checkpoint_saved, model_summary, run_started).
+            checkpoint_saved, model_summary, run_started, run_finished).
     """
 
     CONSOLE_LINES = 20_000
@@ -120,6 +124,7 @@ class RunModel:
         self.started_at: float | None = time.time() if mode is not None else None
         self.ended_at: float | None = None
         self.events_seen = 0
+        self._epoch_points: dict[str, tuple[Any, int]] = {}
 
     # --- queries ----------------------------------------------------------------------------------------------
     @property
@@ -149,7 +154,7 @@ class RunModel:
             handler = _HANDLERS.get(kind)
             if handler is not None:
                 handler(self, event)
-                seen.add(kind)
+                seen.add(ev.METRICS if kind == _METRICS_BLOCK else kind)
         self.events_seen += len(batch)
         return seen
 
@@ -200,8 +205,48 @@ class RunModel:
 
     def _on_metrics(self, event: dict[str, Any]) -> None:
         values = event.get("metrics") or {}
-        self.metrics.add_many(int(event.get("step") or 0), values)
+        self.metrics.add_many(int(event.get("step") or 0), values, kind="epoch")
+        self._classify(values, [event.get("epoch")])
         self._note_latest(values)
+
+    def _classify(self, names: Any, epochs: list[Any]) -> None:
+        """Logged series start as epoch-level; a second point within one epoch makes them per-step.
+
+        Epoch-level series (validation metrics, ``on_epoch`` aggregates) are drawn with markers and never
+        smoothed; per-step ones get the EMA over a faint raw line.
+        """
+        for name in names:
+            series = self.metrics.get(name)
+            if series is None or series.kind == "step":
+                continue
+            last_epoch, count = self._epoch_points.get(name, (None, 0))
+            for epoch in epochs:
+                count = count + 1 if epoch == last_epoch else 1
+                last_epoch = epoch
+                if count > 1:
+                    series.kind = "step"
+                    series.version += 1
+                    break
+            self._epoch_points[name] = (last_epoch, count)
+
+    def _on_metrics_block(self, event: dict[str, Any]) -> None:
+        steps = np.asarray(event.get("steps") or [], dtype=np.float64)
+        if not len(steps):
+            return
+        increasing = bool(np.all(np.diff(steps) > 0))
+        for name, column in zip(event.get("names") or [], event.get("values") or []):
+            values = np.array([to_number(v) if not isinstance(v, float) else v for v in column], dtype=np.float64)
+            series = self.metrics.get(name)
+            last = series.last() if series is not None else None
+            if increasing and series is not None and (last is None or steps[0] > last[0]):
+                series.extend(steps, values)
+                self.metrics.version += 1
+            else:
+                for x, y in zip(steps, values):
+                    self.metrics.add(name, x, y, kind="epoch")
+            self._classify([name], list(event.get("epochs") or []))
+            if len(values):
+                self.latest[name] = float(values[-1])
 
     def _on_epoch_finished(self, event: dict[str, Any]) -> None:
         values = event.get("metrics") or {}
@@ -240,6 +285,7 @@ class RunModel:
         self._keep(event)
 
     def _on_run_finished(self, event: dict[str, Any]) -> None:
+        self._keep(event)
         self.result = event.get("result") or {}
         self._note_latest(event.get("metrics") or {})
         status = event.get("status") or RunStatus.FINISHED
@@ -258,6 +304,7 @@ _HANDLERS = {
     ev.EPOCH_FINISHED: RunModel._on_epoch_finished,
     ev.PROGRESS: RunModel._on_progress,
     ev.METRICS: RunModel._on_metrics,
+    _METRICS_BLOCK: RunModel._on_metrics_block,
     ev.MODEL_SUMMARY: RunModel._keep,
     ev.LR_FIND_POINT: RunModel._keep,
     ev.BATCH_SIZE_TRIAL: RunModel._keep,

@@ -1,9 +1,10 @@
 """The live metrics plot: every series selectable, EMA smoothing over the faint raw line, log-y, crosshair readout
 and an "ignore outliers" y range.
 
-Drawn from the run model's numpy buffers on the session's redraw clock, only when visible and something changed
-(``setData`` with ``skipFiniteCheck`` for finite series, peak downsampling, clip to view), so a 1,000,000-point
-series stays interactive.
+Drawn from the run model's numpy buffers on the session's redraw clock, only when visible and something changed:
+each series is peak-decimated to about two points per pixel of the visible x range (``setData`` with
+``skipFiniteCheck`` for finite data, clip to view), so a 1,000,000-point series stays interactive; zooming or
+panning redraws from the full buffers.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.models.decimate import PeakCache, peak_decimate
 from studio.models.smoothing import EmaCache
 from studio.qt.plot_style import color_for
 from studio.services.session import RunSession
@@ -57,12 +59,23 @@ class _Curve:
         self.smooth = plot.plot([], [], pen=pg.mkPen(color, width=1), name=name, symbol=symbol, symbolSize=5,
                                 symbolBrush=color, symbolPen=None)
         for item in (self.raw, self.smooth):
-            item.setDownsampling(auto=True, method="peak")
+            # Points arrive already peak-decimated to the view (MetricsView._draw); clip-to-view still trims what
+            # lies outside while panning between two redraws.
             item.setClipToView(True)
+        self.epoch = epoch
+        self.color = color
         self.drawn_version = -1
         self.drawn_weight = -1.0
         self.ema = EmaCache()
+        self.peaks_raw = PeakCache()
+        self.peaks_smooth = PeakCache()
         self.visible = True
+
+    def set_epoch(self, epoch: bool) -> None:
+        """Epoch-level series get point markers (a series is re-classified once it shows per-step points)."""
+        self.epoch = epoch
+        self.smooth.setSymbol("o" if epoch else None)
+        self.drawn_version = -1
 
     def set_visible(self, visible: bool) -> None:
         self.visible = visible
@@ -85,6 +98,7 @@ class MetricsView(QWidget):
         self._store_version = -1
         self._hidden: set[str] = set()
         self.redraws = 0
+        self._range_dirty = False
 
         self.plot_widget = pg.PlotWidget()
         self.plot = self.plot_widget.getPlotItem()
@@ -92,6 +106,7 @@ class MetricsView(QWidget):
         self.plot.setLabel("bottom", "step")
         self.plot.addLegend(offset=(-10, 10))
         self.plot.setAutoVisible(y=True)
+        self.plot.getViewBox().sigXRangeChanged.connect(self._on_range_changed)
         self._vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine))
         self._vline.setVisible(False)
         self.plot.addItem(self._vline, ignoreBounds=True)
@@ -182,24 +197,52 @@ class MetricsView(QWidget):
             if name not in self._curves:
                 self._add_curve(name)
         weight = self.weight
+        full_x = self._x_follows()
+        buckets = max(200, self.plot_widget.width())
+        view_lo, view_hi = self.plot.getViewBox().viewRange()[0]
+        range_moved = self._range_dirty
+        self._range_dirty = False
         changed = False
         for name, curve in self._curves.items():
             series = self.store.get(name)
             if series is None or not curve.visible:
                 continue
-            if series.version == curve.drawn_version and weight == curve.drawn_weight and not force:
+            if (series.version == curve.drawn_version and weight == curve.drawn_weight and not force
+                    and not range_moved):
                 continue
+            if (series.kind == "epoch") != curve.epoch:
+                curve.set_epoch(series.kind == "epoch")
             x, y = series.view()
-            finite = bool(np.isfinite(y).all())
-            curve.raw.setData(x, y, skipFiniteCheck=finite, connect="all" if finite else "finite")
-            smooth_y = curve.ema.update(y, weight) if weight > 0 and series.kind == "step" else y
-            curve.smooth.setData(x, smooth_y, skipFiniteCheck=finite, connect="all" if finite else "finite")
-            curve.raw.setVisible(weight > 0 and series.kind == "step")
+            smoothing = weight > 0 and series.kind == "step"
+            smooth_y = curve.ema.update(y, weight) if smoothing else y
+            if weight != curve.drawn_weight:
+                curve.peaks_smooth.reset()
+            # Each redraw hands pyqtgraph ~2 points per pixel of the visible part (spikes kept), not the buffer;
+            # while the view follows the run, only points added since the last redraw are scanned.
+            if full_x:
+                self._draw(curve.raw, *curve.peaks_raw.update(x, y, buckets))
+                self._draw(curve.smooth, *curve.peaks_smooth.update(x, smooth_y, buckets))
+            else:
+                self._draw(curve.raw, *peak_decimate(x, y, view_lo, view_hi, buckets))
+                self._draw(curve.smooth, *peak_decimate(x, smooth_y, view_lo, view_hi, buckets))
+            curve.raw.setVisible(smoothing)
             curve.drawn_version, curve.drawn_weight = series.version, weight
             changed = True
         if changed:
             self.redraws += 1
             self._apply_y_range()
+
+    @staticmethod
+    def _draw(item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
+        finite = bool(np.isfinite(y).all())
+        item.setData(x, y, skipFiniteCheck=finite, connect="all" if finite else "finite")
+
+    def _x_follows(self) -> bool:
+        return bool(self.plot.getViewBox().autoRangeEnabled()[0])
+
+    def _on_range_changed(self, *_: object) -> None:
+        if not self._x_follows():
+            self._range_dirty = True
 
     # --- internals --------------------------------------------------------------------------------------------
     def _add_curve(self, name: str) -> None:

@@ -66,7 +66,7 @@ class RunController(QObject):
         self._stop_requested = False
         self._request: dict[str, Any] = {}
         self.run_id: str | None = None
-        self.received = 0
+        self.received = 0  # events (a columnar metrics block counts as the events it carries)
 
     # --- queries ----------------------------------------------------------------------------------------------
     @property
@@ -194,7 +194,7 @@ class RunController(QObject):
             more, _ = self._drain(None)  # drain, then join: the child's last words are in the pipe
             batch.extend(more)
         if batch:
-            self.received += len(batch)
+            self.received += sum(len(e["steps"]) if e.get("type") == "_metrics_block" else 1 for e in batch)
             self.events.emit(batch)
         if alive and not closed:
             return

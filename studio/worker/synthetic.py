@@ -28,6 +28,7 @@ def run_synthetic(request: dict[str, Any], channel: Any, stop_event: Any) -> dic
     seq = 0
     put_seconds = 0.0
     worst_put = 0.0
+    slow_puts = [0]
 
     def emit(kind: str, **fields: Any) -> None:
         nonlocal seq, put_seconds, worst_put
@@ -38,6 +39,8 @@ def run_synthetic(request: dict[str, Any], channel: Any, stop_event: Any) -> dic
         spent = time.perf_counter() - start
         put_seconds += spent
         worst_put = max(worst_put, spent)
+        if spent > 0.001:
+            slow_puts[0] += 1
 
     epochs = int(options.get("epochs", 2))
     steps = int(options.get("steps_per_epoch", 100))
@@ -86,5 +89,6 @@ def run_synthetic(request: dict[str, Any], channel: Any, stop_event: Any) -> dic
                  metrics={"val_loss": 1.0 / (epoch + 1)})
     emit(ev.STAGE_FINISHED, stage="fit", status=status, metrics={})
     emit(ev.RUN_FINISHED, status=status, reason="stopped by the user" if status == "interrupted" else "",
-         metrics={}, result={"mode": "fit"}, put_seconds=put_seconds, worst_put_s=worst_put, events=seq)
+         metrics={}, result={"mode": "fit"}, put_seconds=put_seconds, worst_put_s=worst_put, slow_puts=slow_puts[0],
+         events=seq)
     return {"events": seq, "put_seconds": put_seconds, "worst_put_s": worst_put}

@@ -27,14 +27,14 @@ def test_put_never_waits_for_a_stuck_reader_and_coalesces_progress_only():
     for i in range(5000):
         channel.put({"type": "progress", "i": i})
         if i % 50 == 0:
-            channel.put({"type": "metrics", "i": i})
+            channel.put({"type": "log", "i": i})
     elapsed = time.perf_counter() - start
     assert elapsed < 1.0
     assert channel.coalesced > 0
     conn.release.set()
     channel.close()
     delivered = [e for batch in conn.batches for e in batch]
-    assert len([e for e in delivered if e["type"] == "metrics"]) == 100  # never dropped
+    assert len([e for e in delivered if e["type"] == "log"]) == 100  # never dropped
     progress = [e["i"] for e in delivered if e["type"] == "progress"]
     assert progress == sorted(progress) and progress[-1] == 4999  # the newest survives
     assert conn.closed
@@ -62,3 +62,20 @@ def test_a_broken_pipe_stops_sending_without_raising():
     channel.put({"type": "log"})
     channel.close()
     assert channel.sent == 0
+
+
+def test_pack_merges_metrics_runs_into_columns_and_keeps_order():
+    from studio.models.run_state import RunModel
+    from studio.worker.channel import pack
+
+    events = [{"type": "metrics", "seq": i, "step": i, "epoch": 0, "metrics": {"a": float(i), "b": 1.0}}
+              for i in range(5)]
+    events.insert(2, {"type": "log", "level": "info", "stream": "stdout", "text": "x"})
+    packed = pack(events)
+    assert [e["type"] for e in packed] == ["_metrics_block", "log", "_metrics_block"]
+    assert packed[2]["steps"] == [2, 3, 4] and packed[2]["values"] == [[2.0, 3.0, 4.0], [1.0, 1.0, 1.0]]
+    model = RunModel()
+    model.apply(packed)
+    x, y = model.metrics.series("a").view()
+    assert list(x) == [0, 1, 2, 3, 4] and list(y) == [0, 1, 2, 3, 4]
+    assert model.metrics.series("a").kind == "step"  # five points in one epoch
