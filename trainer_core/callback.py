@@ -4,7 +4,8 @@ Callbacks receive ``(trainer, pl_module, ...)``. The trainer only calls the hook
 ``trainer_core.hooks``), so an unused hook costs nothing per step.
 
 Beyond Lightning's hooks there are a few telemetry hooks for tools such as the studio: ``on_lr_find_point``,
-``on_batch_size_trial``, ``on_log_metrics`` and ``on_profiler_report``. They are plain hooks like the others.
+``on_batch_size_trial``, ``on_log_metrics``, ``on_profiler_report`` and ``on_model_summary``. They are plain hooks
+like the others.
 
 Examples:
     >>> class PrintEpoch(Callback):
@@ -116,6 +117,9 @@ class Callback:
 
     def on_profiler_report(self, trainer: Any, pl_module: Any, stage: str, rows: list[dict[str, Any]]) -> None:
         """The profiler's rows at the end of a stage (keys as ``Profiler.report_rows()``)."""
+
+    def on_model_summary(self, trainer: Any, pl_module: Any, summary: dict[str, Any]) -> None:
+        """The weights summary at fit start (``ModelSummaryTable.to_dict()``: rows, totals, size in MB)."""
 
 
 def _hook_names() -> tuple[str, ...]:

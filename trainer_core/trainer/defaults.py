@@ -23,14 +23,14 @@ def make_profiler(value: Any) -> Any:
     return profiler_from_flag(value)
 
 
-def make_loggers(value: Any, root: str, fast_dev_run: bool) -> list[Any]:
+def make_loggers(value: Any, root: str, fast_dev_run: bool, flush_every: int | None = None) -> list[Any]:
     """``logger=True`` means a CSVLogger in ``{root}/lightning_logs/version_N`` (plus TensorBoard if installed)."""
     from trainer_core.loggers import CSVLogger, DummyLogger, TensorBoardLogger, tensorboard_available
 
     if fast_dev_run:
         return [DummyLogger()] if value not in (False, None) else []
     if value is True:
-        csv = CSVLogger(root, name="lightning_logs")
+        csv = CSVLogger(root, name="lightning_logs", flush_logs_every_n_steps=flush_every or 100)
         loggers: list[Any] = [csv]
         if tensorboard_available():
             loggers.append(TensorBoardLogger(root, name="lightning_logs", version=csv.version))

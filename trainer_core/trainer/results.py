@@ -117,7 +117,7 @@ class ResultCollection:
         self.metrics: dict[str, LoggedMetric] = {}
         # Incremented once per batch by the loop; a step value is "fresh" when logged in the current batch.
         self.batch_serial = 0
-        self.batch_size_fn: Callable[[], int] = lambda: 1
+        self.batch_size_fn: Callable[[], int] = _one
         self.dataloader_idx: int | None = None
         self.num_dataloaders = 1
         self.callback_metrics: dict[str, Any] | None = None  # the trainer's dict, updated in place on step logs
@@ -171,6 +171,10 @@ class ResultCollection:
                 if value is not None:
                     out.append((metric, value))
         return out
+
+
+def _one() -> int:
+    return 1
 
 
 def _reduce_name(reduce_fx: Any, name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -41,7 +42,7 @@ class StageRunner:
             train_dataloaders = train_dataloader
         ckpt_path = ckpt_path or self.resume_from_checkpoint
         self._attach(model, datamodule, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders)
-        self._run_stage("fit", lambda: self._fit_impl(ckpt_path))
+        self._run_stage("fit", functools.partial(self._fit_impl, ckpt_path))
 
     def validate(self, model: Any = None, dataloaders: Any = None, ckpt_path: str | None = None,
                  verbose: bool = True, datamodule: Any = None, val_dataloaders: Any = None) -> list[dict[str, float]]:
@@ -85,7 +86,11 @@ class StageRunner:
         self.state.status = "running"
         self.should_stop = False
         if self.strategy.launches_processes and stage in ("fit", "validate", "test", "predict"):
+            # The strategy starts the worker processes; each runs _run_stage_here (body must pickle).
             return self.strategy.launch(self, stage, body)
+        return self._run_stage_here(stage, body)
+
+    def _run_stage_here(self, stage: str, body: Callable[[], Any]) -> Any:
         anomaly = torch.autograd.set_detect_anomaly(True) if self.detect_anomaly else nullcontext()
         try:
             with anomaly:
@@ -125,6 +130,7 @@ class StageRunner:
         self.profiler.setup(stage=stage, local_rank=self.local_rank, log_dir=self.log_dir)
         self._hooks.callbacks("on_before_accelerator_backend_setup")
         self.strategy.setup_environment()
+        self._sync_logger_versions()
         self._hooks.callbacks("setup", stage=stage)
         if dm is not None:
             dm.setup(stage=stage)
@@ -141,6 +147,15 @@ class StageRunner:
             or any(_is_overridden(module, h) for h in transfer_hooks)
             or (dm is not None and any(_dm_overrides(dm, h) for h in transfer_hooks))
         )
+
+    def _sync_logger_versions(self) -> None:
+        """Every rank writes into rank 0's version folder (ranks started by torchrun pick versions alone)."""
+        if self.world_size == 1 or not self.loggers:
+            return
+        versions = self.strategy.broadcast([getattr(logger, "version", None) for logger in self.loggers])
+        for logger, version in zip(self.loggers, versions):
+            if hasattr(logger, "_version"):
+                logger._version = version
 
     def _merge_module_callbacks(self) -> None:
         extra = self._hooks.module("configure_callbacks") if self.lightning_module is not None else None
@@ -190,16 +205,16 @@ class StageRunner:
                 self.checkpoint_callback.best_model_path and stage in ("validate", "test"):
             log.info("%s uses the current weights; pass ckpt_path=\"best\" for the best checkpoint", stage)
 
-        def body() -> Any:
-            self._prepare(stage)
-            if ckpt_path:
-                checkpoint = checkpointing.load(self, ckpt_path)
-                checkpointing.restore_weights(self, checkpoint, ckpt_path)
-            result = run_evaluation_stage(self, stage, verbose)
-            self._teardown(stage)
-            return result
+        return self._run_stage(stage, functools.partial(self._eval_impl, stage, ckpt_path, verbose))
 
-        return self._run_stage(stage, body)
+    def _eval_impl(self, stage: str, ckpt_path: str | None, verbose: bool) -> Any:
+        self._prepare(stage)
+        if ckpt_path:
+            checkpoint = checkpointing.load(self, ckpt_path)
+            checkpointing.restore_weights(self, checkpoint, ckpt_path)
+        result = run_evaluation_stage(self, stage, verbose)
+        self._teardown(stage)
+        return result
 
     def _finalize_loggers(self, status: str) -> None:
         for logger in self.loggers:

@@ -123,7 +123,8 @@ class Trainer(StageRunner):
 
         # --- logging, profiling, callbacks --------------------------------------------------------------------
         self.profiler = defaults.make_profiler(f["profiler"])
-        self._loggers = defaults.make_loggers(f["logger"], self._default_root_dir, bool(self.fast_dev_run))
+        self._loggers = defaults.make_loggers(f["logger"], self._default_root_dir, bool(self.fast_dev_run),
+                                              f["flush_logs_every_n_steps"])
         self.callbacks: list[Callback] = defaults.make_callbacks(self, f)
         self.resume_from_checkpoint = f["resume_from_checkpoint"]
 

@@ -1,0 +1,123 @@
+"""CPU DDP over gloo: spawned workers, torchrun (one node and two simulated nodes), failures, and device errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.trainer_core.strategies.ddp_models import Regression
+from trainer_core import MisconfigurationError, Trainer
+
+QUIET = {"enable_progress_bar": False, "enable_model_summary": False, "logger": False,
+         "enable_checkpointing": False}
+
+
+def test_ddp_spawn_matches_single_process_on_the_combined_batch() -> None:
+    single = Regression(batch_size=8)
+    Trainer(max_epochs=2, **QUIET).fit(single)
+    spawned = Regression(batch_size=4)
+    trainer = Trainer(max_epochs=2, strategy="ddp_spawn", accelerator="cpu", devices=2, **QUIET)
+    trainer.fit(spawned)
+    assert trainer.global_step == 8  # 32 samples / (4 x 2 processes) per epoch
+    for a, b in zip(single.parameters(), spawned.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    # sync_dist=True averages over ranks: the ranks are 0 and 1.
+    assert float(trainer.callback_metrics["rank"]) == pytest.approx(0.5)
+
+
+def test_ddp_cpu_1x_spelling() -> None:
+    trainer = Trainer(max_epochs=1, strategy="ddp_cpu", num_processes=2, **QUIET)
+    assert trainer.strategy.name == "ddp_spawn" and trainer.world_size == 2
+
+
+def test_a_rank_that_raises_ends_the_run() -> None:
+    trainer = Trainer(max_epochs=1, strategy="ddp_spawn", accelerator="cpu", devices=2, **QUIET)
+    with pytest.raises(Exception, match="boom on rank 1"):
+        trainer.fit(Regression(fail_on_rank=1))
+
+
+SCRIPT = textwrap.dedent("""
+    import os, sys, torch
+    sys.path.insert(0, {root!r})
+    from tests.trainer_core.strategies.ddp_models import Regression
+    from trainer_core import Trainer
+    model = Regression(batch_size=4)
+    trainer = Trainer(max_epochs=2, strategy="ddp", accelerator="cpu", devices={devices}, num_nodes={nodes},
+                      enable_progress_bar=False, enable_model_summary=False, logger=False,
+                      enable_checkpointing=False)
+    trainer.fit(model)
+    torch.save({{k: v for k, v in model.state_dict().items()}},
+               os.path.join({out!r}, f"rank{{trainer.global_rank}}.pt"))
+    print("world", trainer.world_size, "rank", trainer.global_rank, "step", trainer.global_step)
+""")
+
+
+def _script(tmp_path: Path, devices: int, nodes: int) -> Path:
+    root = str(Path(__file__).resolve().parents[3])
+    path = tmp_path / "train.py"
+    path.write_text(SCRIPT.format(root=root, devices=devices, nodes=nodes, out=str(tmp_path)))
+    return path
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE")}
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def _assert_identical_ranks(tmp_path: Path, world: int) -> None:
+    states = [torch.load(tmp_path / f"rank{r}.pt") for r in range(world)]
+    single = Regression(batch_size=4 * world)
+    Trainer(max_epochs=2, **QUIET).fit(single)
+    for state in states:
+        for name, value in single.state_dict().items():
+            torch.testing.assert_close(state[name], value, rtol=1e-5, atol=1e-6)
+
+
+def test_ddp_relaunches_a_plain_script(tmp_path: Path) -> None:
+    script = _script(tmp_path, devices=2, nodes=1)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=_env())
+    assert out.returncode == 0, out.stderr
+    _assert_identical_ranks(tmp_path, 2)
+
+
+def _torchrun() -> list[str]:
+    return [sys.executable, "-m", "torch.distributed.run"]
+
+
+def test_torchrun_two_processes(tmp_path: Path) -> None:
+    script = _script(tmp_path, devices=2, nodes=1)
+    out = subprocess.run([*_torchrun(), "--standalone", "--nproc_per_node", "2", str(script)], capture_output=True,
+                         text=True, timeout=120, env=_env())
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "world 2 rank 0 step 8" in out.stdout
+    _assert_identical_ranks(tmp_path, 2)
+
+
+def test_torchrun_two_simulated_nodes(tmp_path: Path) -> None:
+    script = _script(tmp_path, devices=1, nodes=2)
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    common = ["--nnodes", "2", "--nproc_per_node", "1", "--master_addr", "127.0.0.1", "--master_port", port]
+    procs = [subprocess.Popen([*_torchrun(), *common, "--node_rank", str(rank), str(script)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=_env()) for rank in (0, 1)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    assert "world 2 rank 1 step 8" in outputs[1][0]
+    _assert_identical_ranks(tmp_path, 2)
+
+
+def test_bad_device_requests() -> None:
+    with pytest.raises(MisconfigurationError, match="ddp2"):
+        Trainer(strategy="ddp2", **QUIET)
+    with pytest.raises(MisconfigurationError, match="your machine only has"):
+        Trainer(accelerator="gpu", devices=1, **QUIET)

@@ -1,0 +1,335 @@
+"""Data-parallel strategies on PyTorch's own engines: DistributedDataParallel (torch.distributed) and DataParallel.
+
+- ``ddp``: one process per device. Under ``torchrun`` or SLURM the ranks come from the environment; started as a
+  plain script the trainer re-launches the script once per extra local rank (``DDPStrategy.launch``).
+- ``ddp_spawn`` (and 1.x ``ddp_cpu``): the trainer starts the workers with ``torch.multiprocessing`` (spawn) and the
+  final weights and metrics come back to the calling process.
+- ``dp``: ``torch.nn.DataParallel`` in one process (GPUs only).
+
+Communication is NCCL on GPUs and gloo on CPUs; nothing here is home-made beyond choosing ranks and ports.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import socket
+import subprocess
+import sys
+from datetime import timedelta
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from trainer_core.accelerators.connector import DeviceChoice
+from trainer_core.strategies.base import Strategy
+from trainer_core.strategies.registry import register_strategy
+
+__all__ = ["DDPStrategy", "DDPSpawnStrategy", "DataParallelStrategy", "cluster_environment"]
+
+log = logging.getLogger("trainer_core")
+
+_REDUCE_OPS = {"sum": dist.ReduceOp.SUM, "max": dist.ReduceOp.MAX, "min": dist.ReduceOp.MIN,
+               "mean": dist.ReduceOp.SUM}
+
+
+class _StepForward(nn.Module):
+    """Routes a step through ``forward`` so that DDP/DP hooks (gradient sync, scatter/gather) see it."""
+
+    def __init__(self, module: nn.Module, trainer: Any) -> None:
+        super().__init__()
+        self.module = module
+        self._trainer = [trainer]  # a list keeps the trainer out of nn.Module's registries
+
+    def forward(self, step_name: str, *args: Any) -> Any:
+        return self._trainer[0]._hooks.module(step_name, *args)
+
+
+def cluster_environment() -> dict[str, int] | None:
+    """Ranks from ``torchrun`` (RANK/LOCAL_RANK/WORLD_SIZE) or SLURM, or None when not launched by a launcher."""
+    env = os.environ
+    if "RANK" in env and "WORLD_SIZE" in env and "LOCAL_RANK" in env:
+        return {"global_rank": int(env["RANK"]), "local_rank": int(env["LOCAL_RANK"]),
+                "world_size": int(env["WORLD_SIZE"]), "node_rank": int(env.get("GROUP_RANK", env.get("NODE_RANK", 0)))}
+    if "SLURM_NTASKS" in env and "SLURM_PROCID" in env and env.get("SLURM_JOB_NAME") not in ("bash", "interactive"):
+        return {"global_rank": int(env["SLURM_PROCID"]), "local_rank": int(env.get("SLURM_LOCALID", 0)),
+                "world_size": int(env["SLURM_NTASKS"]), "node_rank": int(env.get("SLURM_NODEID", 0))}
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class DDPStrategy(Strategy):
+    """DistributedDataParallel with one process per device (``num_processes`` CPU processes on gloo)."""
+
+    name = "ddp"
+
+    def __init__(self, choice: DeviceChoice, flags: dict[str, Any]) -> None:
+        super().__init__("cpu")
+        self.device_ids = choice.device_ids
+        self.num_devices = choice.num_processes
+        self.num_nodes = choice.num_nodes
+        self.world_size = self.num_devices * self.num_nodes
+        self.sync_batchnorm = bool(flags.get("sync_batchnorm"))
+        self._ddp: nn.Module | None = None
+        self._owns_group = False
+        env = cluster_environment()
+        if env is not None:
+            self._set_ranks(env["global_rank"], env["local_rank"], env["node_rank"], env["world_size"])
+            self.launches_processes = False
+        else:
+            self.launches_processes = self.world_size > 1
+            self._set_ranks(0, 0, 0, self.world_size)
+
+    def _set_ranks(self, global_rank: int, local_rank: int, node_rank: int, world_size: int) -> None:
+        self.global_rank, self.local_rank = global_rank, local_rank
+        self.node_rank, self.world_size = node_rank, world_size
+        self.root_device = torch.device("cuda", self.device_ids[local_rank]) if self.device_ids else torch.device("cpu")
+        from trainer_core.loggers import rank_zero_only
+
+        rank_zero_only.rank = global_rank  # logging and printing helpers act on rank 0 only
+
+    # --- processes ------------------------------------------------------------------------------------------
+    def launch(self, trainer: Any, stage: str, body: Any) -> Any:
+        """Started as a plain script: re-run it for local ranks 1..n-1 and become local rank 0 ourselves."""
+        if self.num_nodes > 1:
+            from trainer_core.exceptions import MisconfigurationError
+
+            raise MisconfigurationError(
+                f"num_nodes={self.num_nodes}: start one process per device on every node with torchrun "
+                "(torchrun --nnodes N --node_rank R --nproc_per_node D --master_addr HOST script.py) or SLURM srun")
+        main = sys.modules.get("__main__")
+        if main is None or not getattr(main, "__file__", None):
+            from trainer_core.exceptions import MisconfigurationError
+
+            raise MisconfigurationError(
+                "strategy=\"ddp\" re-runs your script once per process, which is impossible from an interactive "
+                "session or notebook; use strategy=\"ddp_spawn\" there")
+        port = str(_free_port())
+        env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "WORLD_SIZE": str(self.world_size),
+               "GROUP_RANK": "0"}
+        children = []
+        for rank in range(1, self.world_size):
+            child_env = {**env, "RANK": str(rank), "LOCAL_RANK": str(rank)}
+            children.append(subprocess.Popen([sys.executable, os.path.abspath(main.__file__), *sys.argv[1:]],
+                                             env=child_env))
+        os.environ.update({**env, "RANK": "0", "LOCAL_RANK": "0"})
+        self.launches_processes = False
+        self._set_ranks(0, 0, 0, self.world_size)
+        try:
+            return trainer._run_stage_here(stage, body)
+        finally:
+            for child in children:
+                code = child.wait()
+                if code != 0:
+                    log.error("DDP worker process exited with code %s", code)
+
+    def setup_environment(self) -> None:
+        if self.root_device.type == "cuda":
+            torch.cuda.set_device(self.root_device)
+        if not dist.is_initialized():
+            os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+            os.environ.setdefault("MASTER_PORT", "29500")
+            backend = "nccl" if self.root_device.type == "cuda" else "gloo"
+            dist.init_process_group(backend, rank=self.global_rank, world_size=self.world_size,
+                                    timeout=timedelta(seconds=int(os.environ.get("TRAINER_CORE_DDP_TIMEOUT", 1800))))
+            self._owns_group = True
+            if self.is_global_zero:
+                log.info("DDP: %d processes (%d node(s) x %d device(s)) on %s", self.world_size, self.num_nodes,
+                         self.num_devices, backend)
+
+    def setup_module(self, module: nn.Module) -> nn.Module:
+        module = module.to(self.root_device)
+        if self.sync_batchnorm:
+            module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
+        trainer = module.trainer
+        if trainer is not None and trainer.lightning_module is not module:
+            trainer.lightning_module = module
+        wrapper = _StepForward(module, trainer)
+        device_ids = [self.root_device.index] if self.root_device.type == "cuda" else None
+        self._ddp = nn.parallel.DistributedDataParallel(wrapper, device_ids=device_ids)
+        return self._ddp
+
+    def unwrap(self, model: nn.Module) -> nn.Module:
+        return model.module.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+
+    def training_step(self, trainer: Any, *args: Any) -> Any:
+        if self._ddp is None:
+            return trainer._hooks.module("training_step", *args)
+        return self._ddp("training_step", *args)
+
+    def block_backward_sync(self, model: Any) -> Any:
+        from contextlib import nullcontext
+
+        return self._ddp.no_sync() if self._ddp is not None else nullcontext()
+
+    def teardown(self) -> None:
+        self._ddp = None
+
+    def destroy(self) -> None:
+        if self._owns_group and dist.is_initialized():
+            dist.destroy_process_group()
+            self._owns_group = False
+
+    # --- collectives ----------------------------------------------------------------------------------------
+    def reduce(self, tensor: torch.Tensor, reduce_op: str = "mean") -> torch.Tensor:
+        if not dist.is_initialized() or self.world_size == 1:
+            return tensor
+        out = tensor.detach().clone().float()
+        dist.all_reduce(out, op=_REDUCE_OPS[reduce_op])
+        return out / self.world_size if reduce_op == "mean" else out
+
+    def reduce_boolean_decision(self, decision: bool, all: bool = False) -> bool:  # noqa: A002
+        if not dist.is_initialized() or self.world_size == 1:
+            return decision
+        votes = torch.tensor(int(decision), device=self.root_device)
+        dist.all_reduce(votes, op=dist.ReduceOp.SUM)
+        return bool(votes.item() == self.world_size) if all else bool(votes.item() > 0)
+
+    def broadcast(self, obj: Any, src: int = 0) -> Any:
+        if not dist.is_initialized() or self.world_size == 1:
+            return obj
+        holder = [obj]
+        dist.broadcast_object_list(holder, src=src)
+        return holder[0]
+
+    def all_gather(self, tensor: torch.Tensor) -> torch.Tensor:
+        if not dist.is_initialized() or self.world_size == 1:
+            return tensor.unsqueeze(0)
+        parts = [torch.empty_like(tensor) for _ in range(self.world_size)]
+        dist.all_gather(parts, tensor.contiguous())
+        return torch.stack(parts)
+
+    def barrier(self, name: str | None = None) -> None:
+        if dist.is_initialized() and self.world_size > 1:
+            dist.barrier()
+
+    def distributed_sampler_kwargs(self) -> dict[str, int] | None:
+        return {"num_replicas": self.world_size, "rank": self.global_rank} if self.world_size > 1 else None
+
+
+class DDPSpawnStrategy(DDPStrategy):
+    """DDP whose workers are started with torch.multiprocessing (spawn); results return to the caller."""
+
+    name = "ddp_spawn"
+
+    def launch(self, trainer: Any, stage: str, body: Any) -> Any:
+        import torch.multiprocessing as mp
+
+        context = mp.get_context("spawn")
+        queue = context.SimpleQueue()
+        port = str(_free_port())
+        mp.start_processes(_spawn_worker, args=(trainer, stage, body, port, queue), nprocs=self.num_devices,
+                           join=True, start_method="spawn")
+        # Tensors travel as bytes: torch's shared-memory handles die with the worker that made them.
+        outcome = torch.load(io.BytesIO(queue.get()), weights_only=False)
+        _apply_outcome(trainer, outcome)
+        return outcome.get("result")
+
+
+def _spawn_worker(local_rank: int, trainer: Any, stage: str, body: Any, port: str, queue: Any) -> None:
+    strategy: DDPSpawnStrategy = trainer.strategy
+    os.environ["MASTER_ADDR"] = os.environ.get("MASTER_ADDR", "127.0.0.1")
+    os.environ["MASTER_PORT"] = port
+    strategy.launches_processes = False
+    strategy._set_ranks(local_rank, local_rank, 0, strategy.num_devices)
+    from trainer_core.seed import reset_seed
+
+    reset_seed()
+    # Spawn hands every worker the *same* shared-memory tensors; each rank needs its own copy of the weights.
+    module = trainer.lightning_module
+    with torch.no_grad():
+        for tensor in [*module.parameters(), *module.buffers()]:
+            tensor.data = tensor.data.clone()
+    try:
+        result = trainer._run_stage_here(stage, body)
+        if strategy.is_global_zero:
+            buffer = io.BytesIO()
+            torch.save(_collect_outcome(trainer, result), buffer)
+            queue.put(buffer.getvalue())
+    finally:
+        strategy.destroy()
+
+
+def _collect_outcome(trainer: Any, result: Any) -> dict[str, Any]:
+    from trainer_core.trainer.results import to_floats
+
+    module = trainer.lightning_module
+    checkpoint = trainer.checkpoint_callback
+    return {
+        "result": result,
+        "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
+        "callback_metrics": to_floats(trainer.callback_metrics),
+        "logged_metrics": dict(trainer.logged_metrics),
+        "current_epoch": trainer.current_epoch,
+        "global_step": trainer.global_step,
+        "status": trainer.state.status,
+        "best_model_path": getattr(checkpoint, "best_model_path", None),
+        "last_model_path": getattr(checkpoint, "last_model_path", None),
+        "best_model_score": float(checkpoint.best_model_score) if getattr(checkpoint, "best_model_score", None)
+        is not None else None,
+    }
+
+
+def _apply_outcome(trainer: Any, outcome: dict[str, Any]) -> None:
+    module = trainer.lightning_module
+    module.load_state_dict(outcome["state_dict"])
+    trainer.callback_metrics.update({k: torch.tensor(v) for k, v in outcome["callback_metrics"].items()})
+    trainer.logged_metrics.update(outcome["logged_metrics"])
+    trainer.progress.current_epoch = outcome["current_epoch"]
+    trainer.progress.global_step = outcome["global_step"]
+    trainer.state.status = outcome["status"]
+    checkpoint = trainer.checkpoint_callback
+    if checkpoint is not None and outcome.get("best_model_path"):
+        checkpoint.best_model_path = outcome["best_model_path"]
+        checkpoint.last_model_path = outcome.get("last_model_path") or ""
+        if outcome.get("best_model_score") is not None:
+            checkpoint.best_model_score = torch.tensor(outcome["best_model_score"])
+
+
+class DataParallelStrategy(Strategy):
+    """``torch.nn.DataParallel`` over the selected GPUs in one process; ``*_step_end`` reduces device outputs."""
+
+    name = "dp"
+
+    def __init__(self, choice: DeviceChoice, flags: dict[str, Any]) -> None:
+        super().__init__(torch.device("cuda", choice.device_ids[0]))
+        self.device_ids = choice.device_ids
+        self.num_devices = len(choice.device_ids)
+        self._dp: nn.Module | None = None
+
+    def setup_module(self, module: nn.Module) -> nn.Module:
+        module = module.to(self.root_device)
+        self._dp = nn.DataParallel(_StepForward(module, module.trainer), device_ids=self.device_ids)
+        return self._dp
+
+    def training_step(self, trainer: Any, *args: Any) -> Any:
+        output = self._dp("training_step", *args) if self._dp is not None else trainer._hooks.module(
+            "training_step", *args)
+        if not trainer._hooks.module_overrides("training_step_end"):
+            output = _mean_device_outputs(output)
+        return output
+
+    def eval_step(self, trainer: Any, step_name: str, *args: Any) -> Any:
+        return self._dp(step_name, *args) if self._dp is not None else trainer._hooks.module(step_name, *args)
+
+
+def _mean_device_outputs(output: Any) -> Any:
+    """DP gathers one loss per device; without ``training_step_end`` the loss is their mean (1.x behaviour)."""
+    if isinstance(output, torch.Tensor) and output.ndim == 1:
+        return output.mean()
+    if isinstance(output, dict) and isinstance(output.get("loss"), torch.Tensor) and output["loss"].ndim == 1:
+        return {**output, "loss": output["loss"].mean()}
+    return output
+
+
+register_strategy("ddp", DDPStrategy)
+register_strategy("ddp_spawn", DDPSpawnStrategy)
+register_strategy("dp", DataParallelStrategy)
