@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from trainer_core.cli import main
+from trainer_core.flags import FLAGS
 
 FAST = ["--enable_progress_bar", "false", "--enable_model_summary", "false", "--log_every_n_steps", "1",
         "--num_sanity_val_steps", "0"]
@@ -159,3 +160,17 @@ def test_print_config_with_a_datamodule_script(project: Path, capsys: pytest.Cap
 def test_no_subcommand_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "give a subcommand: fit, validate, test, predict, tune, debug" in capsys.readouterr().err
+
+
+# Flags whose value is free text (a folder, a file) or a Python object: any string is a valid value for them.
+FREE_TEXT = {"plugins", "default_root_dir", "weights_save_path", "resume_from_checkpoint"}
+
+
+@pytest.mark.parametrize("name", sorted(set(FLAGS) - FREE_TEXT))
+def test_every_flag_rejects_nonsense_before_the_script_loads(project: Path, capsys: pytest.CaptureFixture[str],
+                                                             name: str) -> None:
+    # The script would fail to import, so exit 2 naming the flag proves the flag was checked first.
+    (project / "never.py").write_text("raise SystemExit('imported')\n")
+    assert main(["fit", "--model", "never.py", f"--{name}", "nonsense value!"]) == 2
+    err = capsys.readouterr().err
+    assert f"{name}" in err and "nonsense value!" in err and "never.py" not in err, err
