@@ -53,13 +53,15 @@ class Progress:
 
     def update(self, stage: str, epoch: int, step: int, batch: int, num_batches: int | None, when: float) -> None:
         """Take a progress sample and refresh the smoothed rate."""
-        if self._last is not None:
-            last_stage, last_epoch, last_batch, last_time = self._last
-            dt = when - last_time
-            if last_stage == stage and last_epoch == epoch and batch > last_batch and dt > 0:
-                rate = (batch - last_batch) / dt
-                self.batches_per_s = rate if self.batches_per_s is None else 0.7 * self.batches_per_s + 0.3 * rate
-        self._last = (stage, epoch, batch, when)
+        # The rate is measured over at least a quarter second: two samples close together (the always-reported
+        # last batch of an epoch) would otherwise give absurd values.
+        anchor = self._last
+        if anchor is None or anchor[0] != stage or anchor[1] != epoch or batch < anchor[2]:
+            self._last = (stage, epoch, batch, when)
+        elif when - anchor[3] >= 0.25 and batch > anchor[2]:
+            rate = (batch - anchor[2]) / (when - anchor[3])
+            self.batches_per_s = rate if self.batches_per_s is None else 0.6 * self.batches_per_s + 0.4 * rate
+            self._last = (stage, epoch, batch, when)
         self.stage, self.epoch, self.step, self.batch, self.num_batches = stage, epoch, step, batch, num_batches
 
     def eta_s(self) -> float | None:
@@ -253,8 +255,10 @@ class RunModel:
         step = int(event.get("step") or 0)
         # Epoch summaries hold metrics already plotted per step (e.g. the progress-bar loss); only names that are
         # epoch-level (never seen per step) become epoch series.
-        epoch_values = {k: v for k, v in values.items() if k not in self.metrics or
-                        self.metrics.series(k).kind == "epoch"}
+        # Names the logger already reported in this epoch are skipped (the logger's point sits one step earlier).
+        epoch = event.get("epoch")
+        epoch_values = {k: v for k, v in values.items() if (k not in self.metrics or
+                        self.metrics.series(k).kind == "epoch") and self._epoch_points.get(k, (None,))[0] != epoch}
         self.metrics.add_many(step, epoch_values, kind="epoch")
         self._note_latest(values)
 

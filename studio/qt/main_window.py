@@ -55,7 +55,12 @@ class MainWindow(QMainWindow):
         self.session = RunSession(self)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
-        self.resize(1400, 880)
+        screen = QApplication.primaryScreen()
+        available = screen.availableGeometry() if screen is not None else None
+        if available is not None and available.width() > 0:
+            self.resize(min(1500, int(available.width() * 0.96)), min(940, int(available.height() * 0.94)))
+        else:
+            self.resize(1400, 880)
 
         self.project = ProjectPanel()
         self.model_form = ArgsForm("Model arguments")
@@ -90,7 +95,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.forms)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([430, 970])
+        splitter.setSizes([460, 1040])
         self.setCentralWidget(splitter)
 
         self._build_actions()
@@ -328,5 +333,6 @@ class MainWindow(QMainWindow):
 def _scrolled(widget: QWidget) -> QScrollArea:
     area = QScrollArea()
     area.setWidgetResizable(True)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     area.setWidget(widget)
     return area

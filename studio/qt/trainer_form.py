@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.models.flag_schema import FlagError, FlagSchema, FlagSpec
+from studio.qt.callbacks_box import CallbacksBox
 
 __all__ = ["TrainerForm"]
 
@@ -114,6 +115,8 @@ class TrainerForm(QWidget):
         super().__init__(parent)
         self.schema = schema
         self.rows: dict[str, _FlagRow] = {}
+        self.callbacks = CallbacksBox()
+        self.callbacks.changed.connect(self._on_change)
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Find a flag…")
         self.filter.setClearButtonEnabled(True)
@@ -131,12 +134,16 @@ class TrainerForm(QWidget):
             for spec in sorted(specs, key=lambda s: s.legacy):
                 row = _FlagRow(spec, schema, self._on_change)
                 self.rows[spec.name] = row
+                if spec.name == "callbacks":
+                    form.addRow(row.label, self.callbacks)
+                    continue
                 form.addRow(row.label, row.widget)
             self._groups[group] = box
             body_layout.addWidget(box)
         body_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(body)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -156,13 +163,18 @@ class TrainerForm(QWidget):
             if changed:
                 flags[name] = value
         problems.extend(p for p in self.schema.validate(flags) if p not in problems)
-        return flags, problems
+        callbacks, callback_problems = self.callbacks.value()
+        if callbacks:
+            flags["callbacks"] = callbacks
+        return flags, problems + callback_problems
 
     def set_values(self, flags: dict[str, Any]) -> list[str]:
         """Show ``flags`` (others reset to defaults); returns the names the form does not know."""
         unknown = [name for name in flags if name not in self.rows]
         for name, row in self.rows.items():
-            row.set_value(flags.get(name, row.spec.default))
+            if name != "callbacks":
+                row.set_value(flags.get(name, row.spec.default))
+        self.callbacks.set_value(flags.get("callbacks"))
         self._on_change()
         return unknown
 
@@ -187,7 +199,8 @@ class TrainerForm(QWidget):
             for spec in self.schema.in_group(group):
                 row = self.rows[spec.name]
                 shown = not needle or needle in spec.name.lower() or needle in spec.help.lower()
-                form.setRowVisible(row.label, shown)
+                if row.label.parent() is not None:
+                    form.setRowVisible(row.label, shown)
                 any_shown = any_shown or shown
             box.setVisible(any_shown)
 

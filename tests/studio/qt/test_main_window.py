@@ -130,3 +130,14 @@ def test_open_a_finished_run_replays_it(make_window, qtbot, scripts):
     window.session.open_run(log_dir)
     replay = {n: len(window.session.model.metrics.series(n)) for n in window.session.model.metrics.names()}
     assert replay == live and window.session.model.status == "finished"
+
+
+def test_callbacks_box_round_trips_class_path_entries(make_window):
+    window = make_window()
+    entries = [{"class_path": "EarlyStopping", "init_args": {"monitor": "val_acc", "mode": "max", "patience": 7}},
+               {"class_path": "my.pkg.Custom", "init_args": {"x": 1}}]
+    window.trainer_form.set_values({"callbacks": entries, "max_epochs": 2})
+    flags, problems = window.trainer_form.values()
+    assert problems == []
+    assert flags["callbacks"][0] == entries[1]  # unknown entries are kept
+    assert flags["callbacks"][1] == entries[0]
