@@ -243,9 +243,20 @@ def resolved_config(parsed: Parsed) -> str:
     return dump_config(spec.to_config())
 
 
-def _announce(trainer: Any) -> None:
-    if trainer.logger is not None and not trainer.fast_dev_run:
-        print(f"Run directory: {trainer.log_dir}", flush=True)
+class _Announcer:
+    """Prints the run directory once the Trainer exists; keeps it so only rank 0 reports (DDP runs one per rank)."""
+
+    def __init__(self) -> None:
+        self.trainer: Any = None
+
+    def __call__(self, trainer: Any) -> None:
+        self.trainer = trainer
+        if trainer.is_global_zero and trainer.logger is not None and not trainer.fast_dev_run:
+            print(f"Run directory: {trainer.log_dir}", flush=True)
+
+    @property
+    def is_global_zero(self) -> bool:
+        return self.trainer is None or bool(self.trainer.is_global_zero)
 
 
 def _report(result: RunResult) -> None:
@@ -277,8 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if parsed.print_config:
             sys.stdout.write(resolved_config(parsed))
             return 0
-        result = execute(RunSpec.from_config(parsed.config, parsed.mode), on_trainer=_announce)
-        _report(result)
+        announcer = _Announcer()
+        result = execute(RunSpec.from_config(parsed.config, parsed.mode), on_trainer=announcer)
+        if announcer.is_global_zero:
+            _report(result)
         return 0
     except MisconfigurationError as err:
         if show_traceback:

@@ -174,3 +174,16 @@ def test_every_flag_rejects_nonsense_before_the_script_loads(project: Path, caps
     assert main(["fit", "--model", "never.py", f"--{name}", "nonsense value!"]) == 2
     err = capsys.readouterr().err
     assert f"{name}" in err and "nonsense value!" in err and "never.py" not in err, err
+
+
+def test_ddp_relaunch_of_the_command_line(project: Path) -> None:
+    # strategy="ddp" re-runs `python .../trainer_core/__main__.py fit ...` for rank 1: it must import the package
+    # (not the package folder's modules) and report once, from rank 0, with the one shared run directory.
+    result = cli("fit", "--model", "model.py", "--data", "data.csv", "--max_epochs", "1", "--strategy", "ddp",
+                 "--accelerator", "cpu", "--devices", "2", *FAST, cwd=project)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = project / "lightning_logs" / "version_0"
+    assert result.stdout.count("Run directory:") == 2  # at the start and at the end, rank 0 only
+    assert f"Run directory: {run}" in result.stdout
+    assert [p.name for p in (project / "lightning_logs").iterdir()] == ["version_0"]
+    assert list((run / "checkpoints").glob("*.ckpt"))
