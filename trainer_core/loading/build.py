@@ -138,8 +138,8 @@ def build_datamodule(spec: RunSpec, dm_cls: type | None, model: Any) -> Any:
         return dm_cls(**args)
     from trainer_core.loading.datamodule import FileDataModule
 
-    # None means "the default" (the studio sends every option, set or not).
-    options = {k: v for k, v in data.items() if k != "path" and v is not None}
+    # None (or an empty init_args) means "the default": callers may send every key, set or not.
+    options = {k: v for k, v in data.items() if k != "path" and v is not None and not (k == "init_args" and not v)}
     for key in options:
         if key not in DATA_FILE_KEYS:
             close = difflib.get_close_matches(key, DATA_FILE_KEYS, n=1)
