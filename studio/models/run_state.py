@@ -151,6 +151,8 @@ class RunModel:
     def apply(self, batch: list[dict[str, Any]]) -> set[str]:
         """Apply a batch of events in order; returns the event types seen."""
         seen: set[str] = set()
+        if batch and self.status == RunStatus.STARTING:
+            self.status = RunStatus.RUNNING  # the child is talking (tuner runs start without run_started)
         for event in batch:
             kind = event.get("type", "")
             handler = _HANDLERS.get(kind)

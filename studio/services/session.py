@@ -146,5 +146,7 @@ class RunSession(QObject):
             self.model.log("error", f"run failed: {reason}")
         self.model.log("studio", f"{time.strftime('%H:%M:%S')} run {self.model.status}"
                        + (f": {self.model.reason}" if self.model.reason else ""))
+        if self.model.log_dir:
+            self.model.log("studio", f"run folder: {self.model.log_dir}")
         self.updated.emit({"status"})
         self.run_ended.emit(self.model.status, self.model.reason)

@@ -128,17 +128,27 @@ def _run_spec(request: dict[str, Any], channel: Any, stop_event: Any) -> int:
         reason = "stopped by the user" if interrupted else ""
         if stopper.checkpoint_path:
             reason += f"; checkpoint saved to {stopper.checkpoint_path}"
+        tune = result.get("tune") or {}
+        found = {k: v for k, v in tune.items() if v is not None}
+        if found:
+            tuned = ", ".join(f"{k} = {v:.6g}" for k, v in found.items())
+            reason = (reason + "; " if reason else "") + f"tuned {tuned}"
         recorder.emit(ev.RUN_FINISHED, status=status, reason=reason, metrics=result.get("metrics") or {},
                       result=result, duration_s=time.monotonic() - started)
-        _finish_file(recorder, request)
+        _finish_file(recorder, request, result.get("log_dir"))
     return 0
 
 
-def _finish_file(recorder: Any, request: dict[str, Any]) -> None:
+def _finish_file(recorder: Any, request: dict[str, Any], log_dir: str | None = None) -> None:
     recorder.close()
-    if not recorder.write_file or recorder.path is None:
-        lines = getattr(recorder, "_pending", None)
-        if lines:
+    lines = getattr(recorder, "_pending", None)
+    if recorder.write_file and recorder.path is None and lines:
+        # Nothing opened the file (a tuner run has no setup hook): put the events in the run folder if there is
+        # one, else beside the studio's private files.
+        if log_dir and os.path.isdir(log_dir):
+            with open(os.path.join(log_dir, "events.jsonl"), "a", encoding="utf-8") as handle:
+                handle.write("\n".join(lines) + "\n")
+        else:
             _write_fallback(request, lines)
 
 

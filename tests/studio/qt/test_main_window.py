@@ -141,3 +141,38 @@ def test_callbacks_box_round_trips_class_path_entries(make_window):
     assert problems == []
     assert flags["callbacks"][0] == entries[1]  # unknown entries are kept
     assert flags["callbacks"][1] == entries[0]
+
+
+def test_tune_streams_lr_finder_points_and_reports_the_result(make_window, qtbot, scripts):
+    window = make_window(str(scripts / "tiny_model.py"))
+    assert window.launch("tune", overrides={"tune": {"lr_find": True, "scale_batch_size": False,
+                                                      "lr_find_kwargs": {"num_training": 20}}})
+    with qtbot.waitSignal(window.session.run_ended, timeout=120_000) as ended:
+        pass
+    assert ended.args[0] == "finished", window.console_view.plain_text()
+    points = window.session.model.extras.get("lr_find_point", [])
+    assert 2 <= len(points) <= 20 and all(p["lr"] > 0 for p in points)  # may stop early on divergence
+    assert "tuned lr = " in ended.args[1]
+    log_dir = window.session.model.log_dir
+    assert log_dir and os.path.isfile(os.path.join(log_dir, "events.jsonl"))
+
+
+def test_resume_from_the_stop_checkpoint(make_window, qtbot, scripts):
+    window = make_window(str(scripts / "tiny_model.py"))
+    set_arg(window, "step_sleep", "0.02")
+    set_flag(window, "max_epochs", "3")
+    assert window.launch("fit")
+    qtbot.waitUntil(lambda: window.session.model.progress.step >= 10, timeout=60_000)
+    with qtbot.waitSignal(window.session.run_ended, timeout=30_000):
+        window.stop()
+    stopped = [p for p in window.session.model.checkpoints if "stopped-" in p]
+    assert stopped
+    window.project.ckpt_edit.setText(stopped[0])
+    set_arg(window, "step_sleep", "0.0")
+    assert window.launch("fit")
+    with qtbot.waitSignal(window.session.run_ended, timeout=60_000) as ended:
+        pass
+    assert ended.args[0] == "finished", window.console_view.plain_text()
+    first_step = window.session.model.metrics.series("loss").view()[0][0]
+    assert first_step > 10  # resumed, not restarted
+    assert window.session.model.progress.epoch == 2
