@@ -143,15 +143,15 @@ def test_callbacks_box_round_trips_class_path_entries(make_window):
     assert flags["callbacks"][1] == entries[0]
 
 
-def test_tune_streams_lr_finder_points_and_reports_the_result(make_window, qtbot, scripts):
-    window = make_window(str(scripts / "tiny_model.py"))
+def test_tune_streams_lr_finder_points_and_reports_the_result(make_window, qtbot):
+    window = make_window()  # the bundled example: its loss falls smoothly, so the finder suggests an LR
     assert window.launch("tune", overrides={"tune": {"lr_find": True, "scale_batch_size": False,
-                                                      "lr_find_kwargs": {"num_training": 20}}})
+                                                      "lr_find_kwargs": {"num_training": 30}}})
     with qtbot.waitSignal(window.session.run_ended, timeout=120_000) as ended:
         pass
     assert ended.args[0] == "finished", window.console_view.plain_text()
     points = window.session.model.extras.get("lr_find_point", [])
-    assert 2 <= len(points) <= 20 and all(p["lr"] > 0 for p in points)  # may stop early on divergence
+    assert 5 <= len(points) <= 30 and all(p["lr"] > 0 for p in points)
     assert "tuned lr = " in ended.args[1]
     log_dir = window.session.model.log_dir
     assert log_dir and os.path.isfile(os.path.join(log_dir, "events.jsonl"))
