@@ -13,4 +13,5 @@ fi
 "$py" -m PyInstaller --noconfirm --clean --log-level WARN \
     --workpath build/pyinstaller --distpath dist \
     packaging/pyinstaller/training-studio.spec
-"$py" packaging/smoke_test.py dist/training-studio "$@"
+# The smoke test also trains the bundled example with this interpreter (it has torch) and the bundle's engine sources.
+"$py" packaging/smoke_test.py dist/training-studio --python "$(cd "$(dirname "$py")" && pwd)/$(basename "$py")" "$@"

@@ -41,3 +41,17 @@ def test_check_bundle_lists_what_is_missing(tmp_path):
     assert any("resources/icons/app.svg" in p for p in problems)
     (tmp_path / "_internal" / "torch").mkdir(parents=True)
     assert any("contains torch/" in p for p in smoke_test.check_bundle(tmp_path))
+
+
+def test_an_external_interpreter_trains_with_a_bundle_layout(tmp_path):
+    # The layout PyInstaller produces, without building: _internal/engine-src/{trainer_core,studio} + resources.
+    internal = tmp_path / "app" / "_internal"
+    (internal / "engine-src").mkdir(parents=True)
+    for package in ("trainer_core", "studio"):
+        (internal / "engine-src" / package).symlink_to(ROOT / package, target_is_directory=True)
+    (internal / "resources").symlink_to(ROOT / "resources", target_is_directory=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    passed, why = smoke_test.train_with_external_python(tmp_path / "app", sys.executable, work)
+    assert passed, why
+    assert list(work.glob("lightning_logs/version_0/metrics.csv"))
