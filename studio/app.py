@@ -23,12 +23,12 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def create_window(path: str | None = None):  # noqa: ANN201 - imports Qt lazily
+def create_window(path: str | None = None, *, lazy_views: bool = False):  # noqa: ANN201 - imports Qt lazily
     """Build the main window on ``path`` or the bundled example (a QApplication must exist)."""
     from studio.qt import window_files
     from studio.qt.main_window import MainWindow
 
-    window = MainWindow()
+    window = MainWindow(lazy_views=lazy_views)
     target = path or (str(window_files.default_example() or "") or None)
     if target:
         window_files.open_path(window, target)
@@ -40,6 +40,7 @@ def _show(window, name: str) -> None:  # noqa: ANN001 - MainWindow, imported laz
     if name in forms:
         window.forms.setCurrentIndex(forms[name])
     else:
+        window.ensure_views()
         window.views.setCurrentWidget(window.metrics_view if name == "metrics" else window.console_view)
 
 
@@ -63,15 +64,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.theme:
         settings.set_theme(args.theme)
     apply_theme(app, settings.theme())
-    window = create_window(args.path)
+    window = create_window(args.path, lazy_views=True)
     window.show()
     if args.show:
-        _show(window, args.show)
+        QTimer.singleShot(50, lambda: _show(window, args.show))
     if args.run:
         QTimer.singleShot(0, lambda: window.launch(args.run))
     if args.self_test:
+        visible: list[float] = []
+
         def report() -> None:
-            print(f"studio self-test: window visible after {time.perf_counter() - started:.3f} s")
+            if not visible:
+                visible.append(time.perf_counter() - started)
+            if not window.views_ready:
+                QTimer.singleShot(10, report)
+                return
+            print(f"studio self-test: window visible after {visible[0]:.3f} s, "
+                  f"plots ready after {time.perf_counter() - started:.3f} s")
             window.close()
             app.quit()
 

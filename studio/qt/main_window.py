@@ -31,7 +31,6 @@ from studio.models.config import ConfigFileError, RunConfig
 from studio.models.flag_schema import FlagSchema
 from studio.qt import window_files
 from studio.qt.console_view import ConsoleView
-from studio.qt.metrics_view import MetricsView
 from studio.qt.model_form import ArgsForm
 from studio.qt.project_panel import ProjectPanel
 from studio.qt.settings import StudioSettings
@@ -49,7 +48,16 @@ _MODES = (("fit", "Fit", "Train the model (Ctrl+R)"), ("validate", "Validate", "
 class MainWindow(QMainWindow):
     """The studio's window. ``session`` runs and holds the data; the widgets only show and edit it."""
 
-    def __init__(self, *, settings: StudioSettings | None = None, schema: FlagSchema | None = None) -> None:
+    def __init__(self, *, settings: StudioSettings | None = None, schema: FlagSchema | None = None,
+                 lazy_views: bool = False) -> None:
+        """Build the window.
+
+        Args:
+            settings: persistent settings (the user's by default).
+            schema: the Trainer flag schema (studio/flag_schema.json by default).
+            lazy_views: build the plot views (and import pyqtgraph, the slowest import) just after the window is
+                first shown rather than before, so it appears sooner; ``views_ready`` tells when they exist.
+        """
         super().__init__()
         self.settings = settings or StudioSettings()
         self.session = RunSession(self)
@@ -81,9 +89,11 @@ class MainWindow(QMainWindow):
         self.problems.hide()
         self.views = QTabWidget()
         self.views.setDocumentMode(True)
-        self.metrics_view = MetricsView(self.session)
+        self.metrics_view: Any = None
+        self._placeholder = QLabel("Loading the plots…")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.console_view = ConsoleView(self.session)
-        self.add_view(self.metrics_view, "Metrics")
+        self.add_view(self._placeholder, "Metrics")
         self.add_view(self.console_view, "Console")
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -103,7 +113,10 @@ class MainWindow(QMainWindow):
         self.session.run_ended.connect(self._on_run_ended)
         self.session.updated.connect(self._on_updated)
         self._sync_actions()
-        self._load_dashboards()
+        if lazy_views:
+            QTimer.singleShot(40, self.ensure_views)
+        else:
+            self.ensure_views()
         geometry = self.settings.geometry()
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -113,6 +126,26 @@ class MainWindow(QMainWindow):
     def add_view(self, widget: QWidget, title: str) -> int:
         """Add a tab to the view area; returns its index."""
         return self.views.addTab(widget, title)
+
+    @property
+    def views_ready(self) -> bool:
+        """True once the plot views (and the dashboards) exist."""
+        return self.metrics_view is not None
+
+    def ensure_views(self) -> None:
+        """Build the metrics view and load the dashboards (once)."""
+        if self.metrics_view is not None:
+            return
+        from studio.qt.metrics_view import MetricsView  # imports pyqtgraph
+
+        self.metrics_view = MetricsView(self.session)
+        current = self.views.currentWidget() is self._placeholder
+        self.views.removeTab(self.views.indexOf(self._placeholder))
+        self.views.insertTab(0, self.metrics_view, "Metrics")
+        self._placeholder.deleteLater()
+        if current:
+            self.views.setCurrentWidget(self.metrics_view)
+        self._load_dashboards()
 
     def _load_dashboards(self) -> None:
         try:
@@ -254,6 +287,7 @@ class MainWindow(QMainWindow):
             return False
         self.show_problems([])
         runs_dir = self.settings.runs_dir()
+        self.ensure_views()
         self.session.launch(config, mode, runs_dir, overrides=overrides)
         self.views.setCurrentWidget(self.metrics_view)
         self._sync_actions()
@@ -327,7 +361,12 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             apply_theme(app, name)
         self.settings.set_theme(name)
-        QTimer.singleShot(0, lambda: self.metrics_view.refresh(force=True))
+        if self.metrics_view is not None:
+            from studio.qt.plot_style import configure_pyqtgraph
+
+            configure_pyqtgraph(dark=name == "dark")
+            self.metrics_view.plot_widget.setBackground("#1e1f22" if name == "dark" else "w")
+            QTimer.singleShot(0, lambda: self.metrics_view.refresh(force=True))
 
 
 def _scrolled(widget: QWidget) -> QScrollArea:

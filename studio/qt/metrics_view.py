@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 
 from studio.models.decimate import PeakCache, peak_decimate
 from studio.models.smoothing import EmaCache
-from studio.qt.plot_style import color_for
+from studio.qt.plot_style import color_for, configure_pyqtgraph
+from studio.qt.theme import is_dark
 from studio.services.session import RunSession
 
 __all__ = ["MetricsView", "visible_range"]
@@ -100,6 +101,7 @@ class MetricsView(QWidget):
         self.redraws = 0
         self._range_dirty = False
 
+        configure_pyqtgraph(dark=is_dark())
         self.plot_widget = pg.PlotWidget()
         self.plot = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.25)

@@ -5,9 +5,14 @@ from __future__ import annotations
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from studio.qt.plot_style import configure_pyqtgraph
+__all__ = ["apply_theme", "app_icon", "app_id", "is_dark"]
 
-__all__ = ["apply_theme", "app_icon", "app_id"]
+_current = {"dark": False}
+
+
+def is_dark() -> bool:
+    """Whether the dark theme is applied (the plots pick their colours from it)."""
+    return _current["dark"]
 
 
 def app_id() -> str:
@@ -40,8 +45,8 @@ def app_icon() -> QIcon:
 
 
 def apply_theme(app: QApplication, name: str) -> bool:
-    """Apply the ``light``/``dark`` style sheet (and matching plot colours); False when the theme is missing."""
-    configure_pyqtgraph(dark=name == "dark")
+    """Apply the ``light``/``dark`` style sheet (plots created later match it); False when the theme is missing."""
+    _current["dark"] = name == "dark"
     try:
         from resources import theme_stylesheet
 

@@ -1,0 +1,126 @@
+"""Gradient-norm series from ``track_grad_norm`` metrics: per-layer names, the total, exploded/vanished steps.
+
+The engine logs ``grad_{p}_norm/{param}`` and ``grad_{p}_norm_total`` (p as a float, ``2.0`` or ``inf``); when they
+are logged on step and epoch the names carry ``_step``/``_epoch`` suffixes. The per-step variant is preferred.
+
+Examples:
+    >>> names = ["grad_2.0_norm/fc.weight_step", "grad_2.0_norm_total_step", "train_loss"]
+    >>> layout = grad_layout(names)
+    >>> layout.total, layout.layers
+    ('grad_2.0_norm_total_step', {'fc.weight': 'grad_2.0_norm/fc.weight_step'})
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["GradLayout", "grad_layout", "Thresholds", "flag_steps", "clip_value", "clipped_steps", "layer_matrix"]
+
+_LAYER = re.compile(r"^grad_(?P<p>[^/_]+)_norm/(?P<param>.+?)(?P<suffix>_step|_epoch)?$")
+_TOTAL = re.compile(r"^grad_(?P<p>[^/_]+)_norm_total(?P<suffix>_step|_epoch)?$")
+_RANK = {"_step": 0, "": 1, "_epoch": 2}
+
+
+@dataclass
+class GradLayout:
+    """Which stored series hold the grad norms.
+
+    Attributes:
+        norm: the p of the norm as logged (``"2.0"``, ``"inf"``), or None without grad-norm metrics.
+        total: the series name of the total norm (None when absent).
+        layers: parameter name -> series name, in first-logged order.
+    """
+
+    norm: str | None = None
+    total: str | None = None
+    layers: dict[str, str] = field(default_factory=dict)
+
+
+def grad_layout(names: list[str]) -> GradLayout:
+    """Pick, for the total and each parameter, the best series among ``names`` (per-step before plain/epoch)."""
+    layout = GradLayout()
+    ranks: dict[str, int] = {}
+    total_rank = 99
+    for name in names:
+        match = _TOTAL.match(name)
+        if match:
+            rank = _RANK[match.group("suffix") or ""]
+            if rank < total_rank:
+                layout.total, total_rank, layout.norm = name, rank, match.group("p")
+            continue
+        match = _LAYER.match(name)
+        if match:
+            param, rank = match.group("param"), _RANK[match.group("suffix") or ""]
+            layout.norm = layout.norm or match.group("p")
+            if rank < ranks.get(param, 99):
+                ranks[param] = rank
+                layout.layers[param] = name
+    return layout
+
+
+@dataclass
+class Thresholds:
+    """A norm above ``exploded`` or below ``vanished`` (and not exactly 0 from a frozen layer) is flagged."""
+
+    exploded: float = 1e3
+    vanished: float = 1e-7
+
+
+def flag_steps(x: np.ndarray, y: np.ndarray, thresholds: Thresholds) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the exploded (above the threshold or not finite) and vanished points of one norm series."""
+    finite = np.isfinite(y)
+    exploded = np.flatnonzero(~finite | (np.where(finite, y, 0.0) > thresholds.exploded))
+    vanished = np.flatnonzero(finite & (y < thresholds.vanished))
+    return exploded, vanished
+
+
+def clip_value(config: dict[str, Any] | None) -> tuple[float | None, str]:
+    """``(gradient_clip_val, algorithm)`` from a run's config (``trainer:`` section or flat trainer flags)."""
+    config = config or {}
+    for section in (config.get("trainer"), config.get("trainer_flags"), config):
+        if isinstance(section, dict) and section.get("gradient_clip_val") not in (None, 0, 0.0, "0"):
+            try:
+                value = float(section["gradient_clip_val"])
+            except (TypeError, ValueError):
+                continue
+            return (value if value > 0 else None), str(section.get("gradient_clip_algorithm") or "norm")
+    return None, "norm"
+
+
+def clipped_steps(x: np.ndarray, total: np.ndarray, clip: float | None, algorithm: str = "norm") -> np.ndarray:
+    """Steps at which norm clipping changed the gradients (the pre-clip total norm exceeded ``clip``).
+
+    With value clipping the total norm cannot tell, so nothing is returned for ``algorithm="value"``.
+    """
+    if clip is None or algorithm != "norm" or not len(total):
+        return np.empty(0)
+    return x[np.isfinite(total) & (total > clip)]
+
+
+def layer_matrix(series: list[tuple[np.ndarray, np.ndarray]], columns: int = 200) -> tuple[np.ndarray, float, float]:
+    """A (layers x columns) matrix of log10 norms binned over the step range (for the heatmap), with x0, x1.
+
+    Each cell holds the largest norm in its step bin (spikes stay visible); empty bins are NaN.
+    """
+    xs = [x for x, _ in series if len(x)]
+    if not xs:
+        return np.full((len(series), 1), np.nan), 0.0, 1.0
+    x0 = float(min(x[0] for x in xs))
+    x1 = float(max(x[-1] for x in xs))
+    span = max(x1 - x0, 1.0)
+    out = np.full((len(series), columns), np.nan)
+    for row, (x, y) in enumerate(series):
+        if not len(x):
+            continue
+        bins = np.minimum(((x - x0) / span * columns).astype(np.int64), columns - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.log10(np.where(np.isfinite(y) & (y > 0), y, np.nan))
+        cell = np.full(columns, -np.inf)
+        np.maximum.at(cell, bins, np.nan_to_num(values, nan=-np.inf))
+        cell[np.isneginf(cell)] = np.nan
+        out[row] = cell
+    return out, x0, x0 + span

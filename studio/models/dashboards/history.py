@@ -1,0 +1,154 @@
+"""Run history: every run folder under a root (studio or command-line runs) summarised from its events.jsonl.
+
+A run folder is any directory holding ``events.jsonl`` (usually ``.../lightning_logs/version_N``). Summaries are
+cached by the file's size and modification time, so rescanning a root only reads new or growing runs.
+
+Examples:
+    >>> runs = scan_runs("runs")                     # doctest: +SKIP
+    >>> runs[0].status, runs[0].monitor, runs[0].best  # doctest: +SKIP
+    ('finished', 'val_loss', 0.123)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.models.dashboards.checkpoints import monitor_of
+from studio.models.run_state import RunModel, load_events
+
+__all__ = ["RunSummary", "summarize_run", "scan_runs", "load_run", "value_at"]
+
+_SKIP_DIRS = {".git", "__pycache__", "checkpoints", ".studio", "node_modules"}
+
+
+@dataclass
+class RunSummary:
+    """One run folder as the history list shows it."""
+
+    path: str
+    name: str
+    run_id: str | None = None
+    mode: str | None = None
+    status: str = "unknown"
+    started: float | None = None
+    duration_s: float | None = None
+    monitor: str | None = None
+    best: float | None = None
+    last: float | None = None
+    metric_names: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def _status(events: list[dict[str, Any]]) -> str:
+    for event in reversed(events):
+        kind = event.get("type")
+        if kind == "run_finished":
+            return str(event.get("status") or "finished")
+        if kind == "stage_finished":  # command-line runs end with the last stage's teardown
+            return str(event.get("status") or "finished")
+        if kind == "exception":
+            return "failed"
+    return "incomplete" if events else "empty"
+
+
+def summarize_run(path: str | os.PathLike[str], events: list[dict[str, Any]] | None = None) -> RunSummary:
+    """Summarise the run in folder ``path`` (or the given ``events`` of it)."""
+    folder = Path(path)
+    events = load_events(folder / "events.jsonl") if events is None else events
+    summary = RunSummary(path=str(folder), name=_display_name(folder))
+    if not events:
+        summary.status = "empty"
+        return summary
+    times = [float(e["time"]) for e in events if isinstance(e.get("time"), (int, float))]
+    started = next((e for e in events if e.get("type") == "run_started"), None)
+    finished = next((e for e in reversed(events) if e.get("type") == "run_finished"), None)
+    summary.run_id = events[0].get("run_id")
+    summary.mode = (started or {}).get("mode") or ((finished or {}).get("result") or {}).get("mode")
+    summary.config = (started or {}).get("config") or {}
+    summary.status = _status(events)
+    summary.started = times[0] if times else None
+    if finished is not None and isinstance(finished.get("duration_s"), (int, float)):
+        summary.duration_s = float(finished["duration_s"])
+    elif len(times) > 1:
+        summary.duration_s = times[-1] - times[0]
+    values: dict[str, list[float]] = {}
+    for event in events:
+        if event.get("type") in ("metrics", "epoch_finished"):
+            for name, value in (event.get("metrics") or {}).items():
+                try:
+                    values.setdefault(name, []).append(float(value))
+                except (TypeError, ValueError):
+                    continue
+    summary.metric_names = sorted(values)
+    monitor, mode = monitor_of(summary.config)
+    if monitor is None:
+        monitor = next((m for m in ("val_loss", "val_acc", "train_loss", "loss") if m in values), None)
+        mode = "max" if monitor and "acc" in monitor else "min"
+    summary.monitor = monitor
+    finite = [v for v in values.get(monitor or "", []) if math.isfinite(v)]
+    if finite:
+        summary.best = max(finite) if mode == "max" else min(finite)
+        summary.last = finite[-1]
+    return summary
+
+
+def _display_name(folder: Path) -> str:
+    parts = folder.parts[-3:]
+    return "/".join(parts)
+
+
+_CACHE: dict[str, tuple[tuple[int, float], RunSummary]] = {}
+
+
+def scan_runs(root: str | os.PathLike[str], max_depth: int = 6) -> list[RunSummary]:
+    """Every run folder under ``root`` (newest first); unreadable files are listed with status "unreadable"."""
+    found: list[RunSummary] = []
+    root = Path(root)
+    if not root.is_dir():
+        return found
+    base_depth = len(root.parts)
+    for current, dirs, files in os.walk(root):
+        depth = len(Path(current).parts) - base_depth
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and depth < max_depth)
+        if "events.jsonl" not in files:
+            continue
+        path = os.path.join(current, "events.jsonl")
+        try:
+            stat = os.stat(path)
+            key = (stat.st_size, stat.st_mtime)
+            cached = _CACHE.get(path)
+            if cached is not None and cached[0] == key:
+                found.append(cached[1])
+                continue
+            summary = summarize_run(current)
+        except (OSError, ValueError) as error:
+            summary = RunSummary(path=current, name=_display_name(Path(current)), status="unreadable")
+            summary.mode = str(error)[:80]
+        else:
+            _CACHE[path] = (key, summary)
+        found.append(summary)
+    found.sort(key=lambda s: s.started or 0.0, reverse=True)
+    return found
+
+
+def load_run(path: str | os.PathLike[str]) -> RunModel:
+    """Replay a run folder's events into a fresh RunModel (its metric series are what the overlay plots)."""
+    model = RunModel()
+    model.apply(load_events(Path(path) / "events.jsonl"))
+    return model
+
+
+def value_at(x: np.ndarray, y: np.ndarray, step: float) -> tuple[float, float] | None:
+    """The last point at or before ``step`` as (x, y), or None when the series starts later."""
+    if not len(x):
+        return None
+    index = int(np.searchsorted(x, step, side="right")) - 1
+    if index < 0:
+        return None
+    return float(x[index]), float(y[index])

@@ -1,0 +1,122 @@
+"""A plot of chosen metric-store series, peak-decimated to the view on every redraw (1,000,000 points stay fast).
+
+Used by the Gradients and Learning-rate views and the run-history overlay. ``set_series`` picks what to draw;
+``refresh`` (on the session clock) redraws only series whose version moved or when the view range changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+from studio.models.decimate import PeakCache, peak_decimate
+from studio.models.metric_store import Series
+from studio.qt.plot_style import color_for
+
+__all__ = ["SeriesPlot"]
+
+Getter = Callable[[str], "Series | None"]
+
+
+class SeriesPlot(pg.PlotWidget):
+    """Curves for named series from ``getter(name)``; labels may differ from the series names."""
+
+    def __init__(self, getter: Getter, parent: QWidget | None = None, *, y_label: str = "",
+                 legend: bool = True) -> None:
+        super().__init__(parent)
+        self.getter = getter
+        self.plot_item = self.getPlotItem()
+        self.plot_item.showGrid(x=True, y=True, alpha=0.25)
+        self.plot_item.setLabel("bottom", "step")
+        if y_label:
+            self.plot_item.setLabel("left", y_label)
+        if legend:
+            self.plot_item.addLegend(offset=(-10, 10))
+        self._items: dict[str, pg.PlotDataItem] = {}
+        self._labels: dict[str, str] = {}
+        self._drawn: dict[str, int] = {}
+        self._caches: dict[str, tuple[PeakCache, int]] = {}
+        self._range_dirty = False
+        self.plot_item.getViewBox().sigXRangeChanged.connect(self._on_range)
+
+    def _on_range(self, *_: object) -> None:
+        self._range_dirty = True
+
+    def set_series(self, names: list[str], labels: dict[str, str] | None = None) -> None:
+        """Draw exactly ``names`` (in order; colours follow the order)."""
+        labels = labels or {}
+        for name in [n for n in self._items if n not in names]:
+            self.plot_item.removeItem(self._items.pop(name))
+            self._drawn.pop(name, None)
+            self._caches.pop(name, None)
+        legend = self.plot_item.legend
+        for index, name in enumerate(names):
+            label = labels.get(name, name)
+            if name in self._items and self._labels.get(name) == label:
+                self._items[name].setPen(pg.mkPen(color_for(index), width=1))
+                continue
+            if name in self._items:
+                self.plot_item.removeItem(self._items.pop(name))
+            item = self.plot_item.plot([], [], pen=pg.mkPen(color_for(index), width=1), name=label)
+            item.setClipToView(True)
+            self._items[name] = item
+            self._labels[name] = label
+            self._drawn[name] = -1
+        if legend is not None:
+            legend.clear()
+            for name in names:
+                legend.addItem(self._items[name], self._labels[name])
+
+    def names(self) -> list[str]:
+        """The series drawn now."""
+        return list(self._items)
+
+    def refresh(self, force: bool = False) -> bool:
+        """Redraw what changed; returns True when something was drawn."""
+        view = self.plot_item.getViewBox()
+        follow = bool(view.autoRangeEnabled()[0])
+        lo, hi = view.viewRange()[0]
+        moved = self._range_dirty and not follow
+        self._range_dirty = False
+        buckets = max(200, self.width())
+        changed = False
+        for name, item in self._items.items():
+            series = self.getter(name)
+            if series is None:
+                continue
+            if series.version == self._drawn.get(name) and not force and not moved:
+                continue
+            x, y = series.view()
+            if follow:
+                # While following the run only the points added since the last redraw are scanned.
+                cache, seen = self._caches.get(name, (PeakCache(), 0))
+                if len(x) < seen:
+                    cache.reset()
+                self._caches[name] = (cache, len(x))
+                px, py = cache.update(x, y, buckets)
+            else:
+                px, py = peak_decimate(x, y, lo, hi, buckets)
+            finite = bool(np.isfinite(py).all())
+            item.setData(px, py, skipFiniteCheck=finite, connect="all" if finite else "finite")
+            self._drawn[name] = series.version
+            changed = True
+        return changed
+
+    def visible_series(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The full data (not the decimated points) of every drawn series, by label (for CSV export)."""
+        out = {}
+        for name in self._items:
+            series = self.getter(name)
+            if series is not None:
+                x, y = series.view()
+                out[self._labels.get(name, name)] = (x.copy(), y.copy())
+        return out
+
+    def reset(self) -> None:
+        """Forget the drawn versions (a new run replaced the store contents)."""
+        self.set_series([])
+        self._caches.clear()
+        self.plot_item.enableAutoRange()

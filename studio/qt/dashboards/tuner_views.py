@@ -1,0 +1,246 @@
+"""The tuners: LR finder (live loss-vs-lr curve, suggestion, stop reason, Apply to the model form) and the
+batch-size finder (trials table and plot, Apply to the data settings)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+
+from studio.models.dashboards.tables import Table
+from studio.models.dashboards.tuning import BatchTrials, LrCurve, batch_trials, lr_curve
+from studio.qt.dashboards.common import (
+    TableModel,
+    button_row,
+    fmt_bytes,
+    host_window,
+    make_table_view,
+    plot_export_button,
+)
+from studio.services.session import RunSession
+
+__all__ = ["LrFinderView", "BatchFinderView", "apply_lr", "apply_batch_size"]
+
+
+def _finished(session: RunSession) -> dict | None:
+    events = session.model.extras.get("run_finished") or []
+    return events[-1] if events else None
+
+
+def apply_lr(window: object, lr: float) -> str:
+    """Write ``lr`` into the model form's lr / learning_rate field; returns what happened (one sentence)."""
+    form = getattr(window, "model_form", None)
+    rows = getattr(form, "rows", {}) or {}
+    for name in ("lr", "learning_rate", "learningrate", "base_lr"):
+        if name in rows:
+            rows[name].set_value(float(f"{lr:.3g}"))
+            forms = getattr(window, "forms", None)
+            if forms is not None:
+                forms.setCurrentIndex(1)
+            return f"Set the model argument {name} = {lr:.3g}; the next Fit uses it."
+    return (f"The model's constructor has no lr or learning_rate argument, so {lr:.3g} was not applied. Add an "
+            "`lr` argument (stored with save_hyperparameters) and use it in configure_optimizers.")
+
+
+def apply_batch_size(window: object, size: int) -> str:
+    """Write ``size`` into the data settings' batch size (and a model/DataModule batch_size argument)."""
+    done = []
+    project = getattr(window, "project", None)
+    if project is not None and hasattr(project, "batch_size"):
+        project.batch_size.setValue(int(size))
+        done.append("the data file's batch size")
+    for label, form in (("the model argument", getattr(window, "model_form", None)),
+                        ("the DataModule argument", getattr(project, "dm_args", None))):
+        rows = getattr(form, "rows", {}) or {}
+        if "batch_size" in rows:
+            rows["batch_size"].set_value(int(size))
+            done.append(f"{label} batch_size")
+    if not done:
+        return f"There is no batch size field to set; use batch_size = {size} in your script."
+    return f"Set {' and '.join(done)} to {size}."
+
+
+class LrFinderView(QWidget):
+    """The LR finder tab: raw and smoothed loss against lr (log x), the suggestion, the stop reason."""
+
+    applied = Signal(float)
+
+    def __init__(self, session: RunSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.curve = LrCurve()
+        self._seen = (-1, -1)
+        self.plot_widget = pg.PlotWidget()
+        self.plot = self.plot_widget.getPlotItem()
+        self.plot.setLogMode(x=True)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setLabel("bottom", "learning rate (log)")
+        self.plot.setLabel("left", "loss")
+        self.plot.addLegend(offset=(-10, 10))
+        faint = pg.mkColor("#0072B2")
+        faint.setAlpha(90)
+        self.raw = self.plot.plot([], [], pen=pg.mkPen(faint, width=1), name="loss")
+        self.smooth = self.plot.plot([], [], pen=pg.mkPen("#0072B2", width=2), name="smoothed loss")
+        self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#D55E00", width=1),
+                                      label="", labelOpts={"position": 0.9, "color": "#D55E00"})
+        self.marker.setVisible(False)
+        self.plot.addItem(self.marker, ignoreBounds=True)
+        self.info = QLabel("Run Tune > LR finder to sweep the learning rate; the curve appears here live.")
+        self.info.setObjectName("lrFinderInfo")
+        self.info.setWordWrap(True)
+        self.apply_button = QPushButton("Apply suggestion")
+        self.apply_button.setToolTip("Write the suggested learning rate into the model form's lr field")
+        self.apply_button.setEnabled(False)
+        self.apply_button.clicked.connect(self.apply)
+        self.series = lambda: {"loss": (self.curve.lr, self.curve.loss), "smoothed_loss": (self.curve.lr,
+                                                                                           self.curve.smoothed)}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(button_row(self.apply_button, plot_export_button(self, self.plot, "lr_finder",
+                                                                          self.series)))
+        layout.addWidget(self.plot_widget, 1)
+        layout.addWidget(self.info)
+        session.tick.connect(self.refresh)
+        session.cleared.connect(lambda: self.refresh(force=True))
+
+    def refresh(self, force: bool = False) -> None:
+        """Redraw when new finder points arrived (or the run finished)."""
+        if not force and not self.isVisible():
+            return
+        points = self.session.model.extras.get("lr_find_point") or []
+        finished = _finished(self.session)
+        key = (len(points), id(finished))
+        if key == self._seen and not force:
+            return
+        self._seen = key
+        self.curve = lr_curve(points, finished)
+        lr, loss, smooth = self.curve.lr, self.curve.loss, self.curve.smoothed
+        ok = np.isfinite(loss) & (lr > 0)
+        self.raw.setData(lr[ok], loss[ok])
+        ok = np.isfinite(smooth) & (lr > 0)
+        self.smooth.setData(lr[ok], smooth[ok])
+        self._limit_y(smooth[ok])
+        suggestion = self.curve.suggestion
+        if suggestion is not None and suggestion > 0 and math.isfinite(suggestion):
+            self.marker.setPos(math.log10(suggestion))  # log-x views are in log10 units
+            self.marker.label.setFormat(f"suggested {suggestion:.3g}")
+            self.marker.setVisible(True)
+        else:
+            self.marker.setVisible(False)
+        self.apply_button.setEnabled(suggestion is not None and host_window(self.session) is not None)
+        if not len(lr):
+            self.info.setText("Run Tune > LR finder to sweep the learning rate; the curve appears here live.")
+            return
+        source = "reported by the run" if self.curve.reported else "steepest descent of the smoothed loss"
+        text = f"{len(lr)} points, lr {lr[0]:.3g} to {lr[-1]:.3g}. Stop: {self.curve.stop_reason}. "
+        text += (f"Suggested lr: {suggestion:.3g} ({source})." if suggestion is not None else
+                 "No suggestion yet (needs at least 12 points with a finite smoothed loss).")
+        self.info.setText(text)
+
+    def _limit_y(self, smooth: np.ndarray) -> None:
+        # A diverging sweep ends with losses many orders above the rest; keep the interesting part in view.
+        if len(smooth) < 3:
+            return
+        low = float(np.min(smooth))
+        start = float(smooth[0])
+        high = max(start, low) * 1.5 if start > 0 else float(np.percentile(smooth, 90))
+        if high > low:
+            self.plot.setYRange(low - 0.05 * (high - low), high, padding=0)
+
+    def apply(self) -> str:
+        """Write the suggestion into the model form; returns the message shown."""
+        window = host_window(self.session)
+        if self.curve.suggestion is None or window is None:
+            return ""
+        message = apply_lr(window, self.curve.suggestion)
+        window.statusBar().showMessage(message, 15000)
+        self.info.setText(self.info.text().split(" Applied:")[0] + " Applied: " + message)
+        self.applied.emit(self.curve.suggestion)
+        return message
+
+
+class BatchFinderView(QWidget):
+    """The batch-size finder tab: trials (size, fits/OOM, peak memory, time) as a table and a small plot."""
+
+    def __init__(self, session: RunSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.trials = BatchTrials()
+        self._seen = (-1, -1)
+        self.model = TableModel(self)
+        self.table = make_table_view(self.model)
+        self.plot_widget = pg.PlotWidget()
+        self.plot = self.plot_widget.getPlotItem()
+        self.plot.setLogMode(x=True)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setLabel("bottom", "batch size (log)")
+        self.fits = pg.ScatterPlotItem(size=10, brush=pg.mkBrush("#009E73"), pen=None, name="fits")
+        self.oom = pg.ScatterPlotItem(size=12, symbol="x", brush=pg.mkBrush("#D55E00"), pen=pg.mkPen("#D55E00"),
+                                      name="out of memory")
+        self.plot.addLegend(offset=(10, 10))
+        self.plot.addItem(self.fits)
+        self.plot.addItem(self.oom)
+        self.info = QLabel("Run Tune > Batch-size finder; each trial appears here.")
+        self.info.setObjectName("batchFinderInfo")
+        self.info.setWordWrap(True)
+        self.apply_button = QPushButton("Apply batch size")
+        self.apply_button.setToolTip("Write the found batch size into the data settings")
+        self.apply_button.setEnabled(False)
+        self.apply_button.clicked.connect(self.apply)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.table)
+        split.addWidget(self.plot_widget)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(button_row(self.apply_button))
+        layout.addWidget(split, 1)
+        layout.addWidget(self.info)
+        session.tick.connect(self.refresh)
+        session.cleared.connect(lambda: self.refresh(force=True))
+
+    def refresh(self, force: bool = False) -> None:
+        """Redraw when new trials arrived."""
+        if not force and not self.isVisible():
+            return
+        events = self.session.model.extras.get("batch_size_trial") or []
+        finished = _finished(self.session)
+        key = (len(events), id(finished))
+        if key == self._seen and not force:
+            return
+        self._seen = key
+        self.trials = batch_trials(events, finished)
+        table = Table(["Trial", "Batch size", "Result", "Peak memory", "Time (s)"])
+        for number, (size, fits, memory, seconds) in enumerate(self.trials.rows, 1):
+            table.rows.append([number, size, "fits" if fits else "out of memory", fmt_bytes(memory)
+                               if memory is not None else "n/a", seconds if seconds is not None else math.nan])
+        chosen = {i for i, row in enumerate(self.trials.rows) if row[0] == self.trials.result and row[1]}
+        self.model.set_table(table, chosen)
+        use_memory = any(m is not None for _, _, m, _ in self.trials.rows)
+        self.plot.setLabel("left", "peak memory (MiB)" if use_memory else "time per trial (s)")
+
+        def y_of(row: tuple) -> float:
+            value = row[2] / 2**20 if use_memory else row[3]
+            return math.nan if value is None else float(value)
+
+        good = [(r[0], y_of(r)) for r in self.trials.rows if r[1]]
+        bad = [(r[0], y_of(r)) for r in self.trials.rows if not r[1]]
+        self.fits.setData([g[0] for g in good], [g[1] for g in good])
+        self.oom.setData([b[0] for b in bad], [b[1] if math.isfinite(b[1]) else 0.0 for b in bad])
+        self.apply_button.setEnabled(self.trials.result is not None and host_window(self.session) is not None)
+        if self.trials.rows:
+            result = self.trials.result
+            self.info.setText(f"{len(self.trials.rows)} trial(s); "
+                              + (f"batch size found: {result}." if result is not None else "no size fitted."))
+
+    def apply(self) -> str:
+        """Write the result into the data settings; returns the message shown."""
+        window = host_window(self.session)
+        if self.trials.result is None or window is None:
+            return ""
+        message = apply_batch_size(window, self.trials.result)
+        window.statusBar().showMessage(message, 15000)
+        self.info.setText(message)
+        return message
