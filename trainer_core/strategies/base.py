@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import nullcontext
 from typing import Any
 
 import torch
 
-__all__ = ["Strategy", "SingleDeviceStrategy"]
+__all__ = ["Strategy", "SingleDeviceStrategy", "set_sampler_epoch", "loader_batch_size"]
+
+log = logging.getLogger("trainer_core")
 
 
 class Strategy:
@@ -49,6 +52,32 @@ class Strategy:
     def process_dataloader(self, dataloader: Any) -> Any:
         return dataloader
 
+    def before_train_epoch(self, trainer: Any, epoch: int) -> None:
+        """Called by the fit loop before each training epoch iterates its loader.
+
+        Samplers with ``set_epoch`` (DistributedSampler) get the epoch, so every epoch shuffles differently while
+        all ranks agree on the order; the first epoch also reports the effective batch size on rank 0.
+        """
+        set_sampler_epoch(getattr(trainer, "train_dataloader", None), epoch)
+        if not getattr(self, "_batch_reported", False):
+            self._batch_reported = True
+            self.report_effective_batch_size(trainer)
+
+    def report_effective_batch_size(self, trainer: Any) -> None:
+        """Log (rank 0) how many samples one optimizer step sees when several processes share the work."""
+        if self.world_size <= 1 or not self.is_global_zero:
+            return
+        batch = loader_batch_size(getattr(trainer, "train_dataloader", None))
+        if batch is None:
+            return
+        accumulate = getattr(trainer, "accumulate_grad_batches", 1)
+        accumulate = accumulate if isinstance(accumulate, int) and accumulate > 1 else 1
+        message = (f"Effective batch size: {batch} per process x {self.world_size} processes ({self.num_nodes} "
+                   f"node(s) x {self.num_devices} device(s)) = {batch * self.world_size}")
+        if accumulate > 1:
+            message += f"; x accumulate_grad_batches={accumulate} = {batch * self.world_size * accumulate} per step"
+        log.info(message)
+
     def block_backward_sync(self, model: Any) -> Any:
         """Context that skips gradient all-reduce (non-final micro-batches under DDP)."""
         return nullcontext()
@@ -78,6 +107,41 @@ class Strategy:
 
     def distributed_sampler_kwargs(self) -> dict[str, int] | None:
         return None
+
+
+def _samplers(loader: Any) -> list[Any]:
+    """The samplers of a DataLoader (its sampler and the batch sampler's) or of each loader of a combination."""
+    if loader is None:
+        return []
+    inner = getattr(loader, "loaders", None)  # CombinedLoader
+    if inner is not None:
+        parts = inner.values() if isinstance(inner, dict) else inner
+        return [s for part in parts for s in _samplers(part)]
+    if isinstance(loader, (list, tuple)):
+        return [s for part in loader for s in _samplers(part)]
+    found = [getattr(loader, "sampler", None), getattr(getattr(loader, "batch_sampler", None), "sampler", None)]
+    return [s for s in found if s is not None]
+
+
+def set_sampler_epoch(loader: Any, epoch: int) -> None:
+    """Call ``set_epoch(epoch)`` on every sampler of ``loader`` that has it (DistributedSampler reshuffles by it)."""
+    seen: set[int] = set()
+    for sampler in _samplers(loader):
+        if id(sampler) not in seen and callable(getattr(sampler, "set_epoch", None)):
+            seen.add(id(sampler))
+            sampler.set_epoch(epoch)
+
+
+def loader_batch_size(loader: Any) -> int | None:
+    """The per-process batch size of a training loader (the first loader of a combination), if it has one."""
+    inner = getattr(loader, "loaders", None)
+    if inner is not None:
+        parts = list(inner.values()) if isinstance(inner, dict) else list(inner)
+        return loader_batch_size(parts[0]) if parts else None
+    size = getattr(loader, "batch_size", None)
+    if size is None:
+        size = getattr(getattr(loader, "batch_sampler", None), "batch_size", None)
+    return size if isinstance(size, int) else None
 
 
 class SingleDeviceStrategy(Strategy):

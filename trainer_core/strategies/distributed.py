@@ -14,9 +14,8 @@ from __future__ import annotations
 import io
 import logging
 import os
-import socket
-import subprocess
 import sys
+import warnings
 from datetime import timedelta
 from typing import Any
 
@@ -25,10 +24,13 @@ import torch.distributed as dist
 from torch import nn
 
 from trainer_core.accelerators.connector import DeviceChoice
+from trainer_core.exceptions import MisconfigurationError
 from trainer_core.strategies.base import Strategy
+from trainer_core.strategies.environment import cluster_environment, free_port, prepare_rendezvous
+from trainer_core.strategies.launcher import ChildRanks, relaunch_command, run_with_children
 from trainer_core.strategies.registry import register_strategy
 
-__all__ = ["DDPStrategy", "DDPSpawnStrategy", "DataParallelStrategy", "cluster_environment"]
+__all__ = ["DDPStrategy", "DDPSpawnStrategy", "DataParallelStrategy", "cluster_environment", "convert_sync_batchnorm"]
 
 log = logging.getLogger("trainer_core")
 
@@ -48,24 +50,6 @@ class _StepForward(nn.Module):
         return self._trainer[0]._hooks.module(step_name, *args)
 
 
-def cluster_environment() -> dict[str, int] | None:
-    """Ranks from ``torchrun`` (RANK/LOCAL_RANK/WORLD_SIZE) or SLURM, or None when not launched by a launcher."""
-    env = os.environ
-    if "RANK" in env and "WORLD_SIZE" in env and "LOCAL_RANK" in env:
-        return {"global_rank": int(env["RANK"]), "local_rank": int(env["LOCAL_RANK"]),
-                "world_size": int(env["WORLD_SIZE"]), "node_rank": int(env.get("GROUP_RANK", env.get("NODE_RANK", 0)))}
-    if "SLURM_NTASKS" in env and "SLURM_PROCID" in env and env.get("SLURM_JOB_NAME") not in ("bash", "interactive"):
-        return {"global_rank": int(env["SLURM_PROCID"]), "local_rank": int(env.get("SLURM_LOCALID", 0)),
-                "world_size": int(env["SLURM_NTASKS"]), "node_rank": int(env.get("SLURM_NODEID", 0))}
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class DDPStrategy(Strategy):
     """DistributedDataParallel with one process per device (``num_processes`` CPU processes on gloo)."""
 
@@ -80,7 +64,18 @@ class DDPStrategy(Strategy):
         self.sync_batchnorm = bool(flags.get("sync_batchnorm"))
         self._ddp: nn.Module | None = None
         self._owns_group = False
+        self._children: ChildRanks | None = None
         env = cluster_environment()
+        if env is not None and env["world_size"] != self.world_size:
+            launcher = "SLURM (SLURM_NTASKS)" if env["slurm"] else "torchrun (WORLD_SIZE)"
+            if not env["slurm"]:
+                raise MisconfigurationError(
+                    f"{launcher} started {env['world_size']} processes, but the Trainer asks for num_nodes x devices "
+                    f"= {self.num_nodes} x {self.num_devices} = {self.world_size}. Make them agree: torchrun "
+                    "--nnodes N --nproc_per_node D with Trainer(num_nodes=N, devices=D)")
+            warnings.warn(f"{launcher} has {env['world_size']} tasks but the Trainer asks for {self.world_size} "
+                          "processes; ignoring SLURM and starting the processes here", UserWarning, stacklevel=2)
+            env = None
         if env is not None:
             self._set_ranks(env["global_rank"], env["local_rank"], env["node_rank"], env["world_size"])
             self.launches_processes = False
@@ -99,44 +94,32 @@ class DDPStrategy(Strategy):
     # --- processes ------------------------------------------------------------------------------------------
     def launch(self, trainer: Any, stage: str, body: Any) -> Any:
         """Started as a plain script: re-run it for local ranks 1..n-1 and become local rank 0 ourselves."""
-        if self.num_nodes > 1:
-            from trainer_core.exceptions import MisconfigurationError
+        if self._children is None:
+            self._start_children()
+        assert self._children is not None
+        return run_with_children(self._children, lambda: trainer._run_stage_here(stage, body))
 
+    def _start_children(self) -> None:
+        if self.num_nodes > 1:
             raise MisconfigurationError(
                 f"num_nodes={self.num_nodes}: start one process per device on every node with torchrun "
                 "(torchrun --nnodes N --node_rank R --nproc_per_node D --master_addr HOST script.py) or SLURM srun")
         main = sys.modules.get("__main__")
         if main is None or not getattr(main, "__file__", None):
-            from trainer_core.exceptions import MisconfigurationError
-
             raise MisconfigurationError(
                 "strategy=\"ddp\" re-runs your script once per process, which is impossible from an interactive "
                 "session or notebook; use strategy=\"ddp_spawn\" there")
-        port = str(_free_port())
-        env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "WORLD_SIZE": str(self.world_size),
-               "GROUP_RANK": "0"}
-        children = []
-        for rank in range(1, self.world_size):
-            child_env = {**env, "RANK": str(rank), "LOCAL_RANK": str(rank)}
-            children.append(subprocess.Popen([sys.executable, os.path.abspath(main.__file__), *sys.argv[1:]],
-                                             env=child_env))
+        env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()),
+               "WORLD_SIZE": str(self.world_size), "GROUP_RANK": "0"}
+        self._children = ChildRanks(relaunch_command(), env, self.world_size)
         os.environ.update({**env, "RANK": "0", "LOCAL_RANK": "0"})
-        self.launches_processes = False
         self._set_ranks(0, 0, 0, self.world_size)
-        try:
-            return trainer._run_stage_here(stage, body)
-        finally:
-            for child in children:
-                code = child.wait()
-                if code != 0:
-                    log.error("DDP worker process exited with code %s", code)
 
     def setup_environment(self) -> None:
         if self.root_device.type == "cuda":
             torch.cuda.set_device(self.root_device)
         if not dist.is_initialized():
-            os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-            os.environ.setdefault("MASTER_PORT", "29500")
+            prepare_rendezvous()
             backend = "nccl" if self.root_device.type == "cuda" else "gloo"
             dist.init_process_group(backend, rank=self.global_rank, world_size=self.world_size,
                                     timeout=timedelta(seconds=int(os.environ.get("TRAINER_CORE_DDP_TIMEOUT", 1800))))
@@ -146,9 +129,7 @@ class DDPStrategy(Strategy):
                          self.num_devices, backend)
 
     def setup_module(self, module: nn.Module) -> nn.Module:
-        module = module.to(self.root_device)
-        if self.sync_batchnorm:
-            module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
+        module = convert_sync_batchnorm(module.to(self.root_device), self.root_device, self.sync_batchnorm)
         trainer = module.trainer
         if trainer is not None and trainer.lightning_module is not module:
             trainer.lightning_module = module
@@ -225,7 +206,7 @@ class DDPSpawnStrategy(DDPStrategy):
 
         context = mp.get_context("spawn")
         queue = context.SimpleQueue()
-        port = str(_free_port())
+        port = str(free_port())
         mp.start_processes(_spawn_worker, args=(trainer, stage, body, port, queue), nprocs=self.num_devices,
                            join=True, start_method="spawn")
         # Tensors travel as bytes: torch's shared-memory handles die with the worker that made them.
@@ -294,6 +275,21 @@ def _apply_outcome(trainer: Any, outcome: dict[str, Any]) -> None:
             checkpoint.best_model_score = torch.tensor(outcome["best_model_score"])
 
 
+def convert_sync_batchnorm(module: nn.Module, device: torch.device, enabled: bool) -> nn.Module:
+    """``sync_batchnorm=True``: BatchNorm layers become SyncBatchNorm (statistics over every rank's batch).
+
+    PyTorch's SyncBatchNorm only runs on accelerators; on CPU processes it would fail at the first training batch,
+    so there the layers stay per-process BatchNorm and a warning says so.
+    """
+    if not enabled:
+        return module
+    if device.type == "cpu":
+        warnings.warn("sync_batchnorm=True has no effect on CPU processes: PyTorch's SyncBatchNorm needs CUDA "
+                      "devices, so each process normalises with its own batch statistics", UserWarning, stacklevel=3)
+        return module
+    return nn.SyncBatchNorm.convert_sync_batchnorm(module)
+
+
 class DataParallelStrategy(Strategy):
     """``torch.nn.DataParallel`` over the selected GPUs in one process; ``*_step_end`` reduces device outputs."""
 
@@ -309,6 +305,14 @@ class DataParallelStrategy(Strategy):
         module = module.to(self.root_device)
         self._dp = nn.DataParallel(_StepForward(module, module.trainer), device_ids=self.device_ids)
         return self._dp
+
+    def report_effective_batch_size(self, trainer: Any) -> None:
+        from trainer_core.strategies.base import loader_batch_size
+
+        batch = loader_batch_size(getattr(trainer, "train_dataloader", None))
+        if batch is not None and self.num_devices > 1:
+            log.info("DataParallel: each batch of %d is split over %d GPUs (about %d per GPU); the effective batch "
+                     "size stays %d", batch, self.num_devices, -(-batch // self.num_devices), batch)
 
     def training_step(self, trainer: Any, *args: Any) -> Any:
         output = self._dp("training_step", *args) if self._dp is not None else trainer._hooks.module(

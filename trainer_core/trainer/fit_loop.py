@@ -248,6 +248,7 @@ def _run_training_epoch(t: Any) -> None:
         restore_rng_state(resume_rng["epoch_start"])
     t._epoch_start_rng = capture_rng_state()
     n = t.num_training_batches
+    t.strategy.before_train_epoch(t, progress.current_epoch)  # DistributedSampler.set_epoch; batch-size report
     with _profile(t, "run_training_epoch"):
         iterator = iter(t.train_dataloader)
         stream = _lookahead(iterator) if n == math.inf else None
