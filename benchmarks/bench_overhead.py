@@ -149,7 +149,7 @@ def mlp_rows(quick: bool, device: str, suffix: str = "") -> list[dict]:
     if quick:
         n_short, n_long, repeats = 10, 40, 1
     elif device == "cpu":
-        n_short, n_long, repeats = 300, 1500, 3
+        n_short, n_long, repeats = 100, 600, 3
     else:  # ~1.5 ms/step on an H100 VM: 12 contender-configs x 3 runs must fit a short lease
         n_short, n_long, repeats = 100, 500, 2
     batches = tiny_mlp_batches(n_long, device=device)

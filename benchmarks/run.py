@@ -156,6 +156,9 @@ def environment() -> dict[str, str]:
         "machine": f"{platform.node() or '?'} ({platform.machine()}, {_cpu_name()}, {os.cpu_count()} CPUs)",
         "python": platform.python_version(),
     }
+    if hasattr(os, "getloadavg"):
+        # Other processes steal time from the measured code: recorded so a noisy table can be recognised as such.
+        info["load average at start"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     try:
         import torch
 
@@ -200,6 +203,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--gpu-only", action="store_true", help="only the CUDA benchmarks (implies --gpu; what gpu_check.sh runs)"
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (default 1: these models are too small to gain from more, and spinning "
+        "OpenMP threads on a shared machine make timings erratic; 0 keeps torch's default)",
+    )
     parser.add_argument("--list", action="store_true", help="list the benchmark modules and exit")
     parser.add_argument("--package", default="benchmarks", help=argparse.SUPPRESS)  # tests point it at fakes
     args = parser.parse_args(argv)
@@ -211,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.gpu_only:
         args.gpu = True
         os.environ[GPU_ONLY_ENV] = "1"
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
     env = environment()
     mode = (
         ("quick" if args.quick else "full") + (" + gpu" if args.gpu else "") + (" (gpu only)" if args.gpu_only else "")
