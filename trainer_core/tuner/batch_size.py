@@ -131,6 +131,11 @@ class _TrialCallback(SessionCallback):
         self.dataset_len: int | None = None
         self._epoch_batches = 0
 
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        super().on_fit_start(trainer, pl_module)
+        # Schedulers change the lr, not the memory; a ReduceLROnPlateau would also miss its (unvalidated) metric.
+        trainer.lr_schedulers = []
+
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
         dataset = getattr(trainer.train_dataloader, "dataset", None)
         try:

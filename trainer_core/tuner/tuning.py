@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from trainer_core.exceptions import MisconfigurationError
+from trainer_core.hooks import HookDispatcher
 from trainer_core.tuner import batch_size as bs
 from trainer_core.tuner._attrs import find_holders, lr_attr_name
 from trainer_core.tuner._session import TuningSession
@@ -30,6 +33,36 @@ class Tuner:
         self.trainer = trainer
         #: The trials of the last ``scale_batch_size`` call, in order (size, fits, peak memory, time).
         self.last_trials: list[bs.Trial] = []
+        self._depth = 0
+
+    @contextmanager
+    def _stage(self, model: Any) -> Iterator[None]:
+        """The "tune" stage around the outermost call: the user's callbacks get setup/teardown("tune").
+
+        Callbacks never see the short fits themselves; this is how a recorder (the studio's events file) learns
+        that a tuning stage started and ended, next to the ``on_lr_find_point``/``on_batch_size_trial`` points.
+        """
+        if self._depth:
+            yield
+            return
+        trainer = self.trainer
+        hooks = HookDispatcher(trainer)
+        hooks.rebuild(trainer.callbacks, model, None)
+        trainer.state.stage, trainer.state.status = "tune", "running"
+        self._depth += 1
+        try:
+            hooks.callbacks("setup", stage="tune")
+            yield
+        except BaseException as exc:
+            trainer.state.status = "failed"
+            hooks.callbacks("on_exception", exc)
+            hooks.callbacks("teardown", stage="tune")
+            raise
+        finally:
+            self._depth -= 1
+        if trainer.state.status != "interrupted":
+            trainer.state.status = "finished"
+        hooks.callbacks("teardown", stage="tune")
 
     # --- trainer.tune ---------------------------------------------------------------------------------------
     def tune(self, model: Any, train_dataloaders: Any = None, val_dataloaders: Any = None, datamodule: Any = None,
@@ -46,16 +79,15 @@ class Tuner:
         scale, find = trainer.auto_scale_batch_size, trainer.auto_lr_find
         if not scale and not find:
             log.info("trainer.tune(): nothing to tune; set auto_lr_find=True and/or auto_scale_batch_size=True")
-        if scale:
-            kwargs = {"mode": "power" if scale is True else scale, **(scale_batch_size_kwargs or {})}
-            result["scale_batch_size"] = self.scale_batch_size(model, **loaders, **kwargs)
-        if find and trainer.state.status != "interrupted":
-            kwargs = {"update_attr": True, **(lr_find_kwargs or {})}
-            if isinstance(find, str):
-                kwargs.setdefault("attr_name", find)
-            result["lr_find"] = self.lr_find(model, **loaders, **kwargs)
-        if trainer.state.status != "interrupted":
-            trainer.state.stage, trainer.state.status = "tune", "finished"
+        with self._stage(model):
+            if scale:
+                kwargs = {"mode": "power" if scale is True else scale, **(scale_batch_size_kwargs or {})}
+                result["scale_batch_size"] = self.scale_batch_size(model, **loaders, **kwargs)
+            if find and trainer.state.status != "interrupted":
+                kwargs = {"update_attr": True, **(lr_find_kwargs or {})}
+                if isinstance(find, str):
+                    kwargs.setdefault("attr_name", find)
+                result["lr_find"] = self.lr_find(model, **loaders, **kwargs)
         return result
 
     # --- learning-rate finder -------------------------------------------------------------------------------
@@ -87,7 +119,7 @@ class Tuner:
         attr = lr_attr_name(model, dm, attr_name or _auto_lr_name(trainer)) if update_attr else ""
         session = TuningSession(trainer, model, train_dataloaders=train_dataloaders,
                                 val_dataloaders=val_dataloaders, datamodule=datamodule)
-        with session:
+        with self._stage(model), session:
             finder = _run_lr_find(session, min_lr=min_lr, max_lr=max_lr, num_training=num_training, mode=mode,
                                   early_stop_threshold=early_stop_threshold)
         if update_attr:
@@ -142,7 +174,7 @@ class Tuner:
         session = TuningSession(trainer, model, datamodule=datamodule, val_dataloaders=val_dataloaders)
         steps = min(steps_per_trial, 2) if mode == "fit" else steps_per_trial
         ctx = bs.TrialContext(session, holders.write, steps, bs.memory_probe_for(trainer.strategy.root_device))
-        trials: list[bs.Trial] = []
+        self.last_trials = trials = []
 
         def try_size(size: int) -> bs.Trial:
             if session.interrupted:
@@ -157,30 +189,30 @@ class Tuner:
             limits = [n for n in (ctx.dataset_len, max_val) if n]
             return max(1, min(limits)) if limits else 2 ** 62
 
-        with session, bs.frozen_heap(full_collect=ctx.probe is not None):
-            if mode == "power":
-                found = bs.power_search(try_size, init_val, max_trials, cap)
-            elif mode == "binsearch":
-                found = bs.binsearch(try_size, init_val, max_trials, cap)
-            else:
-                probe = ctx.probe
-                found = bs.fit_search(try_size, init_val, max_trials, cap,
-                                      (lambda: probe.budget()) if probe is not None else (lambda: None), tolerance)
-        self.last_trials = trials
-        if found is None:
-            holders.write(original)
-            if session.interrupted:
-                return None
-            raise MisconfigurationError(
-                f"The batch-size finder found no {batch_arg_name} that fits in memory (tried "
-                f"{[t.batch_size for t in trials]}). Use a smaller model or input, precision=16 or \"bf16\", or "
-                "gradient accumulation with a small batch.")
-        if margin:
-            found = max(1, int(found * (1 - margin)))
-        holders.write(found)
-        log.info("Finished batch size finder (%s, %d trials): will continue with batch size %d", mode, len(trials),
-                 found)
-        return found
+        with self._stage(model):
+            with session, bs.frozen_heap(full_collect=ctx.probe is not None):
+                if mode == "power":
+                    found = bs.power_search(try_size, init_val, max_trials, cap)
+                elif mode == "binsearch":
+                    found = bs.binsearch(try_size, init_val, max_trials, cap)
+                else:
+                    probe = ctx.probe
+                    found = bs.fit_search(try_size, init_val, max_trials, cap,
+                                          (lambda: probe.budget()) if probe is not None else (lambda: None), tolerance)
+            if found is None:
+                holders.write(original)
+                if session.interrupted:
+                    return None
+                raise MisconfigurationError(
+                    f"The batch-size finder found no {batch_arg_name} that fits in memory (tried "
+                    f"{[t.batch_size for t in trials]}). Use a smaller model or input, precision=16 or \"bf16\", or "
+                    "gradient accumulation with a small batch.")
+            if margin:
+                found = max(1, int(found * (1 - margin)))
+            holders.write(found)
+            log.info("Finished batch size finder (%s, %d trials): will continue with batch size %d", mode, len(trials),
+                     found)
+            return found
 
     def _skip(self, what: str) -> bool:
         if self.trainer.fast_dev_run:

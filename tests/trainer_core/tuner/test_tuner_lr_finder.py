@@ -131,6 +131,35 @@ def test_event_recorder_gets_lr_find_points() -> None:
     points = [e for e in events if e["type"] == "lr_find_point"]
     assert [p["step"] for p in points] == [0, 1, 2, 3, 4]
     assert {"lr", "loss", "smoothed_loss"} <= set(points[0])
+    # The points sit inside one "tune" stage; the short fit itself is not reported as a stage.
+    stages = [(e["type"], e.get("stage")) for e in events if e["type"].startswith("stage_")]
+    assert stages == [("stage_started", "tune"), ("stage_finished", "tune")]
+    types = [e["type"] for e in events]
+    assert types.index("stage_started") < types.index("lr_find_point") < types.index("stage_finished")
+
+
+def test_tune_stage_reports_a_failure_to_the_callbacks() -> None:
+    class Two(Regressor):
+        def configure_optimizers(self) -> Any:
+            return [torch.optim.SGD(self.parameters(), lr=0.1), torch.optim.Adam(self.parameters())]
+
+    seen: list[str] = []
+
+    class Watch(pl.Callback):
+        def setup(self, trainer: Any, pl_module: Any, stage: str | None = None) -> None:
+            seen.append(f"setup:{stage}")
+
+        def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
+            seen.append(f"exception:{type(exception).__name__}")
+
+        def teardown(self, trainer: Any, pl_module: Any, stage: str | None = None) -> None:
+            seen.append(f"teardown:{stage}")
+
+    trainer = quiet(callbacks=[Watch()], auto_lr_find=True)
+    with pytest.raises(MisconfigurationError):
+        trainer.tune(Two())
+    assert seen == ["setup:tune", "exception:MisconfigurationError", "teardown:tune"]
+    assert trainer.state.stage == "tune" and trainer.state.status == "failed"
 
 
 # --- restore and repeatability ------------------------------------------------------------------------------------
