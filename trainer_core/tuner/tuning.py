@@ -215,7 +215,13 @@ class Tuner:
             return found
 
     def _skip(self, what: str) -> bool:
-        if self.trainer.fast_dev_run:
+        trainer = self.trainer
+        if trainer.world_size > 1 or getattr(trainer.strategy, "launches_processes", False):
+            raise MisconfigurationError(
+                f"The {what} runs in a single process; this Trainer uses {trainer.world_size} processes "
+                f"({type(trainer.strategy).__name__}). Tune with a one-device Trainer (devices=1), then train the "
+                "tuned model with the distributed one.")
+        if trainer.fast_dev_run:
             log.info("Skipping the %s: fast_dev_run is on. Turn fast_dev_run off to tune.", what)
             return True
         return False

@@ -440,3 +440,9 @@ def test_fast_dev_run_skips_with_a_message(caplog: pytest.LogCaptureFixture) -> 
     with caplog.at_level(logging.INFO, logger="trainer_core"):
         assert trainer.tune(Regressor()) == {"scale_batch_size": None, "lr_find": None}
     assert "Skipping the learning-rate finder: fast_dev_run" in caplog.text
+
+
+def test_multi_process_trainers_are_refused() -> None:
+    trainer = quiet(accelerator="cpu", strategy="ddp", devices=2)
+    with pytest.raises(MisconfigurationError, match="single process; this Trainer uses 2 processes"):
+        trainer.tuner.lr_find(Regressor())
