@@ -90,6 +90,9 @@ class DDPStrategy(Strategy):
         from trainer_core.loggers import rank_zero_only
 
         rank_zero_only.rank = global_rank  # logging and printing helpers act on rank 0 only
+        if global_rank > 0:
+            # The engine's info lines and warnings come once, from rank 0; errors still show on every rank.
+            logging.getLogger("trainer_core").setLevel(logging.ERROR)
 
     # --- processes ------------------------------------------------------------------------------------------
     def launch(self, trainer: Any, stage: str, body: Any) -> Any:
@@ -133,6 +136,8 @@ class DDPStrategy(Strategy):
         trainer = module.trainer
         if trainer is not None and trainer.lightning_module is not module:
             trainer.lightning_module = module
+        if trainer is not None and not self.is_global_zero:
+            _disable_progress_bars(trainer)
         wrapper = _StepForward(module, trainer)
         device_ids = [self.root_device.index] if self.root_device.type == "cuda" else None
         self._ddp = nn.parallel.DistributedDataParallel(wrapper, device_ids=device_ids)
@@ -204,6 +209,7 @@ class DDPSpawnStrategy(DDPStrategy):
     def launch(self, trainer: Any, stage: str, body: Any) -> Any:
         import torch.multiprocessing as mp
 
+        _pickle_locks_as_new()
         context = mp.get_context("spawn")
         queue = context.SimpleQueue()
         port = str(free_port())
@@ -213,6 +219,25 @@ class DDPSpawnStrategy(DDPStrategy):
         outcome = torch.load(io.BytesIO(queue.get()), weights_only=False)
         _apply_outcome(trainer, outcome)
         return outcome.get("result")
+
+
+def _new_lock(kind: str) -> Any:
+    import threading
+
+    return threading.RLock() if kind == "rlock" else threading.Lock()
+
+
+def _pickle_locks_as_new() -> None:
+    """Let the trainer travel to spawned workers although callbacks (loggers, recorders) hold thread locks.
+
+    A lock only guards threads of one process, so each worker gets a fresh, unlocked one. This affects the
+    multiprocessing pickler only (it keeps its own reducer table), not ``pickle`` or ``torch.save``.
+    """
+    import threading
+    from multiprocessing.reduction import ForkingPickler
+
+    ForkingPickler.register(type(threading.Lock()), lambda lock: (_new_lock, ("lock",)))
+    ForkingPickler.register(type(threading.RLock()), lambda lock: (_new_lock, ("rlock",)))
 
 
 def _spawn_worker(local_rank: int, trainer: Any, stage: str, body: Any, port: str, queue: Any) -> None:
@@ -252,6 +277,7 @@ def _collect_outcome(trainer: Any, result: Any) -> dict[str, Any]:
         "current_epoch": trainer.current_epoch,
         "global_step": trainer.global_step,
         "status": trainer.state.status,
+        "logger_versions": [getattr(logger, "version", None) for logger in trainer.loggers],
         "best_model_path": getattr(checkpoint, "best_model_path", None),
         "last_model_path": getattr(checkpoint, "last_model_path", None),
         "best_model_score": float(checkpoint.best_model_score) if getattr(checkpoint, "best_model_score", None)
@@ -267,12 +293,23 @@ def _apply_outcome(trainer: Any, outcome: dict[str, Any]) -> None:
     trainer.progress.current_epoch = outcome["current_epoch"]
     trainer.progress.global_step = outcome["global_step"]
     trainer.state.status = outcome["status"]
+    # The workers chose the logger version (rank 0 created its folder); the caller must point at the same one.
+    for logger, version in zip(trainer.loggers, outcome.get("logger_versions", [])):
+        if version is not None and hasattr(logger, "_version"):
+            logger._version = version
     checkpoint = trainer.checkpoint_callback
     if checkpoint is not None and outcome.get("best_model_path"):
         checkpoint.best_model_path = outcome["best_model_path"]
         checkpoint.last_model_path = outcome.get("last_model_path") or ""
         if outcome.get("best_model_score") is not None:
             checkpoint.best_model_score = torch.tensor(outcome["best_model_score"])
+
+
+def _disable_progress_bars(trainer: Any) -> None:
+    """Only rank 0 draws progress bars (every rank would otherwise print its own)."""
+    for callback in getattr(trainer, "callbacks", []):
+        if callable(getattr(callback, "disable", None)) and hasattr(callback, "is_enabled"):
+            callback.disable()
 
 
 def convert_sync_batchnorm(module: nn.Module, device: torch.device, enabled: bool) -> nn.Module:

@@ -38,3 +38,66 @@ class Regression(pl.LightningModule):
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(dataset(), batch_size=self.batch_size, shuffle=False)
+
+
+def indexed_dataset(n: int) -> TensorDataset:
+    """Samples that carry their own index, so tests can see which rank got which sample."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 4, generator=generator)
+    return TensorDataset(torch.arange(n), x, x.sum(dim=1, keepdim=True))
+
+
+class Probe(pl.LightningModule):
+    """Writes what each rank saw to ``{out_dir}/rank{r}.json`` at the end of fit.
+
+    The data sizes are uneven on purpose (30 train / 13 val samples over 2 ranks with batch 4).
+    """
+
+    def __init__(self, out_dir: str) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(4, 1)
+        self.out_dir = out_dir
+        self.record: dict[str, Any] = {"first_batch": [], "val_sizes": []}
+
+    def setup(self, stage: str | None = None) -> None:
+        # Make the ranks differ on purpose: DDP broadcasts rank 0's weights when it wraps the model.
+        with torch.no_grad():
+            self.layer.weight.add_(float(self.global_rank))
+        import random
+
+        self.record["python_draw"] = random.random()  # equal on every rank after seed_everything
+
+    def on_fit_start(self) -> None:
+        self.record["start_weight"] = self.layer.weight.detach().flatten().tolist()
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        index, x, y = batch
+        if batch_idx == 0:
+            self.record["first_batch"].append(index.tolist())
+        loss = torch.nn.functional.mse_loss(self.layer(x), y)
+        self.log("train_loss", loss, on_epoch=True, sync_dist=True)
+        return loss
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        index, _, _ = batch
+        self.record["val_sizes"].append(len(index))
+        # Rank 1 stops improving after epoch 0, rank 0 keeps improving: EarlyStopping must stop both ranks.
+        value = 1.0 if self.global_rank == 1 else 1.0 / (self.current_epoch + 1)
+        self.log("val_metric", value)
+
+    def on_fit_end(self) -> None:
+        import json
+        import os
+
+        self.record["end_weight"] = self.layer.weight.detach().flatten().tolist()
+        with open(os.path.join(self.out_dir, f"rank{self.global_rank}.json"), "w") as handle:
+            json.dump(self.record, handle)
+
+    def configure_optimizers(self) -> Any:
+        return torch.optim.SGD(self.parameters(), lr=0.05)
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(indexed_dataset(30), batch_size=4, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(indexed_dataset(13), batch_size=4)
