@@ -112,6 +112,10 @@ class MetricsView(QWidget):
         self._vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine))
         self._vline.setVisible(False)
         self.plot.addItem(self._vline, ignoreBounds=True)
+        self._hint = pg.TextItem("Press Fit (Ctrl+R) to train: the curves appear here as they are logged",
+                                 color="#888888", anchor=(0.5, 0.5))
+        self.plot.addItem(self._hint, ignoreBounds=True)
+        self._hint.setPos(0.5, 0.5)
         self.readout = QLabel(" ")
         self.readout.setObjectName("crosshairReadout")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -192,12 +196,17 @@ class MetricsView(QWidget):
         """Redraw what changed (called on the session clock; skipped while hidden)."""
         if not force and not self.isVisible():
             return
-        if self.store.version == self._store_version and not force:
+        if self.store.version == self._store_version and not force and (self._curves or not self.session.running):
             return
         self._store_version = self.store.version
         for name in self.store.names():
             if name not in self._curves:
                 self._add_curve(name)
+        self._hint.setVisible(not self._curves)
+        if not self._curves:
+            self._hint.setText("Starting the training process: curves appear with the first logged values"
+                               if self.session.running else
+                               "Press Fit (Ctrl+R) to train: the curves appear here as they are logged")
         weight = self.weight
         full_x = self._x_follows()
         buckets = max(200, self.plot_widget.width())

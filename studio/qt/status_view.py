@@ -94,7 +94,8 @@ class StatusView(QWidget):
         shown = list(model.latest.items())[:8]
         self.metrics.setText("   ".join(f"{k}: {v:.4g}" for k, v in shown) if shown else "no metrics yet")
         if model.log_dir:
-            self.folder.setText(f'run folder: <a href="{model.log_dir}">{model.log_dir}</a>')
+            # A mid blue reads on both the light and the dark theme.
+            self.folder.setText(f'run folder: <a style="color:#4a90e2" href="{model.log_dir}">{model.log_dir}</a>')
         else:
             self.folder.setText("run folder: -")
         text = model.reason if model.ended and model.status != RunStatus.FINISHED else ""

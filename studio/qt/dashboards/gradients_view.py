@@ -127,6 +127,11 @@ class GradientsView(QWidget):
         session.tick.connect(self.refresh)
         session.cleared.connect(self._on_cleared)
 
+    def report_plots(self) -> list:
+        """(caption, plot item, has data) for the run report."""
+        self.refresh(force=True)
+        return [("Total gradient norm", self.total_plot.plot_item, self.layout_info.total is not None)]
+
     # --- updates ----------------------------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
         """Redraw when visible and the metrics moved."""
@@ -184,7 +189,9 @@ class GradientsView(QWidget):
         for param in params:
             series = self.store.get(self.layout_info.layers[param])
             data.append(series.view() if series is not None else (np.empty(0), np.empty(0)))
-        columns = max(50, min(400, self.heatmap.width() // 3))
+        # One column per logged step while they fit (no empty stripes), else a bin per 3 pixels.
+        longest = max((len(x) for x, _ in data), default=1)
+        columns = max(1, min(longest, max(50, self.heatmap.width() // 3)))
         matrix, x0, x1 = layer_matrix(data, columns)
         finite = matrix[np.isfinite(matrix)]
         levels = (float(finite.min()), float(finite.max()) + 1e-9) if len(finite) else (0.0, 1.0)

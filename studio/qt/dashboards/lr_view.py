@@ -27,7 +27,7 @@ class LearningRateView(QWidget):
         self.session = session
         self.store = session.model.metrics
         self._store_version = -1
-        self.plot = SeriesPlot(self.store.get, y_label="learning rate")
+        self.plot = SeriesPlot(self.store.get, y_label="learning rate", steps=True)
         self.log_y = QCheckBox("Log y")
         self.log_y.toggled.connect(lambda on: self.plot.plot_item.setLogMode(y=on))
         self.note = QLabel(_EMPTY)
@@ -40,6 +40,11 @@ class LearningRateView(QWidget):
         layout.addWidget(self.note)
         session.tick.connect(self.refresh)
         session.cleared.connect(self._on_cleared)
+
+    def report_plots(self) -> list:
+        """(caption, plot item, has data) for the run report."""
+        self.refresh(force=True)
+        return [("Learning rate", self.plot.plot_item, bool(self.plot.names()))]
 
     def refresh(self, force: bool = False) -> None:
         """Redraw when visible and the metrics moved."""

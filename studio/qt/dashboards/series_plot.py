@@ -22,12 +22,16 @@ Getter = Callable[[str], "Series | None"]
 
 
 class SeriesPlot(pg.PlotWidget):
-    """Curves for named series from ``getter(name)``; labels may differ from the series names."""
+    """Curves for named series from ``getter(name)``; labels may differ from the series names.
+
+    ``steps=True`` draws each value held until the next point (learning rates).
+    """
 
     def __init__(self, getter: Getter, parent: QWidget | None = None, *, y_label: str = "",
-                 legend: bool = True) -> None:
+                 legend: bool = True, steps: bool = False) -> None:
         super().__init__(parent)
         self.getter = getter
+        self.steps = steps
         self.plot_item = self.getPlotItem()
         self.plot_item.showGrid(x=True, y=True, alpha=0.25)
         self.plot_item.setLabel("bottom", "step")
@@ -99,6 +103,9 @@ class SeriesPlot(pg.PlotWidget):
                 px, py = cache.update(x, y, buckets)
             else:
                 px, py = peak_decimate(x, y, lo, hi, buckets)
+            if self.steps and len(px) > 1:
+                # Hold each value until the next point (a scheduler's LR changes in jumps, not ramps).
+                px, py = np.repeat(px, 2)[1:], np.repeat(py, 2)[:-1]
             finite = bool(np.isfinite(py).all())
             item.setData(px, py, skipFiniteCheck=finite, connect="all" if finite else "finite")
             self._drawn[name] = series.version

@@ -6,7 +6,7 @@ import glob
 import os
 import shutil
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -65,14 +65,14 @@ class SummaryView(_TableTab):
 
     def __init__(self, session: RunSession, parent: QWidget | None = None) -> None:
         super().__init__(session, parent)
-        self.depth = QComboBox()
-        self.depth.addItems(["full", "top"])
-        self.depth.setToolTip("top: the model's direct children; full: every layer the run reported")
-        self.depth.currentIndexChanged.connect(lambda _: self.rebuild())
+        self.depth_combo = QComboBox()
+        self.depth_combo.addItems(["full", "top"])
+        self.depth_combo.setToolTip("top: the model's direct children; full: every layer the run reported")
+        self.depth_combo.currentIndexChanged.connect(lambda _: self.rebuild())
         self.current = Table([])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(button_row(QLabel("Depth"), self.depth,
+        layout.addLayout(button_row(QLabel("Depth"), self.depth_combo,
                                     table_export_button(self, lambda: self.current, "weights_summary")))
         layout.addWidget(self.table, 1)
         layout.addWidget(self.info)
@@ -81,7 +81,7 @@ class SummaryView(_TableTab):
     def rebuild(self) -> None:
         super().rebuild()
         events = self.session.model.extras.get("model_summary") or []
-        self.current = summary_table(events, self.depth.currentText())
+        self.current = summary_table(events, self.depth_combo.currentText())
         self.model.set_table(self.current)
         self.table.resizeColumnsToContents()
         if not events:
@@ -156,7 +156,10 @@ class ProfilerView(_TableTab):
 
     def _show_stage(self) -> None:
         self.model.set_table(self.current_table())
-        self.table.resizeColumnToContents(0)
+        self.table.horizontalHeader().setSortIndicator(3, Qt.SortOrder.DescendingOrder)
+        self.table.resizeColumnsToContents()
+        # Callback actions carry their repr; keep the numbers on screen.
+        self.table.setColumnWidth(0, min(self.table.columnWidth(0), 520))
 
     def _open_trace(self) -> None:
         traces = trace_files(self.session.model.log_dir)
@@ -269,6 +272,6 @@ def _validation_from_series(model: object) -> list[dict]:
             index = int((x <= float(step)).sum()) - 1
             if index >= 0:
                 metrics[name] = float(y[index])
-        out.append({"type": "epoch_finished", "stage": "validate", "metrics": metrics,
+        out.append({"type": "epoch_finished", "stage": "validate", "metrics": metrics, "step": step,
                     "time": float(event.get("time") or 0.0) - 1e-6, "seq": int(event.get("seq") or 0) - 1})
     return out

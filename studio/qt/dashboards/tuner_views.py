@@ -140,13 +140,18 @@ class LrFinderView(QWidget):
                  "No suggestion yet (needs at least 12 points with a finite smoothed loss).")
         self.info.setText(text)
 
+    def report_plots(self) -> list:
+        """(caption, plot item, has data) for the run report."""
+        self.refresh(force=True)
+        return [("LR finder", self.plot, bool(len(self.curve.lr)))]
+
     def _limit_y(self, smooth: np.ndarray) -> None:
         # A diverging sweep ends with losses many orders above the rest; keep the interesting part in view.
         if len(smooth) < 3:
             return
         low = float(np.min(smooth))
-        start = float(smooth[0])
-        high = max(start, low) * 1.5 if start > 0 else float(np.percentile(smooth, 90))
+        # Everything up to the minimum (the descent) plus the typical level; the divergence tail is cut off.
+        high = max(float(np.max(smooth[: int(np.argmin(smooth)) + 1])), float(np.median(smooth))) * 1.2
         if high > low:
             self.plot.setYRange(low - 0.05 * (high - low), high, padding=0)
 

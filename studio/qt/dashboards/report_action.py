@@ -1,0 +1,73 @@
+"""The one-click run report: config, weights summary, profiler table, checkpoints, final metrics and PNGs of the
+plots of the current run (the live one or the one opened from history)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+import pyqtgraph.exporters  # noqa: F401 - registers ImageExporter
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+from PySide6.QtWidgets import QWidget
+
+from studio.models.dashboards.report import RunReport, write_report
+from studio.models.dashboards.tables import profiler_tables, summary_table
+from studio.qt.dashboards.common import run_config
+from studio.services.session import RunSession
+
+__all__ = ["build_report", "plot_png"]
+
+
+def plot_png(plot: pg.PlotItem, width: int = 1000) -> bytes:
+    """A PNG of ``plot`` (rendered offscreen; works while the tab is hidden)."""
+    exporter = pg.exporters.ImageExporter(plot)
+    exporter.parameters()["width"] = width
+    image = exporter.export(toBytes=True)
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    buffer.close()
+    return bytes(data.data())
+
+
+def _plots(window: Any) -> list[tuple[str, pg.PlotItem]]:
+    """The plots worth a picture: the metrics view and the dashboards that have data."""
+    out = []
+    metrics_view = getattr(window, "metrics_view", None)
+    if metrics_view is not None:
+        metrics_view.refresh(force=True)
+        out.append(("Metrics", metrics_view.plot))
+    for view in getattr(window, "dashboard_views", {}).values():
+        for caption, plot, has_data in getattr(view, "report_plots", lambda: [])():
+            if has_data:
+                out.append((caption, plot))
+    return out
+
+
+def build_report(session: RunSession, window: QWidget | None, path: str | os.PathLike[str]) -> Path:
+    """Write the report of ``session``'s run to ``path`` (.html or .md); returns the path written."""
+    model = session.model
+    report = RunReport(f"Run report: {Path(model.log_dir).name if model.log_dir else model.run_id or 'run'}")
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(model.started_at)) if model.started_at else "?"
+    elapsed = model.elapsed_s()
+    report.facts = [("Status", f"{model.status}" + (f" ({model.reason})" if model.reason else "")),
+                    ("Mode", str(model.mode or "?")), ("Started", started),
+                    ("Duration", f"{elapsed:.1f} s" if elapsed is not None else "?"),
+                    ("Run folder", str(model.log_dir or "?")), ("Run id", str(model.run_id or "?"))]
+    report.config = run_config(session)
+    report.metrics = dict(sorted(model.latest.items()))
+    summary = summary_table(model.extras.get("model_summary") or [])
+    if summary.rows:
+        report.tables.append(summary)
+    for table in profiler_tables(model.extras.get("profiler_report") or []):
+        table.rows = table.rows[:25]
+        table.title = f"Profiler ({table.title}, top 25 by total time)"
+        report.tables.append(table)
+    if window is not None:
+        for caption, plot in _plots(window):
+            report.images.append((caption, plot_png(plot)))
+    return write_report(report, path)

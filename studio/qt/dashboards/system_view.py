@@ -1,0 +1,148 @@
+"""GPU and system: NVML per GPU (memory, utilisation, temperature, power; the training process's own GPU memory),
+the torch allocator figures the child reports, and CPU % / RAM of the training process tree (psutil).
+
+Sampled about once a second by a timer that runs only while the tab is visible. Without NVIDIA drivers the GPU
+part is one line saying why; the rest works.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import psutil
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from studio.models.dashboards.system import GpuSampler, ProcessSampler, allocator_stats
+from studio.models.dashboards.tables import Table
+from studio.qt.dashboards.common import TableModel, fmt_bytes, make_table_view
+from studio.services.session import RunSession
+
+__all__ = ["SystemView"]
+
+HISTORY = 600  # ten minutes of 1 Hz samples in the small plot
+
+
+def _opt(value: float | None, fmt: str) -> str:
+    return "n/a" if value is None else fmt.format(value)
+
+
+class SystemView(QWidget):
+    """The GPU and system tab."""
+
+    def __init__(self, session: RunSession, parent: QWidget | None = None, *, gpu: GpuSampler | None = None,
+                 interval_ms: int = 1000) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.gpu = gpu or GpuSampler()
+        self.procs = ProcessSampler()
+        self.samples = 0
+        self.gpu_label = QLabel()
+        self.gpu_label.setObjectName("gpuStatus")
+        self.gpu_label.setWordWrap(True)
+        self.gpu_model = TableModel(self)
+        self.gpu_table = make_table_view(self.gpu_model)
+        self.gpu_table.setMaximumHeight(160)
+        self.allocator_label = QLabel()
+        self.allocator_label.setObjectName("allocator")
+        self.process_label = QLabel()
+        self.process_label.setObjectName("processStats")
+        self.process_label.setWordWrap(True)
+        self.plot_widget = pg.PlotWidget()
+        self.plot = self.plot_widget.getPlotItem()
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setLabel("bottom", "seconds ago")
+        self.plot.setLabel("left", "%")
+        self.plot.addLegend(offset=(10, 10))
+        self.cpu_curve = self.plot.plot([], [], pen=pg.mkPen("#0072B2", width=1), name="training CPU % (per core)")
+        self.gpu_curve = self.plot.plot([], [], pen=pg.mkPen("#009E73", width=1), name="GPU 0 utilisation %")
+        self.ram_curve = self.plot.plot([], [], pen=pg.mkPen("#E69F00", width=1), name="system RAM used %")
+        self.plot.setXRange(-120, 0, padding=0.02)
+        self.plot.enableAutoRange(x=False, y=True)
+        self.history: dict[str, deque[float]] = {k: deque(maxlen=HISTORY) for k in ("cpu", "gpu", "ram")}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(QLabel("<b>GPUs</b>"))
+        layout.addWidget(self.gpu_label)
+        layout.addWidget(self.gpu_table)
+        layout.addWidget(self.allocator_label)
+        layout.addWidget(QLabel("<b>Training process</b>"))
+        layout.addWidget(self.process_label)
+        layout.addWidget(self.plot_widget, 1)
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.sample)
+        session.tick.connect(self._sync_timer)
+        psutil.cpu_percent(interval=None)  # prime the system-wide counter
+
+    def _sync_timer(self) -> None:
+        if self.isVisible() and not self.timer.isActive():
+            self.timer.start()
+            self.sample()
+        elif not self.isVisible() and self.timer.isActive():
+            self.timer.stop()
+
+    def sample(self) -> None:
+        """Take one sample of everything and update the tab."""
+        self.samples += 1
+        pid = self.session.controller.pid
+        self._sample_gpus(pid)
+        stats = allocator_stats(self.session.model.latest)
+        if stats:
+            self.allocator_label.setText("Torch allocator (reported by the training process): "
+                                         + ", ".join(f"{k} {fmt_bytes(v)}" for k, v in stats.items()))
+        else:
+            self.allocator_label.setText("Torch allocator: not reported by this run (CUDA runs with "
+                                         "DeviceStatsMonitor or log_gpu_memory report it).")
+        proc = self.procs.sample(pid)
+        memory = psutil.virtual_memory()
+        if proc is None:
+            self.process_label.setText(f"No training process running. System: CPU {psutil.cpu_percent():.0f} %, "
+                                       f"RAM {fmt_bytes(memory.used)} of {fmt_bytes(memory.total)}.")
+            self.history["cpu"].append(0.0)
+        else:
+            self.process_label.setText(
+                f"pid {proc.pid} and {proc.processes - 1} child process(es): CPU {proc.cpu_percent:.0f} % "
+                f"(of one core; {psutil.cpu_count()} cores), RAM {fmt_bytes(proc.rss_bytes)} resident. System RAM "
+                f"{fmt_bytes(memory.used)} of {fmt_bytes(memory.total)}.")
+            self.history["cpu"].append(proc.cpu_percent)
+        self.history["ram"].append(float(memory.percent))
+        for key, curve in (("cpu", self.cpu_curve), ("gpu", self.gpu_curve), ("ram", self.ram_curve)):
+            values = np.fromiter(self.history[key], dtype=np.float64)
+            curve.setData(-np.arange(len(values))[::-1].astype(np.float64), values)
+
+    def _sample_gpus(self, pid: int | None) -> None:
+        if not self.gpu.start():
+            self.gpu_label.setText(self.gpu.reason)
+            self.gpu_table.setVisible(False)
+            if self.gpu_curve.isVisible():
+                self.gpu_curve.setVisible(False)
+                self.plot.legend.removeItem(self.gpu_curve)
+            return
+        samples = self.gpu.sample()
+        own = set()
+        if pid is not None:
+            try:
+                own = {pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))}
+            except psutil.Error:
+                own = {pid}
+        table = Table(["GPU", "Name", "Memory used", "Memory total", "Util %", "Temp °C", "Power W",
+                       "Training process"])
+        for gpu in samples:
+            mine = sum(v for p, v in gpu.process_memory.items() if p in own)
+            table.rows.append([gpu.index, gpu.name, fmt_bytes(gpu.memory_used), fmt_bytes(gpu.memory_total),
+                               _opt(gpu.utilization, "{:.0f}"), _opt(gpu.temperature, "{:.0f}"),
+                               _opt(gpu.power_w, "{:.0f}") + (f" / {gpu.power_limit_w:.0f}" if gpu.power_limit_w
+                                                             else ""),
+                               fmt_bytes(mine) if own and mine else ("not on this GPU" if own else "no run")])
+        self.gpu_model.set_table(table)
+        self.gpu_table.setVisible(True)
+        self.gpu_label.setText(f"{len(samples)} NVIDIA GPU(s), sampled once a second.")
+        util = samples[0].utilization if samples else None
+        self.history["gpu"].append(float(util) if util is not None else 0.0)
+
+    def hideEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        self.timer.stop()
+        super().hideEvent(event)  # type: ignore[arg-type]
