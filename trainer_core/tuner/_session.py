@@ -129,14 +129,21 @@ class TuningSession:
                 container.update(value)
 
     # --- short fits -----------------------------------------------------------------------------------------
-    def run(self, callback: SessionCallback, max_steps: int) -> None:
+    def run(self, callback: SessionCallback, max_steps: int, **overrides: Any) -> None:
         """One short ``fit`` of at most ``max_steps`` optimizer steps with only ``callback`` installed.
+
+        Args:
+            callback: the tuner's callback (the only one installed).
+            max_steps: the step limit.
+            **overrides: more trainer attributes to set for this fit only (``limit_train_batches=1.0``, ...).
 
         Exceptions from the fit propagate (the trainer's attributes are back at the snapshot either way).
         """
         t, model = self.trainer, self.model
         callback.session = self
         self._apply_temporary_settings(callback, max_steps)
+        for name, value in overrides.items():
+            setattr(t, name, value)
         # A module's configure_callbacks would bring checkpointing or early stopping back into the short fit.
         object.__setattr__(model, "configure_callbacks", _no_callbacks)
         try:
@@ -213,8 +220,17 @@ class TuningSession:
 
     # --- telemetry ------------------------------------------------------------------------------------------
     def emit(self, hook: str, payload: dict[str, Any]) -> None:
-        """Send a telemetry point to the user's callbacks (the studio's recorder among them) as it happens."""
-        self._telemetry.callbacks(hook, payload)
+        """Send a telemetry point to the user's callbacks (the studio's recorder among them) as it happens.
+
+        The user's callbacks do not run inside the short fits, so these hooks are where they can stop tuning: a
+        ``KeyboardInterrupt`` raised here (the studio's Stop) ends the current short fit and the tuner gracefully.
+        """
+        try:
+            self._telemetry.callbacks(hook, payload)
+        except KeyboardInterrupt:
+            log.warning("Tuning interrupted; the trainer and the model are being restored")
+            self.interrupted = True
+            self.trainer.should_stop = True
 
 
 def _no_callbacks() -> None:

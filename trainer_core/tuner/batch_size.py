@@ -49,6 +49,9 @@ class Trial:
     fits: bool
     peak_memory: int | None = None
     time_s: float = 0.0
+    #: Optimizer steps the trial ran (0 when the loader gave no batch at this size, e.g. drop_last).
+    steps: int = 0
+    oom: bool = False
 
     def as_event(self) -> dict[str, Any]:
         return {"batch_size": self.batch_size, "fits": self.fits, "peak_memory": self.peak_memory,
@@ -167,7 +170,6 @@ class TrialContext:
     steps: int
     probe: Any = None
     dataset_len: int | None = None
-    steps_ran: int = 0
 
 
 def run_trial(ctx: TrialContext, size: int) -> Trial:
@@ -179,7 +181,8 @@ def run_trial(ctx: TrialContext, size: int) -> Trial:
     start = time.perf_counter()
     oom = False
     try:
-        ctx.session.run(callback, max_steps=ctx.steps)
+        # Every batch of the loader counts, whatever limit_train_batches says (1.x does the same).
+        ctx.session.run(callback, max_steps=ctx.steps, limit_train_batches=1.0)
     except BaseException as err:
         if not is_oom_error(err):
             raise
@@ -191,8 +194,9 @@ def run_trial(ctx: TrialContext, size: int) -> Trial:
     release_memory()
     if callback.dataset_len is not None:
         ctx.dataset_len = callback.dataset_len
-    ctx.steps_ran = callback.steps
-    trial = Trial(size, not oom and not ctx.session.interrupted, peak, round(elapsed, 4))
+    # A trial that ran no step proved nothing (the loader gave no batch at this size): it does not fit either.
+    fits = not oom and callback.steps > 0 and not ctx.session.interrupted
+    trial = Trial(size, fits, peak, round(elapsed, 4), callback.steps, oom)
     ctx.session.emit("on_batch_size_trial", trial.as_event())
     return trial
 

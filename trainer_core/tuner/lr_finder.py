@@ -246,8 +246,12 @@ class _LRFinderCallback(SessionCallback):
         finder.results["loss"].append(smoothed)
         finder.raw_losses.append(loss)
         self._epoch_points += 1
-        self.session.emit("on_lr_find_point", {"step": step, "lr": self._lr, "loss": loss,
-                                                "smoothed_loss": smoothed})
+        session = self.session
+        assert session is not None
+        session.emit("on_lr_find_point", {"step": step, "lr": self._lr, "loss": loss, "smoothed_loss": smoothed})
+        if session.interrupted:
+            self._stop(trainer)
+            return
         if self.threshold is None:
             return
         diverged = not math.isfinite(smoothed) or (step > 1 and smoothed > self.threshold * self._best)

@@ -60,7 +60,11 @@ class Tuner:
             raise
         finally:
             self._depth -= 1
-        if trainer.state.status != "interrupted":
+        if trainer.state.status == "interrupted":
+            # As the trainer does for a stage stopped with Ctrl+C or the studio's Stop.
+            hooks.callbacks("on_keyboard_interrupt")
+            hooks.callbacks("on_exception", KeyboardInterrupt("stopped by the user"))
+        else:
             trainer.state.status = "finished"
         hooks.callbacks("teardown", stage="tune")
 
@@ -181,8 +185,6 @@ class Tuner:
                 return bs.Trial(size, False)
             trial = bs.run_trial(ctx, size)
             trials.append(trial)
-            if trial.fits and ctx.steps_ran == 0 and ctx.dataset_len is None:
-                ctx.dataset_len = size  # no batch came out (drop_last?): this size is as far as the data goes
             return trial
 
         def cap() -> int:
@@ -203,6 +205,11 @@ class Tuner:
                 holders.write(original)
                 if session.interrupted:
                     return None
+                if not any(t.oom for t in trials):
+                    raise MisconfigurationError(
+                        f"The batch-size finder never got a training batch out of train_dataloader() (sizes tried: "
+                        f"{[t.batch_size for t in trials]}). Check that the loader reads self.{batch_arg_name}, "
+                        "that the dataset is not empty, and that drop_last=True does not drop every batch.")
                 raise MisconfigurationError(
                     f"The batch-size finder found no {batch_arg_name} that fits in memory (tried "
                     f"{[t.batch_size for t in trials]}). Use a smaller model or input, precision=16 or \"bf16\", or "

@@ -246,3 +246,51 @@ def test_tune_runs_the_flagged_finder() -> None:
     assert trainer.state.stage == "tune" and trainer.state.status == "finished"
     result = quiet(auto_scale_batch_size=True).tune(model, scale_batch_size_kwargs={"max_trials": 3})
     assert result["scale_batch_size"] == 8  # power from init_val=2: trials 2, 4, 8
+
+
+class StopAt(pl.Callback):
+    """Raises KeyboardInterrupt (the studio's Stop) from the tuner's telemetry hooks."""
+
+    def __init__(self, trial: int = 10**9, point: int = 10**9) -> None:
+        self.trial, self.point, self.seen = trial, point, 0
+
+    def on_batch_size_trial(self, trainer: Any, pl_module: Any, trial: dict[str, Any]) -> None:
+        self.seen += 1
+        if self.seen == self.trial:
+            raise KeyboardInterrupt("stopped by the user")
+
+    def on_lr_find_point(self, trainer: Any, pl_module: Any, point: dict[str, float]) -> None:
+        if point["step"] == self.point:
+            raise KeyboardInterrupt("stopped by the user")
+
+
+def test_stop_during_the_batch_size_finder_ends_tuning_gracefully() -> None:
+    from trainer_core.telemetry import EventRecorder
+
+    events: list[dict[str, Any]] = []
+    model = OOMOracle(threshold=1000)
+    trainer = quiet(callbacks=[StopAt(trial=3), EventRecorder(sink=events.append, write_file=False)],
+                    auto_scale_batch_size="binsearch", auto_lr_find=True)
+    result = trainer.tune(model)
+    assert [t.batch_size for t in trainer.tuner.last_trials] == [2, 4, 8]
+    assert result == {"scale_batch_size": 8, "lr_find": None}  # the last size that ran; no LR finder afterwards
+    assert trainer.state.status == "interrupted" and model.batch_size == 8
+    assert [e["type"] for e in events if e["type"] in ("exception", "stage_finished")] == ["exception",
+                                                                                          "stage_finished"]
+    assert events[-1]["status"] == "interrupted"
+
+
+def test_a_loader_that_drops_every_batch_does_not_count_as_fitting() -> None:
+    class DropLast(OOMOracle):
+        def train_dataloader(self) -> DataLoader:
+            loader = super().train_dataloader()
+            return DataLoader(loader.dataset, batch_size=self.batch_size, collate_fn=loader.collate_fn,
+                              drop_last=True)
+
+    model = DropLast(threshold=10**6, length=100)
+    trainer = quiet(limit_train_batches=0.1)  # trials use every batch, whatever the limit says
+    assert trainer.tuner.scale_batch_size(model, mode="binsearch") == 100
+    assert trainer.limit_train_batches == 0.1
+    empty = DropLast(threshold=10**6, length=0)
+    with pytest.raises(MisconfigurationError, match="never got a training batch"):
+        quiet().tuner.scale_batch_size(empty, mode="power")

@@ -446,3 +446,32 @@ def test_multi_process_trainers_are_refused() -> None:
     trainer = quiet(accelerator="cpu", strategy="ddp", devices=2)
     with pytest.raises(MisconfigurationError, match="single process; this Trainer uses 2 processes"):
         trainer.tuner.lr_find(Regressor())
+
+
+def test_stop_from_a_telemetry_hook_interrupts_and_restores() -> None:
+    class StopAtPoint(pl.Callback):
+        def on_lr_find_point(self, trainer: Any, pl_module: Any, point: dict[str, float]) -> None:
+            if point["step"] == 5:
+                raise KeyboardInterrupt("stopped by the user")
+
+    torch.manual_seed(0)
+    model = Regressor()
+    weights = _state(model)
+    trainer = quiet(callbacks=[StopAtPoint()])
+    finder = trainer.tuner.lr_find(model, num_training=50, update_attr=True)
+    assert finder.stop_reason == "interrupted after 6 steps" and len(finder.results["lr"]) == 6
+    assert trainer.state.status == "interrupted" and model.lr == 0.01
+    assert _equal(weights, _state(model))
+
+
+def test_ctrl_c_inside_the_short_fit_interrupts_gracefully() -> None:
+    class CtrlC(Regressor):
+        def training_step(self, batch: Any, batch_idx: int) -> Any:
+            if self.trainer.global_step == 3:
+                raise KeyboardInterrupt
+            return super().training_step(batch, batch_idx)
+
+    trainer = quiet()
+    finder = trainer.tuner.lr_find(CtrlC(), num_training=20)
+    assert finder.stop_reason == "interrupted after 3 steps"
+    assert trainer.state.status == "interrupted"
