@@ -176,3 +176,28 @@ def test_resume_from_the_stop_checkpoint(make_window, qtbot, scripts):
     first_step = window.session.model.metrics.series("loss").view()[0][0]
     assert first_step > 10  # resumed, not restarted
     assert window.session.model.progress.epoch == 2
+
+
+def test_fit_from_a_csv_data_file(make_window, qtbot):
+    window = make_window()
+    csv = Path(window.project.script_info.path).parent / "data" / "machine_health.csv"
+    window.project.set_data_path(str(csv))
+    window.project.batch_size.setValue(64)
+    window.project.val_split.setValue(0.25)
+    set_flag(window, "max_epochs", "1")
+    config, problems = window.current_config()
+    assert problems == [] and config.data == {"path": str(csv), "batch_size": 64, "val_split": 0.25,
+                                              "shuffle": True}
+    assert window.launch("fit")
+    with qtbot.waitSignal(window.session.run_ended, timeout=120_000) as ended:
+        pass
+    assert ended.args[0] == "finished", window.console_view.plain_text()
+    # 600 rows, 25 % held out: 450 training rows in batches of 64 = 8 steps in the one epoch.
+    assert window.session.model.metrics.series("loss").view()[0][-1] == 8
+
+
+def test_missing_data_file_blocks_launch(make_window, tmp_path):
+    window = make_window()
+    window.project.set_data_path(str(tmp_path / "missing.csv"))
+    assert window.launch("fit") is False
+    assert "does not exist" in window.problems.text()
