@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-FIT_RUN = FIXTURES / "dashboard_fit"
-TUNE_RUN = FIXTURES / "dashboard_tune"
+from dashboard_helpers import FIT_RUN, TUNE_RUN
 
 
 @pytest.fixture
@@ -57,11 +53,7 @@ def window(qtbot):
     window = create_window()
     qtbot.addWidget(window)
     window.ensure_views()
+    window.show()
+    qtbot.waitExposed(window)
     yield window
     window.session.shutdown()
-
-
-def feed(session, events, chunk=7):
-    """Deliver ``events`` the way the run controller does (batches, then ``updated``)."""
-    for start in range(0, len(events), chunk):
-        session._on_events(events[start : start + chunk])

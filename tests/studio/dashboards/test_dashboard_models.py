@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import os
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from dashboard_helpers import FakeNvml
 
 from studio.models.dashboards import checkpoints, grads, history, report, system, tables, tuning
 from studio.models.run_state import RunModel
@@ -159,46 +159,8 @@ def test_series_csv_and_reports(tmp_path):
     assert (tmp_path / "r_files" / "plot0_metrics.png").read_bytes() == b"\x89PNG fake"
 
 
-class _FakeNvml:
-    class NVMLError_NotSupported(Exception):  # noqa: N801 - NVML's naming
-        pass
-
-    def nvmlInit(self):  # noqa: N802
-        pass
-
-    def nvmlDeviceGetCount(self):  # noqa: N802
-        return 1
-
-    def nvmlDeviceGetHandleByIndex(self, i):  # noqa: N802
-        return i
-
-    def nvmlDeviceGetName(self, h):  # noqa: N802
-        return b"NVIDIA H100 80GB HBM3"
-
-    def nvmlDeviceGetMemoryInfo(self, h):  # noqa: N802
-        return SimpleNamespace(used=2 * 2**30, total=80 * 2**30)
-
-    def nvmlDeviceGetUtilizationRates(self, h):  # noqa: N802
-        return SimpleNamespace(gpu=87, memory=40)
-
-    def nvmlDeviceGetTemperature(self, h, kind):  # noqa: N802
-        return 41
-
-    def nvmlDeviceGetPowerUsage(self, h):  # noqa: N802
-        raise self.NVMLError_NotSupported()
-
-    def nvmlDeviceGetEnforcedPowerLimit(self, h):  # noqa: N802
-        return 700_000
-
-    def nvmlDeviceGetComputeRunningProcesses(self, h):  # noqa: N802
-        return [SimpleNamespace(pid=os.getpid(), usedGpuMemory=1_600_000_000)]
-
-    def nvmlShutdown(self):  # noqa: N802
-        pass
-
-
 def test_gpu_sampler_with_fake_nvml_marks_unsupported_metrics():
-    fake = _FakeNvml()
+    fake = FakeNvml()
     calls = []
     original = fake.nvmlDeviceGetPowerUsage
     fake.nvmlDeviceGetPowerUsage = lambda h: (calls.append(h), original(h))[1]

@@ -1,0 +1,218 @@
+"""Each dashboard view driven by the recorded events (replayed, and fed live in batches)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from dashboard_helpers import FIT_RUN, TUNE_RUN, FakeNvml, feed
+from PySide6.QtCore import Qt
+
+from studio.models.dashboards.checkpoints import CheckpointRow
+
+
+def _show(qtbot, widget):
+    qtbot.addWidget(widget)
+    widget.resize(1000, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def test_gradients_view_live_marks_and_clipping(qtbot, session, fit_events):
+    from studio.qt.dashboards.gradients_view import GradientsView
+
+    view = _show(qtbot, GradientsView(session))
+    assert "track_grad_norm" in view.status.text()
+    feed(session, fit_events)
+    view.refresh()
+    assert view.layout_info.total == "grad_2.0_norm_total_step"
+    assert view.layer_list.count() == 4
+    x, _ = view.total_plot._items["grad_2.0_norm_total_step"].getData()
+    assert len(x) == 48
+    assert view.clip == 5.0 and "23 of 48 logged steps clipped" in view.clip_label.text()
+    assert view.clip_line.isVisible()
+    assert "no exploded or vanished" in view.status.text()
+    view.set_thresholds(exploded=15.0, vanished=1.5)
+    assert view.status.text().startswith("Warning: exploded gradient norm at 3 step(s)")
+    assert "vanishing gradient norm" in view.status.text()
+    assert len(view.exploded_marks.data) == 3
+    view.mode.setCurrentIndex(1)
+    assert view.stack.currentIndex() == 1 and len(view.layer_plot.names()) == 4
+    view.mode.setCurrentIndex(0)
+    image = view.heat_item.image
+    assert image is not None and image.shape == (48, 4)
+
+
+def test_learning_rate_view_draws_lr_monitor_series(qtbot, session):
+    from studio.qt.dashboards.lr_view import LearningRateView
+
+    view = _show(qtbot, LearningRateView(session))
+    session.open_run(FIT_RUN)
+    view.refresh()
+    assert view.plot.names() == ["lr-SGD"]
+    x, y = view.plot._items["lr-SGD"].getData()
+    assert y.max() == pytest.approx(0.05) and y.min() == pytest.approx(0.0125)
+    assert "SGD = 0.0125" in view.note.text()
+
+
+def test_lr_finder_live_curve_suggestion_and_apply(qtbot, window, tune_events):
+    view = window.dashboard_views["LR finder"]
+    window.views.setCurrentWidget(view)
+    points = [e for e in tune_events if e["type"] == "lr_find_point"]
+    feed(window.session, points[:30])
+    view.refresh()
+    assert len(view.curve.lr) == 30 and view.curve.stop_reason == "running"
+    feed(window.session, points[30:] + [tune_events[-1]])
+    view.refresh()
+    assert len(view.curve.lr) == 59
+    suggestion = tune_events[-1]["result"]["tune"]["lr"]
+    assert view.marker.isVisible() and view.marker.value() == pytest.approx(np.log10(suggestion))
+    assert "Stop: diverged at step 58" in view.info.text()
+    assert view.apply_button.isEnabled()
+    qtbot.mouseClick(view.apply_button, Qt.MouseButton.LeftButton)
+    assert window.model_form.values()[0]["lr"] == pytest.approx(float(f"{suggestion:.3g}"))
+    assert "Applied: Set the model argument lr" in view.info.text()
+
+
+def test_batch_finder_table_plot_and_apply(qtbot, window):
+    view = window.dashboard_views["Batch size"]
+    window.views.setCurrentWidget(view)
+    window.session.open_run(TUNE_RUN)
+    view.refresh()
+    assert view.model.rowCount() == 5
+    assert [view.model.table.rows[i][1] for i in range(5)] == [2, 4, 8, 16, 32]
+    assert view.model.highlight == {4}
+    assert len(view.fits.data) == 5 and len(view.oom.data) == 0
+    window.project.batch_size.setValue(3)
+    message = view.apply()
+    assert window.project.batch_size.value() == 32
+    assert window.model_form.values()[0].get("batch_size", 32) == 32 and "32" in message
+
+
+def test_system_view_without_and_with_nvml(qtbot, session, monkeypatch):
+    from studio.models.dashboards.system import GpuSampler
+    from studio.qt.dashboards.system_view import SystemView
+
+    class Missing:
+        def nvmlInit(self):  # noqa: N802
+            raise type("NVMLError_LibraryNotFound", (Exception,), {})()
+
+    view = _show(qtbot, SystemView(session, gpu=GpuSampler(Missing())))
+    view.sample()
+    assert view.gpu_label.text().startswith("No NVIDIA driver found")
+    assert not view.gpu_table.isVisible() and "No training process running" in view.process_label.text()
+
+    monkeypatch.setattr(type(session.controller), "pid", property(lambda self: os.getpid()))
+    gpu_view = _show(qtbot, SystemView(session, gpu=GpuSampler(FakeNvml())))
+    session.model.latest["memory_allocated"] = 3 * 2**30
+    gpu_view.sample()
+    gpu_view.sample()
+    row = gpu_view.gpu_model.table.rows[0]
+    assert row[1] == "NVIDIA H100 80GB HBM3" and row[4] == "87" and row[6].startswith("n/a")
+    assert row[7] == "1.5 GiB"
+    assert f"pid {os.getpid()}" in gpu_view.process_label.text()
+    assert "allocated 3.0 GiB" in gpu_view.allocator_label.text()
+    assert len(gpu_view.history["cpu"]) == 2
+
+
+def test_summary_view_depth_and_export(qtbot, session, tmp_path):
+    from studio.models.dashboards.tables import to_csv, to_markdown
+    from studio.qt.dashboards.tables_views import SummaryView
+
+    view = _show(qtbot, SummaryView(session))
+    assert "No weights summary" in view.info.text()
+    session.open_run(FIT_RUN)
+    view.rebuild()
+    assert view.model.rowCount() == 4 and view.model.columnCount() == 5
+    assert "129 trainable params" in view.info.text() and "0.001 MB" in view.info.text()
+    view.depth_combo.setCurrentText("top")
+    assert view.model.rowCount() == 2
+    assert to_csv(view.current).splitlines()[1] == "encoder,Sequential,112,\"[2, 6]\",\"[2, 16]\""
+    assert "| head | Linear | 17 |" in to_markdown(view.current)
+
+
+def test_profiler_view_sorting_and_trace(qtbot, session, tmp_path):
+    from studio.qt.dashboards.tables_views import ProfilerView, trace_files
+
+    view = _show(qtbot, ProfilerView(session))
+    session.open_run(FIT_RUN)
+    view.rebuild()
+    assert view.stage.currentText() == "fit" and view.model.rowCount() == 44
+    view.model.sort(2, Qt.SortOrder.DescendingOrder)
+    calls = [row[2] for row in view.model.table.rows]
+    assert calls == sorted(calls, reverse=True)
+    assert not view.open_trace.isEnabled()
+    trace = tmp_path / "fit-pytorch.pt.trace.json"
+    trace.write_text("{}")
+    session.model.log_dir = str(tmp_path)
+    assert trace_files(str(tmp_path)) == [str(trace)]
+    view.rebuild()
+    assert view.open_trace.isEnabled() and str(trace) in view.info.text()
+
+
+def test_checkpoints_view_best_highlight_and_copy(qtbot, session, tmp_path):
+    from studio.qt.dashboards.tables_views import CheckpointsView, copy_checkpoint
+
+    view = _show(qtbot, CheckpointsView(session))
+    session.open_run(FIT_RUN)
+    view.rebuild()
+    assert view.model.rowCount() == 7
+    (best,) = view.model.highlight
+    assert view.model.table.rows[best][0] == "epoch=5-step=96.ckpt"
+    assert view.model.table.rows[0][5] == pytest.approx(20.155, rel=1e-4)
+    assert view.model.data(view.model.index(best, 0), Qt.ItemDataRole.FontRole).bold()
+    source = tmp_path / "a.ckpt"
+    source.write_bytes(b"weights")
+    out = copy_checkpoint(CheckpointRow(str(source), "best", 1, 2, "val_loss", 0.1), str(tmp_path / "copy"))
+    assert Path(out).read_bytes() == b"weights"
+    with pytest.raises(FileNotFoundError, match="no longer on disk"):
+        copy_checkpoint(view.rows[0], str(tmp_path))
+
+
+def test_history_overlay_compare_and_open(qtbot, session, runs_root):
+    from studio.qt.dashboards.history_view import HistoryView
+
+    view = _show(qtbot, HistoryView(session, root=str(runs_root)))
+    assert len(view.runs) == 2 and view.table.rowCount() == 2
+    fit_row = next(i for i, r in enumerate(view.runs) if r.mode == "fit")
+    assert view.table.item(fit_row, 1).text() == "finished" and view.table.item(fit_row, 5).text() == "val_loss"
+    view.metric_combo.setCurrentText("val_loss")
+    view.set_checked([r.path for r in view.runs])
+    assert len(view.overlay.names()) == 1  # only the fit run logged val_loss
+    assert view.overlay.plot_item.legend.items[0][1].text == view.runs[fit_row].name
+    view.step.setValue(40)
+    rows = {r[0]: r for r in view.compare_model.table.rows}
+    assert len(rows) == 2
+    row = rows[view.runs[fit_row].name]
+    assert row[1] == pytest.approx(10.9127, rel=1e-4) and row[2] == 31.0
+    view.table.selectRow(fit_row)
+    view.open_selected()
+    assert session.model.mode == "fit" and "val_loss" in session.model.metrics
+    assert session.model.log_dir.endswith("version_0")
+
+
+def test_window_has_every_dashboard_and_a_report(qtbot, window, tmp_path):
+    from studio.qt.dashboards import VIEW_TITLES
+    from studio.qt.dashboards.common import export_plot
+    from studio.qt.dashboards.report_action import build_report
+
+    titles = [window.views.tabText(i) for i in range(window.views.count())]
+    assert all(title in titles for title in VIEW_TITLES)
+    window.session.open_run(FIT_RUN)
+    grads_view = window.dashboard_views["Gradients"]
+    window.views.setCurrentWidget(grads_view)
+    grads_view.refresh()
+    png = export_plot(grads_view.total_plot.plot_item, str(tmp_path / "g.png"))
+    svg = export_plot(grads_view.total_plot.plot_item, str(tmp_path / "g.svg"))
+    csv_path = export_plot(grads_view.total_plot.plot_item, str(tmp_path / "g.csv"),
+                           grads_view.total_plot.visible_series())
+    assert Path(png).read_bytes()[:4] == b"\x89PNG" and "<svg" in Path(svg).read_text()
+    assert Path(csv_path).read_text().splitlines()[0] == "step,total"
+    html = build_report(window.session, window, tmp_path / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 3  # metrics, gradient norm, learning rate
+    assert "Weights summary" in html and "gradient_clip_val: 5.0" in html and "val_loss" in html
+    md = build_report(window.session, window, tmp_path / "report.md")
+    assert "## Final metrics" in md.read_text() and len(list((tmp_path / "report_files").glob("*.png"))) >= 3
