@@ -49,7 +49,6 @@ def create_views(session: RunSession) -> list[tuple[str, QWidget]]:
         # The report and the tests find the views here; the window itself needs nothing else.
         window.dashboard_views = dict(views)
         session.run_started.connect(lambda mode: _follow_tuner(window, mode))
-    views[-1][1].rescan()  # type: ignore[attr-defined]
     return views
 
 

@@ -114,7 +114,14 @@ class HistoryView(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(split, 1)
         layout.addWidget(self.info)
-        session.run_ended.connect(lambda *_: self.rescan())
+        self._scanned = False
+        session.run_ended.connect(lambda *_: self.rescan() if self._scanned else None)
+
+    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        # The root is read when the tab is first shown, not at start-up (a big root takes a while).
+        if not self._scanned:
+            self.rescan()
+        super().showEvent(event)  # type: ignore[arg-type]
 
     # --- scanning ---------------------------------------------------------------------------------------------
     def set_root(self, root: str) -> None:
@@ -129,6 +136,7 @@ class HistoryView(QWidget):
 
     def rescan(self) -> None:
         """Read the root again (new and growing runs only)."""
+        self._scanned = True
         root = self.root_edit.text().strip()
         checked = set(self.checked_paths())
         self.runs = scan_runs(root) if root else []
