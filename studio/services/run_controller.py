@@ -198,7 +198,7 @@ class RunController(QObject):
             self.events.emit(batch)
         if alive and not closed:
             return
-        self._proc.join(1.0)
+        self._proc.join(0.05)
         if self._proc.is_alive():  # pipe closed but still alive: it is exiting; look again next tick
             return
         self._finish()

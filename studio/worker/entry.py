@@ -113,6 +113,13 @@ def _run_spec(request: dict[str, Any], channel: Any, stop_event: Any) -> int:
         try:
             result = execute_spec(spec, callbacks=[recorder, stopper])
         except BaseException as error:
+            if isinstance(error, KeyboardInterrupt) and stopper.fired:
+                # Stopped outside the trainer's own handling (inside a tuner, for example): still a user stop.
+                recorder.emit(ev.EXCEPTION, **describe_exception(error, interrupted=True))
+                recorder.emit(ev.RUN_FINISHED, status="interrupted", reason="stopped by the user", metrics={},
+                              result={}, duration_s=time.monotonic() - started)
+                _finish_file(recorder, request)
+                return 0
             info = describe_exception(error, user_file=spec.get("model_script"))
             recorder.emit(ev.EXCEPTION, **info)
             where = info["user_frame"]

@@ -104,7 +104,8 @@ def clipped_steps(x: np.ndarray, total: np.ndarray, clip: float | None, algorith
 def layer_matrix(series: list[tuple[np.ndarray, np.ndarray]], columns: int = 200) -> tuple[np.ndarray, float, float]:
     """A (layers x columns) matrix of log10 norms binned over the step range (for the heatmap), with x0, x1.
 
-    Each cell holds the largest norm in its step bin (spikes stay visible); empty bins are NaN.
+    Each cell holds the largest norm in its step bin (spikes stay visible); empty bins are NaN. The x arrays are
+    sorted (global steps), so each bin is a contiguous slice and one ``fmax.reduceat`` per layer does the work.
     """
     xs = [x for x, _ in series if len(x)]
     if not xs:
@@ -112,15 +113,16 @@ def layer_matrix(series: list[tuple[np.ndarray, np.ndarray]], columns: int = 200
     x0 = float(min(x[0] for x in xs))
     x1 = float(max(x[-1] for x in xs))
     span = max(x1 - x0, 1.0)
+    edges = x0 + span * np.arange(columns) / columns
     out = np.full((len(series), columns), np.nan)
     for row, (x, y) in enumerate(series):
         if not len(x):
             continue
-        bins = np.minimum(((x - x0) / span * columns).astype(np.int64), columns - 1)
+        starts = np.searchsorted(x, edges, side="left")
+        filled = starts < np.r_[starts[1:], len(x)]
+        clean = np.where(np.isfinite(y) & (y > 0), y, np.nan)
+        with np.errstate(invalid="ignore"):
+            peaks = np.fmax.reduceat(clean, starts[filled])
         with np.errstate(divide="ignore", invalid="ignore"):
-            values = np.log10(np.where(np.isfinite(y) & (y > 0), y, np.nan))
-        cell = np.full(columns, -np.inf)
-        np.maximum.at(cell, bins, np.nan_to_num(values, nan=-np.inf))
-        cell[np.isneginf(cell)] = np.nan
-        out[row] = cell
+            out[row, filled] = np.log10(peaks)
     return out, x0, x0 + span

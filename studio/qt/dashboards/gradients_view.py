@@ -6,6 +6,8 @@ Data: the ``grad_{p}_norm/...`` metrics of ``track_grad_norm`` (see studio.model
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -56,6 +58,8 @@ class GradientsView(QWidget):
         self.clip: float | None = None
         self.clip_algorithm = "norm"
         self.message = ""
+        self._heat_drawn = 0.0
+        self._heat_pending = False
 
         self.total_plot = SeriesPlot(self.store.get, y_label="total norm", legend=False)
         self.total_plot.plot_item.setTitle("Total gradient norm")
@@ -137,7 +141,7 @@ class GradientsView(QWidget):
         """Redraw when visible and the metrics moved."""
         if not force and not self.isVisible():
             return
-        if self.store.version == self._store_version and not force:
+        if self.store.version == self._store_version and not force and not self._heat_pending:
             return
         self._store_version = self.store.version
         if not self._config_checked and self.session.model.extras.get("run_started"):
@@ -150,7 +154,14 @@ class GradientsView(QWidget):
             self._fill_layers()
         self.total_plot.refresh(force)
         if self.stack.currentIndex() == 0:
-            self._draw_heatmap()
+            # The heatmap scans every layer's whole history: at most twice a second while a run streams.
+            now = time.monotonic()
+            if force or now - self._heat_drawn >= 0.5:
+                self._heat_drawn = now
+                self._heat_pending = False
+                self._draw_heatmap()
+            else:
+                self._heat_pending = True
         else:
             self.layer_plot.refresh(force)
         self._update_marks()

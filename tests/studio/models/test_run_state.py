@@ -1,0 +1,69 @@
+import pytest
+
+from studio.models.run_state import Progress, RunModel, load_events
+
+
+def ev(event_type, **fields):
+    return {"type": event_type, "run_id": "r", "seq": 0, "time": fields.pop("time", 100.0), **fields}
+
+
+def test_a_run_from_start_to_finish():
+    model = RunModel()
+    model.reset(mode="fit")
+    assert model.status == "starting"
+    seen = model.apply([
+        ev("run_started", mode="fit", log_dir="/runs/v0", pid=1, config={}),
+        ev("stage_started", stage="fit", max_epochs=3, max_steps=-1, num_batches=None),
+        ev("epoch_started", stage="train", epoch=0, step=0, num_batches=10),
+        ev("progress", stage="train", epoch=0, step=1, batch=1, num_batches=10, metrics={"loss": 2.0, "acc": 0.5}),
+        ev("metrics", step=0, epoch=0, metrics={"train_loss": 2.0}),
+        ev("metrics", step=1, epoch=0, metrics={"train_loss": 1.5}),
+        ev("epoch_finished", stage="validate", epoch=0, step=10, metrics={"val_loss": 1.0, "train_loss": 1.4}),
+        ev("log", level="warning", stream="warnings", text="careful\nsecond line"),
+        ev("checkpoint_saved", path="/runs/v0/checkpoints/last.ckpt", kind="last", epoch=0, step=10),
+        ev("run_finished", status="finished", reason="", metrics={"val_loss": 1.0}, result={"log_dir": "/runs/v0"}),
+    ])
+    assert {"run_started", "progress", "metrics", "epoch_finished", "run_finished"} <= seen
+    assert model.status == "finished" and model.ended and model.log_dir == "/runs/v0"
+    assert model.metrics.series("train_loss").kind == "step"  # two points in epoch 0
+    assert model.metrics.series("val_loss").kind == "epoch"
+    assert len(model.metrics.series("train_loss")) == 2  # the epoch summary does not add a third point
+    assert "acc" not in model.metrics  # progress-bar values are shown, not plotted
+    assert model.latest["acc"] == 0.5
+    assert [line for _, line in model.console][-2:] == ["careful", "second line"]
+    assert model.checkpoints == ["/runs/v0/checkpoints/last.ckpt"]
+
+
+def test_exception_event_goes_to_the_console_with_the_user_line():
+    model = RunModel()
+    model.apply([ev("exception", exc_type="ValueError", message="bad", traceback="Traceback ...",
+                    user_frame={"file": "/x/model.py", "line": 12, "function": "f", "code": "raise"})])
+    text = "\n".join(line for _, line in model.console)
+    assert "ValueError: bad (/x/model.py, line 12)" in text and "Traceback" in text
+
+
+def test_end_is_kept_once():
+    model = RunModel()
+    model.reset(mode="fit")
+    model.end("failed", "exit code -9")
+    model.end("finished")
+    assert (model.status, model.reason) == ("failed", "exit code -9")
+
+
+def test_progress_rate_and_eta():
+    progress = Progress(max_epochs=2)
+    progress.update("train", 0, 0, 0, 100, when=0.0)
+    progress.update("train", 0, 50, 50, 100, when=0.1)  # too soon: no rate yet
+    assert progress.batches_per_s is None
+    progress.update("train", 0, 50, 50, 100, when=0.5)
+    progress.update("train", 0, 100, 100, 100, when=1.0)
+    assert progress.batches_per_s == pytest.approx(100.0)
+    progress.batch = 50
+    assert progress.eta_s() == pytest.approx(1.5)  # 50 left in this epoch + 100 in the last one
+    assert progress.fraction() == 0.5
+
+
+def test_load_events_skips_a_torn_last_line(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"type": "log", "text": "a"}\n\n{"type": "lo')
+    assert load_events(path) == [{"type": "log", "text": "a"}]
