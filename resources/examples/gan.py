@@ -2,8 +2,9 @@
 
 The real data are 2-D points around 8 centres on a circle of radius 2 (generated from a fixed seed). The generator
 turns 8-D noise into points; the discriminator tells real points from generated ones. Validation measures
-``val_mode_dist``: the mean distance from a generated point to its nearest centre (0.05 is the blobs' own spread,
-about 1.4 is what an untrained generator scores), and ``val_modes_hit``: how many of the 8 blobs the generator covers.
+``val_mode_dist``: the mean distance from a generated point to its nearest centre (0.05 is the blobs' own spread;
+an untrained generator, whose points sit near the middle of the ring, scores about 1.9; 15 epochs reach about 0.3),
+and ``val_modes_hit``: how many of the 8 blobs the generator covers (8 after 15 epochs).
 
 Shows: Lightning 1.x multiple optimizers. ``configure_optimizers`` returns ``[opt_g, opt_d]`` and the trainer calls
 ``training_step(batch, batch_idx, optimizer_idx)`` once per optimizer for every batch, with index 0 (generator)
