@@ -38,6 +38,9 @@ from studio.qt.dashboards.common import host_window, plot_export_button, run_con
 from studio.qt.dashboards.series_plot import SeriesPlot
 from studio.services.session import RunSession
 
+# Dashboards redraw at most 5 times a second while a run streams (the metrics tab keeps the full clock rate).
+MIN_INTERVAL_S = 0.2
+
 __all__ = ["GradientsView"]
 
 _EMPTY = ("No gradient norms in this run. Set the Trainer flag track_grad_norm (e.g. 2) to log them "
@@ -54,6 +57,7 @@ class GradientsView(QWidget):
         self.layout_info = GradLayout()
         self.thresholds = Thresholds()
         self._store_version = -1
+        self._drawn_at = 0.0
         self._config_checked = False
         self.clip: float | None = None
         self.clip_algorithm = "norm"
@@ -143,6 +147,10 @@ class GradientsView(QWidget):
             return
         if self.store.version == self._store_version and not force and not self._heat_pending:
             return
+        now = time.monotonic()
+        if not force and now - self._drawn_at < MIN_INTERVAL_S:
+            return  # drawn a moment ago: the next clock tick draws what arrived meanwhile
+        self._drawn_at = now
         self._store_version = self.store.version
         if not self._config_checked and self.session.model.extras.get("run_started"):
             self.clip, self.clip_algorithm = clip_value(run_config(self.session))

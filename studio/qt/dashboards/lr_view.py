@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
 
 from studio.qt.dashboards.common import button_row, plot_export_button
 from studio.qt.dashboards.series_plot import SeriesPlot
 from studio.services.session import RunSession
+
+# Dashboards redraw at most 5 times a second while a run streams (the metrics tab keeps the full clock rate).
+MIN_INTERVAL_S = 0.2
 
 __all__ = ["LearningRateView", "lr_series_names"]
 
@@ -27,6 +32,7 @@ class LearningRateView(QWidget):
         self.session = session
         self.store = session.model.metrics
         self._store_version = -1
+        self._drawn_at = 0.0
         self.plot = SeriesPlot(self.store.get, y_label="learning rate", steps=True)
         self.log_y = QCheckBox("Log y")
         self.log_y.toggled.connect(lambda on: self.plot.plot_item.setLogMode(y=on))
@@ -52,6 +58,10 @@ class LearningRateView(QWidget):
             return
         if self.store.version == self._store_version and not force:
             return
+        now = time.monotonic()
+        if not force and now - self._drawn_at < MIN_INTERVAL_S:
+            return  # drawn a moment ago: the next clock tick draws what arrived meanwhile
+        self._drawn_at = now
         self._store_version = self.store.version
         names = lr_series_names(self.store.names())
         if names != self.plot.names():

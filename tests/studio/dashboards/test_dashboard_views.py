@@ -27,7 +27,8 @@ def test_gradients_view_live_marks_and_clipping(qtbot, session, fit_events):
     view = _show(qtbot, GradientsView(session))
     assert "track_grad_norm" in view.status.text()
     feed(session, fit_events)
-    view.refresh()
+    qtbot.waitUntil(lambda: view.layer_list.count() == 4)  # drawn by the session clock while visible
+    view.refresh(force=True)
     assert view.layout_info.total == "grad_2.0_norm_total_step"
     assert view.layer_list.count() == 4
     x, _ = view.total_plot._items["grad_2.0_norm_total_step"].getData()
@@ -51,8 +52,8 @@ def test_learning_rate_view_draws_lr_monitor_series(qtbot, session):
 
     view = _show(qtbot, LearningRateView(session))
     session.open_run(FIT_RUN)
-    view.refresh()
-    assert view.plot.names() == ["lr-SGD"]
+    qtbot.waitUntil(lambda: view.plot.names() == ["lr-SGD"])
+    view.refresh(force=True)
     x, y = view.plot._items["lr-SGD"].getData()
     assert y.max() == pytest.approx(0.05) and y.min() == pytest.approx(0.0125)
     assert "SGD = 0.0125" in view.note.text()

@@ -1,0 +1,128 @@
+"""Dashboard benchmarks: GUI event-loop latency while a run's history of 1,000,000 points streams on.
+
+Rows (``ours`` vs ``baseline`` measured in the same run):
+
+- Gradients tab: 10 per-layer grad-norm series plus the total (1,000,000 points in all) drawn as the total-norm
+  curve and the layer x step heatmap, while 10,000 new points/s arrive in the child's wire format; p99 lateness of
+  a 10 ms probe timer vs the same tab idle.
+- Learning-rate + Runs overlay: the LR tab (two 500,000-point LR series) under the same stream.
+
+Target (issue: dashboards): p99 below 50 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+LAYERS = [f"layer{i}.weight" for i in range(10)]
+
+
+def _app():
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([])
+
+
+def _probe(seconds: float, feed=None) -> np.ndarray:
+    """Lateness (s) of a 10 ms timer over ``seconds``, with ``feed`` called every 50 ms when given."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    lateness: list[float] = []
+    last = [time.perf_counter()]
+
+    def probe():
+        now = time.perf_counter()
+        lateness.append(max(0.0, now - last[0] - 0.010))
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(probe)
+    feeder = QTimer()
+    if feed is not None:
+        feeder.setInterval(50)
+        feeder.timeout.connect(feed)
+        feeder.start()
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    timer.start()
+    loop.exec()
+    timer.stop()
+    feeder.stop()
+    return np.array(lateness[5:])
+
+
+def _fill(session, names: list[str], total_points: int) -> int:
+    """Put ``total_points`` points spread over ``names`` into the run's store; returns the next step."""
+    store = session.model.metrics
+    per = total_points // len(names)
+    x = np.arange(per, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    for name in names:
+        store.add(name, -1, 1.0)
+        store.series(name).extend(x, np.abs(rng.normal(1.0, 0.3, per)) + 1e-3)
+    store.version += 1
+    return per
+
+
+def _feeder(session, names: list[str], start: int):
+    step = [start]
+    per_tick = 500 // len(names) + 1  # about 500 points per 50 ms over all series = 10,000 points/s
+
+    def feed():
+        steps = list(range(step[0], step[0] + per_tick))
+        step[0] += per_tick
+        session._on_events([{"type": "_metrics_block", "run_id": "bench", "seq": [0, 0], "time": 0.0,
+                             "names": names, "steps": steps, "epochs": [0] * per_tick,
+                             "values": [[1.0 + 1e-6 * s for s in steps] for _ in names]}])
+
+    return feed
+
+
+def _row(name: str, view, session, names: list[str], points: int, seconds: float) -> dict:
+    view.resize(1200, 750)
+    view.show()
+    start = _fill(session, names, points)
+    view.refresh(force=True)
+    idle = _probe(min(seconds, 2.0))
+    busy = _probe(seconds, _feeder(session, names, start))
+    total = sum(len(session.model.metrics.series(n)) for n in names)
+    view.close()
+    p99, p99_idle = float(np.percentile(busy, 99)) * 1000, float(np.percentile(idle, 99)) * 1000
+    return {"name": name, "ours": p99, "baseline": p99_idle, "unit": "ms",
+            "ratio": p99 / p99_idle if p99_idle else float("inf"),
+            "note": f"{total:,} points at the end over {len(names)} series; {len(busy)} probes; baseline: same tab "
+                    f"idle; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; target < 50 ms"}
+
+
+def run(quick: bool, gpu: bool) -> list[dict]:
+    """Rows for ``python -m benchmarks`` (CPU only; ``gpu`` is ignored)."""
+    del gpu
+    from studio.qt.dashboards.gradients_view import GradientsView
+    from studio.qt.dashboards.lr_view import LearningRateView
+    from studio.services.session import RunSession
+
+    _app()
+    seconds = 2.0 if quick else 6.0
+    rows = []
+    session = RunSession()
+    names = [f"grad_2.0_norm/{p}_step" for p in LAYERS] + ["grad_2.0_norm_total_step"]
+    rows.append(_row("dashboards: Gradients tab p99 event-loop lateness, 10k points/s into 1M points",
+                     GradientsView(session), session, names, 1_000_000, seconds))
+    session.shutdown()
+    session = RunSession()
+    rows.append(_row("dashboards: Learning-rate tab p99 event-loop lateness, 10k points/s into 1M points",
+                     LearningRateView(session), session, ["lr-Adam", "lr-Adam/pg1"], 1_000_000, seconds))
+    session.shutdown()
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run(quick="--quick" in sys.argv, gpu=False):
+        print(row)
