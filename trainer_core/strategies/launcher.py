@@ -138,12 +138,28 @@ def child_failure_error(failure: tuple[int, int]) -> RuntimeError:
                         "The other ranks were stopped.")
 
 
+_PEER_FAILURE_TEXT = ("connection closed by peer", "connection reset by peer", "remote worker", "broken pipe")
+
+
+def _is_peer_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is a collective failing because another rank went away."""
+    import torch.distributed as dist
+
+    backend_error = getattr(dist, "DistBackendError", None)
+    if backend_error is not None and isinstance(exc, backend_error):
+        return True
+    text = str(exc).lower()
+    return any(marker in text for marker in _PEER_FAILURE_TEXT)
+
+
 def run_with_children(children: ChildRanks, run: Any) -> Any:
     """Run rank 0's stage; on failure stop the copies and say which rank failed first."""
     try:
         return run()
-    except BaseException:
-        failure = children.failed_child()
+    except BaseException as exc:
+        # A collective that broke because a copy died: wait for that copy's exit to name it (its interpreter may
+        # take a few seconds to finish). Rank 0's own error: the copies are blocked, stop them right away.
+        failure = children.failed_child(wait_s=15.0 if _is_peer_failure(exc) else 0.5)
         children.terminate()
         if failure is not None:
             raise child_failure_error(failure) from None

@@ -18,7 +18,8 @@ QUIET = {"enable_progress_bar": False, "enable_model_summary": False, "logger": 
          "enable_checkpointing": False}
 
 
-def test_ddp_spawn_matches_single_process_on_the_combined_batch() -> None:
+def test_ddp_spawn_matches_single_process_on_the_combined_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # spawned workers inherit it: less thread contention on 2 cores
     single = Regression(batch_size=8)
     Trainer(max_epochs=2, **QUIET).fit(single)
     spawned = Regression(batch_size=4)
@@ -36,10 +37,12 @@ def test_ddp_cpu_1x_spelling() -> None:
     assert trainer.strategy.name == "ddp_spawn" and trainer.world_size == 2
 
 
-def test_a_rank_that_raises_ends_the_run() -> None:
+def test_a_rank_that_raises_ends_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     trainer = Trainer(max_epochs=1, strategy="ddp_spawn", accelerator="cpu", devices=2, **QUIET)
-    with pytest.raises(Exception, match="boom on rank 1"):
+    with pytest.raises(Exception, match="boom on rank 1") as err:
         trainer.fit(Regression(fail_on_rank=1))
+    assert str(err.value).count("RuntimeError: boom on rank 1") == 1  # the worker's traceback, once
 
 
 SCRIPT = textwrap.dedent("""
@@ -47,7 +50,8 @@ SCRIPT = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     from tests.trainer_core.strategies.ddp_models import Regression
     from trainer_core import Trainer
-    model = Regression(batch_size=4)
+    fail = os.environ.get("FAIL_RANK")
+    model = Regression(batch_size=4, fail_on_rank=int(fail) if fail else None)
     trainer = Trainer(max_epochs=2, strategy="ddp", accelerator="cpu", devices={devices}, num_nodes={nodes},
                       enable_progress_bar=False, enable_model_summary=False, logger=False,
                       enable_checkpointing=False)
@@ -85,6 +89,28 @@ def test_ddp_relaunches_a_plain_script(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=_env())
     assert out.returncode == 0, out.stderr
     _assert_identical_ranks(tmp_path, 2)
+
+
+def test_ddp_relaunch_failure_ends_every_rank(tmp_path: Path) -> None:
+    """Either side failing ends the run: a re-launched copy (rank 1) or the launching process (rank 0)."""
+    import psutil
+
+    runs = {}
+    for fail_rank in (1, 0):  # both scenarios at once: the wall time is mostly interpreter start-up
+        folder = tmp_path / f"fail{fail_rank}"
+        folder.mkdir()
+        script = _script(folder, devices=2, nodes=1)
+        runs[fail_rank] = (script, subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                                                    stderr=subprocess.PIPE, text=True,
+                                                    env={**_env(), "FAIL_RANK": str(fail_rank)}))
+    for fail_rank, (script, proc) in runs.items():
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode != 0
+        assert stderr.count(f"RuntimeError: boom on rank {fail_rank}") == 1, stderr[-3000:]  # traceback once
+        if fail_rank == 1:  # rank 0 names the failed copy instead of printing a second, unrelated traceback
+            assert "DDP rank 1 failed (exit code 1); its traceback is printed above" in stderr
+        left = [p.pid for p in psutil.process_iter(["cmdline"]) if str(script) in " ".join(p.info["cmdline"] or [])]
+        assert left == []  # no copy is left running
 
 
 def _torchrun() -> list[str]:
