@@ -325,17 +325,44 @@ def test_diverged_message_suggests_a_fix() -> None:
     assert "lower max_lr" in finder.message
 
 
-def test_plot_needs_matplotlib() -> None:
-    finder = _finder([1.0 - 0.01 * i for i in range(20)])
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        with pytest.raises(ModuleNotFoundError, match="pip install matplotlib"):
-            finder.plot()
-    else:
-        matplotlib.use("Agg")
-        fig = finder.plot(suggest=True)
-        assert fig.axes[0].get_xscale() == "log"
+def test_plot_without_matplotlib_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails as if it were not installed
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ModuleNotFoundError, match="pip install matplotlib"):
+        _finder([1.0 - 0.01 * i for i in range(20)]).plot()
+
+
+def test_plot_draws_the_curve_and_the_suggestion(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    calls: list[tuple[str, Any]] = []
+
+    class Axes:
+        figure = "figure"
+
+        def plot(self, *args: Any, **kwargs: Any) -> None:
+            calls.append(("plot", (args, kwargs)))
+
+        def __getattr__(self, name: str) -> Any:
+            return lambda *args, **kwargs: calls.append((name, args))
+
+    pyplot = types.ModuleType("matplotlib.pyplot")
+    pyplot.subplots = lambda: ("figure", Axes())  # type: ignore[attr-defined]
+    package = types.ModuleType("matplotlib")
+    package.pyplot = pyplot  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "matplotlib", package)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", pyplot)
+    losses = [5.0] * 12 + [5.0, 4.9, 4.5, 3.0, 2.8, 2.7, 2.6, 2.6, 3.0, 6.0]
+    finder = _finder(losses)
+    assert finder.plot(suggest=True) == "figure"
+    plots = [args for name, args in calls if name == "plot"]
+    assert plots[0][0] == (finder.results["lr"], losses)
+    lr = finder.suggestion()
+    assert plots[1][0] == (lr, losses[finder.results["lr"].index(lr)]) and plots[1][1]["color"] == "red"
+    assert ("set_xscale", ("log",)) in calls
 
 
 # --- attributes ---------------------------------------------------------------------------------------------------
