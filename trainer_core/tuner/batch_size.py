@@ -315,10 +315,15 @@ def fit_search(try_size: TrySize, init_val: int, max_trials: int, cap: Callable[
             break
         if high is None and low >= cap():
             break
-        line = _Line.through(sorted(points)[-2:]) if total is not None else None
+        line = None
+        if total is not None:
+            # Least squares over the probes; once a big trial ran, the secant through the two largest sizes (memory
+            # per sample shrinks at large batches, so the local slope predicts the limit better).
+            ordered = sorted(points)
+            line = _Line.through(ordered[-2:] if ordered[-1][0] > 4 * start else ordered)
         if high is None:
-            # No failure yet: jump to the predicted limit (growing by at least ~2 tolerances), else double.
-            # When the line says we are at the limit but trials keep fitting, grow 2 %, 4 %, 8 %, ... per trial.
+            # No failure yet: jump to the predicted limit (or double without statistics). When the line says we
+            # are at the limit but trials keep fitting, grow by 2 %, 4 %, 8 %, ... per trial.
             guess = int(line.limit(total)) if line is not None else 2 * low
             step = low + max(1, int(grow * low))
             if guess <= step:
