@@ -5,7 +5,7 @@ Views (the built-in ones and the dashboards) get the session in their constructo
 - read ``session.model`` (a :class:`~studio.models.run_state.RunModel`: metric series, progress, status, console,
   and ``model.extras[event_type]`` lists for lr_find_point / batch_size_trial / profiler_report / checkpoint_saved /
   model_summary / run_started events);
-- connect to ``updated(set)`` (event types just applied), ``tick()`` (the ~15 Hz redraw clock; redraw only when
+- connect to ``updated(set)`` (event types just applied), ``tick()`` (the ~10 Hz redraw clock; redraw only when
   visible and something changed), ``run_started(str)`` (mode) and ``run_ended(str, str)`` (status, reason), and
   ``cleared()`` (a new or loaded run replaced the model contents).
 
@@ -40,7 +40,7 @@ class RunSession(QObject):
     run_ended = Signal(str, str)
     cleared = Signal()
 
-    def __init__(self, parent: QObject | None = None, *, render_hz: float = 15.0) -> None:
+    def __init__(self, parent: QObject | None = None, *, render_hz: float = 10.0) -> None:
         super().__init__(parent)
         self.model = RunModel()
         self.controller = RunController(self)

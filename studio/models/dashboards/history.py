@@ -98,9 +98,16 @@ def summarize_run(path: str | os.PathLike[str], events: list[dict[str, Any]] | N
     return summary
 
 
-def _display_name(folder: Path) -> str:
-    parts = folder.parts[-3:]
-    return "/".join(parts)
+def _display_name(folder: Path, root: Path | None = None) -> str:
+    """``experiment/version_3`` for ``root/experiment/lightning_logs/version_3`` (the parts that tell runs apart)."""
+    parts: tuple[str, ...] = folder.parts
+    if root is not None:
+        try:
+            parts = folder.relative_to(root).parts or folder.parts
+        except ValueError:
+            pass
+    parts = tuple(p for p in parts if p != "lightning_logs")
+    return "/".join(parts[-2:])
 
 
 _CACHE: dict[str, tuple[tuple[int, float], RunSummary]] = {}
@@ -127,8 +134,9 @@ def scan_runs(root: str | os.PathLike[str], max_depth: int = 6) -> list[RunSumma
                 found.append(cached[1])
                 continue
             summary = summarize_run(current)
+            summary.name = _display_name(Path(current), root)
         except (OSError, ValueError) as error:
-            summary = RunSummary(path=current, name=_display_name(Path(current)), status="unreadable")
+            summary = RunSummary(path=current, name=_display_name(Path(current), root), status="unreadable")
             summary.mode = str(error)[:80]
         else:
             _CACHE[path] = (key, summary)

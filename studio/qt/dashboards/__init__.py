@@ -1,4 +1,4 @@
-"""Dashboard tabs of the main window: Gradients, Learning rate, LR finder, Batch size, GPU & system, Weights,
+"""Dashboard tabs of the main window: Gradients, Learning rate, LR finder, Batch size, GPU and system, Weights,
 Profiler, Checkpoints and Runs (history, overlay, compare, report).
 
 The main window calls :func:`create_views` at start-up (``MainWindow._load_dashboards``). Every view reads the
@@ -16,7 +16,7 @@ from studio.services.session import RunSession
 
 __all__ = ["create_views", "VIEW_TITLES"]
 
-VIEW_TITLES = ("Gradients", "Learning rate", "LR finder", "Batch size", "GPU & system", "Weights", "Profiler",
+VIEW_TITLES = ("Gradients", "Learning rate", "LR finder", "Batch size", "GPU and system", "Weights", "Profiler",
                "Checkpoints", "Runs")
 
 
@@ -39,7 +39,7 @@ def create_views(session: RunSession) -> list[tuple[str, QWidget]]:
         ("Learning rate", LearningRateView(session)),
         ("LR finder", LrFinderView(session)),
         ("Batch size", BatchFinderView(session)),
-        ("GPU & system", SystemView(session)),
+        ("GPU and system", SystemView(session)),
         ("Weights", SummaryView(session)),
         ("Profiler", ProfilerView(session)),
         ("Checkpoints", CheckpointsView(session)),

@@ -39,6 +39,8 @@ COLUMNS = ["Run", "Status", "Started", "Duration", "Mode", "Monitor", "Best", "L
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
@@ -227,7 +229,7 @@ class HistoryView(QWidget):
         from studio.models.dashboards.tables import Table
 
         metric, step = self.metric_combo.currentText(), self.step.value()
-        table = Table(["Run", f"{metric} at step {step}", "Point's step", "Best", "Last"])
+        table = Table(["Run", "Value at step", "Point's step", "Best", "Last"])
         names = {run.path: run for run in self.runs}
         for path in self.checked_paths():
             series = self._model(path).metrics.get(metric)
@@ -237,6 +239,10 @@ class HistoryView(QWidget):
                                run.best if run.best is not None and run.monitor == metric else math.nan,
                                run.last if run.last is not None and run.monitor == metric else math.nan])
         self.compare_model.set_table(table)
+        self.compare.resizeColumnsToContents()
+        if self.runs:
+            self.info.setText(f"{len(self.runs)} run(s). Comparing {metric or '-'} at step {step} (the last point at "
+                              "or before it) across the ticked runs.")
 
     # --- report -----------------------------------------------------------------------------------------------
     def _report(self) -> None:

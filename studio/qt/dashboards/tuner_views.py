@@ -182,12 +182,12 @@ class BatchFinderView(QWidget):
         self.plot.setLogMode(x=True)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "batch size (log)")
-        self.fits = pg.ScatterPlotItem(size=10, brush=pg.mkBrush("#009E73"), pen=None, name="fits")
-        self.oom = pg.ScatterPlotItem(size=12, symbol="x", brush=pg.mkBrush("#D55E00"), pen=pg.mkPen("#D55E00"),
-                                      name="out of memory")
         self.plot.addLegend(offset=(10, 10))
-        self.plot.addItem(self.fits)
-        self.plot.addItem(self.oom)
+        # PlotDataItems (not bare scatter items) so the log-x mode applies to them.
+        self.fits = self.plot.plot([], [], pen=None, symbol="o", symbolSize=10, symbolBrush="#009E73",
+                                   symbolPen=None, name="fits")
+        self.oom = self.plot.plot([], [], pen=None, symbol="x", symbolSize=12, symbolBrush="#D55E00",
+                                  symbolPen="#D55E00", name="out of memory")
         self.info = QLabel("Run Tune > Batch-size finder; each trial appears here.")
         self.info.setObjectName("batchFinderInfo")
         self.info.setWordWrap(True)
