@@ -105,6 +105,9 @@ class MetricsView(QWidget):
         self.plot_widget = pg.PlotWidget()
         self.plot = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.25)
+        for side in ("bottom", "left"):
+            # Major grid lines only: the minor ones doubled the cost of every repaint (blended full-height lines).
+            self.plot.getAxis(side).setStyle(maxTickLevel=0)
         self.plot.setLabel("bottom", "step")
         self.plot.addLegend(offset=(-10, 10))
         self.plot.setAutoVisible(y=True)

@@ -118,6 +118,8 @@ def make_table_view(model: TableModel) -> QTableView:
     """A sortable, stretch-last-column table view on ``model``."""
     view = QTableView()
     view.setModel(model)
+    # No sort indicator until the user clicks a header: rows keep the order the run reported them in.
+    view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
     view.setSortingEnabled(True)
     view.setAlternatingRowColors(True)
     view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
