@@ -86,7 +86,8 @@ def test_batch_finder_table_plot_and_apply(qtbot, window):
     assert view.model.rowCount() == 5
     assert [view.model.table.rows[i][1] for i in range(5)] == [2, 4, 8, 16, 32]
     assert view.model.highlight == {4}
-    assert len(view.fits.data) == 5 and len(view.oom.data) == 0
+    assert len(view.fits.getData()[0]) == 5
+    assert view.oom.getData()[0] is None or len(view.oom.getData()[0]) == 0  # nothing ran out of memory
     window.project.batch_size.setValue(3)
     message = view.apply()
     assert window.project.batch_size.value() == 32
