@@ -8,3 +8,5 @@ print figures; they never pass or fail on time (see benchmarks/README.md for rec
 # Set by `python -m benchmarks --gpu-only` (gpu_check.sh): modules skip their CPU measurements so that a short lease
 # on a CUDA machine is spent on the figures only that machine can give.
 GPU_ONLY_ENV = "BENCHMARKS_GPU_ONLY"
+# "cpu" (default) or "wall": what `_harness.clock` reads for CPU work (set by `--clock`).
+CLOCK_ENV = "BENCHMARKS_CLOCK"

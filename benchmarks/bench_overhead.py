@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from benchmarks import _frameworks as fw
 from benchmarks._harness import (
     HostSyncCounter,
+    clock,
     cpu_rows_wanted,
     cuda_available,
     make_row,
@@ -115,10 +115,10 @@ def step_costs(
 def _time(fn: Callable[[], Any], device: str) -> float:
     with quiet():
         synchronize(device)
-        start = time.perf_counter()
+        start = clock(device)
         fn()
         synchronize(device)
-        return time.perf_counter() - start
+        return clock(device) - start
 
 
 def overhead_row(label: str, costs: dict[str, StepCost | str], target: str) -> dict:
@@ -179,10 +179,10 @@ def transformer_rows(quick: bool, device: str, suffix: str = "") -> list[dict]:
     if quick:
         shape = dict(d_model=64, layers=1, batch=4, seq=32)
     elif device == "cpu":
-        shape = dict(d_model=256, layers=2, batch=8, seq=128)
+        shape = dict(d_model=128, layers=2, batch=8, seq=64)
     else:  # the H100 figure of gpu-facts.md: transformer encoder d512 x6, seq 256, batch 32
         shape = dict(d_model=512, layers=6, batch=32, seq=256)
-    n_short, n_long, repeats = (3, 8, 1) if quick else (10, 40, 3 if device == "cpu" else 2)
+    n_short, n_long, repeats = (3, 8, 1) if quick else (10, 40, 2) if device == "cuda" else (5, 25, 3)
     batches = transformer_batches(n_long, shape["batch"], shape["seq"], device=device)
     workload = transformer_workload(shape["d_model"], shape["layers"])
     fits = contenders(workload, "lean", "", device=device, precision="bf16-mixed")

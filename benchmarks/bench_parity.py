@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
 from benchmarks import _frameworks as fw
-from benchmarks._harness import cpu_rows_wanted, cuda_available, make_row, quiet, skipped_row, synchronize
+from benchmarks._harness import clock, cpu_rows_wanted, cuda_available, make_row, quiet, skipped_row, synchronize
 from benchmarks._workloads import Workload, lstm_data, lstm_workload, mnist_like_data, mnist_mlp_workload, plain_fit
 
 # "Equal to 5 decimals" in numpy's sense (assert_almost_equal(decimal=5)): |a - b| < 1.5e-5.
@@ -40,10 +39,10 @@ class Series:
 
 def _timed(fn: Callable[[], float], device: str) -> tuple[float, float]:
     synchronize(device)
-    start = time.perf_counter()
+    start = clock(device)
     loss = fn()
     synchronize(device)
-    return time.perf_counter() - start, loss
+    return clock(device) - start, loss
 
 
 def compare(workload: Workload, data: object, *, epochs: int, repeats: int, device: str) -> dict[str, Series]:

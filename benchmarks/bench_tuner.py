@@ -21,7 +21,16 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from benchmarks import _frameworks as fw
-from benchmarks._harness import cpu_rows_wanted, cuda_available, make_row, quiet, seed_all, skipped_row, synchronize
+from benchmarks._harness import (
+    clock,
+    cpu_rows_wanted,
+    cuda_available,
+    make_row,
+    quiet,
+    seed_all,
+    skipped_row,
+    synchronize,
+)
 from benchmarks._workloads import Workload, conv_net, mnist_like_data, mnist_mlp_workload
 
 FINDER_MODES = ("power", "binsearch", "fit")
@@ -54,9 +63,9 @@ def _median_time(fn: Callable[[int], int], repeats: int) -> tuple[float, int]:
     times, result = [], 0
     for i in range(repeats + 1):
         with quiet():
-            start = time.perf_counter()
+            start = clock()
             result = fn(i)
-            elapsed = time.perf_counter() - start
+            elapsed = clock() - start
         if i > 0:
             times.append(elapsed)
     return statistics.median(times), result

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks import GPU_ONLY_ENV
+from benchmarks import CLOCK_ENV, GPU_ONLY_ENV
 
 __all__ = ["discover", "environment", "format_table", "main", "normalize_row", "run_modules"]
 
@@ -210,6 +210,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="torch intra-op threads (default 1: these models are too small to gain from more, and spinning "
         "OpenMP threads on a shared machine make timings erratic; 0 keeps torch's default)",
     )
+    parser.add_argument(
+        "--clock",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="time CPU work by process CPU time (default: robust on a shared machine) or wall time; CUDA work is "
+        "always timed on the wall clock",
+    )
     parser.add_argument("--list", action="store_true", help="list the benchmark modules and exit")
     parser.add_argument("--package", default="benchmarks", help=argparse.SUPPRESS)  # tests point it at fakes
     args = parser.parse_args(argv)
@@ -221,14 +228,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.gpu_only:
         args.gpu = True
         os.environ[GPU_ONLY_ENV] = "1"
+    os.environ[CLOCK_ENV] = args.clock
     if args.threads > 0:
         import torch
 
         torch.set_num_threads(args.threads)
     env = environment()
-    mode = (
-        ("quick" if args.quick else "full") + (" + gpu" if args.gpu else "") + (" (gpu only)" if args.gpu_only else "")
-    )
+    mode = ("quick" if args.quick else "full") + (" + gpu" if args.gpu else "")
+    mode += (" (gpu only)" if args.gpu_only else "") + f", {args.clock} clock"
     print(f"benchmarks ({mode}): " + "; ".join(f"{k} {v}" for k, v in env.items()), flush=True)
     start = time.perf_counter()
 
