@@ -180,15 +180,17 @@ class MainWindow(QMainWindow):
                            ("Batch-size finder", {"lr_find": False, "scale_batch_size": True}),
                            ("Both (batch size, then LR)", {"lr_find": True, "scale_batch_size": True})):
             tune_menu.addAction(text, lambda t=tune: self.launch("tune", overrides={"tune": t}))
-        self.mode_actions["tune"] = self._menu_button(toolbar, "Tune", tune_menu,
-                                                      "Learning-rate finder and batch-size finder")
+        self.mode_actions["tune"] = self._menu_button(
+            toolbar, "Tune", tune_menu, "Click: learning-rate finder. Arrow: batch-size finder, or both",
+            lambda: self.launch("tune", overrides={"tune": {"lr_find": True, "scale_batch_size": False}}))
         debug_menu = QMenu(self)
         debug_menu.addAction("fast_dev_run (one batch of each loop)",
                              lambda: self.launch("debug", overrides={"debug": "fast_dev_run"}))
         debug_menu.addAction("overfit_batches (train and validate on the same few batches)",
                              lambda: self.launch("debug", overrides={"debug": "overfit_batches"}))
-        self.mode_actions["debug"] = self._menu_button(toolbar, "Debug", debug_menu,
-                                                       "Quick checks that the script runs")
+        self.mode_actions["debug"] = self._menu_button(
+            toolbar, "Debug", debug_menu, "Click: fast_dev_run (one batch of each loop). Arrow: overfit_batches",
+            lambda: self.launch("debug", overrides={"debug": "fast_dev_run"}))
         toolbar.addSeparator()
         self.stop_action = QAction("Stop", self)
         self.stop_action.setToolTip("Stop after the current batch, saving a checkpoint; click again to kill")
@@ -197,12 +199,14 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.stop_action)
         window_files.build_menus(self)
 
-    def _menu_button(self, toolbar: Any, text: str, menu: QMenu, tip: str) -> QAction:
+    def _menu_button(self, toolbar: Any, text: str, menu: QMenu, tip: str, default: Any) -> QAction:
+        # One click runs the common variant; the arrow opens the others.
         button = QToolButton()
         button.setText(text)
         button.setToolTip(tip)
         button.setMenu(menu)
-        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        button.clicked.connect(default)
         return toolbar.addWidget(button)
 
     def _sync_actions(self, *_: Any) -> None:

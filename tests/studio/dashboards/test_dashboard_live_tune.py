@@ -14,7 +14,7 @@ def test_tune_from_the_window_feeds_the_finder_views_and_apply(qtbot, window):
             "scale_batch_size_kwargs": {"mode": "power", "init_val": 16, "max_trials": 2}}
     assert window.launch("tune", overrides={"tune": tune})
     finder = window.dashboard_views["LR finder"]
-    assert window.views.currentWidget() is finder  # a Tune run brings its finder forward
+    qtbot.waitUntil(lambda: window.views.currentWidget() is finder)  # a Tune run brings its finder forward
     with qtbot.waitSignal(window.session.run_ended, timeout=150_000) as ended:
         pass
     assert ended.args[0] == "finished", window.session.model.reason

@@ -6,7 +6,7 @@ import glob
 import os
 from pathlib import Path
 
-from PySide6.QtWidgets import QComboBox, QLineEdit
+from PySide6.QtWidgets import QComboBox, QLineEdit, QToolBar
 
 
 def set_flag(window, name, text):
@@ -201,3 +201,16 @@ def test_missing_data_file_blocks_launch(make_window, tmp_path):
     window.project.set_data_path(str(tmp_path / "missing.csv"))
     assert window.launch("fit") is False
     assert "does not exist" in window.problems.text()
+
+
+def test_debug_button_runs_fast_dev_run_in_one_click(make_window, qtbot):
+    window = make_window()
+    toolbar = window.findChild(QToolBar, "runToolbar")
+    button = toolbar.widgetForAction(window.mode_actions["debug"])
+    button.click()
+    assert window.session.running
+    with qtbot.waitSignal(window.session.run_ended, timeout=120_000) as ended:
+        pass
+    assert ended.args[0] == "finished", window.console_view.plain_text()
+    assert window.session.model.mode == "debug"
+    assert window.session.model.progress.step == 1  # fast_dev_run: one training batch
