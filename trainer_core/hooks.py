@@ -111,7 +111,9 @@ class HookDispatcher:
         prev = module._current_fx_name
         object.__setattr__(module, "_current_fx_name", hook)
         try:
-            with self._profile(f"[LightningModule]{type(module).__name__}.{hook}"):
+            if self._profiler is None:  # the common case: no context manager on the hot path
+                return fn(*args, **kwargs)
+            with self._profiler.profile(f"[LightningModule]{type(module).__name__}.{hook}"):
                 return fn(*args, **kwargs)
         finally:
             object.__setattr__(module, "_current_fx_name", prev)

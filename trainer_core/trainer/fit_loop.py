@@ -10,6 +10,8 @@ from typing import Any
 import torch
 
 from trainer_core.exceptions import MisconfigurationError
+from trainer_core.module import LightningModule
+from trainer_core.precision.plugins import Precision, StepClosure
 from trainer_core.seed import capture_rng_state, restore_rng_state
 from trainer_core.trainer import data as data_utils
 from trainer_core.trainer.eval_loop import load_eval_loaders, publish_epoch_metrics, run_validation
@@ -27,6 +29,9 @@ log = logging.getLogger("trainer_core")
 _NULL = nullcontext()
 _PLAIN_NORMS = (1.0, 2.0, math.inf)  # p-norms that cannot overflow before the values themselves do
 _SKIP_EPOCH = object()
+_FIRST_ONLY = [0]
+_DEFAULT_CLIPPING = LightningModule.configure_gradient_clipping
+_DEFAULT_CLIP = LightningModule.clip_gradients
 
 
 def _profile(trainer: Any, action: str) -> Any:
@@ -344,7 +349,8 @@ def _run_train_batch(t: Any, results: ResultCollection, batch: Any, batch_idx: i
     progress.total_batch_idx += 1
     if t._stepped_this_batch:
         progress.batches_that_stepped += 1
-        step_schedulers(t, "step", progress.batches_that_stepped)
+        if t.lr_schedulers:
+            step_schedulers(t, "step", progress.batches_that_stepped)
     if t.terminate_on_nan:
         _check_finite(t, outputs)
     hooks.call("on_train_batch_end", outputs, batch, batch_idx, 0)
@@ -359,6 +365,8 @@ def _run_train_batch(t: Any, results: ResultCollection, batch: Any, batch_idx: i
 def _active_optimizers(t: Any, batch_idx: int) -> list[int]:
     if not t.optimizers:
         return []
+    if len(t.optimizers) == 1:
+        return _FIRST_ONLY
     freqs = t.optimizer_frequencies
     if not freqs:
         return list(range(len(t.optimizers)))
@@ -435,6 +443,10 @@ def _format_output(output: Any) -> Any:
 def _run_optimization(t: Any, split: Any, batch_idx: int, opt_idx: int | None, hiddens: Any, should_step: bool,
                       window_start: bool, k: int, multi: bool, tbptt: bool) -> Any:
     hooks, module, precision = t._hooks, t.lightning_module, t._precision
+    clip_overridden = (type(module).configure_gradient_clipping is not _DEFAULT_CLIPPING
+                       or type(module).clip_gradients is not _DEFAULT_CLIP)
+    # Full precision and no profiler: call training_step directly, without two no-op context managers.
+    plain_forward = not t._profiling and type(precision).forward_context is Precision.forward_context
     opt = t.optimizers[opt_idx] if opt_idx is not None else None
     if multi:
         module.toggle_optimizer(opt, opt_idx)
@@ -447,8 +459,11 @@ def _run_optimization(t: Any, split: Any, batch_idx: int, opt_idx: int | None, h
                 args.append(opt_idx)
             if tbptt:
                 args.append(hiddens)
-            with precision.forward_context(), _profile(t, "training_step"):
+            if plain_forward:
                 output = t.strategy.training_step(t, *args)
+            else:
+                with precision.forward_context(), _profile(t, "training_step"):
+                    output = t.strategy.training_step(t, *args)
             if hooks.module_overrides("training_step_end"):
                 output = hooks.module("training_step_end", output)
             loss = _loss_of(output, "training_step")
@@ -463,20 +478,24 @@ def _run_optimization(t: Any, split: Any, batch_idx: int, opt_idx: int | None, h
             scaled = loss / k if k > 1 else loss
             hooks.call("on_before_backward", scaled)
             sync = t.strategy.block_backward_sync(t._model) if not should_step else _NULL
-            with _profile(t, "backward"), sync, _anomaly_context(t, batch_idx, loss):
+            anomaly = _AnomalyStep(t, batch_idx, loss) if t.detect_anomaly else _NULL
+            with _profile(t, "backward"), sync, anomaly:
                 precision.backward(scaled, lambda value: hooks.module("backward", value, opt, opt_idx))
             hooks.call("on_after_backward")
             return loss
 
     def before_step() -> None:
-        precision.unscale_gradients(opt)
+        if precision.scaler is not None:
+            precision.unscale_gradients(opt)
         hooks.call("on_before_optimizer_step", opt, opt_idx)
         if t._grad_norm_type is not None and opt_idx == 0:
             norms = grad_norm_dict(module, t._grad_norm_type)
             t.grad_norms = norms
             if norms and t.track_grad_norm != -1:
                 hooks.module("log_grad_norm", norms)
-        hooks.module("configure_gradient_clipping", opt, opt_idx, t.gradient_clip_val, t.gradient_clip_algorithm)
+        if t.gradient_clip_val or clip_overridden:
+            hooks.module("configure_gradient_clipping", opt, opt_idx, t.gradient_clip_val,
+                         t.gradient_clip_algorithm)
 
     if isinstance(opt, torch.optim.LBFGS) and should_step:
         # LBFGS re-evaluates the closure itself: give it the whole step.
@@ -490,7 +509,7 @@ def _run_optimization(t: Any, split: Any, batch_idx: int, opt_idx: int | None, h
         loss = closure()
         if loss is not None and opt is not None and should_step:
             before_step()
-            _optimizer_step(t, batch_idx, opt_idx, lambda: loss)
+            _optimizer_step(t, batch_idx, opt_idx, StepClosure(loss))
     if multi:
         module.untoggle_optimizer(opt_idx)
     return _format_output(state.get("output"))
@@ -603,12 +622,9 @@ def _check_finite(t: Any, outputs: Any) -> None:
                 "step). Lower the learning rate or clip gradients (gradient_clip_val)")
 
 
-def _anomaly_context(t: Any, batch_idx: int, loss: torch.Tensor) -> Any:
-    """Under ``detect_anomaly``, name the step when backward finds a NaN (torch names only the function)."""
-    return _AnomalyStep(t, batch_idx, loss) if t.detect_anomaly else _NULL
-
-
 class _AnomalyStep:
+    """Under ``detect_anomaly``, name the step when backward finds a NaN (torch names only the function)."""
+
     __slots__ = ("t", "batch_idx", "loss")
 
     def __init__(self, t: Any, batch_idx: int, loss: torch.Tensor) -> None:
