@@ -138,3 +138,25 @@ def test_manual_optimization_rejects_accumulation() -> None:
 
     with pytest.raises(MisconfigurationError, match="manual optimization"):
         trainer(max_epochs=1, accumulate_grad_batches=2).fit(Manual())
+
+
+def test_backward_sync_is_blocked_on_non_final_micro_batches() -> None:
+    """Under DDP, the all-reduce is skipped (``no_sync``) except on the batch that ends a window."""
+    t = trainer(max_epochs=1, accumulate_grad_batches=3, limit_val_batches=0)
+    blocked: list[int] = []
+    backward_batches: list[int] = []
+
+    class Probe(BoringModel):
+        def on_after_backward(self) -> None:
+            backward_batches.append(self.trainer.batch_idx)
+
+    original = t.strategy.block_backward_sync
+
+    def counting(model: Any) -> Any:
+        blocked.append(t.batch_idx)
+        return original(model)
+
+    t.strategy.block_backward_sync = counting  # type: ignore[method-assign]
+    t.fit(Probe(length=10))
+    assert backward_batches == list(range(10))
+    assert blocked == [0, 1, 3, 4, 6, 7]  # windows end at 2, 5, 8; batch 9 is the epoch's last
