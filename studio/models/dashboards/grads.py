@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["GradLayout", "grad_layout", "Thresholds", "flag_steps", "clip_value", "clipped_steps", "layer_matrix"]
+__all__ = ["GradLayout", "grad_layout", "Thresholds", "flag_steps", "clip_value", "clipped_steps", "layer_matrix",
+           "LayerBins", "hold_last"]
 
 _LAYER = re.compile(r"^grad_(?P<p>[^/_]+)_norm/(?P<param>.+?)(?P<suffix>_step|_epoch)?$")
 _TOTAL = re.compile(r"^grad_(?P<p>[^/_]+)_norm_total(?P<suffix>_step|_epoch)?$")
@@ -126,3 +127,77 @@ def layer_matrix(series: list[tuple[np.ndarray, np.ndarray]], columns: int = 200
         with np.errstate(divide="ignore", invalid="ignore"):
             out[row, filled] = np.log10(peaks)
     return out, x0, x0 + span
+
+
+class LayerBins:
+    """Incremental per-layer step bins for the heatmap: each update only reads the points added since the last.
+
+    Bins are ``width`` steps wide from the first step; when a run outgrows ``columns`` bins, neighbouring bins merge
+    pairwise (their maxima) and the width doubles, so the whole history always fits and completed bins are never
+    recomputed from the raw points.
+    """
+
+    def __init__(self, columns: int = 256) -> None:
+        self.columns = columns
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (a series shrank or the layers changed)."""
+        self.x0: float | None = None
+        self.width = 1.0
+        self.maxes: list[np.ndarray] = []
+        self.seen: list[int] = []
+
+    def _merge(self) -> None:
+        for i, row in enumerate(self.maxes):
+            if len(row) % 2:
+                row = np.r_[row, np.nan]
+            with np.errstate(invalid="ignore"):
+                self.maxes[i] = np.fmax(row[0::2], row[1::2])
+        self.width *= 2
+
+    def update(self, series: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, float, float]:
+        """The (layers x bins) log10 matrix for ``series`` (same layers, in the same order, as last time)."""
+        if len(series) != len(self.maxes) or any(len(x) < seen for (x, _), seen in zip(series, self.seen)):
+            self.reset()
+            self.maxes = [np.full(0, np.nan) for _ in series]
+            self.seen = [0] * len(series)
+        if self.x0 is None:
+            starts = [float(x[0]) for x, _ in series if len(x)]
+            if not starts:
+                return np.full((len(series), 1), np.nan), 0.0, 1.0
+            self.x0 = min(starts)
+            # Start with one bin per logging interval (log_every_n_steps), so sparse logging leaves no empty bins.
+            gaps = [np.diff(x[:64]) for x, _ in series if len(x) > 1]
+            positive = [g[g > 0] for g in gaps]
+            self.width = max(1.0, min((float(g.min()) for g in positive if len(g)), default=1.0))
+        for i, (x, y) in enumerate(series):
+            new_x, new_y = x[self.seen[i]:], y[self.seen[i]:]
+            self.seen[i] = len(x)
+            if not len(new_x):
+                continue
+            while (float(new_x[-1]) - self.x0) / self.width >= self.columns:
+                self._merge()
+            index = ((new_x - self.x0) / self.width).astype(np.int64)
+            needed = int(index[-1]) + 1
+            row = self.maxes[i]
+            if len(row) < needed:
+                row = self.maxes[i] = np.r_[row, np.full(needed - len(row), np.nan)]
+            clean = np.where(np.isfinite(new_y) & (new_y > 0), new_y, np.nan)
+            np.fmax.at(row, index, clean)
+        bins = max((len(row) for row in self.maxes), default=1) or 1
+        out = np.full((len(series), bins), np.nan)
+        for i, row in enumerate(self.maxes):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[i, : len(row)] = np.log10(row)
+        return hold_last(out), self.x0, self.x0 + bins * self.width
+
+
+def hold_last(matrix: np.ndarray) -> np.ndarray:
+    """Fill each row's empty (NaN) cells with the row's previous finite value (leading gaps stay NaN)."""
+    finite = np.isfinite(matrix)
+    index = np.where(finite, np.arange(matrix.shape[1])[None, :], 0)
+    np.maximum.accumulate(index, axis=1, out=index)
+    filled = np.take_along_axis(matrix, index, axis=1)
+    started = np.maximum.accumulate(finite, axis=1)
+    return np.where(started, filled, np.nan)

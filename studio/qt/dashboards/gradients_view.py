@@ -27,12 +27,12 @@ from PySide6.QtWidgets import (
 
 from studio.models.dashboards.grads import (
     GradLayout,
+    LayerBins,
     Thresholds,
     clip_value,
     clipped_steps,
     flag_steps,
     grad_layout,
-    layer_matrix,
 )
 from studio.qt.dashboards.common import host_window, plot_export_button, run_config
 from studio.qt.dashboards.series_plot import SeriesPlot
@@ -62,6 +62,7 @@ class GradientsView(QWidget):
         self.clip: float | None = None
         self.clip_algorithm = "norm"
         self.message = ""
+        self.bins = LayerBins(256)
         self._heat_drawn = 0.0
         self._heat_pending = False
 
@@ -158,6 +159,7 @@ class GradientsView(QWidget):
         layout = grad_layout(self.store.names())
         if layout.total != self.layout_info.total or layout.layers != self.layout_info.layers:
             self.layout_info = layout
+            self.bins.reset()
             self.total_plot.set_series([layout.total] if layout.total else [], {layout.total or "": "total"})
             self._fill_layers()
         self.total_plot.refresh(force)
@@ -208,10 +210,7 @@ class GradientsView(QWidget):
         for param in params:
             series = self.store.get(self.layout_info.layers[param])
             data.append(series.view() if series is not None else (np.empty(0), np.empty(0)))
-        # One column per logged step while they fit (no empty stripes), else a bin per 3 pixels.
-        longest = max((len(x) for x, _ in data), default=1)
-        columns = max(1, min(longest, max(50, self.heatmap.width() // 3)))
-        matrix, x0, x1 = layer_matrix(data, columns)
+        matrix, x0, x1 = self.bins.update(data)  # reads only the points added since the last redraw
         finite = matrix[np.isfinite(matrix)]
         levels = (float(finite.min()), float(finite.max()) + 1e-9) if len(finite) else (0.0, 1.0)
         # ImageItem's first axis is x: transpose so rows are layers (y) and columns are step bins (x).
@@ -288,6 +287,7 @@ class GradientsView(QWidget):
 
     def _on_cleared(self) -> None:
         self.layout_info = GradLayout()
+        self.bins.reset()
         self._config_checked = False
         self.clip = None
         self.total_plot.reset()

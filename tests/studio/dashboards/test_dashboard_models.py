@@ -196,3 +196,23 @@ def test_process_sampler_and_allocator_stats():
     stats = system.allocator_stats({"gpu0/memory_allocated": 1.0, "memory_reserved": 2.0,
                                     "max_memory_allocated": 3.0, "loss": 0.1})
     assert stats == {"allocated": 1.0, "reserved": 2.0, "peak": 3.0}
+
+
+def test_layer_bins_incremental_equals_a_fresh_build_and_merges():
+    rng = np.random.default_rng(0)
+    x = np.arange(0.0, 1000.0, 2.0)  # logged every 2 steps
+    y = [rng.random(len(x)) + 0.1 for _ in range(3)]
+    bins = grads.LayerBins(columns=64)
+    bins.update([(x[:20], row[:20]) for row in y])
+    assert bins.width == 2.0  # one bin per logging interval at first
+    grown, x0, x1 = bins.update([(x, row) for row in y])
+    fresh, _, _ = grads.LayerBins(columns=64).update([(x, row) for row in y])
+    assert np.allclose(grown, fresh, equal_nan=True)
+    assert grown.shape[1] <= 64 and bins.width > 2.0 and x0 == 0.0 and x1 >= 998.0
+    assert not np.isnan(grown).any()  # every bin holds a value
+    assert np.nanmax(grown) == pytest.approx(np.log10(max(r.max() for r in y)))
+
+
+def test_hold_last_fills_gaps_but_not_the_start():
+    filled = grads.hold_last(np.array([[np.nan, 1.0, np.nan, 3.0, np.nan]]))
+    assert np.array_equal(filled, np.array([[np.nan, 1.0, 1.0, 3.0, 3.0]]), equal_nan=True)
