@@ -129,7 +129,13 @@ class RunSession(QObject):
         self.model.log_dir = str(path.parent)
         self.model.apply(events)
         if not self.model.ended:
-            self.model.end(RunStatus.FAILED, "the events file ends without a final event (the run was killed?)")
+            # Command-line runs have no worker to write run_finished: their last stage_finished tells the outcome.
+            stages = [e for e in events if e.get("type") == "stage_finished"]
+            if stages:
+                self.model.status = RunStatus.RUNNING
+                self.model.end(str(stages[-1].get("status") or RunStatus.FINISHED))
+            else:
+                self.model.end(RunStatus.FAILED, "the events file ends without a final event (the run was killed?)")
         self.cleared.emit()
         self.updated.emit({e.get("type", "") for e in events})
         self.run_ended.emit(self.model.status, self.model.reason)

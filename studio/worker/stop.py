@@ -48,10 +48,18 @@ class StopOnRequest(Callback):
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                            dataloader_idx: int = 0) -> None:
-        self._check(trainer, training=True)
+        self._check(trainer, training=not _tuning(trainer))
 
     def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
-        self._check(trainer, training=True)
+        self._check(trainer, training=not _tuning(trainer))
+
+    # The tuners run their own short loops; a stop there raises KeyboardInterrupt, which the tuner handles by
+    # restoring the model and trainer as they were before tuning (so no checkpoint of a half-tuned model).
+    def on_lr_find_point(self, trainer: Any, pl_module: Any, point: dict[str, float]) -> None:
+        self._check(trainer, training=False)
+
+    def on_batch_size_trial(self, trainer: Any, pl_module: Any, trial: dict[str, Any]) -> None:
+        self._check(trainer, training=False)
 
     def on_validation_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                                 dataloader_idx: int = 0) -> None:
@@ -65,3 +73,8 @@ class StopOnRequest(Callback):
     def on_predict_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                              dataloader_idx: int = 0) -> None:
         self._check(trainer, training=False)
+
+
+def _tuning(trainer: Any) -> bool:
+    """True inside a tuner's short fit, whose weights are thrown away (restored) afterwards."""
+    return getattr(getattr(trainer, "state", None), "stage", None) == "tune"

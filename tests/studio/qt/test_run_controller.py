@@ -109,3 +109,23 @@ def test_next_run_after_a_failure_works(session, qtbot, tmp_path):
     with qtbot.waitSignal(session.run_ended, timeout=20_000) as ended:
         pass
     assert ended.args[0] == "finished" and len(session.model.metrics.series("train_loss")) == 10
+
+
+def test_open_a_command_line_run_folder(session, tmp_path):
+    import json
+
+    folder = tmp_path / "version_0"
+    folder.mkdir()
+    events = [
+        {"type": "run_started", "run_id": "c", "seq": 0, "time": 1.0, "mode": "fit", "log_dir": str(folder),
+         "pid": 1, "config": {}},
+        {"type": "metrics", "run_id": "c", "seq": 1, "time": 2.0, "step": 0, "epoch": 0, "metrics": {"a": 1.0}},
+        {"type": "stage_finished", "run_id": "c", "seq": 2, "time": 3.0, "stage": "fit", "status": "finished",
+         "metrics": {}},
+    ]
+    (folder / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    session.open_run(folder)
+    assert session.model.status == "finished" and len(session.model.metrics.series("a")) == 1
+    (folder / "events.jsonl").write_text(json.dumps(events[1]) + "\n")
+    session.open_run(folder / "events.jsonl")
+    assert session.model.status == "failed" and "without a final event" in session.model.reason
