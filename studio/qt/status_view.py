@@ -68,7 +68,6 @@ class StatusView(QWidget):
         grid.addWidget(self.reason, 3, 0, 1, 4)
         grid.setColumnStretch(2, 1)
         session.tick.connect(self.refresh)
-        session.updated.connect(lambda _: None)
         self.refresh()
 
     def refresh(self) -> None:

@@ -86,6 +86,9 @@ class GradientsView(QWidget):
         self.heatmap.getPlotItem().setLabel("bottom", "step")
         self.heatmap.getPlotItem().setTitle("log10 gradient norm per layer (max per step bin)")
         self.heat_item.setColorMap(pg.colormap.get("viridis"))
+        self.color_bar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), interactive=False, width=12,
+                                         label="log10 norm")
+        self.color_bar.setImageItem(self.heat_item, insert_in=self.heatmap.getPlotItem())
         self.layer_plot = SeriesPlot(self.store.get, y_label="norm")
         self.layer_list = QListWidget()
         self.layer_list.setToolTip("Tick the layers to draw as curves")
@@ -215,6 +218,7 @@ class GradientsView(QWidget):
         levels = (float(finite.min()), float(finite.max()) + 1e-9) if len(finite) else (0.0, 1.0)
         # ImageItem's first axis is x: transpose so rows are layers (y) and columns are step bins (x).
         self.heat_item.setImage(np.nan_to_num(matrix.T, nan=levels[0]), levels=levels, autoLevels=False)
+        self.color_bar.setLevels(levels)
         self.heat_item.setRect(x0, 0, max(x1 - x0, 1.0), len(params))
         axis = self.heatmap.getPlotItem().getAxis("left")
         step = max(1, len(params) // 25)
