@@ -1,41 +1,32 @@
-"""The fit loop: epochs, batches, and the automatic-optimization step (1.5 order; see ``trainer_core.hooks``)."""
+"""The fit loop: sanity check, epochs and batches (1.5 order; see ``trainer_core.hooks``).
+
+One batch's optimization lives in ``optimization.py``, gradient norms and NaN checks in ``numerics.py``.
+"""
 
 from __future__ import annotations
 
 import logging
 import math
-from contextlib import nullcontext
 from typing import Any
 
-import torch
-
 from trainer_core.exceptions import MisconfigurationError
-from trainer_core.module import LightningModule
-from trainer_core.precision.plugins import Precision, StepClosure
 from trainer_core.seed import capture_rng_state, restore_rng_state
 from trainer_core.trainer import data as data_utils
 from trainer_core.trainer.eval_loop import load_eval_loaders, publish_epoch_metrics, run_validation
 from trainer_core.trainer.logging_utils import log_to_loggers, step_metrics_payload
+from trainer_core.trainer.numerics import check_finite, grad_norm_dict, grad_norm_type
+from trainer_core.trainer.optimization import automatic_batch, format_epoch_outputs, manual_batch, profile
 from trainer_core.trainer.optimizers import step_schedulers
 from trainer_core.trainer.results import ResultCollection
 from trainer_core.trainer.tbptt import check_tbptt_signature
 from trainer_core.trainer.transfer import batch_size_of, transfer_batch
-from trainer_core.utilities.apply import apply_to_tensors
 
 __all__ = ["run_fit", "grad_norm_dict", "grad_norm_type"]
 
 log = logging.getLogger("trainer_core")
 
-_NULL = nullcontext()
-_PLAIN_NORMS = (1.0, 2.0, math.inf)  # p-norms that cannot overflow before the values themselves do
 _SKIP_EPOCH = object()
-_FIRST_ONLY = [0]
-_DEFAULT_CLIPPING = LightningModule.configure_gradient_clipping
-_DEFAULT_CLIP = LightningModule.clip_gradients
-
-
-def _profile(trainer: Any, action: str) -> Any:
-    return trainer.profiler.profile(action) if trainer._profiling else _NULL
+_profile = profile
 
 
 def run_fit(trainer: Any) -> None:
@@ -286,7 +277,7 @@ def _run_training_epoch(t: Any) -> None:
     t._resume_skip_batches, t._resume_rng = 0, None
     progress.epoch_finished = True
     if collect:
-        hooks.module("training_epoch_end", _format_epoch_outputs(t, epoch_outputs, tbptt))
+        hooks.module("training_epoch_end", format_epoch_outputs(t, epoch_outputs, tbptt))
     publish_epoch_metrics(t, results)
     hooks.call("on_train_epoch_end")
     hooks.call("on_epoch_end")
@@ -342,9 +333,9 @@ def _run_train_batch(t: Any, results: ResultCollection, batch: Any, batch_idx: i
     t._stepped_this_batch = False
     with _profile(t, "run_training_batch"):
         if module.automatic_optimization:
-            outputs = _automatic_batch(t, batch, batch_idx, is_last, tbptt)
+            outputs = automatic_batch(t, batch, batch_idx, is_last, tbptt)
         else:
-            outputs = _manual_batch(t, batch, batch_idx, tbptt)
+            outputs = manual_batch(t, batch, batch_idx, tbptt)
     progress.batches_done_in_epoch = batch_idx + 1
     progress.total_batch_idx += 1
     if t._stepped_this_batch:
@@ -352,7 +343,7 @@ def _run_train_batch(t: Any, results: ResultCollection, batch: Any, batch_idx: i
         if t.lr_schedulers:
             step_schedulers(t, "step", progress.batches_that_stepped)
     if t.terminate_on_nan:
-        _check_finite(t, outputs)
+        check_finite(t, outputs)
     hooks.call("on_train_batch_end", outputs, batch, batch_idx, 0)
     hooks.callbacks("on_batch_end")
     if (t._stepped_this_batch and progress.batches_that_stepped % t.log_every_n_steps == 0) or t.should_stop:
@@ -360,292 +351,3 @@ def _run_train_batch(t: Any, results: ResultCollection, batch: Any, batch_idx: i
         if payload is not None:
             log_to_loggers(t, payload)
     return outputs
-
-
-def _active_optimizers(t: Any, batch_idx: int) -> list[int]:
-    if not t.optimizers:
-        return []
-    if len(t.optimizers) == 1:
-        return _FIRST_ONLY
-    freqs = t.optimizer_frequencies
-    if not freqs:
-        return list(range(len(t.optimizers)))
-    position = batch_idx % sum(freqs)
-    for idx, freq in enumerate(freqs):
-        if position < freq:
-            return [idx]
-        position -= freq
-    return [0]
-
-
-def _automatic_batch(t: Any, batch: Any, batch_idx: int, is_last: bool, tbptt: int) -> Any:
-    k = t.accumulate_grad_batches
-    should_step = (batch_idx + 1) % k == 0 or is_last
-    window_start = batch_idx % k == 0
-    if tbptt:
-        with _profile(t, "tbptt_split_batch"):
-            splits = t._hooks.module("tbptt_split_batch", batch, tbptt)
-    else:
-        splits = [batch]
-    active = _active_optimizers(t, batch_idx)
-    multi = len(t.optimizers) > 1
-    per_split: list[Any] = []
-    hiddens = None
-    for split_idx, split in enumerate(splits):
-        if tbptt:
-            t.split_idx = split_idx
-        per_opt = []
-        for opt_idx in active or [None]:
-            out = _run_optimization(t, split, batch_idx, opt_idx, hiddens, should_step, window_start, k, multi,
-                                    bool(tbptt))
-            per_opt.append(out)
-        if tbptt:
-            last = per_opt[-1]
-            hiddens = _detach(last.get("hiddens")) if isinstance(last, dict) else None
-            for out in per_opt:
-                if isinstance(out, dict):
-                    out.pop("hiddens", None)
-        per_split.append(per_opt if multi else per_opt[0])
-    if tbptt:
-        return per_split
-    return per_split[0]
-
-
-def _detach(value: Any) -> Any:
-    return apply_to_tensors(value, lambda x: x.detach()) if value is not None else None
-
-
-def _loss_of(output: Any, where: str) -> torch.Tensor | None:
-    if output is None:
-        return None
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, dict):
-        if "loss" not in output:
-            raise MisconfigurationError(
-                f"{where} returned a dict without a 'loss' key (keys: {sorted(output)}); return the loss tensor or "
-                "a dict with 'loss'")
-        return output["loss"]
-    raise MisconfigurationError(
-        f"{where} must return a loss tensor, a dict with 'loss', or None to skip the batch; got "
-        f"{type(output).__name__}")
-
-
-def _format_output(output: Any) -> Any:
-    """What hooks and epoch-end see: the loss detached, other tensors detached too."""
-    if output is None:
-        return None
-    if isinstance(output, torch.Tensor):
-        return {"loss": output.detach()}
-    return {key: _detach(value) if key != "hiddens" else value for key, value in output.items()}
-
-
-def _run_optimization(t: Any, split: Any, batch_idx: int, opt_idx: int | None, hiddens: Any, should_step: bool,
-                      window_start: bool, k: int, multi: bool, tbptt: bool) -> Any:
-    hooks, module, precision = t._hooks, t.lightning_module, t._precision
-    clip_overridden = (type(module).configure_gradient_clipping is not _DEFAULT_CLIPPING
-                       or type(module).clip_gradients is not _DEFAULT_CLIP)
-    # Full precision and no profiler: call training_step directly, without two no-op context managers.
-    plain_forward = not t._profiling and type(precision).forward_context is Precision.forward_context
-    opt = t.optimizers[opt_idx] if opt_idx is not None else None
-    if multi:
-        module.toggle_optimizer(opt, opt_idx)
-    state: dict[str, Any] = {}
-
-    def closure() -> torch.Tensor | None:
-        with _profile(t, "training_step_and_backward"):
-            args: list[Any] = [split, batch_idx]
-            if multi:
-                args.append(opt_idx)
-            if tbptt:
-                args.append(hiddens)
-            if plain_forward:
-                output = t.strategy.training_step(t, *args)
-            else:
-                with precision.forward_context(), _profile(t, "training_step"):
-                    output = t.strategy.training_step(t, *args)
-            if hooks.module_overrides("training_step_end"):
-                output = hooks.module("training_step_end", output)
-            loss = _loss_of(output, "training_step")
-            state["output"] = output
-            state["loss"] = loss
-            if loss is None or opt is None:
-                return loss
-            if window_start:
-                hooks.call("on_before_zero_grad", opt)
-                with _profile(t, "zero_grad"):
-                    hooks.module("optimizer_zero_grad", t.current_epoch, batch_idx, opt, opt_idx)
-            scaled = loss / k if k > 1 else loss
-            hooks.call("on_before_backward", scaled)
-            sync = t.strategy.block_backward_sync(t._model) if not should_step else _NULL
-            anomaly = _AnomalyStep(t, batch_idx, loss) if t.detect_anomaly else _NULL
-            with _profile(t, "backward"), sync, anomaly:
-                precision.backward(scaled, lambda value: hooks.module("backward", value, opt, opt_idx))
-            hooks.call("on_after_backward")
-            return loss
-
-    def before_step() -> None:
-        if precision.scaler is not None:
-            precision.unscale_gradients(opt)
-        hooks.call("on_before_optimizer_step", opt, opt_idx)
-        if t._grad_norm_type is not None and opt_idx == 0:
-            norms = grad_norm_dict(module, t._grad_norm_type)
-            t.grad_norms = norms
-            if norms and t.track_grad_norm != -1:
-                hooks.module("log_grad_norm", norms)
-        if t.gradient_clip_val or clip_overridden:
-            hooks.module("configure_gradient_clipping", opt, opt_idx, t.gradient_clip_val,
-                         t.gradient_clip_algorithm)
-
-    if isinstance(opt, torch.optim.LBFGS) and should_step:
-        # LBFGS re-evaluates the closure itself: give it the whole step.
-        def full_closure() -> Any:
-            loss = closure()
-            before_step()
-            return loss
-
-        _optimizer_step(t, batch_idx, opt_idx, full_closure)
-    else:
-        loss = closure()
-        if loss is not None and opt is not None and should_step:
-            before_step()
-            _optimizer_step(t, batch_idx, opt_idx, StepClosure(loss))
-    if multi:
-        module.untoggle_optimizer(opt_idx)
-    return _format_output(state.get("output"))
-
-
-def _optimizer_step(t: Any, batch_idx: int, opt_idx: int, closure: Any) -> None:
-    with _profile(t, f"optimizer_step_with_closure_{opt_idx}"):
-        t._hooks.module("optimizer_step", t.current_epoch, batch_idx, t._lightning_optimizers[opt_idx], opt_idx,
-                        closure, on_tpu=False, using_native_amp=t._precision.scaler is not None,
-                        using_lbfgs=isinstance(t.optimizers[opt_idx], torch.optim.LBFGS))
-    t.progress.global_step += 1
-    t._stepped_this_batch = True
-
-
-def _manual_batch(t: Any, batch: Any, batch_idx: int, tbptt: int) -> Any:
-    hooks, precision = t._hooks, t._precision
-    splits = hooks.module("tbptt_split_batch", batch, tbptt) if tbptt else [batch]
-    outputs, hiddens = [], None
-    for split_idx, split in enumerate(splits):
-        args: list[Any] = [split, batch_idx] + ([hiddens] if tbptt else [])
-        if tbptt:
-            t.split_idx = split_idx
-        with precision.forward_context(), _profile(t, "training_step"):
-            output = t.strategy.training_step(t, *args)
-        if hooks.module_overrides("training_step_end"):
-            output = hooks.module("training_step_end", output)
-        if tbptt and isinstance(output, dict):
-            hiddens = _detach(output.pop("hiddens", None))
-        outputs.append(_format_output(output) if isinstance(output, (torch.Tensor, dict)) else output)
-    return outputs if tbptt else outputs[0]
-
-
-def grad_norm_dict(module: torch.nn.Module, norm_type: float) -> dict[str, torch.Tensor]:
-    """Per-parameter gradient p-norms and their total, rounded to 4 decimals, with the 1.5 names.
-
-    ``grad_{p}_norm/{param}`` and ``grad_{p}_norm_total`` (p as a float: ``2.0``, ``inf``). The total is the p-norm of
-    the per-parameter norms, which equals the p-norm of all gradients concatenated. Values are 0-d tensors on the
-    device, computed with one fused norm over all gradients and a handful of kernels for the total and the rounding
-    whatever the number of parameters; nothing is synchronised until someone reads them.
-    """
-    p = float(norm_type)
-    prefix = f"grad_{p}_norm"
-    names: list[str] = []
-    grads: list[torch.Tensor] = []
-    for name, param in module.named_parameters():
-        if param.grad is not None:
-            names.append(f"{prefix}/{name}")
-            grads.append(param.grad.detach())
-    if not grads:
-        return {}
-    device = grads[0].device
-    if p in _PLAIN_NORMS:
-        norms = torch._foreach_norm(grads, ord=p)
-    else:
-        # sum(|g|^p) overflows float32 already for |g| ~ 1e4 at p=10: compute max|g| * ||g / max|g|||_p instead.
-        peaks = [m.clamp_min(torch.finfo(m.dtype).tiny) for m in torch._foreach_norm(grads, ord=math.inf)]
-        norms = torch._foreach_mul(torch._foreach_norm(torch._foreach_div(grads, peaks), ord=p), peaks)
-    stacked = torch.stack([n.to(device=device, dtype=torch.float32) for n in norms])
-    if p in _PLAIN_NORMS:
-        total = torch.linalg.vector_norm(stacked, ord=p)
-    else:
-        peak = stacked.max().clamp_min(torch.finfo(torch.float32).tiny)
-        total = torch.linalg.vector_norm(stacked / peak, ord=p) * peak
-    values = torch.round(torch.cat([stacked, total.unsqueeze(0)]), decimals=4)
-    names.append(f"{prefix}_total")
-    return dict(zip(names, values.unbind(0), strict=True))
-
-
-def grad_norm_type(trainer: Any) -> float | None:
-    """The p for this run's gradient norms: ``track_grad_norm``, else the first callback asking for norms.
-
-    A callback (the studio's telemetry, for instance) asks by having an attribute ``grad_norm_type`` set to a p; the
-    norms then land in ``trainer.grad_norms`` every optimizer step as device tensors, without being logged.
-    """
-    if trainer.track_grad_norm != -1:
-        return float(trainer.track_grad_norm)
-    for callback in trainer.callbacks:
-        p = getattr(callback, "grad_norm_type", None)
-        if p is not None:
-            return float(p)
-    return None
-
-
-def _check_finite(t: Any, outputs: Any) -> None:
-    """``terminate_on_nan``: one host read per batch for the loss and every parameter together."""
-    loss = outputs.get("loss") if isinstance(outputs, dict) else None
-    if isinstance(outputs, list):  # TBPTT: one output per split
-        losses = [o.get("loss") for o in outputs if isinstance(o, dict)]
-        loss = torch.stack([x.detach().float().reshape(()) for x in losses if isinstance(x, torch.Tensor)]) \
-            if losses else None
-    named = list(t.lightning_module.named_parameters())
-    params = [p.detach() for _, p in named]
-    checks = []
-    if isinstance(loss, torch.Tensor):
-        checks.append(loss.detach().float().sum().reshape(1))
-    if params:
-        # The 1-norm of a tensor is finite iff all its elements are: one fused kernel for all parameters.
-        checks.append(torch.stack(torch._foreach_norm(params, ord=1)).float())
-    if not checks or bool(torch.isfinite(torch.cat([c.to(checks[0].device) for c in checks])).all()):
-        return
-    where = f"at epoch {t.current_epoch}, batch {t.batch_idx} (global_step={t.global_step})"
-    if isinstance(loss, torch.Tensor) and not bool(torch.isfinite(loss).all()):
-        raise ValueError(
-            f"terminate_on_nan: the loss returned by training_step is {loss.detach().float().tolist()} {where}. "
-            "Lower the learning rate, clip gradients (gradient_clip_val) or check the data for NaN/inf")
-    for name, param in named:
-        if not bool(torch.isfinite(param).all()):
-            raise ValueError(
-                f"terminate_on_nan: parameter `{name}` holds nan and/or inf values {where} (after the optimizer "
-                "step). Lower the learning rate or clip gradients (gradient_clip_val)")
-
-
-class _AnomalyStep:
-    """Under ``detect_anomaly``, name the step when backward finds a NaN (torch names only the function)."""
-
-    __slots__ = ("t", "batch_idx", "loss")
-
-    def __init__(self, t: Any, batch_idx: int, loss: torch.Tensor) -> None:
-        self.t, self.batch_idx, self.loss = t, batch_idx, loss
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, err: Any, tb: Any) -> bool:
-        if isinstance(err, RuntimeError) and "nan" in str(err).lower():
-            t = self.t
-            raise RuntimeError(
-                f"detect_anomaly: backward produced non-finite values at epoch {t.current_epoch}, batch "
-                f"{self.batch_idx} (global_step={t.global_step}; training_step returned 'loss' = "
-                f"{self.loss.detach().float().tolist()}). {err}"
-            ) from err
-        return False
-
-
-def _format_epoch_outputs(t: Any, outputs: list[Any], tbptt: int) -> Any:
-    if len(t.optimizers) > 1 and not tbptt:
-        return [[batch[i] for batch in outputs] for i in range(len(t.optimizers))]
-    return outputs
-

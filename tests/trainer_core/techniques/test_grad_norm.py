@@ -135,3 +135,17 @@ def test_large_p_does_not_overflow_float32(p: float) -> None:
     norms = grad_norm_dict(module, p)
     assert norms[f"grad_{p}_norm/weight"].item() == pytest.approx(want, rel=1e-5)
     assert norms[f"grad_{p}_norm_total"].item() == pytest.approx(want, rel=1e-5)
+
+
+def test_layer_norms_group_parameters_of_one_module() -> None:
+    from trainer_core.trainer.numerics import layer_grad_norms
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
+    model(torch.randn(4, 3)).sum().backward()
+    norms = grad_norm_dict(model, 2)
+    layers = layer_grad_norms(norms)
+    assert set(layers) == {"0", "2"}
+    for index in ("0", "2"):
+        flat = torch.cat([p.grad.flatten() for p in model[int(index)].parameters()])
+        assert layers[index].item() == pytest.approx(torch.linalg.vector_norm(flat).item(), abs=2e-4)
+    assert layer_grad_norms({}) == {}
