@@ -433,6 +433,11 @@ def _any(name: str, value: Any) -> Any:
 
 
 def _plugins(name: str, value: Any) -> Any:
+    # Plugins are Python objects; 1.x plugin names ("ddp_sharded", ...) and plain data would be ignored silently.
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if value is not None and any(isinstance(item, (str, bytes, int, float, dict, list, tuple)) or item is None
+                                 for item in items):
+        raise _fail(name, value, "None, a plugin object (for example a Precision plugin) or a list of them")
     return value
 
 

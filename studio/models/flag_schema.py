@@ -13,6 +13,7 @@ Examples:
 from __future__ import annotations
 
 import ast
+import difflib
 import json
 import os
 from dataclasses import dataclass
@@ -146,6 +147,15 @@ class FlagSchema:
             raise FlagError(f"{name}: {text!r} is not accepted. {name} takes {spec.describe_accepted()}.")
         return value
 
+    def suggest(self, name: str) -> str | None:
+        """The flag a misspelled ``name`` most likely meant (the engine's rule: same words first, then spelling)."""
+        words = sorted(name.lower().split("_"))
+        for candidate in self.flags:
+            if sorted(candidate.split("_")) == words:
+                return candidate
+        close = difflib.get_close_matches(name.lower(), list(self.flags), n=1, cutoff=0.6)
+        return close[0] if close else None
+
     def validate(self, values: dict[str, Any]) -> list[str]:
         """Problems with a flags dict (unknown names, wrong kinds, two spellings of one setting); [] when fine."""
         problems = []
@@ -153,7 +163,8 @@ class FlagSchema:
         for name, value in values.items():
             spec = self.flags.get(name)
             if spec is None:
-                problems.append(f"{name}: not a Trainer flag.")
+                hint = self.suggest(name)
+                problems.append(f"{name}: not a Trainer flag." + (f" Did you mean {hint}?" if hint else ""))
                 continue
             if not spec.accepts(value) and not (value == spec.default):
                 problems.append(f"{name}: {value!r} is not accepted. {name} takes {spec.describe_accepted()}.")

@@ -1,0 +1,51 @@
+"""Reliability test fixtures: the fault scripts, isolated studio settings/runs, and a leaked-process guard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psutil
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
+
+
+def live_children() -> set[int]:
+    """Child processes of the test process, except multiprocessing's session-long resource tracker and zombies."""
+    out = set()
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE or any("resource_tracker" in p for p in proc.cmdline()):
+                continue
+        except psutil.Error:
+            continue
+        out.add(proc.pid)
+    return out
+
+
+@pytest.fixture(autouse=True)
+def no_orphans():
+    """Fail a test that leaves a child process behind (and kill it so later tests are not affected)."""
+    before = live_children()
+    yield
+    leaked = live_children() - before
+    for pid in leaked:
+        try:
+            psutil.Process(pid).kill()
+        except psutil.Error:
+            pass
+    assert not leaked, f"test left child processes behind: {sorted(leaked)}"
+
+
+@pytest.fixture(autouse=True)
+def studio_env(tmp_path, monkeypatch):
+    """Studio settings and runs live in the test's temporary folder, never the user's."""
+    monkeypatch.setenv("TRAINING_STUDIO_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("TRAINING_STUDIO_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path
+
+
+@pytest.fixture
+def faulty() -> str:
+    """Path of the fault-injecting model script."""
+    return str(SCRIPTS / "faulty_model.py")
