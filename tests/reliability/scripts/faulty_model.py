@@ -66,7 +66,7 @@ class FaultyModel(pl.LightningModule):
             self.log(f"m{i:03d}", loss.detach() + i, on_step=True, on_epoch=False)
         return loss
 
-    def on_train_batch_end(self, outputs, batch, batch_idx):
+    def on_train_batch_end(self, outputs, batch, batch_idx, dataloader_idx=0):
         if self.global_step == self.hparams.kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
 
