@@ -218,3 +218,25 @@ def test_window_has_every_dashboard_and_a_report(qtbot, window, tmp_path):
     assert "Weights summary" in html and "gradient_clip_val: 5.0" in html and "val_loss" in html
     md = build_report(window.session, window, tmp_path / "report.md")
     assert "## Final metrics" in md.read_text() and len(list((tmp_path / "report_files").glob("*.png"))) >= 3
+
+
+def test_table_tabs_follow_a_live_run(qtbot, session, fit_events):
+    from studio.qt.dashboards.tables_views import CheckpointsView, ProfilerView, SummaryView
+
+    tabs = [_show(qtbot, cls(session)) for cls in (SummaryView, ProfilerView, CheckpointsView)]
+    first_checkpoint = next(i for i, e in enumerate(fit_events) if e["type"] == "checkpoint_saved")
+    feed(session, fit_events[: first_checkpoint + 1])
+    qtbot.waitUntil(lambda: tabs[0].model.rowCount() == 4 and tabs[2].model.rowCount() == 1)
+    assert tabs[1].model.rowCount() == 0  # the profiler reports at the end of the stage
+    feed(session, fit_events[first_checkpoint + 1 :])
+    qtbot.waitUntil(lambda: tabs[1].model.rowCount() == 44 and tabs[2].model.rowCount() == 7)
+
+
+def test_apply_without_a_matching_field_explains_what_to_do():
+    from types import SimpleNamespace
+
+    from studio.qt.dashboards.tuner_views import apply_batch_size, apply_lr
+
+    no_fields = SimpleNamespace(model_form=SimpleNamespace(rows={"hidden": object()}))
+    assert "has no lr or learning_rate argument" in apply_lr(no_fields, 3e-4)
+    assert "use batch_size = 64 in your script" in apply_batch_size(no_fields, 64)
