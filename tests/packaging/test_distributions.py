@@ -8,6 +8,7 @@ slow test at the end runs it (``pytest -m slow tests/packaging``).
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 import subprocess
 import sys
@@ -99,3 +100,15 @@ def test_full_build_installs_into_a_clean_venv(tmp_path):
                          text=True, timeout=1200)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
     assert "check_dist: OK" in out.stdout
+
+
+@pytest.mark.slow
+def test_pyinstaller_build_starts_and_trains(tmp_path):
+    """packaging/build.sh: freeze the GUI (about a minute), start it offscreen, train through the bundled engine."""
+    pytest.importorskip("PyInstaller", reason="PyInstaller is in the `package` extra: pip install -e '.[package]'")
+    env = dict(os.environ, DIST_DIR=str(tmp_path / "dist"), WORK_DIR=str(tmp_path / "work"),
+               PYTHON=sys.executable)
+    out = subprocess.run(["bash", str(ROOT / "packaging" / "build.sh")], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=1200)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
+    assert "smoke test passed" in out.stdout and "external interpreter passed" in out.stdout
