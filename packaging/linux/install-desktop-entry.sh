@@ -19,7 +19,7 @@ while [ $# -gt 0 ]; do
 done
 share="$prefix/share"
 mkdir -p "$share/applications" "$share/metainfo" "$share/icons/hicolor/scalable/apps"
-sed -e "s|^Exec=.*|Exec=$exec_cmd %F|" -e "s|^TryExec=.*|TryExec=$exec_cmd|" \
+sed -e "s|^Exec=.*|Exec=$exec_cmd %f|" -e "s|^TryExec=.*|TryExec=$exec_cmd|" \
     "$here/$id.desktop" > "$share/applications/$id.desktop"
 cp "$here/$id.metainfo.xml" "$share/metainfo/"
 cp "$root/resources/icons/app.svg" "$share/icons/hicolor/scalable/apps/$id.svg"

@@ -78,7 +78,7 @@ def test_install_script_puts_entry_metainfo_and_icons_under_the_prefix(tmp_path)
     assert out.returncode == 0, out.stderr
     share = tmp_path / "share"
     installed = (share / "applications" / DESKTOP.name).read_text()
-    assert "Exec=/opt/ts/training-studio %F" in installed
+    assert "Exec=/opt/ts/training-studio %f" in installed
     assert "TryExec=/opt/ts/training-studio" in installed
     assert (share / "metainfo" / METAINFO.name).is_file()
     assert (share / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg").is_file()
