@@ -142,3 +142,14 @@ def test_example_tune_section_runs(name, tmp_path, env):
     else:  # two optimizers: the YAML runs the batch-size finder only (3 trials from 32)
         assert suggested is None
         assert re.search(r"Batch size found: (64|128|256)\b", text), text[-2000:]
+
+
+def test_default_example_runs_as_a_plain_script(tmp_path, env):
+    # `python resources/examples/mlp_classifier.py` trains with its own Trainer(max_epochs=30) and early stopping.
+    out = subprocess.run([sys.executable, str(EXAMPLES / "mlp_classifier.py")], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = run_dir(tmp_path)  # the default logger writes ./lightning_logs/version_0
+    rows = list(csv.DictReader((run / "metrics.csv").open(newline="")))
+    accuracies = [float(r["val_acc"]) for r in rows if r.get("val_acc")]
+    assert max(accuracies) > 0.85, accuracies
