@@ -21,7 +21,8 @@ The fit loop, with hook names at their places (Cb = callbacks, M = module; 1.5 o
           closure: M.training_step, M.training_step_end, [window start] Cb/M.on_before_zero_grad,
                    M.optimizer_zero_grad, Cb/M.on_before_backward, M.backward, Cb/M.on_after_backward
           [window end] precision unscale, Cb/M.on_before_optimizer_step, grad-norm tracking (M.log_grad_norm),
-                   M.configure_gradient_clipping, M.optimizer_step, lr schedulers (interval="step")
+                   M.configure_gradient_clipping (when clipping is on or the module overrides it),
+                   M.optimizer_step, lr schedulers (interval="step")
           Cb/M.on_train_batch_end, Cb.on_batch_end
           [val check] validation run: M.on_validation_model_eval, Cb/M.on_validation_start,
                    Cb/M.on_epoch_start, Cb/M.on_validation_epoch_start,
