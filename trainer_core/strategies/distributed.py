@@ -3,7 +3,7 @@
 - ``ddp``: one process per device. Under ``torchrun`` or SLURM the ranks come from the environment; started as a
   plain script the trainer re-launches the script once per extra local rank (``DDPStrategy.launch``).
 - ``ddp_spawn`` (and 1.x ``ddp_cpu``): the trainer starts the workers with ``torch.multiprocessing`` (spawn) and the
-  final weights and metrics come back to the calling process.
+  final weights and metrics come back to the calling process (``trainer_core.strategies.spawn``).
 - ``dp``: ``torch.nn.DataParallel`` in one process (GPUs only).
 
 Communication is NCCL on GPUs and gloo on CPUs; nothing here is home-made beyond choosing ranks and ports.
@@ -11,7 +11,6 @@ Communication is NCCL on GPUs and gloo on CPUs; nothing here is home-made beyond
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import sys
@@ -30,7 +29,7 @@ from trainer_core.strategies.environment import cluster_environment, free_port, 
 from trainer_core.strategies.launcher import ChildRanks, relaunch_command, run_with_children
 from trainer_core.strategies.registry import register_strategy
 
-__all__ = ["DDPStrategy", "DDPSpawnStrategy", "DataParallelStrategy", "cluster_environment", "convert_sync_batchnorm"]
+__all__ = ["DDPStrategy", "DataParallelStrategy", "cluster_environment", "convert_sync_batchnorm"]
 
 log = logging.getLogger("trainer_core")
 
@@ -201,110 +200,6 @@ class DDPStrategy(Strategy):
         return {"num_replicas": self.world_size, "rank": self.global_rank} if self.world_size > 1 else None
 
 
-class DDPSpawnStrategy(DDPStrategy):
-    """DDP whose workers are started with torch.multiprocessing (spawn); results return to the caller."""
-
-    name = "ddp_spawn"
-
-    def launch(self, trainer: Any, stage: str, body: Any) -> Any:
-        import torch.multiprocessing as mp
-
-        _pickle_locks_as_new()
-        context = mp.get_context("spawn")
-        queue = context.SimpleQueue()
-        port = str(free_port())
-        mp.start_processes(_spawn_worker, args=(trainer, stage, body, port, queue), nprocs=self.num_devices,
-                           join=True, start_method="spawn")
-        # Tensors travel as bytes: torch's shared-memory handles die with the worker that made them.
-        outcome = torch.load(io.BytesIO(queue.get()), weights_only=False)
-        _apply_outcome(trainer, outcome)
-        return outcome.get("result")
-
-
-def _new_lock(kind: str) -> Any:
-    import threading
-
-    return threading.RLock() if kind == "rlock" else threading.Lock()
-
-
-def _pickle_locks_as_new() -> None:
-    """Let the trainer travel to spawned workers although callbacks (loggers, recorders) hold thread locks.
-
-    A lock only guards threads of one process, so each worker gets a fresh, unlocked one. This affects the
-    multiprocessing pickler only (it keeps its own reducer table), not ``pickle`` or ``torch.save``.
-    """
-    import threading
-    from multiprocessing.reduction import ForkingPickler
-
-    ForkingPickler.register(type(threading.Lock()), lambda lock: (_new_lock, ("lock",)))
-    ForkingPickler.register(type(threading.RLock()), lambda lock: (_new_lock, ("rlock",)))
-
-
-def _spawn_worker(local_rank: int, trainer: Any, stage: str, body: Any, port: str, queue: Any) -> None:
-    strategy: DDPSpawnStrategy = trainer.strategy
-    os.environ["MASTER_ADDR"] = os.environ.get("MASTER_ADDR", "127.0.0.1")
-    os.environ["MASTER_PORT"] = port
-    strategy.launches_processes = False
-    strategy._set_ranks(local_rank, local_rank, 0, strategy.num_devices)
-    from trainer_core.seed import reset_seed
-
-    reset_seed()
-    # Spawn hands every worker the *same* shared-memory tensors; each rank needs its own copy of the weights.
-    module = trainer.lightning_module
-    with torch.no_grad():
-        for tensor in [*module.parameters(), *module.buffers()]:
-            tensor.data = tensor.data.clone()
-    try:
-        result = trainer._run_stage_here(stage, body)
-        if strategy.is_global_zero:
-            buffer = io.BytesIO()
-            torch.save(_collect_outcome(trainer, result), buffer)
-            queue.put(buffer.getvalue())
-    finally:
-        strategy.destroy()
-
-
-def _collect_outcome(trainer: Any, result: Any) -> dict[str, Any]:
-    from trainer_core.trainer.results import to_floats
-
-    module = trainer.lightning_module
-    checkpoint = trainer.checkpoint_callback
-    return {
-        "result": result,
-        "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
-        "callback_metrics": to_floats(trainer.callback_metrics),
-        "logged_metrics": dict(trainer.logged_metrics),
-        "current_epoch": trainer.current_epoch,
-        "global_step": trainer.global_step,
-        "status": trainer.state.status,
-        "logger_versions": [getattr(logger, "version", None) for logger in trainer.loggers],
-        "best_model_path": getattr(checkpoint, "best_model_path", None),
-        "last_model_path": getattr(checkpoint, "last_model_path", None),
-        "best_model_score": float(checkpoint.best_model_score) if getattr(checkpoint, "best_model_score", None)
-        is not None else None,
-    }
-
-
-def _apply_outcome(trainer: Any, outcome: dict[str, Any]) -> None:
-    module = trainer.lightning_module
-    module.load_state_dict(outcome["state_dict"])
-    trainer.callback_metrics.update({k: torch.tensor(v) for k, v in outcome["callback_metrics"].items()})
-    trainer.logged_metrics.update(outcome["logged_metrics"])
-    trainer.progress.current_epoch = outcome["current_epoch"]
-    trainer.progress.global_step = outcome["global_step"]
-    trainer.state.status = outcome["status"]
-    # The workers chose the logger version (rank 0 created its folder); the caller must point at the same one.
-    for logger, version in zip(trainer.loggers, outcome.get("logger_versions", [])):
-        if version is not None and hasattr(logger, "_version"):
-            logger._version = version
-    checkpoint = trainer.checkpoint_callback
-    if checkpoint is not None and outcome.get("best_model_path"):
-        checkpoint.best_model_path = outcome["best_model_path"]
-        checkpoint.last_model_path = outcome.get("last_model_path") or ""
-        if outcome.get("best_model_score") is not None:
-            checkpoint.best_model_score = torch.tensor(outcome["best_model_score"])
-
-
 def _disable_progress_bars(trainer: Any) -> None:
     """Only rank 0 draws progress bars (every rank would otherwise print its own)."""
     for callback in getattr(trainer, "callbacks", []):
@@ -372,5 +267,4 @@ def _mean_device_outputs(output: Any) -> Any:
 
 
 register_strategy("ddp", DDPStrategy)
-register_strategy("ddp_spawn", DDPSpawnStrategy)
 register_strategy("dp", DataParallelStrategy)

@@ -45,6 +45,7 @@ def create_strategy(choice: DeviceChoice, flags: dict[str, Any]) -> Strategy:
 
 def _load_distributed() -> None:
     try:
-        import trainer_core.strategies.distributed  # noqa: F401  (registers dp/ddp/ddp_spawn)
+        import trainer_core.strategies.distributed  # noqa: F401  (registers dp/ddp)
+        import trainer_core.strategies.spawn  # noqa: F401  (registers ddp_spawn)
     except ImportError:
         pass

@@ -119,11 +119,12 @@ class StageRunner:
     def _prepare(self, stage: str) -> None:
         """prepare_data -> configure_callbacks -> setup, in the 1.5 order."""
         module, dm = self.lightning_module, self.datamodule
+        # Every rank: module hooks (configure_callbacks below) need the dispatcher to know the module.
+        self._hooks.rebuild(self.callbacks, module, self.profiler)
         if self.local_rank == 0 or not self.prepare_data_per_node:
             if self.is_global_zero or self.prepare_data_per_node:
                 if dm is not None:
                     dm.prepare_data()
-                self._hooks.rebuild(self.callbacks, module, self.profiler)
                 self._hooks.module("prepare_data")
         self.strategy.barrier("prepare_data")
         self._merge_module_callbacks()

@@ -96,6 +96,12 @@ class Probe(pl.LightningModule):
     def configure_optimizers(self) -> Any:
         return torch.optim.SGD(self.parameters(), lr=0.05)
 
+    def configure_callbacks(self) -> Any:
+        # From the module, not the Trainer: every rank must merge it (a rank without it would hang the others).
+        from trainer_core.callbacks import EarlyStopping
+
+        return [EarlyStopping(monitor="val_metric", patience=1, mode="min")]
+
     def train_dataloader(self) -> DataLoader:
         return DataLoader(indexed_dataset(30), batch_size=4, shuffle=True)
 

@@ -9,7 +9,6 @@ import pytest
 
 from tests.trainer_core.strategies.ddp_models import Probe
 from trainer_core import Trainer, seed_everything
-from trainer_core.callbacks import EarlyStopping
 from trainer_core.loggers import CSVLogger
 
 
@@ -17,14 +16,14 @@ def test_two_rank_run_follows_the_ddp_rules(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("PL_GLOBAL_SEED", "11")  # restored after the test; seed_everything sets it too
     seed_everything(11)
-    stopper = EarlyStopping(monitor="val_metric", patience=1, mode="min")
     trainer = Trainer(max_epochs=4, strategy="ddp_spawn", accelerator="cpu", devices=2, enable_progress_bar=False,
                       enable_model_summary=False, logger=CSVLogger(str(tmp_path / "logs"), name="runs"),
-                      callbacks=[stopper], default_root_dir=str(tmp_path))
+                      default_root_dir=str(tmp_path))
     trainer.fit(Probe(str(tmp_path)))
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
 
-    # EarlyStopping: rank 1 asked to stop after epoch 1; any rank's request stops both (they'd hang otherwise).
+    # EarlyStopping (from configure_callbacks, merged on every rank): rank 1 asked to stop after epoch 1; any
+    # rank's request stops both (otherwise they would hang).
     assert trainer.current_epoch == 2 and trainer.global_step == 8  # 30 samples -> 15 per rank -> 4 batches
 
     # seed_everything reaches the workers; DDP broadcasts rank 0's weights although setup() made them differ.

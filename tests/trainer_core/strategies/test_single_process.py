@@ -215,3 +215,29 @@ def test_torchrun_world_size_must_match_the_trainer(monkeypatch: pytest.MonkeyPa
         monkeypatch.setenv(name, value)
     with pytest.raises(MisconfigurationError, match=r"started 4 processes.*1 x 2 = 2"):
         _ddp(2)
+
+
+def test_spawn_payload_carries_locks_and_file_loaded_scripts(tmp_path: Any) -> None:
+    import pickle
+    import sys
+    import threading
+
+    from trainer_core.loading.script import import_script
+    from trainer_core.strategies.spawn import _dumps, _import_file_modules, file_loaded_modules
+
+    script = tmp_path / "net.py"
+    script.write_text("class Box:\n    def __init__(self):\n        import threading\n"
+                      "        self.lock = threading.Lock()\n")
+    module = import_script(script)
+    found = file_loaded_modules()
+    assert found[module.__name__] == str(script)  # a worker could not import it by name
+    assert "torch" not in found and "json" not in found
+    box = module.Box()
+    box.lock.acquire()
+    payload = _dumps(box)
+    del sys.modules[module.__name__]  # as in a fresh worker
+    with pytest.raises(ModuleNotFoundError):
+        pickle.loads(payload)
+    _import_file_modules({module.__name__: str(script)})
+    copy = pickle.loads(payload)
+    assert isinstance(copy.lock, type(threading.Lock())) and not copy.lock.locked()  # a fresh lock
