@@ -33,6 +33,7 @@ def run_fit(trainer: Any) -> None:
     t, hooks, module = trainer, trainer._hooks, trainer.lightning_module
     t._profiling = not getattr(t.profiler, "is_passthrough", type(t.profiler).__name__ == "PassThroughProfiler")
     t._grad_norm_type = grad_norm_type(t)
+    t.grad_norms = {}
     if t._profiling and hasattr(t.profiler, "register_module"):
         t.profiler.register_module(module)  # PyTorchProfiler: per-module forward scopes (removed at teardown)
     hooks.call("on_fit_start")
