@@ -49,3 +49,9 @@ def studio_env(tmp_path, monkeypatch):
 def faulty() -> str:
     """Path of the fault-injecting model script."""
     return str(SCRIPTS / "faulty_model.py")
+
+
+@pytest.fixture
+def children():
+    """The function listing this process's live child processes (for tests that check between runs)."""
+    return live_children
