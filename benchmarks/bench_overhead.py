@@ -1,8 +1,8 @@
 """Per-step overhead of the trainer over a hand-written loop, and host synchronisations per step (issue 3 targets).
 
-Per-step cost is the slope between a short and a long fit (T_long - T_short) / (n_long - n_short), so one-off costs
-(trainer construction, model summary, the checkpoint at the end of the epoch) do not blur it; they are reported as
-the fixed cost per fit in the note. Workloads:
+Per-step cost is the slope between a short and a long fit (T_long - T_short) / (n_long - n_short), each the fastest of
+the repeats, so one-off costs (trainer construction, model summary, the checkpoint at the end of the epoch) do not
+blur it; they are reported as the fixed cost per fit in the note. Workloads:
 
 - tiny MLP 784-256-256-10, Adam, batch 64, batches already in memory and through a DataLoader, with the default
   flags minus progress bar / logger / checkpointing ("default") and with all of them on plus `self.log` of the loss
@@ -13,7 +13,6 @@ the fixed cost per fit in the note. Workloads:
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,26 +88,30 @@ def contenders(
 def step_costs(
     fits: dict[str, Fit | str], short: Any, long: Any, n_short: int, n_long: int, *, repeats: int, device: str
 ) -> dict[str, StepCost | str]:
-    """Slope and intercept per contender, interleaved per repeat; repeat 0 is a discarded warm-up."""
-    slopes: dict[str, list[float]] = {k: [] for k, v in fits.items() if not isinstance(v, str)}
-    fixed: dict[str, list[float]] = {k: [] for k in slopes}
+    """Slope and intercept per contender from its fastest short and fastest long fit; repeat 0 is a warm-up.
+
+    Contenders are interleaved within each repeat. The minimum (not the median) of each length is used because
+    interference from other processes only ever adds time: on a shared 2-core machine the fastest run is the best
+    estimate of each side's own cost, and the ratio of minima is far steadier than the ratio of medians.
+    """
+    times: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k, v in fits.items() if not isinstance(v, str)}
     errors: dict[str, str] = {k: v for k, v in fits.items() if isinstance(v, str)}
     for rep in range(repeats + 1):
-        for name in list(slopes):
+        for name in list(times):
             try:
                 t_short = _time(lambda n=name, r=rep: fits[n](r, short), device)
                 t_long = _time(lambda n=name, r=rep: fits[n](r, long), device)
             except Exception as exc:  # noqa: BLE001 - reported in the row
                 errors[name] = f"{type(exc).__name__}: {exc}"[:200]
-                del slopes[name], fixed[name]
+                del times[name]
                 continue
             if rep > 0:
-                slope = (t_long - t_short) / (n_long - n_short)
-                slopes[name].append(slope)
-                fixed[name].append(t_short - n_short * slope)
+                times[name][0].append(t_short)
+                times[name][1].append(t_long)
     costs: dict[str, StepCost | str] = dict(errors)
-    for name in slopes:
-        costs[name] = StepCost(statistics.median(slopes[name]), statistics.median(fixed[name]))
+    for name, (shorts, longs) in times.items():
+        slope = (min(longs) - min(shorts)) / (n_long - n_short)
+        costs[name] = StepCost(slope, min(shorts) - n_short * slope)
     return costs
 
 
