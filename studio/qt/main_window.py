@@ -206,6 +206,7 @@ class MainWindow(QMainWindow):
         button.setToolTip(tip)
         button.setMenu(menu)
         button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        button.setStyleSheet(_menu_button_style())
         button.clicked.connect(default)
         return toolbar.addWidget(button)
 
@@ -371,6 +372,21 @@ class MainWindow(QMainWindow):
             configure_pyqtgraph(dark=name == "dark")
             self.metrics_view.plot_widget.setBackground("#1e1f22" if name == "dark" else "w")
             QTimer.singleShot(0, lambda: self.metrics_view.refresh(force=True))
+
+
+def _menu_button_style() -> str:
+    """The split button's arrow (the bundled themes style plain tool buttons only)."""
+    arrow = ""
+    try:
+        from resources import resource_path
+        from studio.qt.theme import is_dark
+
+        path = resource_path("themes", f"chevron-down-{'dark' if is_dark() else 'light'}.svg")
+        if path.is_file():
+            arrow = f"QToolButton::menu-arrow {{ image: url({path.as_posix()}); width: 9px; height: 9px; }}"
+    except ImportError:
+        pass
+    return ("QToolButton::menu-button { border: none; background: transparent; width: 14px; } " + arrow)
 
 
 def _scrolled(widget: QWidget) -> QScrollArea:

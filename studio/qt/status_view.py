@@ -44,10 +44,15 @@ class StatusView(QWidget):
         self.status.setObjectName("runStatus")
         self.status.setMinimumWidth(110)
         self.where = QLabel()
+        # Room for long values up front, so the strip does not re-layout (and jitter) as the numbers grow.
+        self.where.setMinimumWidth(self.where.fontMetrics().horizontalAdvance(
+            "stage validate · epoch 000/000 · step 000,000"))
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(True)
         self.speed = QLabel()
+        self.speed.setMinimumWidth(self.speed.fontMetrics().horizontalAdvance(
+            "000.0 batches/s · ETA 00:00 · elapsed 00:00"))
         self.metrics = QLabel()
         self.metrics.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.folder = QLabel()
