@@ -15,7 +15,7 @@ from trainer_core.trainer import data as data_utils
 from trainer_core.trainer.eval_loop import load_eval_loaders, publish_epoch_metrics, run_validation
 from trainer_core.trainer.logging_utils import log_to_loggers, step_metrics_payload
 from trainer_core.trainer.numerics import check_finite, grad_norm_dict, grad_norm_type
-from trainer_core.trainer.optimization import automatic_batch, format_epoch_outputs, manual_batch, profile
+from trainer_core.trainer.optimization import automatic_batch, format_epoch_outputs, live_hooks, manual_batch, profile
 from trainer_core.trainer.optimizers import step_schedulers
 from trainer_core.trainer.results import ResultCollection
 from trainer_core.trainer.tbptt import check_tbptt_signature
@@ -34,6 +34,7 @@ def run_fit(trainer: Any) -> None:
     t._profiling = not getattr(t.profiler, "is_passthrough", type(t.profiler).__name__ == "PassThroughProfiler")
     t._grad_norm_type = grad_norm_type(t)
     t.grad_norms = {}
+    t._live_hooks = live_hooks(t)
     if t._profiling and hasattr(t.profiler, "register_module"):
         t.profiler.register_module(module)  # PyTorchProfiler: per-module forward scopes (removed at teardown)
     hooks.call("on_fit_start")
@@ -327,10 +328,13 @@ def _run_train_batch(t: Any, results: ResultCollection, batch: Any, batch_idx: i
     t._current_batch = batch
     t._current_batch_bs = None
     results.batch_serial += 1
-    hooks.callbacks("on_batch_start")
-    hooks.callbacks("on_train_batch_start", batch, batch_idx, 0)
-    if hooks.module("on_train_batch_start", batch, batch_idx, 0) == -1:
-        return _SKIP_EPOCH
+    live = t._live_hooks
+    if "on_batch_start" in live:
+        hooks.callbacks("on_batch_start")
+    if "on_train_batch_start" in live:
+        hooks.callbacks("on_train_batch_start", batch, batch_idx, 0)
+        if hooks.module("on_train_batch_start", batch, batch_idx, 0) == -1:
+            return _SKIP_EPOCH
     t._stepped_this_batch = False
     with _profile(t, "run_training_batch"):
         if module.automatic_optimization:
@@ -345,8 +349,10 @@ def _run_train_batch(t: Any, results: ResultCollection, batch: Any, batch_idx: i
             step_schedulers(t, "step", progress.batches_that_stepped)
     if t.terminate_on_nan:
         check_finite(t, outputs)
-    hooks.call("on_train_batch_end", outputs, batch, batch_idx, 0)
-    hooks.callbacks("on_batch_end")
+    if "on_train_batch_end" in live:
+        hooks.call("on_train_batch_end", outputs, batch, batch_idx, 0)
+    if "on_batch_end" in live:
+        hooks.callbacks("on_batch_end")
     if (t._stepped_this_batch and progress.batches_that_stepped % t.log_every_n_steps == 0) or t.should_stop:
         payload = step_metrics_payload(t, results)
         if payload is not None:

@@ -19,12 +19,23 @@ from trainer_core.precision.plugins import Precision, StepClosure
 from trainer_core.trainer.numerics import AnomalyStep, grad_norm_dict
 from trainer_core.utilities.apply import apply_to_tensors
 
-__all__ = ["automatic_batch", "manual_batch", "format_epoch_outputs", "profile"]
+__all__ = ["automatic_batch", "manual_batch", "format_epoch_outputs", "profile", "live_hooks"]
 
 _NULL = nullcontext()
 _FIRST_ONLY = [0]
 _DEFAULT_CLIPPING = LightningModule.configure_gradient_clipping
 _DEFAULT_CLIP = LightningModule.clip_gradients
+
+
+# Hooks fired on every batch: the loop tests membership in the fit's live set before dispatching them.
+_PER_BATCH_HOOKS = ("on_batch_start", "on_train_batch_start", "on_before_zero_grad", "on_before_backward",
+                    "on_after_backward", "on_before_optimizer_step", "on_train_batch_end", "on_batch_end")
+
+
+def live_hooks(trainer: Any) -> frozenset[str]:
+    """The per-batch hooks some callback or the module overrides (set once per fit; the others are skipped)."""
+    hooks = trainer._hooks
+    return frozenset(h for h in _PER_BATCH_HOOKS if hooks.has_callbacks(h) or hooks.module_overrides(h))
 
 
 def profile(trainer: Any, action: str) -> Any:
@@ -112,7 +123,7 @@ def _format_output(output: Any) -> Any:
 
 def _run_optimization(t: Any, split: Any, batch_idx: int, opt_idx: int | None, hiddens: Any, should_step: bool,
                       window_start: bool, k: int, multi: bool, tbptt: bool) -> Any:
-    hooks, module, precision = t._hooks, t.lightning_module, t._precision
+    hooks, module, precision, live = t._hooks, t.lightning_module, t._precision, t._live_hooks
     clip_overridden = (type(module).configure_gradient_clipping is not _DEFAULT_CLIPPING
                        or type(module).clip_gradients is not _DEFAULT_CLIP)
     # Full precision and no profiler: call training_step directly, without two no-op context managers.
@@ -142,22 +153,26 @@ def _run_optimization(t: Any, split: Any, batch_idx: int, opt_idx: int | None, h
             if loss is None or opt is None:
                 return loss
             if window_start:
-                hooks.call("on_before_zero_grad", opt)
+                if "on_before_zero_grad" in live:
+                    hooks.call("on_before_zero_grad", opt)
                 with profile(t, "zero_grad"):
                     hooks.module("optimizer_zero_grad", t.current_epoch, batch_idx, opt, opt_idx)
             scaled = loss / k if k > 1 else loss
-            hooks.call("on_before_backward", scaled)
+            if "on_before_backward" in live:
+                hooks.call("on_before_backward", scaled)
             sync = t.strategy.block_backward_sync(t._model) if not should_step else _NULL
             anomaly = AnomalyStep(t, batch_idx, loss) if t.detect_anomaly else _NULL
             with profile(t, "backward"), sync, anomaly:
                 precision.backward(scaled, lambda value: hooks.module("backward", value, opt, opt_idx))
-            hooks.call("on_after_backward")
+            if "on_after_backward" in live:
+                hooks.call("on_after_backward")
             return loss
 
     def before_step() -> None:
         if precision.scaler is not None:
             precision.unscale_gradients(opt)
-        hooks.call("on_before_optimizer_step", opt, opt_idx)
+        if "on_before_optimizer_step" in live:
+            hooks.call("on_before_optimizer_step", opt, opt_idx)
         if t._grad_norm_type is not None and opt_idx == 0:
             norms = grad_norm_dict(module, t._grad_norm_type)
             t.grad_norms = norms
