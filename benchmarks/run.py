@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import importlib.metadata
 import math
 import os
 import pkgutil
@@ -168,11 +169,12 @@ def environment() -> dict[str, str]:
             info["gpu"] = f"{props.name}, {props.total_memory / 2**30:.0f} GiB, CUDA {torch.version.cuda}"
     except Exception as exc:  # noqa: BLE001 - the header must never stop the run
         info["torch"] = f"not importable ({exc})"
-    for package in ("trainer_core", "lightning"):
+    # Package metadata, not imports: importing Lightning takes seconds and the header must stay cheap.
+    for label, dist in (("trainer_core", "training-studio"), ("lightning", "lightning")):
         try:
-            info[package] = getattr(importlib.import_module(package), "__version__", "dev")
-        except Exception:  # noqa: BLE001 - optional / still being written
-            info[package] = "not installed"
+            info[label] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            info[label] = "from the checkout (not installed)" if label == "trainer_core" else "not installed"
     return info
 
 

@@ -133,3 +133,22 @@ def test_make_row_ratio_edge_cases() -> None:
     assert make_row("r", 3.0, 2.0, "s")["ratio"] == 1.5
     assert make_row("r", 0.0, 0.0, "syncs/step")["ratio"] == 1.0
     assert math.isnan(make_row("r", float("nan"), 2.0, "s")["ratio"])
+
+
+def test_smoke_parity_rows_on_a_tiny_lstm(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import _frameworks as fw
+    from benchmarks._workloads import lstm_data, lstm_workload
+    from benchmarks.bench_parity import compare, rows_for
+
+    if isinstance(fw.ours(), str):
+        pytest.skip(fw.ours())
+    monkeypatch.setattr(fw, "lightning", lambda: None)  # importing Lightning alone takes seconds
+    series = compare(
+        lstm_workload(), lstm_data(num_sequences=8, length=5, batch_size=4), epochs=1, repeats=1, device="cpu"
+    )
+    assert not series["ours"].error
+    # Same seed, same data, same model: the trainer's final loss equals the hand-written loop's.
+    assert series["ours"].losses == pytest.approx(series["plain"].losses, abs=1.5e-5)
+    (row,) = rows_for("parity tiny LSTM", series)
+    assert row["unit"] == "s/epoch" and "losses equal to 5 dp 1/1" in row["note"]
+    assert "lightning not installed" in row["note"]
