@@ -143,6 +143,9 @@ class MetricsView(QWidget):
         self.smoothing_label = QLabel()
         self.smoothing.valueChanged.connect(self._on_smoothing)
         self._on_smoothing(self.smoothing.value())
+        export = QPushButton("Export…")
+        export.setToolTip("Save the plot as PNG/SVG or its curves as CSV")
+        export.clicked.connect(self._on_export)
         fit = QPushButton("Fit view")
         fit.setToolTip("Show all points again (auto range)")
         fit.clicked.connect(self._on_fit)
@@ -154,6 +157,7 @@ class MetricsView(QWidget):
         controls.addWidget(self.log_y)
         controls.addWidget(self.outliers)
         controls.addWidget(fit)
+        controls.addWidget(export)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -304,6 +308,13 @@ class MetricsView(QWidget):
     def _on_log_y(self, on: bool) -> None:
         self.plot.setLogMode(y=on)
         self._apply_y_range(force=True)
+
+    def _on_export(self) -> None:
+        import pyqtgraph.exporters  # noqa: F401 - registers the exporters the dialog lists
+
+        scene = self.plot.scene()
+        scene.contextMenuItem = self.plot  # what the dialog exports (set by a right-click otherwise)
+        scene.showExportDialog()
 
     def _on_fit(self) -> None:
         self.plot.enableAutoRange()

@@ -90,3 +90,12 @@ def test_million_points_redraw_quickly(view):
         view.plot_widget.repaint()
     per_frame = (time.perf_counter() - start) / 50
     assert per_frame < 0.25, per_frame
+
+
+def test_export_button_opens_the_export_dialog(view):
+    feed(view, 10)
+    view.refresh(force=True)
+    view._on_export()
+    dialog = view.plot.scene().exportDialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.close()
