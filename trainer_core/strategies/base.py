@@ -102,6 +102,10 @@ class Strategy:
     def all_gather(self, tensor: torch.Tensor) -> torch.Tensor:
         return tensor.unsqueeze(0)
 
+    def all_gather_object(self, obj: Any) -> list[Any]:
+        """Every rank's ``obj`` (picklable), in rank order; e.g. per-rank device statistics for rank 0 to log."""
+        return [obj]
+
     def barrier(self, name: str | None = None) -> None:
         """Wait for all processes (nothing to wait for in one process)."""
 

@@ -97,6 +97,17 @@ class DDPStrategy(Strategy):
     def launch(self, trainer: Any, stage: str, body: Any) -> Any:
         """Started as a plain script: re-run it for local ranks 1..n-1 and become local rank 0 ourselves."""
         if self._children is None:
+            import multiprocessing
+
+            if multiprocessing.parent_process() is not None:
+                # Re-running this process's command would start its parent program again (e.g. the studio):
+                # start the workers the ddp_spawn way instead.
+                from trainer_core.strategies.spawn import DDPSpawnStrategy
+
+                warnings.warn("strategy=\"ddp\" in a process started by multiprocessing: the workers are spawned "
+                              "(as with strategy=\"ddp_spawn\") instead of re-running the program", UserWarning,
+                              stacklevel=2)
+                return DDPSpawnStrategy.launch(self, trainer, stage, body)  # type: ignore[arg-type]
             self._start_children()
         assert self._children is not None
         return run_with_children(self._children, lambda: trainer._run_stage_here(stage, body))
@@ -191,6 +202,13 @@ class DDPStrategy(Strategy):
         parts = [torch.empty_like(tensor) for _ in range(self.world_size)]
         dist.all_gather(parts, tensor.contiguous())
         return torch.stack(parts)
+
+    def all_gather_object(self, obj: Any) -> list[Any]:
+        if not dist.is_initialized() or self.world_size == 1:
+            return [obj]
+        gathered: list[Any] = [None] * self.world_size
+        dist.all_gather_object(gathered, obj)
+        return gathered
 
     def barrier(self, name: str | None = None) -> None:
         if dist.is_initialized() and self.world_size > 1:

@@ -90,6 +90,7 @@ class Probe(pl.LightningModule):
         import os
 
         self.record["end_weight"] = self.layer.weight.detach().flatten().tolist()
+        self.record["gathered"] = self.trainer.strategy.all_gather_object({"rank": self.global_rank})
         with open(os.path.join(self.out_dir, f"rank{self.global_rank}.json"), "w") as handle:
             json.dump(self.record, handle)
 

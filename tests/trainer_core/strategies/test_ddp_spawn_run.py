@@ -30,6 +30,7 @@ def test_two_rank_run_follows_the_ddp_rules(tmp_path: Path, monkeypatch: pytest.
     assert ranks[0]["python_draw"] == ranks[1]["python_draw"]
     assert ranks[0]["start_weight"] == ranks[1]["start_weight"]
     assert ranks[0]["end_weight"] == pytest.approx(ranks[1]["end_weight"], abs=1e-7)
+    assert ranks[0]["gathered"] == ranks[1]["gathered"] == [{"rank": 0}, {"rank": 1}]  # all_gather_object
 
     # DistributedSampler: disjoint shares, reshuffled each epoch (set_epoch), eval unshuffled and padded evenly.
     for epoch in range(2):

@@ -241,3 +241,13 @@ def test_spawn_payload_carries_locks_and_file_loaded_scripts(tmp_path: Any) -> N
     _import_file_modules({module.__name__: str(script)})
     copy = pickle.loads(payload)
     assert isinstance(copy.lock, type(threading.Lock())) and not copy.lock.locked()  # a fresh lock
+
+
+def test_dp_averages_per_device_losses_without_step_end() -> None:
+    from trainer_core.strategies.distributed import _mean_device_outputs
+
+    assert float(_mean_device_outputs(torch.tensor([1.0, 3.0]))) == 2.0
+    out = _mean_device_outputs({"loss": torch.tensor([2.0, 4.0]), "extra": 1})
+    assert float(out["loss"]) == 3.0 and out["extra"] == 1
+    scalar = torch.tensor(5.0)
+    assert _mean_device_outputs(scalar) is scalar  # already reduced (training_step_end or one device)
