@@ -251,3 +251,21 @@ def test_dp_averages_per_device_losses_without_step_end() -> None:
     assert float(out["loss"]) == 3.0 and out["extra"] == 1
     scalar = torch.tensor(5.0)
     assert _mean_device_outputs(scalar) is scalar  # already reduced (training_step_end or one device)
+
+
+def test_slurm_rendezvous_address_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from trainer_core.strategies.environment import prepare_rendezvous
+
+    for name in ("MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.setenv(name, "placeholder")  # recorded, so the values set below are undone afterwards
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SLURM_JOB_ID", "987654")
+    monkeypatch.setenv("SLURM_PROCID", "1")
+    monkeypatch.setenv("SLURM_JOB_NODELIST", "gpu[12-13]")
+    prepare_rendezvous()
+    assert (os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"]) == ("gpu12", "22654")  # same on every task
+    monkeypatch.setenv("MASTER_ADDR", "10.1.2.3")  # set by the user: kept
+    prepare_rendezvous()
+    assert os.environ["MASTER_ADDR"] == "10.1.2.3"
