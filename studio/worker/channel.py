@@ -63,6 +63,7 @@ class Channel:
         self._conn = conn
         self._interval = interval
         self._max_pending = max_pending
+        self._limit = max_pending
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -81,8 +82,10 @@ class Channel:
         """Queue one event (never blocks on the GUI)."""
         with self._lock:
             self._pending.append(event)
-            if len(self._pending) > self._max_pending:
+            if len(self._pending) > self._limit:
                 self._coalesce()
+                # What is left cannot be dropped; look again only after the backlog doubles (O(1) amortised).
+                self._limit = max(self._max_pending, 2 * len(self._pending))
 
     def _coalesce(self) -> None:
         newest_progress = None
@@ -100,6 +103,7 @@ class Channel:
     def _take(self) -> list[dict[str, Any]]:
         with self._lock:
             batch, self._pending = self._pending, []
+            self._limit = self._max_pending
         return batch
 
     def _send(self, batch: list[dict[str, Any]]) -> None:

@@ -79,3 +79,16 @@ def test_pack_merges_metrics_runs_into_columns_and_keeps_order():
     x, y = model.metrics.series("a").view()
     assert list(x) == [0, 1, 2, 3, 4] and list(y) == [0, 1, 2, 3, 4]
     assert model.metrics.series("a").kind == "step"  # five points in one epoch
+
+
+def test_a_backlog_of_undroppable_events_stays_cheap_to_append_to():
+    conn = SlowConn()
+    channel = Channel(conn, interval=0.001, max_pending=1000).start()
+    start = time.perf_counter()
+    for i in range(100_000):
+        channel.put({"type": "log", "i": i})
+    elapsed = time.perf_counter() - start
+    conn.release.set()
+    channel.close()
+    assert sum(len(b) for b in conn.batches) == 100_000
+    assert elapsed < 2.0, elapsed  # a rescan per put would take minutes
