@@ -10,12 +10,33 @@ Use it as a drop-in for Lightning 1.x scripts::
 
 __version__ = "0.1.0"
 
+import logging as _logging
+
 from trainer_core.callback import Callback
 from trainer_core.datamodule import LightningDataModule
 from trainer_core.exceptions import MisconfigurationError, MisconfigurationException
 from trainer_core.module import LightningModule
 from trainer_core.seed import seed_everything
 from trainer_core.trainer import Trainer
+
+
+
+class _ConsoleFallback(_logging.StreamHandler):
+    """Prints the engine's INFO lines (effective batch size, deferred stops, ...) when the application has not
+    configured logging; once the root logger has handlers, the records reach them instead (no double lines)."""
+
+    def emit(self, record: _logging.LogRecord) -> None:
+        if not _logging.getLogger().handlers:
+            super().emit(record)
+
+
+_log = _logging.getLogger(__name__)
+if not any(isinstance(h, _ConsoleFallback) for h in _log.handlers):
+    _fallback = _ConsoleFallback()
+    _fallback.setFormatter(_logging.Formatter("%(message)s"))
+    _log.addHandler(_fallback)
+    if _log.level == _logging.NOTSET:
+        _log.setLevel(_logging.INFO)
 
 __all__ = [
     "Callback",
