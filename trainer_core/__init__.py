@@ -20,7 +20,6 @@ from trainer_core.seed import seed_everything
 from trainer_core.trainer import Trainer
 
 
-
 class _ConsoleFallback(_logging.StreamHandler):
     """Prints the engine's INFO lines (effective batch size, deferred stops, ...) when the application has not
     configured logging; once the root logger has handlers, the records reach them instead (no double lines)."""
