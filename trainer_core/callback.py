@@ -4,7 +4,8 @@ Callbacks receive ``(trainer, pl_module, ...)``. The trainer only calls the hook
 ``trainer_core.hooks``), so an unused hook costs nothing per step.
 
 Beyond Lightning's hooks there are a few telemetry hooks for tools such as the studio: ``on_lr_find_point``,
-``on_batch_size_trial``, ``on_log_metrics``, ``on_profiler_report`` and ``on_model_summary``. They are plain hooks
+``on_batch_size_trial``, ``on_log_metrics``, ``on_profiler_report``, ``on_model_summary`` and
+``on_checkpoint_saved``. They are plain hooks
 like the others.
 
 Examples:
@@ -120,6 +121,9 @@ class Callback:
 
     def on_model_summary(self, trainer: Any, pl_module: Any, summary: dict[str, Any]) -> None:
         """The weights summary at fit start (``ModelSummaryTable.to_dict()``: rows, totals, size in MB)."""
+
+    def on_checkpoint_saved(self, trainer: Any, pl_module: Any, filepath: str) -> None:
+        """A checkpoint file was just written (atomically) by ``trainer.save_checkpoint``."""
 
 
 def _hook_names() -> tuple[str, ...]:

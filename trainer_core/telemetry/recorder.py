@@ -281,6 +281,26 @@ class EventRecorder(Callback):
     def on_profiler_report(self, trainer: Any, pl_module: Any, stage: str, rows: list[dict[str, Any]]) -> None:
         self.emit(ev.PROFILER_REPORT, stage=stage, rows=ev.json_safe(rows))
 
+    def on_model_summary(self, trainer: Any, pl_module: Any, summary: dict[str, Any]) -> None:
+        """The full weights table (rows with in/out sizes, totals, size in MB) from the ModelSummary callback."""
+        layers = [{"name": r.get("name"), "type": r.get("type"), "params": r.get("params")}
+                  for r in summary.get("rows", [])]
+        self.emit(ev.MODEL_SUMMARY, layers=layers, **ev.json_safe(summary))
+
+    def on_checkpoint_saved(self, trainer: Any, pl_module: Any, filepath: str) -> None:
+        """Report each checkpoint when it is written, with the score of the callback that asked for it."""
+        if filepath in self._seen_checkpoints:
+            return
+        self._seen_checkpoints.add(filepath)
+        monitor, score = None, None
+        for callback in getattr(trainer, "checkpoint_callbacks", None) or []:
+            if getattr(callback, "monitor", None):
+                monitor, score = callback.monitor, ev.to_float(getattr(callback, "current_score", None))
+                break
+        kind = "last" if os.path.basename(filepath).startswith("last") else "checkpoint"
+        self.emit(ev.CHECKPOINT_SAVED, path=filepath, kind=kind, epoch=getattr(trainer, "current_epoch", None),
+                  step=getattr(trainer, "global_step", None), monitor=monitor, score=score)
+
     # --- checkpoints and errors -------------------------------------------------------------------------------
     def record_checkpoint(self, path: str, kind: str, trainer: Any = None) -> None:
         """Report a checkpoint file written outside ModelCheckpoint (the studio's stop checkpoint, for example)."""

@@ -354,6 +354,7 @@ class Trainer(StageRunner):
             from trainer_core.trainer.checkpoint_io import save_checkpoint_file
 
             save_checkpoint_file(checkpoint, filepath)
+            self._call_telemetry("on_checkpoint_saved", os.fspath(filepath))
         self.strategy.barrier("save_checkpoint")
 
     def _call_telemetry(self, hook: str, *args: Any) -> None:
