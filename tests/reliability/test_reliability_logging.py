@@ -39,6 +39,7 @@ def test_logger_that_cannot_write_mid_run_stops_with_the_path_and_keeps_checkpoi
     with pytest.raises(OSError) as error:
         execute(spec)
     assert "metrics.csv" in str(error.value)
+    assert "default_root_dir to a writable folder" in str(error.value)
     # The first epoch's checkpoint (saved before the logger's first save at the epoch end) is intact.
     ckpt = run / "checkpoints" / "epoch=0-step=8.ckpt"
     assert load_checkpoint_file(ckpt)["global_step"] == 8

@@ -157,7 +157,10 @@ class EarlyStopping(Callback):
         trainer.should_stop = bool(trainer.should_stop) or should_stop
         if should_stop:
             self.stopped_epoch = int(trainer.current_epoch)
-        if reason and self.verbose:
+        if reason and should_stop and trainer.is_global_zero and (self.verbose or not math.isfinite(float(current))):
+            # A non-finite metric always says so: the user must learn which metric and when, not only that it stopped.
+            log.warning(f"{reason} (epoch {trainer.current_epoch}, global step {trainer.global_step})")
+        elif reason and self.verbose:
             log.info(reason)
 
     def _evaluate_stopping_criteria(self, current: torch.Tensor) -> tuple[bool, str | None]:

@@ -13,7 +13,7 @@ from trainer_core.exceptions import MisconfigurationError
 from trainer_core.seed import capture_rng_state, restore_rng_state
 from trainer_core.trainer import data as data_utils
 from trainer_core.trainer.eval_loop import load_eval_loaders, publish_epoch_metrics, run_validation
-from trainer_core.trainer.logging_utils import log_to_loggers, step_metrics_payload
+from trainer_core.trainer.logging_utils import log_to_loggers, save_loggers, step_metrics_payload
 from trainer_core.trainer.numerics import check_finite, grad_norm_dict, grad_norm_type
 from trainer_core.trainer.optimization import automatic_batch, format_epoch_outputs, live_hooks, manual_batch, profile
 from trainer_core.trainer.optimizers import step_schedulers
@@ -54,8 +54,7 @@ def run_fit(trainer: Any) -> None:
         hooks.call("on_train_start")
         _run_epochs(t)
         hooks.call("on_train_end")
-    for logger in t.loggers:
-        logger.save()
+    save_loggers(t)
     t._finalize_loggers("success")
     hooks.call("on_fit_end")
 
@@ -286,8 +285,7 @@ def _run_training_epoch(t: Any) -> None:
     epoch_values = publish_epoch_metrics(t, results)
     if epoch_values:
         log_to_loggers(t, epoch_values)
-    for logger in t.loggers:
-        logger.save()
+    save_loggers(t)
     step_schedulers(t, "epoch", progress.current_epoch + 1)
     progress.epoch_schedulers_stepped = True
     t._in_train_loop = False

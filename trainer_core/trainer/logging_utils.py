@@ -6,7 +6,7 @@ from typing import Any
 
 from trainer_core.trainer.results import ResultCollection, to_floats
 
-__all__ = ["log_to_loggers", "step_metrics_payload"]
+__all__ = ["log_to_loggers", "step_metrics_payload", "save_loggers"]
 
 
 def _wants_metrics(trainer: Any) -> bool:
@@ -37,3 +37,16 @@ def log_to_loggers(trainer: Any, metrics: dict[str, Any], step: int | None = Non
         for logger in trainer.loggers:
             logger.log_metrics(floats, step)
     trainer._hooks.callbacks("on_log_metrics", floats, step)
+
+
+def save_loggers(trainer: Any) -> None:
+    """Flush every logger's files; a write failure (disk full, folder not writable) says how to fix it."""
+    for logger in trainer.loggers:
+        try:
+            logger.save()
+        except OSError as err:
+            where = getattr(logger, "log_dir", None) or trainer.default_root_dir
+            raise OSError(
+                err.errno, f"{err.strerror or err} while writing the logs in {where!r} ({err}). Free disk space or "
+                "set default_root_dir to a writable folder; checkpoints saved so far are intact",
+                err.filename) from err
