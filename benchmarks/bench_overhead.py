@@ -154,7 +154,7 @@ def mlp_rows(quick: bool, device: str, suffix: str = "") -> list[dict]:
     elif device == "cpu":
         n_short, n_long, repeats = 100, 600, 3
     else:  # ~1.5 ms/step on an H100 VM: 12 contender-configs x 3 runs must fit a short lease
-        n_short, n_long, repeats = 100, 500, 2
+        n_short, n_long, repeats = 50, 300, 2
     batches = tiny_mlp_batches(n_long, device=device)
     x = torch.cat([b[0] for b in batches]).cpu()
     y = torch.cat([b[1] for b in batches]).cpu()
