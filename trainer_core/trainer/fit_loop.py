@@ -64,12 +64,8 @@ def _resuming(t: Any) -> bool:
 
 
 def _validation_defined(t: Any) -> bool:
-    if not t._hooks.module_overrides("validation_step"):
-        return False
-    from trainer_core.module import LightningModule
-
-    return type(t.lightning_module).validation_step is not getattr(LightningModule, "validation_step", None) and \
-        t.limit_val_batches != 0
+    """Validation runs when the module defines validation_step and limit_val_batches does not turn it off."""
+    return t._hooks.module_overrides("validation_step") and t.limit_val_batches != 0
 
 
 def _log_hyperparams(t: Any) -> None:
