@@ -136,13 +136,14 @@ def fit(
     log_loss: bool = False,
     **flags: Any,
 ) -> float:
-    """Seeds, builds the module and a Trainer, fits on `data` and returns the last batch's loss (like plain_fit)."""
+    """Seeds, builds the module and a Trainer, fits on `data` and returns the last batch's loss (like plain_fit).
+
+    Warnings are left alone (callers time inside `quiet()`), so CUDA sync-debug warnings can be counted.
+    """
     seed_all(seed)
     module = build_module(framework, workload, log_loss=log_loss)
     trainer = make_trainer(framework, device=device, **flags)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        trainer.fit(module, train_dataloaders=data)
+    trainer.fit(module, train_dataloaders=data)
     if module.last_loss is None:
         raise RuntimeError(f"{framework.label} ran no training step: check the benchmark's flags {flags}")
     return float(module.last_loss)

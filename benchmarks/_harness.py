@@ -133,7 +133,7 @@ def skipped_row(name: str, unit: str, why: str) -> dict:
 
 
 @contextlib.contextmanager
-def quiet() -> Iterator[None]:
+def quiet(*, silence_warnings: bool = True) -> Iterator[None]:
     """Sends stdout/stderr (progress bars, summaries, framework banners) to /dev/null while timing.
 
     File descriptors are redirected too, so C-level writes do not reach the table either; the cost of formatting the
@@ -152,7 +152,8 @@ def quiet() -> Iterator[None]:
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
         with open(os.devnull, "w") as sink, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            if silence_warnings:  # False where warnings are the measurement (CUDA sync counting)
+                warnings.simplefilter("ignore")
             sys.stdout = sys.stderr = sink
             logging.disable(logging.WARNING)
             yield

@@ -83,7 +83,7 @@ def _count_syncs(fn: Callable[[], Any]) -> int:
         warnings.simplefilter("always")
         torch.cuda.set_sync_debug_mode("warn")
         try:
-            with quiet():
+            with quiet(silence_warnings=False):
                 fn()
         finally:
             torch.cuda.set_sync_debug_mode(previous)
