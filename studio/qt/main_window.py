@@ -9,6 +9,7 @@ widget)]``, each is added as a tab (failures are reported in the console, never 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -355,10 +356,22 @@ class MainWindow(QMainWindow):
 
     # --- closing ----------------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        self.session.shutdown()
+        if self.session.running:
+            choice = self._ask_close_choice()
+            if choice == "cancel":
+                event.ignore()
+                return
+            if choice == "keep":
+                note = self.session.detach()
+                print(f"Training Studio: {note}", file=sys.stderr)  # the window is going: say where the run is
+        self.session.shutdown()  # stops (then kills after the timeout) a run that was not kept
         self.settings.set_geometry(self.saveGeometry())
         self.settings.sync()
         super().closeEvent(event)
+
+    def _ask_close_choice(self) -> str:
+        """Ask what to do with the running run; returns "stop", "keep" or "cancel" (tests replace this method)."""
+        return window_files.ask_close_choice(self)
 
     def switch_theme(self, name: str) -> None:
         """Apply and remember a theme."""

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
 
 from studio.qt.project_panel import DATA_SUFFIXES
 
@@ -182,3 +182,22 @@ def _new_project(window: MainWindow) -> None:
         return
     Path(path).write_text(text, encoding="utf-8")
     window.open_script(path)
+
+
+def ask_close_choice(window: MainWindow) -> str:
+    """The close-during-a-run question; returns "stop", "keep" or "cancel" (Escape and closing the box: cancel)."""
+    box = QMessageBox(window)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("A run is in progress")
+    box.setText("A run is still in progress. What should happen to it?")
+    box.setInformativeText("Stop: save a checkpoint and stop (killed if it does not stop in a few seconds).\n"
+                           "Keep training: the run goes on without the window and keeps writing its run "
+                           "folder; open that folder later to see it.")
+    stop = box.addButton("Stop the run", QMessageBox.ButtonRole.DestructiveRole)
+    keep = box.addButton("Keep training in the background", QMessageBox.ButtonRole.AcceptRole)
+    cancel = box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(cancel)
+    box.setEscapeButton(cancel)
+    box.exec()
+    clicked = box.clickedButton()
+    return "stop" if clicked is stop else "keep" if clicked is keep else "cancel"

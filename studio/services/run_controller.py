@@ -8,6 +8,9 @@ left in the pipe first (drain, then join), and ends the run with the reason.
 
 Stop is graceful first (an ``Event`` the child checks after every batch; it saves a checkpoint and stops), then
 forceful: a second Stop, or no exit within ``stop_timeout_s``, kills the child and its own children.
+
+``detach()`` lets a run outlive the GUI (window closed with "Keep training in the background"): the pipe is closed
+(the child turns file-only) and the process is no longer supervised or waited for at exit.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ class RunController(QObject):
         self._stop_requested = False
         self._request: dict[str, Any] = {}
         self.run_id: str | None = None
+        self.detached: list[Any] = []  # processes handed over by detach(), newest last
         self.received = 0  # events (a columnar metrics block counts as the events it carries)
 
     # --- queries ----------------------------------------------------------------------------------------------
@@ -154,6 +158,32 @@ class RunController(QObject):
             self._killed_by_user = True
             _kill_tree(self._proc)
         self._poll()
+
+    def detach(self) -> Any:
+        """Stop supervising the child and let it train on after this process exits; returns its Process (or None).
+
+        No ``ended`` signal follows: the run is not over, it is just no longer watched (its events.jsonl is).
+        """
+        proc = self._proc
+        if proc is None:
+            return None
+        self._timer.stop()
+        self._kill_timer.stop()
+        # Closing the read end makes the child's next send fail with BrokenPipeError; its Channel then goes
+        # file-only. (Merely not reading would fill the pipe and block the child's sender thread for good.)
+        if self._conn is not None:
+            self._conn.close()
+        # multiprocessing joins every non-daemon child it started when the interpreter exits
+        # (util._exit_function -> active_children() -> join), so the GUI would hang until training ends. Taking
+        # the process off that set is the one thing needed: the child was spawned (a fresh interpreter that holds
+        # no GUI state), has its own copy of everything it uses, and is reparented to init when we exit. A daemon
+        # child instead would be killed at exit (and could not start DataLoader workers); re-launching detached
+        # runs through subprocess would need a second start path that Stop/Kill and draining do not know.
+        multiprocessing.process._children.discard(proc)  # type: ignore[attr-defined]
+        self._proc = None
+        self._conn = None
+        self.detached.append(proc)
+        return proc
 
     def _on_stop_timeout(self) -> None:
         if self._proc is not None and self._proc.is_alive():

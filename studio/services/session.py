@@ -110,6 +110,22 @@ class RunSession(QObject):
         """Stop any run before the window closes."""
         self.controller.shutdown()
 
+    def detach(self) -> str:
+        """Let the current run train on without this window (and after the app exits); returns a note for the user.
+
+        The run keeps writing its run folder (events.jsonl, metrics.csv, checkpoints); open that folder later
+        (Runs tab, File > Open run, or ``python -m studio RUN_DIR``) to see it.
+        """
+        proc = self.controller.detach()
+        if proc is None:
+            return ""
+        where = self.model.log_dir or self.last_request.get("spec", {}).get("trainer_flags", {}).get(
+            "default_root_dir", "")
+        note = (f"the run keeps training in the background (process {proc.pid}); its files go to {where}; "
+                f"open it later with: python -m studio {where}")
+        self.model.log("studio", f"{time.strftime('%H:%M:%S')} {note}")
+        return note
+
     def open_run(self, path: str | os.PathLike[str]) -> None:
         """Show a finished run from its ``events.jsonl`` (or the run folder holding it).
 

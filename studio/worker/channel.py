@@ -4,11 +4,16 @@ The trainer thread calls :meth:`Channel.put` (a list append under a lock, well u
 wakes every ``interval`` seconds and sends everything pending as one list through the pipe. If the GUI falls
 behind, the pipe fills and only the sender thread waits; when the backlog grows past ``max_pending``, ``progress``
 events are coalesced (only the newest is kept) while every other event is delivered.
+
+When the GUI goes away (its window closed with "Keep training in the background", or the GUI process died), the
+pipe breaks: the channel then turns file-only, dropping what it would have sent (the EventRecorder still writes every
+event to events.jsonl) and never raising into the training loop.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["Channel", "pack", "METRICS_BLOCK"]
@@ -57,9 +62,11 @@ class Channel:
         conn: the write end of a ``multiprocessing.Pipe`` (anything with ``send``/``close``).
         interval: seconds between two batches (0.05 s: ~20 batches per second).
         max_pending: backlog size above which progress events are coalesced.
+        on_broken: called once (from the sender thread) when the pipe breaks; errors it raises are ignored.
     """
 
-    def __init__(self, conn: Any, *, interval: float = 0.05, max_pending: int = 100_000) -> None:
+    def __init__(self, conn: Any, *, interval: float = 0.05, max_pending: int = 100_000,
+                 on_broken: Callable[[], None] | None = None) -> None:
         self._conn = conn
         self._interval = interval
         self._max_pending = max_pending
@@ -69,6 +76,7 @@ class Channel:
         self._wake = threading.Event()
         self._closing = False
         self._broken = False
+        self._on_broken = on_broken
         self.sent = 0
         self.coalesced = 0
         self._thread = threading.Thread(target=self._run, name="studio-channel", daemon=True)
@@ -78,8 +86,15 @@ class Channel:
         self._thread.start()
         return self
 
+    @property
+    def broken(self) -> bool:
+        """True once the GUI end of the pipe is gone (events then go to events.jsonl only)."""
+        return self._broken
+
     def put(self, event: dict[str, Any]) -> None:
-        """Queue one event (never blocks on the GUI)."""
+        """Queue one event (never blocks on the GUI; dropped here once the pipe is broken)."""
+        if self._broken:
+            return
         with self._lock:
             self._pending.append(event)
             if len(self._pending) > self._limit:
@@ -117,6 +132,13 @@ class Channel:
         except (OSError, EOFError, ValueError):
             # The GUI went away; keep training (events still reach events.jsonl) and stop sending.
             self._broken = True
+            with self._lock:
+                self._pending = []
+            if self._on_broken is not None:
+                try:
+                    self._on_broken()
+                except Exception:  # noqa: BLE001 - a detached run must never die of its clean-up hook
+                    pass
 
     def _run(self) -> None:
         while not self._closing:

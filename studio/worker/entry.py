@@ -47,7 +47,7 @@ def child_main(request: dict[str, Any], conn: Any, stop_event: Any) -> None:
     """
     from studio.worker.channel import Channel
 
-    channel = Channel(conn, interval=float(request.get("channel_interval", 0.05))).start()
+    channel = Channel(conn, interval=float(request.get("channel_interval", 0.05)), on_broken=_leave_gui_session).start()
     fault_file = None
     if request.get("faulthandler_path"):
         fault_file = open(request["faulthandler_path"], "w", encoding="utf-8")  # noqa: SIM115 - until exit
@@ -65,6 +65,19 @@ def child_main(request: dict[str, Any], conn: Any, stop_event: Any) -> None:
             fault_file.close()
     if code:
         sys.exit(code)
+
+
+def _leave_gui_session() -> None:
+    """The GUI is gone (the run was kept training in the background): leave its terminal session.
+
+    Otherwise closing the terminal the studio was started from would send SIGHUP to this process too and end a run
+    the user asked to keep. ``setsid`` is process-wide, so calling it from the channel's thread is fine.
+    """
+    if hasattr(os, "setsid"):
+        try:
+            os.setsid()
+        except OSError:
+            pass  # already a session leader
 
 
 def _run_synthetic(request: dict[str, Any], channel: Any, stop_event: Any) -> int:

@@ -177,7 +177,7 @@ def test_rapid_start_stop_clicking_leaves_nothing_behind(session, qtbot, faulty,
     assert ended.args[0] == "finished"
 
 
-def test_closing_the_window_during_a_run_stops_it_cleanly(qtbot, faulty):
+def test_closing_the_window_during_a_run_and_choosing_stop_stops_it_cleanly(qtbot, faulty, monkeypatch):
     from studio.app import create_window
 
     window = create_window(faulty)
@@ -187,8 +187,84 @@ def test_closing_the_window_during_a_run_stops_it_cleanly(qtbot, faulty):
     assert window.launch("fit")
     qtbot.waitUntil(lambda: window.session.model.progress.step >= 3, timeout=60_000)
     pid = window.session.controller.pid
-    window.close()
+    monkeypatch.setattr(window, "_ask_close_choice", lambda: "stop")
+    assert window.close()
     assert not window.session.running
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert window.session.model.status == "interrupted"
     assert glob.glob(os.path.join(window.session.model.log_dir, "checkpoints", "stopped-*.ckpt"))
+
+
+# A GUI process that closes its window with "Keep training in the background" and exits; it prints the child's pid
+# and run folder. It waits on the run's progress with a timer (no sleeps).
+_KEEP_TRAINING_GUI = """
+import json, os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from studio.app import create_window
+
+app = QApplication([])
+window = create_window(sys.argv[1])
+window.model_form.rows["step_sleep"].widget.setText("0.1")
+window.trainer_form.rows["max_epochs"].widget.setText("4")
+window.trainer_form.rows["log_every_n_steps"].widget.setText("1")
+window._ask_close_choice = lambda: "keep"
+assert window.launch("fit")
+
+def check():
+    model = window.session.model
+    if model.progress.step >= 2 and model.log_dir:
+        pid = window.session.controller.pid
+        window.close()
+        print(json.dumps({"pid": pid, "log_dir": model.log_dir}), flush=True)
+        app.quit()
+
+timer = QTimer()
+timer.timeout.connect(check)
+timer.start(20)
+app.exec()
+"""
+
+
+def test_a_run_kept_training_outlives_the_gui_process_and_finishes(qtbot, faulty, tmp_path):
+    """Closing with "Keep training": the GUI process exits at once; the run finishes and its folder is complete."""
+    import subprocess
+    import sys
+
+    # Output to files, not pipes: the run inherits them, so reading a pipe to EOF would wait for the run too.
+    out, err = tmp_path / "gui.out", tmp_path / "gui.err"
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+        gui = subprocess.Popen([sys.executable, "-c", _KEEP_TRAINING_GUI, faulty], stdout=stdout, stderr=stderr,
+                               cwd=str(Path(__file__).resolve().parents[2]))
+        try:
+            assert gui.wait(timeout=120) == 0, err.read_text()
+        finally:
+            if gui.poll() is None:
+                gui.kill()
+                gui.wait()
+    info = json.loads(out.read_text().strip().splitlines()[-1])
+    pid, events = info["pid"], Path(info["log_dir"]) / "events.jsonl"
+    assert "keeps training in the background" in err.read_text()
+    # 8 batches x 4 epochs x 100 ms is still running: the GUI's exit did not wait for it (nor kill it).
+    child = psutil.Process(pid)
+    assert child.is_running() and child.status() != psutil.STATUS_ZOMBIE
+    assert not events.is_file() or '"run_finished"' not in events.read_text()
+
+    def last_type() -> str:
+        lines = [line for line in events.read_text().splitlines() if line.strip()] if events.is_file() else []
+        try:
+            return json.loads(lines[-1])["type"] if lines else ""
+        except json.JSONDecodeError:
+            return ""
+
+    try:
+        qtbot.waitUntil(lambda: last_type() == "run_finished", timeout=120_000)
+        qtbot.waitUntil(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, timeout=30_000)
+    finally:
+        if child.is_running() and child.status() != psutil.STATUS_ZOMBIE:
+            child.kill()
+    final = json.loads(events.read_text().splitlines()[-1])
+    assert final["status"] == "finished", final
+    steps = [e["step"] for e in _events(info["log_dir"]) if e["type"] == "metrics" and "train_loss" in e["metrics"]]
+    assert len(steps) == 8 * 4

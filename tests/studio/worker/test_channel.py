@@ -92,3 +92,25 @@ def test_a_backlog_of_undroppable_events_stays_cheap_to_append_to():
     channel.close()
     assert sum(len(b) for b in conn.batches) == 100_000
     assert elapsed < 2.0, elapsed  # a rescan per put would take minutes
+
+
+def test_a_gui_that_closes_its_end_turns_the_channel_file_only():
+    """The real pipe: the GUI closes its read end (window closed, run kept): puts go on, the hook runs once."""
+    import multiprocessing
+
+    receiver, sender = multiprocessing.get_context("spawn").Pipe(duplex=False)
+    broken = []
+    channel = Channel(sender, interval=0.001, on_broken=lambda: broken.append(1)).start()
+    channel.put({"type": "log", "i": 0})
+    channel.flush()
+    assert receiver.recv()[0]["i"] == 0
+    receiver.close()
+    for i in range(1, 2001):  # the training loop keeps putting; none of this may raise or grow without bound
+        channel.put({"type": "metrics", "metrics": {"loss": float(i)}, "step": i})
+        channel.flush()
+        if channel.broken:
+            break
+    channel.close()
+    assert channel.broken and broken == [1]
+    channel.put({"type": "log"})  # after the break: dropped here (events.jsonl has it), no error
+    assert not channel._pending
