@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.models.flag_formats import format_problem
+
 __all__ = ["FlagSpec", "FlagSchema", "FlagError", "SCHEMA_PATH", "kind_of"]
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "flag_schema.json"
@@ -145,6 +147,9 @@ class FlagSchema:
             value = text  # e.g. devices="0,1" style strings
         if not spec.accepts(value):
             raise FlagError(f"{name}: {text!r} is not accepted. {name} takes {spec.describe_accepted()}.")
+        accepted = format_problem(name, value)
+        if accepted is not None:  # the right kind, but not a meaningful value (a duration, a device list, a path)
+            raise FlagError(f"{name}: {text!r} is not accepted. {name} takes {accepted}.")
         return value
 
     def suggest(self, name: str) -> str | None:
@@ -168,6 +173,8 @@ class FlagSchema:
                 continue
             if not spec.accepts(value) and not (value == spec.default):
                 problems.append(f"{name}: {value!r} is not accepted. {name} takes {spec.describe_accepted()}.")
+            elif value != spec.default and (accepted := format_problem(name, value)) is not None:
+                problems.append(f"{name}: {value!r} is not accepted. {name} takes {accepted}.")
             other = settings.get(spec.setting)
             if other is not None:
                 problems.append(f"{other} and {name} are two spellings of one setting; give only one of them.")

@@ -35,9 +35,50 @@ def test_every_trainer_flag_rejects_a_value_of_the_wrong_kind(name: str) -> None
     assert name in message, message
 
 
-# Free-text fields (a path, a duration, a device string) take any text in the form; the engine checks their
-# format when the run starts, and the run fails with that message before training.
+# Free-text fields (a duration, a device string, a p-norm, an attribute name, a path) are checked for their format in
+# the studio as well: a value the engine would refuse when the run starts is a field error that blocks launch.
 FREE_TEXT = [n for n, f in SCHEMA.flags.items() if "str" in f.kinds and not f.choices]
+BAD_FREE_TEXT = {
+    "max_time": "1 hour", "track_grad_norm": "0", "deterministic": "sometimes", "devices": "0;2", "gpus": "auto",
+    "auto_lr_find": "learning rate", "default_root_dir": __file__, "weights_save_path": __file__,
+    "resume_from_checkpoint": "no/such/last.ckpt",
+}
+GOOD_FREE_TEXT = {
+    "max_time": "00:00:30:00", "track_grad_norm": "inf", "deterministic": "warn", "devices": "0,2", "gpus": "-1",
+    "auto_lr_find": "learning_rate", "default_root_dir": "runs", "weights_save_path": "weights",
+    "resume_from_checkpoint": __file__,
+}
+
+
+def test_every_free_text_flag_has_a_format_check() -> None:
+    assert sorted(BAD_FREE_TEXT) == sorted(FREE_TEXT)  # a new free-text flag needs a rule in flag_formats.py
+
+
+@pytest.mark.parametrize("name", FREE_TEXT)
+def test_every_free_text_field_rejects_a_badly_formatted_value(name: str) -> None:
+    text = BAD_FREE_TEXT[name]
+    with pytest.raises(FlagError, match=rf"^{name}: .* is not accepted\. {name} takes "):
+        SCHEMA.parse(name, text)
+    assert SCHEMA.parse(name, GOOD_FREE_TEXT[name]) is not None
+
+
+@pytest.mark.parametrize("name", [n for n in FREE_TEXT if n not in ("default_root_dir", "weights_save_path",
+                                                                    "resume_from_checkpoint")])
+def test_the_studio_and_the_engine_agree_on_free_text_values(name: str) -> None:
+    """What the form takes the engine takes; what the form refuses the engine refuses (paths: engine takes any)."""
+    import ast
+
+    from trainer_core.exceptions import MisconfigurationError
+    from trainer_core.flags import validate_flags
+
+    validate_flags({name: SCHEMA.parse(name, GOOD_FREE_TEXT[name])})
+    text = BAD_FREE_TEXT[name]
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = text
+    with pytest.raises(MisconfigurationError, match=name):
+        validate_flags({name: value})
 
 
 @pytest.mark.parametrize("name", [n for n, f in SCHEMA.flags.items() if f.form_editable and n not in FREE_TEXT])
@@ -57,23 +98,25 @@ def test_the_window_blocks_launch_for_a_bad_value_in_any_text_field(qtbot) -> No
 
     window = create_window(None)
     qtbot.addWidget(window)
-    checked = 0
+    checked = []
     try:
         for name, row in window.trainer_form.rows.items():
             if not isinstance(row.widget, QLineEdit) or not row.widget.isEnabled():
                 continue
-            spec = SCHEMA.flags[name]
-            if spec.accepts("nonsense value!"):
+            text = BAD_FREE_TEXT.get(name, "nonsense value!")
+            if name not in BAD_FREE_TEXT and SCHEMA.flags[name].accepts(text):
                 continue
-            row.widget.setText("nonsense value!")
+            row.widget.setText(text)
+            assert "d64545" in row.label.styleSheet(), name  # the field itself is marked
             assert window.launch("fit") is False, name
             assert not window.session.running
-            assert f"{name}: 'nonsense value!' is not accepted" in window.problems.text(), name
+            assert f"{name}: {text!r} is not accepted" in window.problems.text(), name
             row.widget.setText("")
-            checked += 1
+            assert "d64545" not in row.label.styleSheet(), name
+            checked.append(name)
     finally:
         window.session.shutdown()
-    assert checked >= 10
+    assert len(checked) >= 10 and set(FREE_TEXT) <= set(checked), checked
 
 
 MISSPELLED = [("check_val_interval", "val_check_interval"), ("check_val_every_n_epochs", "check_val_every_n_epoch")]

@@ -50,3 +50,54 @@ def test_validate_reports_two_spellings_of_one_setting(schema):
     problems = schema.validate({"enable_checkpointing": False, "checkpoint_callback": False, "nope": 1})
     assert any("two spellings" in p for p in problems)
     assert any(p.startswith("nope:") for p in problems)
+
+
+GOOD_TEXT = {
+    "max_time": ["00:12:00:00", "{'hours': 1, 'minutes': 30}"],
+    "track_grad_norm": ["2", "0.5", "inf", "-1"],
+    "deterministic": ["True", "false", "warn", "None"],
+    "devices": ["2", "-1", "[0, 2]", "0,2", "'0,2'", "auto"],
+    "gpus": ["1", "-1", "[1]", "0,1", "'3'"],
+    "auto_lr_find": ["True", "learning_rate"],
+    "default_root_dir": ["runs/experiment 1", "~/runs"],
+    "weights_save_path": ["weights"],
+}
+BAD_TEXT = {
+    "max_time": ["1 hour", "12:00:00", "{'hour': 1}", "{'hours': -1}"],
+    "track_grad_norm": ["0", "-2", "'two'"],
+    "deterministic": ["sometimes", "1"],
+    "devices": ["0;2", "-2", "[0, 0]", "[-1]", "gpu"],
+    "gpus": ["auto", "first"],
+    "auto_lr_find": ["learning rate", "1e-3"],
+}
+
+
+@pytest.mark.parametrize(("name", "text"), [(n, t) for n, texts in GOOD_TEXT.items() for t in texts])
+def test_free_text_flags_take_their_formats(schema, name, text):
+    value = schema.parse(name, text)
+    assert schema.validate({name: value}) == []
+
+
+@pytest.mark.parametrize(("name", "text"), [(n, t) for n, texts in BAD_TEXT.items() for t in texts])
+def test_free_text_flags_refuse_other_text_naming_the_format(schema, name, text):
+    with pytest.raises(FlagError, match=rf"^{name}: .* is not accepted\. {name} takes "):
+        schema.parse(name, text)
+
+
+def test_path_flags_refuse_a_file_where_a_folder_goes_and_a_missing_checkpoint(schema, tmp_path):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    with pytest.raises(FlagError, match="existing file"):
+        schema.parse("default_root_dir", str(a_file))
+    with pytest.raises(FlagError, match="no file there"):
+        schema.parse("resume_from_checkpoint", str(tmp_path / "missing.ckpt"))
+    ckpt = tmp_path / "last.ckpt"
+    ckpt.write_bytes(b"")
+    assert schema.parse("resume_from_checkpoint", str(ckpt)) == str(ckpt)
+    assert schema.parse("default_root_dir", str(tmp_path)) == str(tmp_path)
+
+
+def test_validate_checks_formats_of_values_from_a_config_file(schema):
+    problems = schema.validate({"max_time": "2 days", "devices": [0, 2], "deterministic": "warn"})
+    assert problems == ["max_time: '2 days' is not accepted. max_time takes a \"DD:HH:MM:SS\" string or a dict "
+                        "such as {'hours': 1}."]
