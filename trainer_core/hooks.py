@@ -95,9 +95,13 @@ class HookDispatcher:
         if module is not None:
             object.__setattr__(module, "_current_fx_name", hook)
         try:
+            profiler = self._profiler
             for cb in callbacks:
-                with self._profile(f"[Callback]{cb.state_key}.{hook}"):
+                if profiler is None:  # the common case: no action name, no context manager
                     getattr(cb, hook)(trainer, module, *args, **kwargs)
+                else:
+                    with profiler.profile(f"[Callback]{cb.state_key}.{hook}"):
+                        getattr(cb, hook)(trainer, module, *args, **kwargs)
         finally:
             if module is not None:
                 object.__setattr__(module, "_current_fx_name", prev)

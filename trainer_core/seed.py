@@ -72,7 +72,7 @@ def capture_rng_state() -> dict:
     np_state = np.random.get_state()
     state = {
         "torch": torch.get_rng_state(),
-        "python": _to_lists(random.getstate()),
+        "python": _python_state_as_lists(),
         "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -92,10 +92,10 @@ def restore_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _to_lists(obj):
-    if isinstance(obj, tuple):
-        return [_to_lists(o) for o in obj]
-    return obj
+def _python_state_as_lists() -> list:
+    """``random.getstate()`` is (version, 625 ints, gauss); weights_only checkpoints keep lists of ints fine."""
+    version, internal, gauss = random.getstate()
+    return [version, list(internal), gauss]
 
 
 def _to_tuples(obj):
