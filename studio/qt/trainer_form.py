@@ -40,6 +40,7 @@ class _FlagRow:
         tip = f"{spec.name}: {spec.help}\nAccepts {spec.describe_accepted()}. Default: {spec.default!r}."
         if spec.legacy:
             tip += "\n(1.x spelling; the 2.x spelling of this setting is preferred.)"
+        self.tip = tip
         self.label = QLabel(spec.name + (" (1.x)" if spec.legacy else ""))
         self.label.setToolTip(tip)
         if spec.legacy:
@@ -182,13 +183,14 @@ class TrainerForm(QWidget):
         for row in self.rows.values():
             try:
                 changed, _value = row.value()
-                bad = False
-            except FlagError:
-                changed, bad = True, True
+                error = ""
+            except FlagError as problem:
+                changed, error = True, str(problem)
             font = QFont(row.label.font())
             font.setBold(changed)
             row.label.setFont(font)
-            row.label.setStyleSheet("color: #d64545;" if bad else "")
+            row.label.setStyleSheet("color: #d64545;" if error else "")
+            row.label.setToolTip(error or row.tip)  # hovering the red label says what is wrong and what it takes
         self.changed.emit()
 
     def _apply_filter(self, text: str) -> None:

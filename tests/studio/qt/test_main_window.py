@@ -214,3 +214,17 @@ def test_debug_button_runs_fast_dev_run_in_one_click(make_window, qtbot):
     assert ended.args[0] == "finished", window.console_view.plain_text()
     assert window.session.model.mode == "debug"
     assert window.session.model.progress.step == 1  # fast_dev_run: one training batch
+
+
+def test_a_badly_formatted_free_text_flag_is_a_field_error(make_window):
+    window = make_window()
+    row = window.trainer_form.rows["max_time"]
+    set_flag(window, "max_time", "1 hour")
+    assert "d64545" in row.label.styleSheet()
+    assert row.label.toolTip().startswith("max_time: '1 hour' is not accepted") and "DD:HH:MM:SS" in row.label.toolTip()
+    assert window.launch("fit") is False
+    assert "max_time: '1 hour' is not accepted" in window.problems.text()
+    set_flag(window, "max_time", "00:00:05:00")
+    assert row.label.toolTip().startswith("max_time:") and "not accepted" not in row.label.toolTip()
+    flags, problems = window.trainer_form.values()
+    assert problems == [] and flags["max_time"] == "00:00:05:00"
