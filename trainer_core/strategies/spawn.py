@@ -97,7 +97,12 @@ def _import_file_modules(modules: dict[str, str]) -> None:
             continue
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except Exception:
+            # A script the parent loaded earlier that this run does not use (and cannot import here): skip it. If
+            # the run does need it, unpickling the trainer fails next with the module's name.
+            del sys.modules[name]
 
 
 def _spawn_entry(local_rank: int, payload: bytes, modules: dict[str, str], port: str, queue: Any) -> None:
