@@ -177,7 +177,7 @@ def test_rapid_start_stop_clicking_leaves_nothing_behind(session, qtbot, faulty,
     assert ended.args[0] == "finished"
 
 
-def test_closing_the_window_during_a_run_and_choosing_stop_stops_it_cleanly(qtbot, faulty, monkeypatch):
+def test_closing_the_window_during_a_run_stops_it_cleanly(qtbot, faulty, monkeypatch):
     from studio.app import create_window
 
     window = create_window(faulty)
