@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 __all__ = [
+    "VersionedLogger",
     "Logger",
     "LightningLoggerBase",
     "DummyLogger",
@@ -201,6 +202,42 @@ class Logger:
 
 # Lightning 1.x spelling, kept so user code subclassing it keeps working.
 LightningLoggerBase = Logger
+
+
+class VersionedLogger(Logger):
+    """A logger that writes into ``{save_dir}/{name}/version_{N}`` (or a named version folder).
+
+    The folder rules the CSV and TensorBoard loggers share: subclasses set ``_save_dir``, ``_name`` and
+    ``_version`` in ``__init__``.
+    """
+
+    _save_dir: str
+    _name: str
+    _version: int | str | None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def save_dir(self) -> str:
+        return self._save_dir
+
+    @property
+    def version(self) -> int | str:
+        # Decided on first use, not at construction, so several loggers built up front don't take the same number.
+        if self._version is None:
+            self._version = next_version(self.root_dir)
+        return self._version
+
+    @property
+    def root_dir(self) -> str:
+        return os.path.join(self._save_dir, self._name) if self._name else self._save_dir
+
+    @property
+    def version_dir(self) -> str:
+        version = self.version
+        return os.path.join(self.root_dir, version if isinstance(version, str) else f"version_{version}")
 
 
 class DummyExperiment:

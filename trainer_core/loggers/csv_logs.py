@@ -19,7 +19,7 @@ from argparse import Namespace
 from collections.abc import Mapping
 from typing import Any
 
-from trainer_core.loggers.base import Logger, next_version, params_to_dict, rank_zero_only
+from trainer_core.loggers.base import VersionedLogger, params_to_dict, rank_zero_only
 from trainer_core.loggers.hparams_io import atomic_write_text, save_hparams_to_yaml
 
 __all__ = ["CSVLogger", "ExperimentWriter"]
@@ -107,7 +107,7 @@ class ExperimentWriter:
         atomic_write_text(self.metrics_file_path, buffer.getvalue())
 
 
-class CSVLogger(Logger):
+class CSVLogger(VersionedLogger):
     """Log metrics to ``metrics.csv`` and hyper-parameters to ``hparams.yaml`` (Lightning's layout).
 
     Files go to ``save_dir/name/version_N``: ``N`` is one more than the largest existing ``version_*`` folder (0 for
@@ -147,28 +147,8 @@ class CSVLogger(Logger):
         self._flushed_through = 0  # steps covered by the last periodic write
 
     @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def save_dir(self) -> str:
-        return self._save_dir
-
-    @property
-    def version(self) -> int | str:
-        # Decided on first use, not at construction, so several loggers built up front don't take the same number.
-        if self._version is None:
-            self._version = next_version(self.root_dir)
-        return self._version
-
-    @property
-    def root_dir(self) -> str:
-        return os.path.join(self._save_dir, self._name) if self._name else self._save_dir
-
-    @property
     def log_dir(self) -> str:
-        version = self.version
-        return os.path.join(self.root_dir, version if isinstance(version, str) else f"version_{version}")
+        return self.version_dir
 
     @property
     def experiment(self) -> ExperimentWriter:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from trainer_core.exceptions import MisconfigurationError
-from trainer_core.loggers.base import Logger, next_version, params_to_dict, rank_zero_only
+from trainer_core.loggers.base import VersionedLogger, params_to_dict, rank_zero_only
 from trainer_core.loggers.hparams_io import save_hparams_to_yaml, to_plain
 
 __all__ = ["TensorBoardLogger", "tensorboard_available"]
@@ -51,7 +51,7 @@ def _flatten(params: Mapping[str, Any], separator: str, parent: str = "") -> dic
     return flat
 
 
-class TensorBoardLogger(Logger):
+class TensorBoardLogger(VersionedLogger):
     """Log to TensorBoard event files with ``torch.utils.tensorboard.SummaryWriter``.
 
     Args:
@@ -88,27 +88,8 @@ class TensorBoardLogger(Logger):
         self.hparams: dict[str, Any] = {}
 
     @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def save_dir(self) -> str:
-        return self._save_dir
-
-    @property
-    def version(self) -> int | str:
-        if self._version is None:
-            self._version = next_version(self.root_dir)
-        return self._version
-
-    @property
-    def root_dir(self) -> str:
-        return os.path.join(self._save_dir, self._name) if self._name else self._save_dir
-
-    @property
     def log_dir(self) -> str:
-        version = self.version
-        folder = os.path.join(self.root_dir, version if isinstance(version, str) else f"version_{version}")
+        folder = self.version_dir
         return os.path.join(folder, self._sub_dir) if self._sub_dir else folder
 
     @property
