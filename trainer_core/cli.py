@@ -45,7 +45,8 @@ _MODE_HELP = {
     "tune": "find a learning rate (default) and/or batch size (--auto_lr_find, --auto_scale_batch_size)",
     "debug": "a quick fit to find bugs: fast_dev_run, or overfit_batches when given",
 }
-_RUN_OPTIONS = ("model", "data", "config", "ckpt_path", "seed_everything", "print_config", "traceback")
+_RUN_OPTIONS = ("model", "data", "config", "ckpt_path", "seed_everything", "print_config", "traceback",
+                "trust_checkpoint")
 _SECTIONS = ("model", "data", "tune")
 _KIND_OF = {bool: "bool", int: "int", float: "float", str: "str", dict: "dict", list: "list", tuple: "list",
             type(None): "none"}
@@ -108,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument("--seed_everything", type=int, metavar="N", help="seed python, numpy and torch first")
         run.add_argument("--print_config", action="store_true", help="print the resolved config as YAML and exit")
         run.add_argument("--traceback", action="store_true", help="on bad input, also print the traceback")
+        run.add_argument("--trust_checkpoint", action="store_true",
+                         help="load --ckpt_path with full unpickling (can run code: only for files you trust)")
         groups = {group: p.add_argument_group(f"Trainer flags: {group}") for group in FLAG_GROUPS}
         for flag in FLAGS.values():
             extra: dict[str, Any] = {"nargs": "?", "const": "True"} if "bool" in flag.kinds else {}
@@ -165,6 +168,7 @@ class Parsed:
     config: dict[str, Any]
     print_config: bool = False
     traceback: bool = False
+    trust_checkpoint: bool = False
 
 
 def parse_args(argv: Sequence[str]) -> Parsed:
@@ -201,7 +205,8 @@ def parse_args(argv: Sequence[str]) -> Parsed:
         cli["tune"] = dotted["tune"]
     merged = merge_configs(config, cli)
     _apply_init_args(merged, dotted)
-    return Parsed(mode, check_config(merged, "command line"), namespace.print_config, namespace.traceback)
+    return Parsed(mode, check_config(merged, "command line"), namespace.print_config, namespace.traceback,
+                  namespace.trust_checkpoint)
 
 
 def _apply_init_args(merged: dict[str, Any], dotted: dict[str, dict[str, Any]]) -> None:
@@ -289,7 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(resolved_config(parsed))
             return 0
         announcer = _Announcer()
-        result = execute(RunSpec.from_config(parsed.config, parsed.mode), on_trainer=announcer)
+        spec = RunSpec.from_config(parsed.config, parsed.mode)
+        spec.trust_checkpoint = parsed.trust_checkpoint
+        result = execute(spec, on_trainer=announcer)
         if announcer.is_global_zero:
             _report(result)
         return 0

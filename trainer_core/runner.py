@@ -51,6 +51,7 @@ class RunSpec:
             with neither finder asked for (here or by the auto_* flags) the LR finder runs.
         debug: "fast_dev_run" or "overfit_batches" (mode "debug").
         seed: passed to ``seed_everything`` before the model is built, when set.
+        trust_checkpoint: load ``ckpt_path`` with full unpickling (it may run code: only for trusted files).
     """
 
     mode: str
@@ -63,6 +64,7 @@ class RunSpec:
     tune: dict[str, Any] = field(default_factory=dict)
     debug: str = "fast_dev_run"
     seed: int | None = None
+    trust_checkpoint: bool = False
 
     @classmethod
     def from_config(cls, config: dict[str, Any], mode: str) -> RunSpec:
@@ -211,6 +213,7 @@ def execute(spec: RunSpec, *, callbacks: Sequence[Any] = (), loggers: Sequence[A
         data_spec = replace(spec, data={**spec.data, "shuffle": False})
     datamodule = build_datamodule(data_spec, dm_cls, model)
     trainer = pl.Trainer(**flags)
+    trainer.trust_checkpoint = spec.trust_checkpoint
     _save_config(spec, trainer)
     if on_trainer is not None:
         on_trainer(trainer)

@@ -65,8 +65,9 @@ def load_checkpoint_file(path: str | os.PathLike[str], map_location: Any = "cpu"
         if not trust and "weights_only" in str(err):
             raise CheckpointError(
                 f"checkpoint {str(target)!r} contains Python objects that need full unpickling, which can run "
-                "arbitrary code. Load it only if you trust its source: pass trust_checkpoint=True "
-                "(CLI: --trust_checkpoint)") from err
+                "arbitrary code. Load it only if you trust its source: set trainer.trust_checkpoint = True, pass "
+                "Model.load_from_checkpoint(..., trust_checkpoint=True), or add --trust_checkpoint on the command "
+                "line") from err
         raise CheckpointError(f"checkpoint {str(target)!r} is corrupt or not a checkpoint: {err}") from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
         raise CheckpointError(

@@ -30,6 +30,7 @@ class StageRunner:
     _resume_rng: Any = None
     _resume_skip_batches = 0
     _resume_epoch_end = False
+    # Set True to load fit/validate/test ckpt_path files with full unpickling (they may run code; trusted files only).
     trust_checkpoint = False
 
     # --- public stages --------------------------------------------------------------------------------------

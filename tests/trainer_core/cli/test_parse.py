@@ -100,3 +100,10 @@ def test_main_traceback_option(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_cli_error_is_a_misconfiguration() -> None:
     assert issubclass(CliError, MisconfigurationError)
+
+
+def test_trust_checkpoint_option_is_parsed() -> None:
+    from trainer_core.cli import parse_args
+
+    assert parse_args(["fit", "--model", "m.py", "--trust_checkpoint"]).trust_checkpoint is True
+    assert parse_args(["fit", "--model", "m.py"]).trust_checkpoint is False

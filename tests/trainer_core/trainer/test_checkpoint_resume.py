@@ -163,3 +163,23 @@ def test_fast_dev_run_writes_no_files(tmp_path: Path) -> None:
     trainer.fit(model)
     assert trainer.global_step == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_untrusted_checkpoint_is_refused_until_the_trainer_trusts_it(tmp_path: Path) -> None:
+    trainer, _ = _fit(tmp_path / "a", 1)
+    path = tmp_path / "with-object.ckpt"
+    checkpoint = torch.load(_save(trainer, tmp_path / "plain.ckpt"), weights_only=True)
+    checkpoint["note"] = Path("needs full unpickling")
+    torch.save(checkpoint, path)
+    refusing = quiet_trainer(max_epochs=2, limit_val_batches=0)
+    with pytest.raises(CheckpointError, match="trust_checkpoint"):
+        refusing.fit(Adam(), ckpt_path=str(path))
+    trusting = quiet_trainer(max_epochs=2, limit_val_batches=0)
+    trusting.trust_checkpoint = True
+    trusting.fit(Adam(), ckpt_path=str(path))
+    assert trusting.global_step == 16
+
+
+def _save(trainer: Any, path: Path) -> Path:
+    trainer.save_checkpoint(str(path))
+    return path
