@@ -41,6 +41,8 @@ class RunConfig:
     tune: dict[str, Any] = field(default_factory=dict)
     debug: str = "fast_dev_run"
     seed: int | None = None
+    # Full unpickling of ckpt_path (it can run code). Off in the studio: such a file is refused with a message.
+    trust_checkpoint: bool = False
 
     def to_spec(self, mode: str) -> dict[str, Any]:
         """The RunSpec fields for ``mode`` as a plain dict (what the worker receives)."""
@@ -57,6 +59,7 @@ class RunConfig:
             "tune": dict(self.tune),
             "debug": self.debug,
             "seed": self.seed,
+            "trust_checkpoint": self.trust_checkpoint,
         }
 
     def to_config(self) -> dict[str, Any]:
