@@ -126,8 +126,15 @@ def _spawn_worker(local_rank: int, trainer: Any, stage: str, body: Any, port: st
             buffer = io.BytesIO()
             torch.save(_collect_outcome(trainer, result), buffer)
             queue.put(buffer.getvalue())
-    finally:
+        strategy.barrier()  # every rank is done with the process group
+    except BaseException:
         strategy.destroy()
+        raise
+    # Success: leave without running destructors. Tearing gloo down at interpreter exit can abort a worker
+    # ("terminate called without an active exception", SIGABRT) after its work is done and its results are sent.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _collect_outcome(trainer: Any, result: Any) -> dict[str, Any]:
