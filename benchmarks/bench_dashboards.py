@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import numpy as np
+
+from benchmarks._latency import probe_lateness
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -29,33 +30,6 @@ def _app():
     return QApplication.instance() or QApplication([])
 
 
-def _probe(seconds: float, feed=None) -> np.ndarray:
-    """Lateness (s) of a 10 ms timer over ``seconds``, with ``feed`` called every 50 ms when given."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    lateness: list[float] = []
-    last = [time.perf_counter()]
-
-    def probe():
-        now = time.perf_counter()
-        lateness.append(max(0.0, now - last[0] - 0.010))
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(probe)
-    feeder = QTimer()
-    if feed is not None:
-        feeder.setInterval(50)
-        feeder.timeout.connect(feed)
-        feeder.start()
-    loop = QEventLoop()
-    QTimer.singleShot(int(seconds * 1000), loop.quit)
-    timer.start()
-    loop.exec()
-    timer.stop()
-    feeder.stop()
-    return np.array(lateness[5:])
 
 
 def _fill(session, names: list[str], total_points: int) -> int:
@@ -90,8 +64,8 @@ def _row(name: str, view, session, names: list[str], points: int, seconds: float
     view.show()
     start = _fill(session, names, points)
     view.refresh(force=True)
-    idle = _probe(min(seconds, 2.0))
-    busy = _probe(seconds, _feeder(session, names, start))
+    idle = probe_lateness(min(seconds, 2.0))
+    busy = probe_lateness(seconds, _feeder(session, names, start))
     total = sum(len(session.model.metrics.series(n)) for n in names)
     view.close()
     p99, p99_idle = float(np.percentile(busy, 99)) * 1000, float(np.percentile(idle, 99)) * 1000

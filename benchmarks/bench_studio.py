@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._latency import probe_lateness
+
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -156,32 +158,6 @@ def _final_field(session, key: str) -> float:
 
 
 # --- event-loop latency --------------------------------------------------------------------------------------------
-def _probe_lateness(seconds: float, feed=None) -> np.ndarray:
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    lateness: list[float] = []
-    last = [time.perf_counter()]
-
-    def probe():
-        now = time.perf_counter()
-        lateness.append(max(0.0, now - last[0] - 0.010))
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(probe)
-    feeder = QTimer()
-    if feed is not None:
-        feeder.setInterval(50)
-        feeder.timeout.connect(feed)
-        feeder.start()
-    loop = QEventLoop()
-    QTimer.singleShot(int(seconds * 1000), loop.quit)
-    timer.start()
-    loop.exec()
-    timer.stop()
-    feeder.stop()
-    return np.array(lateness[5:])
 
 
 def latency_rows(seconds: float) -> list[dict]:
@@ -209,9 +185,9 @@ def latency_rows(seconds: float) -> list[dict]:
                               "values": [[0.5 + 1e-6 * s for s in steps], [0.2] * 500]}])
 
     view.refresh(force=True)  # the first full smoothing of 1M points happened long before in a real run
-    idle = _probe_lateness(min(seconds, 2.0))
+    idle = probe_lateness(min(seconds, 2.0))
     redraws_before, cpu_before, wall_before = view.redraws, time.process_time(), time.perf_counter()
-    busy = _probe_lateness(seconds, feed)
+    busy = probe_lateness(seconds, feed)
     cpu = time.process_time() - cpu_before
     wall = time.perf_counter() - wall_before
     redraws = view.redraws - redraws_before

@@ -4,23 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psutil
 import pytest
 
+from tests.helpers.processes import kill_all, live_children
+
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
-
-
-def live_children() -> set[int]:
-    """Child processes of the test process, except multiprocessing's session-long resource tracker and zombies."""
-    out = set()
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if proc.status() == psutil.STATUS_ZOMBIE or any("resource_tracker" in p for p in proc.cmdline()):
-                continue
-        except psutil.Error:
-            continue
-        out.add(proc.pid)
-    return out
 
 
 @pytest.fixture(autouse=True)
@@ -29,11 +17,7 @@ def no_orphans():
     before = live_children()
     yield
     leaked = live_children() - before
-    for pid in leaked:
-        try:
-            psutil.Process(pid).kill()
-        except psutil.Error:
-            pass
+    kill_all(leaked)
     assert not leaked, f"test left child processes behind: {sorted(leaked)}"
 
 

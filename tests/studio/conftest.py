@@ -5,39 +5,21 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import psutil
 import pytest
 
+from tests.helpers.processes import kill_all, live_children
+
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
-
-
-def _children() -> set[int]:
-    out = set()
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            # multiprocessing's resource tracker lives for the whole session by design.
-            if any("resource_tracker" in part for part in proc.cmdline()):
-                continue
-            if proc.status() == psutil.STATUS_ZOMBIE:
-                continue
-        except psutil.Error:
-            continue
-        out.add(proc.pid)
-    return out
 
 
 @pytest.fixture(autouse=True)
 def no_leaks():
     """Fail a test that leaves a child process or a Python thread behind."""
     threads_before = {t.ident for t in threading.enumerate()}
-    children_before = _children()
+    children_before = live_children()
     yield
-    leaked_children = _children() - children_before
-    for pid in leaked_children:
-        try:
-            psutil.Process(pid).kill()
-        except psutil.Error:
-            pass
+    leaked_children = live_children() - children_before
+    kill_all(leaked_children)
     leaked_threads = [t.name for t in threading.enumerate() if t.ident not in threads_before and t.is_alive()
                       and not t.name.startswith(("QueueFeederThread", "pydevd"))]
     assert not leaked_children, f"test left child processes behind: {sorted(leaked_children)}"

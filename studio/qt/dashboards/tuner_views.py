@@ -30,6 +30,22 @@ def _finished(session: RunSession) -> dict | None:
     return events[-1] if events else None
 
 
+def _fresh_events(view: QWidget, kind: str, force: bool) -> tuple[list, dict | None] | None:
+    """The ``kind`` events and the run's end event when something changed since the view last drew, else None.
+
+    Hidden views skip the work unless forced; ``view._seen`` remembers what was drawn.
+    """
+    if not force and not view.isVisible():
+        return None
+    events = view.session.model.extras.get(kind) or []
+    finished = _finished(view.session)
+    key = (len(events), id(finished))
+    if key == view._seen and not force:
+        return None
+    view._seen = key
+    return events, finished
+
+
 def apply_lr(window: object, lr: float) -> str:
     """Write ``lr`` into the model form's lr / learning_rate field; returns what happened (one sentence)."""
     form = getattr(window, "model_form", None)
@@ -108,14 +124,10 @@ class LrFinderView(QWidget):
 
     def refresh(self, force: bool = False) -> None:
         """Redraw when new finder points arrived (or the run finished)."""
-        if not force and not self.isVisible():
+        fresh = _fresh_events(self, "lr_find_point", force)
+        if fresh is None:
             return
-        points = self.session.model.extras.get("lr_find_point") or []
-        finished = _finished(self.session)
-        key = (len(points), id(finished))
-        if key == self._seen and not force:
-            return
-        self._seen = key
+        points, finished = fresh
         self.curve = lr_curve(points, finished)
         lr, loss, smooth = self.curve.lr, self.curve.loss, self.curve.smoothed
         ok = np.isfinite(loss) & (lr > 0)
@@ -208,14 +220,10 @@ class BatchFinderView(QWidget):
 
     def refresh(self, force: bool = False) -> None:
         """Redraw when new trials arrived."""
-        if not force and not self.isVisible():
+        fresh = _fresh_events(self, "batch_size_trial", force)
+        if fresh is None:
             return
-        events = self.session.model.extras.get("batch_size_trial") or []
-        finished = _finished(self.session)
-        key = (len(events), id(finished))
-        if key == self._seen and not force:
-            return
-        self._seen = key
+        events, finished = fresh
         self.trials = batch_trials(events, finished)
         table = Table(["Trial", "Batch size", "Result", "Peak memory", "Time (s)"])
         for number, (size, fits, memory, seconds) in enumerate(self.trials.rows, 1):

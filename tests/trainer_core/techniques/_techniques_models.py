@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 import trainer_core as pl
+from tests.helpers.boring_model import RandomDataset  # noqa: F401  (re-exported for the tests)
 from trainer_core.loggers import Logger
 
 QUIET: dict[str, Any] = {
@@ -16,20 +17,6 @@ QUIET: dict[str, Any] = {
     "enable_progress_bar": False,
     "enable_model_summary": False,
 }
-
-
-class RandomDataset(Dataset):
-    """``length`` random vectors of ``size`` (fixed by a local generator, so tests do not depend on global seeds)."""
-
-    def __init__(self, size: int = 32, length: int = 64, seed: int = 0) -> None:
-        gen = torch.Generator().manual_seed(seed)
-        self.data = torch.randn(length, size, generator=gen)
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return self.data[index]
 
 
 class BoringModel(pl.LightningModule):
