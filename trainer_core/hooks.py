@@ -36,7 +36,6 @@ The fit loop, with hook names at their places (Cb = callbacks, M = module; 1.5 o
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import nullcontext
 from typing import Any
 
 from trainer_core.callback import CALLBACK_HOOKS, Callback
@@ -52,7 +51,6 @@ _MODULE_HOOKS_WITH_DEFAULTS = frozenset({
     "log_grad_norm", "configure_optimizers", "configure_callbacks", "predict_step", "tbptt_split_batch",
 })
 
-_NULL = nullcontext()
 
 
 class HookDispatcher:
@@ -127,9 +125,6 @@ class HookDispatcher:
         """Callbacks then the module (the 1.5 order for every paired hook)."""
         self.callbacks(hook, *args, **kwargs)
         return self.module(hook, *args, **kwargs)
-
-    def _profile(self, action: str) -> Any:
-        return self._profiler.profile(action) if self._profiler is not None else _NULL
 
     def describe(self) -> str:
         """Which callbacks sit on which hook (handy when debugging a callback set-up)."""
