@@ -58,7 +58,9 @@ SCRIPT = textwrap.dedent("""
     trainer.fit(model)
     torch.save({{k: v for k, v in model.state_dict().items()}},
                os.path.join({out!r}, f"rank{{trainer.global_rank}}.pt"))
-    print("world", trainer.world_size, "rank", trainer.global_rank, "step", trainer.global_step)
+    # One file per rank: torchrun's workers share one stdout, where their prints can interleave mid-line.
+    with open(os.path.join({out!r}, f"rank{{trainer.global_rank}}.txt"), "w") as summary:
+        summary.write(f"world {{trainer.world_size}} rank {{trainer.global_rank}} step {{trainer.global_step}}")
 """)
 
 
@@ -122,7 +124,8 @@ def test_torchrun_two_processes(tmp_path: Path) -> None:
     out = subprocess.run([*_torchrun(), "--standalone", "--nproc_per_node", "2", str(script)], capture_output=True,
                          text=True, timeout=120, env=_env())
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "world 2 rank 0 step 8" in out.stdout
+    assert [(tmp_path / f"rank{r}.txt").read_text() for r in (0, 1)] == ["world 2 rank 0 step 8",
+                                                                         "world 2 rank 1 step 8"]
     _assert_identical_ranks(tmp_path, 2)
 
 
@@ -138,7 +141,7 @@ def test_torchrun_two_simulated_nodes(tmp_path: Path) -> None:
                               stderr=subprocess.PIPE, text=True, env=_env()) for rank in (0, 1)]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
-    assert "world 2 rank 1 step 8" in outputs[1][0]
+    assert (tmp_path / "rank1.txt").read_text() == "world 2 rank 1 step 8"
     _assert_identical_ranks(tmp_path, 2)
 
 
