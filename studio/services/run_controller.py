@@ -228,8 +228,8 @@ class RunController(QObject):
             self.events.emit(batch)
         if alive and not closed:
             return
-        self._proc.join(0.05)
-        if self._proc.is_alive():  # pipe closed but still alive: it is exiting; look again next tick
+        self._proc.join(0)  # never block the GUI thread: an exiting child is looked at again next tick
+        if self._proc.is_alive():  # pipe closed but still alive: it is exiting
             return
         self._finish()
 

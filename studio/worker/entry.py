@@ -63,8 +63,40 @@ def child_main(request: dict[str, Any], conn: Any, stop_event: Any) -> None:
         if fault_file is not None:
             faulthandler.disable()
             fault_file.close()
-    if code:
-        sys.exit(code)
+    _exit_without_teardown(code)
+
+
+def _exit_without_teardown(code: int) -> None:
+    """End the child without the interpreter's module teardown, which takes 0.3-0.6 s once torch is loaded.
+
+    Everything the run made is already on disk or sent (the recorder and loggers are closed, checkpoints written), so
+    the studio shows the run as ended that much sooner. What a normal exit would still do runs first: non-daemon
+    threads are waited for, atexit handlers run (logging's flush, multiprocessing's clean-up of DataLoader workers,
+    the user's own), garbage with finalizers is collected and the standard streams are flushed. Only in a
+    multiprocessing child: called in-process it would end the caller.
+    """
+    import multiprocessing
+
+    if multiprocessing.parent_process() is None:
+        if code:
+            sys.exit(code)
+        return
+    import atexit
+    import gc
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    gc.collect()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def _leave_gui_session() -> None:
