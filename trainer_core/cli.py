@@ -266,6 +266,8 @@ class _Announcer:
 
 def _report(result: RunResult) -> None:
     lines = []
+    if result.stopped_early:
+        lines.append(f"Stopped early by {result.stopped_early}")
     if result.best_checkpoint:
         lines.append(f"Best checkpoint: {result.best_checkpoint}")
     if result.last_checkpoint and result.last_checkpoint != result.best_checkpoint:

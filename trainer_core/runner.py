@@ -118,6 +118,8 @@ class RunResult:
         last_checkpoint: the last checkpoint written, if any.
         tune: ``{"lr": suggested learning rate or None, "batch_size": found batch size or None}``.
         predictions_path: predict mode: the file (``predictions.pt`` in the run directory) holding the predictions.
+        stopped_early: why a fit ended before its epoch/step limits, when a callback (EarlyStopping, the
+            ``max_time`` Timer) stopped it: ``"EarlyStopping: Monitored metric val_loss did not improve ..."``.
     """
 
     mode: str
@@ -128,6 +130,7 @@ class RunResult:
     last_checkpoint: str | None
     tune: dict[str, Any]
     predictions_path: str | None = None
+    stopped_early: str | None = None
 
 
 def _mode_flags(spec: RunSpec) -> dict[str, Any]:
@@ -282,4 +285,14 @@ def _run(spec: RunSpec, trainer: Any, model: Any, datamodule: Any) -> RunResult:
         last_checkpoint=last,
         tune=tuned,
         predictions_path=predictions_path,
+        stopped_early=_stop_reason(trainer) if spec.mode in ("fit", "debug") else None,
     )
+
+
+def _stop_reason(trainer: Any) -> str | None:
+    """The first callback's account of why it stopped the fit, named after the callback."""
+    for callback in trainer.callbacks:
+        reason = getattr(callback, "stop_reason", None)
+        if isinstance(reason, str) and reason:
+            return f"{type(callback).__name__}: {reason}"
+    return None

@@ -86,6 +86,8 @@ class StatusView(QWidget):
         epoch_total = f"/{progress.max_epochs}" if progress.max_epochs and progress.max_epochs > 0 else ""
         self.where.setText(f"stage {stage} · epoch {progress.epoch}{epoch_total} · step {progress.step:,}")
         fraction = progress.fraction()
+        if model.status == RunStatus.FINISHED:
+            fraction = None  # the last stage's own batches (a 1/1 validation) say nothing about a finished run
         if fraction is None:
             self.bar.setValue(1000 if model.status == RunStatus.FINISHED else 0)
             self.bar.setFormat("%p%" if model.status == RunStatus.FINISHED else "")
@@ -102,6 +104,8 @@ class StatusView(QWidget):
             self.folder.setText(f'run folder: <a style="color:#4a90e2" href="{model.log_dir}">{model.log_dir}</a>')
         else:
             self.folder.setText("run folder: -")
-        text = model.reason if model.ended and model.status != RunStatus.FINISHED else ""
+        # Why it ended: the error or stop for a run that did not finish; for one that did, what is worth knowing
+        # (stopped early by EarlyStopping or the time limit, the tuned values).
+        text = model.reason if model.ended else ""
         self.reason.setText(text.splitlines()[0][:400] if text else "")
         self.reason.setVisible(bool(text))

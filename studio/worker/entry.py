@@ -180,6 +180,8 @@ def _run_spec(request: dict[str, Any], channel: Any, stop_event: Any) -> int:
         reason = "stopped by the user" if interrupted else ""
         if stopper.checkpoint_path:
             reason += f"; checkpoint saved to {stopper.checkpoint_path}"
+        elif result.get("stopped_early"):
+            reason = f"stopped early by {result['stopped_early']}"
         tune = result.get("tune") or {}
         found = {k: v for k, v in tune.items() if v is not None}
         if found:

@@ -88,6 +88,8 @@ class EarlyStopping(Callback):
         self._check_on_train_epoch_end = check_on_train_epoch_end
         self.wait_count = 0
         self.stopped_epoch = 0
+        # Why this callback stopped the run, for run summaries (the CLI's last lines, the studio's status).
+        self.stop_reason: str | None = None
         self.best_score = torch.tensor(math.inf if mode == "min" else -math.inf)
 
     # --- identity and state ---------------------------------------------------------------------------------
@@ -157,6 +159,9 @@ class EarlyStopping(Callback):
         trainer.should_stop = bool(trainer.should_stop) or should_stop
         if should_stop:
             self.stopped_epoch = int(trainer.current_epoch)
+            why = (reason or "another rank's EarlyStopping asked to stop").replace(" Signaling Trainer to stop.", "")
+            why = why.rstrip(".")
+            self.stop_reason = f"{why} (epoch {trainer.current_epoch}, global step {trainer.global_step})"
         if reason and should_stop and trainer.is_global_zero and (self.verbose or not math.isfinite(float(current))):
             # A non-finite metric always says so: the user must learn which metric and when, not only that it stopped.
             log.warning(f"{reason} (epoch {trainer.current_epoch}, global step {trainer.global_step})")

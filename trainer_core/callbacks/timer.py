@@ -73,6 +73,7 @@ class Timer(Callback):
         self._start_time: dict[str, float | None] = dict.fromkeys(_STAGES)
         self._end_time: dict[str, float | None] = dict.fromkeys(_STAGES)
         self._offset = 0.0
+        self.stop_reason: str | None = None  # set when the time limit stopped the run (for run summaries)
 
     @property
     def duration(self) -> timedelta | None:
@@ -146,9 +147,12 @@ class Timer(Callback):
         assert self._duration is not None
         should_stop = broadcast(trainer, self.time_elapsed() >= self._duration.total_seconds())
         trainer.should_stop = bool(trainer.should_stop) or bool(should_stop)
-        if should_stop and self._verbose:
+        if should_stop:
             elapsed = timedelta(seconds=int(self.time_elapsed()))
-            log.info(f"Time limit reached. Elapsed time is {elapsed}. Signaling Trainer to stop.")
+            self.stop_reason = (f"Time limit {self._duration} reached after {elapsed} (epoch {trainer.current_epoch}, "
+                                f"global step {trainer.global_step})")
+            if self._verbose:
+                log.info(f"Time limit reached. Elapsed time is {elapsed}. Signaling Trainer to stop.")
 
     # --- checkpoints ----------------------------------------------------------------------------------------
     def on_save_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict[str, Any]) -> dict[str, Any]:

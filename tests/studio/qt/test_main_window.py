@@ -104,6 +104,23 @@ def test_stop_leaves_a_checkpoint(make_window, qtbot, scripts):
     assert "checkpoint saved" in ended.args[1]
 
 
+def test_an_early_stop_is_named_on_the_finished_run(make_window, qtbot, scripts):
+    window = make_window(str(scripts / "tiny_model.py"))
+    # No epoch can improve on the first by 100: patience 1 stops the run after epoch 1 of 50.
+    window.trainer_form.set_values({"max_epochs": 50, "callbacks": [
+        {"class_path": "EarlyStopping", "init_args": {"monitor": "val_loss", "patience": 1, "min_delta": 100.0}}]})
+    assert window.launch("fit")
+    with qtbot.waitSignal(window.session.run_ended, timeout=60_000) as ended:
+        pass
+    status, reason = ended.args
+    assert status == "finished" and reason.startswith("stopped early by EarlyStopping: Monitored metric val_loss "
+                                                      "did not improve in the last 1 records"), reason
+    assert "(epoch 1, global step 16)" in reason
+    window.status_view.refresh()
+    assert window.status_view.reason.isVisibleTo(window) and window.status_view.reason.text() == reason
+    assert window.status_view.bar.value() == 1000  # a finished run's bar is full, whatever the last stage was
+
+
 def test_a_script_that_raises_shows_the_traceback_with_its_line(make_window, qtbot, scripts):
     window = make_window(str(scripts / "tiny_model.py"))
     set_arg(window, "fail_at_step", "2")
@@ -134,13 +151,19 @@ def test_open_a_finished_run_replays_it(make_window, qtbot, scripts):
 
 def test_callbacks_box_round_trips_class_path_entries(make_window):
     window = make_window()
-    entries = [{"class_path": "EarlyStopping", "init_args": {"monitor": "val_acc", "mode": "max", "patience": 7}},
+    entries = [{"class_path": "EarlyStopping", "init_args": {"monitor": "val_acc", "mode": "max", "patience": 7,
+                                                             "min_delta": 0.01, "stopping_threshold": 0.99}},
+               {"class_path": "ModelCheckpoint", "init_args": {"monitor": "val_acc", "mode": "max", "save_top_k": 2,
+                                                               "save_last": True, "every_n_epochs": 3}},
                {"class_path": "my.pkg.Custom", "init_args": {"x": 1}}]
     window.trainer_form.set_values({"callbacks": entries, "max_epochs": 2})
+    assert window.trainer_form.callbacks.es_min_delta.value() == 0.01  # shown in its field
     flags, problems = window.trainer_form.values()
     assert problems == []
-    assert flags["callbacks"][0] == entries[1]  # unknown entries are kept
+    assert flags["callbacks"][0] == entries[2]  # unknown entries are kept
+    # Arguments the box has no field for (stopping_threshold, every_n_epochs) come back unchanged.
     assert flags["callbacks"][1] == entries[0]
+    assert flags["callbacks"][2] == entries[1]
 
 
 def test_tune_streams_lr_finder_points_and_reports_the_result(make_window, qtbot):

@@ -49,6 +49,7 @@ def test_step_interval_stops_after_duration(clock) -> None:
             stopped_at = batch
             break
     assert stopped_at == 9
+    assert timer.stop_reason == "Time limit 0:00:10 reached after 0:00:10 (epoch 0, global step 0)"
     assert timer.time_elapsed("train") == pytest.approx(10.0)
     assert timer.time_remaining("train") == pytest.approx(0.0)
 
@@ -59,7 +60,7 @@ def test_epoch_interval_ignores_batches(clock) -> None:
     timer.on_train_start(trainer, None)
     clock[0] += 60
     timer.on_train_batch_end(trainer, None, None, None, 0)
-    assert not trainer.should_stop
+    assert not trainer.should_stop and timer.stop_reason is None
     timer.on_train_epoch_end(trainer, None)
     assert trainer.should_stop
 

@@ -130,10 +130,12 @@ def test_tune_prints_the_suggestion(project: Path, capsys: pytest.CaptureFixture
     assert "Suggested learning rate: " in capsys.readouterr().out
 
 
-def test_callbacks_from_the_command_line(project: Path) -> None:
+def test_callbacks_from_the_command_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fit", "--model", "model.py", "--data", "data.csv", "--max_epochs", "5", *FAST, "--callbacks",
                  "[{'class_path': 'EarlyStopping', 'init_args': {'monitor': 'val_loss', 'patience': 1, "
                  "'min_delta': 100.0}}]"]) == 0
+    assert "Stopped early by EarlyStopping: Monitored metric val_loss did not improve in the last 1 records" \
+        in capsys.readouterr().out
     with open(project / "lightning_logs" / "version_0" / "metrics.csv", newline="") as file:
         epochs = {row["epoch"] for row in csv.DictReader(file)}
     assert epochs == {"0", "1"}  # the first check sets the best, the second cannot improve on it by 100: stop
