@@ -103,7 +103,8 @@ def test_nan_loss_with_terminate_on_nan_names_the_step(faulty: str, tmp_path: Pa
     with pytest.raises((ValueError, MisconfigurationError, RuntimeError)) as error:
         execute(spec)
     # global_step counts finished optimizer steps (the NaN batch has stepped), like the checkpoint names.
-    assert "is nan at epoch 0, batch 5 (global_step=6)" in str(error.value), str(error.value)
+    message = str(error.value)
+    assert "is nan at epoch 0, batch 5 (global_step=6, after this batch's optimizer step)" in message, message
 
 
 def test_early_stopping_check_finite_stops_and_names_the_metric(faulty: str, tmp_path: Path,

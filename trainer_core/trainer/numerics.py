@@ -85,7 +85,9 @@ def check_finite(t: Any, outputs: Any) -> None:
         checks.append(torch.stack(torch._foreach_norm(params, ord=1)).float())
     if not checks or bool(torch.isfinite(torch.cat([c.to(checks[0].device) for c in checks])).all()):
         return
-    where = f"at epoch {t.current_epoch}, batch {t.batch_idx} (global_step={t.global_step})"
+    # global_step already counts this batch's optimizer step (as checkpoint names do): say so, else it reads off by one.
+    stepped = "after this batch's optimizer step" if t._stepped_this_batch else "no optimizer step in this batch"
+    where = f"at epoch {t.current_epoch}, batch {t.batch_idx} (global_step={t.global_step}, {stepped})"
     if isinstance(loss, torch.Tensor) and not bool(torch.isfinite(loss).all()):
         raise ValueError(
             f"terminate_on_nan: the loss returned by training_step is {loss.detach().float().tolist()} {where}. "

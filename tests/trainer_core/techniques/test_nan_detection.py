@@ -31,8 +31,15 @@ class NanInSecondEpoch(NanAt):
 
 def test_terminate_on_nan_names_the_step_and_the_loss() -> None:
     with pytest.raises(ValueError, match=r"loss returned by training_step is nan at epoch 1, batch 3 "
-                                         r"\(global_step=12\)"):
+                                         r"\(global_step=12, after this batch's optimizer step\)"):
         trainer(max_epochs=3, terminate_on_nan=True, limit_val_batches=0).fit(NanInSecondEpoch(-1))
+
+
+def test_terminate_on_nan_while_accumulating_says_no_step_was_taken() -> None:
+    # Batches 0-1 make optimizer step 1; batch 2 only accumulates gradients.
+    with pytest.raises(ValueError, match=r"is nan at epoch 0, batch 2 \(global_step=1, no optimizer step in this "
+                                         r"batch\)"):
+        trainer(max_epochs=1, terminate_on_nan=True, limit_val_batches=0, accumulate_grad_batches=2).fit(NanAt(2))
 
 
 def test_terminate_on_nan_names_a_parameter() -> None:
@@ -43,7 +50,7 @@ def test_terminate_on_nan_names_a_parameter() -> None:
                     self.layer.bias.fill_(float("inf"))
 
     with pytest.raises(ValueError, match=r"parameter `layer.bias` holds nan and/or inf values at epoch 0, batch 2 "
-                                         r"\(global_step=3\)"):
+                                         r"\(global_step=3, after this batch's optimizer step\)"):
         trainer(max_epochs=1, terminate_on_nan=True, limit_val_batches=0).fit(Explode(length=8))
 
 
