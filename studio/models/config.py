@@ -22,6 +22,7 @@ __all__ = ["RunConfig", "ConfigFileError", "MODES"]
 
 MODES = ("fit", "validate", "test", "predict", "tune", "debug")
 _SECTIONS = ("trainer", "model", "data", "ckpt_path", "seed_everything", "tune", "debug")
+_CLASS_KEYS = ("script", "class", "init_args")  # a model: section, or a data: section naming a DataModule
 
 
 class ConfigFileError(ValueError):
@@ -118,6 +119,12 @@ class RunConfig:
             if not isinstance(section, dict):
                 raise ConfigFileError(f"{source}: the {name}: section must be a mapping, found "
                                       f"{type(section).__name__}.")
+        for name, section in (("model", model), ("data", data if data and "path" not in data else {})):
+            # Keys the studio would otherwise drop without a word (constructor arguments outside init_args, say).
+            for key in section:
+                if key not in _CLASS_KEYS:
+                    raise ConfigFileError(f"{source}: unknown key `{key}` in the {name}: section. Accepted keys: "
+                                          f"{', '.join(_CLASS_KEYS)}; constructor arguments go under init_args:.")
         base = Path(base_dir) if base_dir is not None else None
 
         def resolve(value: Any) -> Any:

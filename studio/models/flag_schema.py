@@ -22,9 +22,31 @@ from typing import Any
 
 from studio.models.flag_formats import format_problem
 
-__all__ = ["FlagSpec", "FlagSchema", "FlagError", "SCHEMA_PATH", "kind_of"]
+__all__ = ["FlagSpec", "FlagSchema", "FlagError", "SCHEMA_PATH", "OBJECT_FLAGS", "is_object_config", "kind_of",
+           "describe_object_config"]
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "flag_schema.json"
+
+# The flags whose objects a config may name as {"class_path": ..., "init_args": {...}} (the engine builds them:
+# trainer_core.loading.objects; a test keeps the two lists equal).
+OBJECT_FLAGS = ("callbacks", "logger", "profiler", "plugins")
+
+
+def is_object_config(value: Any) -> bool:
+    """Whether ``value`` names objects by class path: one ``{"class_path": ...}`` mapping or a list of them."""
+    items = value if isinstance(value, list) else [value]
+    return bool(items) and all(isinstance(item, dict) and isinstance(item.get("class_path"), str) for item in items)
+
+
+def describe_object_config(value: Any) -> str:
+    """``CSVLogger(save_dir='logs', name='exp')``: a class-path config as a call, for showing it in a form."""
+    items = value if isinstance(value, list) else [value]
+    calls = []
+    for item in items:
+        args = item.get("init_args") or {}
+        inner = ", ".join(f"{key}={arg!r}" for key, arg in args.items()) if isinstance(args, dict) else repr(args)
+        calls.append(f"{item['class_path']}({inner})")
+    return ", ".join(calls)
 
 _KIND_WORDS = {
     "int": "an integer",
@@ -171,7 +193,9 @@ class FlagSchema:
                 hint = self.suggest(name)
                 problems.append(f"{name}: not a Trainer flag." + (f" Did you mean {hint}?" if hint else ""))
                 continue
-            if not spec.accepts(value) and not (value == spec.default):
+            if name in OBJECT_FLAGS and is_object_config(value):
+                pass  # built by the engine from its class path (and checked there, with a suggestion)
+            elif not spec.accepts(value) and not (value == spec.default):
                 problems.append(f"{name}: {value!r} is not accepted. {name} takes {spec.describe_accepted()}.")
             elif value != spec.default and (accepted := format_problem(name, value)) is not None:
                 problems.append(f"{name}: {value!r} is not accepted. {name} takes {accepted}.")

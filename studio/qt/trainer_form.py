@@ -3,6 +3,10 @@
 Nothing here names a flag: rows are generated from the schema. A flag whose only kinds are bool becomes a check
 box, a flag with a closed set of values a combo box, anything else a text field parsed as a Python literal (empty =
 the default). Flags that only take Python objects (callbacks, plugins) are shown read-only: set them in the script.
+
+A loaded config may name objects for ``logger``, ``profiler`` and ``plugins`` by class path (``{"class_path":
+"CSVLogger", "init_args": {...}}``), which no editor can hold: the row then shows the object, keeps it and sends it
+back unchanged until the user clears it, so loading a config and pressing Fit never drops a setting.
 """
 
 from __future__ import annotations
@@ -16,14 +20,23 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
-from studio.models.flag_schema import FlagError, FlagSchema, FlagSpec
+from studio.models.flag_schema import (
+    OBJECT_FLAGS,
+    FlagError,
+    FlagSchema,
+    FlagSpec,
+    describe_object_config,
+    is_object_config,
+)
 from studio.qt.callbacks_box import CallbacksBox
 
 __all__ = ["TrainerForm"]
@@ -70,10 +83,34 @@ class _FlagRow:
             edit.textChanged.connect(on_change)
             self.widget, self.kind = edit, "text"
         self.widget.setToolTip(tip)
+        # What the form shows for the row: the editor, plus (object flags) a loaded class-path object and its Clear.
+        self.field = QWidget()
+        line = QHBoxLayout(self.field)
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(self.widget, 1)
+        self.carried: Any = None  # a class-path object from a config, sent back as it came
+        self.carried_label = QLabel()
+        self.carried_label.setWordWrap(True)
+        self.carried_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip(f"Forget the {spec.name} object from the config and use the field instead")
+        self.clear_button.clicked.connect(lambda: (self.set_value(spec.default), on_change()))
+        line.addWidget(self.carried_label, 2)
+        line.addWidget(self.clear_button)
+        self._show_carried()
+
+    def _show_carried(self) -> None:
+        carried = self.carried is not None
+        self.carried_label.setText(f"from config: {describe_object_config(self.carried)}" if carried else "")
+        for widget in (self.carried_label, self.clear_button):
+            widget.setVisible(carried)
+        self.widget.setVisible(not carried)
 
     def value(self) -> tuple[bool, Any]:
         """(changed from default, value); raises FlagError for text the flag does not accept."""
         spec = self.spec
+        if self.carried is not None:
+            return True, self.carried
         if self.kind == "bool":
             value = self.widget.isChecked()
             return value != bool(spec.default), value
@@ -92,6 +129,10 @@ class _FlagRow:
 
     def set_value(self, value: Any) -> None:
         """Show ``value`` (the default clears the editor)."""
+        self.carried = value if self.spec.name in OBJECT_FLAGS and is_object_config(value) else None
+        self._show_carried()
+        if self.carried is not None:
+            value = self.spec.default  # the editor rests at the default underneath
         if self.kind == "bool":
             self.widget.setChecked(bool(value))
         elif self.kind == "choice":
@@ -138,7 +179,7 @@ class TrainerForm(QWidget):
                 if spec.name == "callbacks":
                     form.addRow(row.label, self.callbacks)
                     continue
-                form.addRow(row.label, row.widget)
+                form.addRow(row.label, row.field)
             self._groups[group] = box
             body_layout.addWidget(box)
         body_layout.addStretch(1)

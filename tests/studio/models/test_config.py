@@ -37,6 +37,9 @@ def test_cli_accepts_the_studio_yaml(tmp_path):
     ("trainer: 3\n", "trainer: section must be a mapping"),
     ("model: {script: a.py}\nextra: 1\n", "unknown section"),
     ("trainer: [\n", "not valid YAML"),
+    # Constructor arguments outside init_args would be lost without a word: refused, naming the key.
+    ("model: {script: a.py, hidden_size: 16}\n", "unknown key `hidden_size` in the model: section"),
+    ("data: {script: d.py, batch_size: 8}\n", "unknown key `batch_size` in the data: section"),
 ])
 def test_bad_files_are_explained(tmp_path, text, message):
     path = tmp_path / "bad.yaml"

@@ -101,3 +101,18 @@ def test_validate_checks_formats_of_values_from_a_config_file(schema):
     problems = schema.validate({"max_time": "2 days", "devices": [0, 2], "deterministic": "warn"})
     assert problems == ["max_time: '2 days' is not accepted. max_time takes a \"DD:HH:MM:SS\" string or a dict "
                         "such as {'hours': 1}."]
+
+
+def test_object_flags_match_the_engine() -> None:
+    from studio.models.flag_schema import OBJECT_FLAGS
+    from trainer_core.loading import objects
+
+    assert OBJECT_FLAGS == objects._OBJECT_FLAGS
+
+
+def test_validate_takes_class_paths_for_object_flags_only(schema):
+    csv = {"class_path": "CSVLogger", "init_args": {"save_dir": "logs"}}
+    assert schema.validate({"logger": csv, "profiler": {"class_path": "SimpleProfiler"},
+                            "plugins": [{"class_path": "my.Plugin"}]}) == []
+    assert schema.validate({"max_epochs": csv}) != []
+    assert schema.validate({"logger": {"save_dir": "logs"}}) != []  # a mapping without class_path is no object

@@ -121,6 +121,31 @@ def test_an_early_stop_is_named_on_the_finished_run(make_window, qtbot, scripts)
     assert window.status_view.bar.value() == 1000  # a finished run's bar is full, whatever the last stage was
 
 
+def test_class_path_objects_from_a_config_are_kept_and_used(make_window, qtbot, scripts, tmp_path):
+    """A config naming a logger and a profiler by class path: shown, sent unchanged, built by the engine."""
+    logs = tmp_path / "my_logs"
+    config = tmp_path / "objects.yaml"
+    config.write_text(f"""trainer:
+  max_epochs: 1
+  logger: {{class_path: CSVLogger, init_args: {{save_dir: {logs}, name: exp}}}}
+  profiler: {{class_path: SimpleProfiler, init_args: {{filename: perf}}}}
+""")
+    window = make_window(str(scripts / "tiny_model.py"))
+    assert window.load_config_file(str(config))
+    rows = window.trainer_form.rows
+    assert rows["logger"].carried_label.text() == f"from config: CSVLogger(save_dir='{logs}', name='exp')"
+    assert not rows["profiler"].carried_label.isHidden() and rows["profiler"].widget.isHidden()  # object, not combo
+    assert window.launch("fit")
+    with qtbot.waitSignal(window.session.run_ended, timeout=60_000) as ended:
+        pass
+    assert ended.args[0] == "finished", ended.args[1]
+    run = logs / "exp" / "version_0"
+    assert (run / "metrics.csv").is_file() and list(run.glob("*perf*.txt"))  # both objects were built and used
+    rows["logger"].clear_button.click()  # back to the field: the default logger
+    flags, problems = window.trainer_form.values()
+    assert problems == [] and "logger" not in flags and flags["profiler"]["class_path"] == "SimpleProfiler"
+
+
 def test_a_script_that_raises_shows_the_traceback_with_its_line(make_window, qtbot, scripts):
     window = make_window(str(scripts / "tiny_model.py"))
     set_arg(window, "fail_at_step", "2")
