@@ -85,9 +85,8 @@ class StatusView(QWidget):
         stage = progress.stage or "-"
         epoch_total = f"/{progress.max_epochs}" if progress.max_epochs and progress.max_epochs > 0 else ""
         self.where.setText(f"stage {stage} · epoch {progress.epoch}{epoch_total} · step {progress.step:,}")
-        fraction = progress.fraction()
-        if model.status == RunStatus.FINISHED:
-            fraction = None  # the last stage's own batches (a 1/1 validation) say nothing about a finished run
+        # A finished run's bar is full: its last stage's own batches (a 1/1 validation) say nothing about the run.
+        fraction = None if model.status == RunStatus.FINISHED else progress.fraction()
         if fraction is None:
             self.bar.setValue(1000 if model.status == RunStatus.FINISHED else 0)
             self.bar.setFormat("%p%" if model.status == RunStatus.FINISHED else "")

@@ -157,14 +157,14 @@ class EarlyStopping(Callback):
         should_stop, reason = self._evaluate_stopping_criteria(current)
         should_stop = reduce_decision(trainer, should_stop)  # any rank asking stops every rank
         trainer.should_stop = bool(trainer.should_stop) or should_stop
+        where = f"(epoch {trainer.current_epoch}, global step {trainer.global_step})"
         if should_stop:
             self.stopped_epoch = int(trainer.current_epoch)
             why = (reason or "another rank's EarlyStopping asked to stop").replace(" Signaling Trainer to stop.", "")
-            why = why.rstrip(".")
-            self.stop_reason = f"{why} (epoch {trainer.current_epoch}, global step {trainer.global_step})"
+            self.stop_reason = f"{why.rstrip('.')} {where}"
         if reason and should_stop and trainer.is_global_zero and (self.verbose or not math.isfinite(float(current))):
             # A non-finite metric always says so: the user must learn which metric and when, not only that it stopped.
-            log.warning(f"{reason} (epoch {trainer.current_epoch}, global step {trainer.global_step})")
+            log.warning(f"{reason} {where}")
         elif reason and self.verbose:
             log.info(reason)
 
