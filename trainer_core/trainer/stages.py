@@ -239,6 +239,9 @@ class StageRunner:
             self._hooks.module("teardown", stage=stage)
         self.profiler.teardown(stage=stage)
         self.strategy.teardown()
+        # Drop the DDP/DP wrapper with the stage: a DistributedDataParallel left alive until interpreter exit is
+        # destroyed during teardown, where gloo can abort the process after a successful run.
+        self._model = None
 
     def _manual_backward(self, loss: torch.Tensor, *args: Any, **kwargs: Any) -> None:
         hooks = self._hooks
