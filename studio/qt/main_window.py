@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from studio.models.config import ConfigFileError, RunConfig
 from studio.models.flag_schema import FlagSchema
-from studio.qt import window_files
+from studio.qt import applied_values, window_files
 from studio.qt.console_view import ConsoleView
 from studio.qt.model_form import ArgsForm
 from studio.qt.project_panel import ProjectPanel
@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self.views = QTabWidget()
         self.views.setDocumentMode(True)
         self.metrics_view: Any = None
+        self.dashboard_views: dict[str, Any] = {}
         self._placeholder = QLabel("Loading the plots…")
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.console_view = ConsoleView(self.session)
@@ -110,10 +111,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
 
         self._build_actions()
-        self.session.run_started.connect(self._sync_actions)
+        self.session.run_started.connect(self.sync_actions)
         self.session.run_ended.connect(self._on_run_ended)
         self.session.updated.connect(self._on_updated)
-        self._sync_actions()
+        self.sync_actions()
         if lazy_views:
             QTimer.singleShot(40, self.ensure_views)
         else:
@@ -157,10 +158,54 @@ class MainWindow(QMainWindow):
         if create is None:
             return
         try:
-            for title, widget in create(self.session):
+            views = create(self.session, runs_root=str(self.settings.runs_dir()))
+            for title, widget in views:
                 self.add_view(widget, title)
         except Exception as error:  # a broken dashboard must not take the app down
             self.session.model.log("error", f"dashboards failed to load: {error!r}")
+            return
+        self.dashboard_views = dict(views)
+        self._connect_dashboards()
+
+    def _connect_dashboards(self) -> None:
+        """Take the views' signals: applied tuner results go into the forms, warnings into the status bar."""
+        views = self.dashboard_views
+        if "LR finder" in views:
+            views["LR finder"].lr_applied.connect(self.apply_lr)
+        if "Batch size" in views:
+            views["Batch size"].batch_size_applied.connect(self.apply_batch_size)
+        if "Gradients" in views:
+            views["Gradients"].warning.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        self.session.run_started.connect(self._follow_tuner)
+
+    def apply_lr(self, lr: float) -> str:
+        """Write a found learning rate into the model form (and show it); returns the sentence shown."""
+        taken, message = applied_values.apply_lr(self.model_form, lr)
+        if taken:
+            self.forms.setCurrentIndex(1)
+        self._show_applied("LR finder", message)
+        return message
+
+    def apply_batch_size(self, size: int) -> str:
+        """Write a found batch size into the data settings and batch_size arguments; returns the sentence shown."""
+        message = applied_values.apply_batch_size(self.project, self.model_form, size)
+        self._show_applied("Batch size", message)
+        return message
+
+    def _show_applied(self, view_title: str, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
+        view = self.dashboard_views.get(view_title)
+        if view is not None:
+            view.show_applied(message)
+
+    def _follow_tuner(self, mode: str) -> None:
+        """A Tune run shows its finder live (other modes bring the metrics tab forward in :meth:`launch`)."""
+        if mode != "tune":
+            return
+        tune = (self.session.last_request.get("spec") or {}).get("tune") or {}
+        title = "Batch size" if tune.get("scale_batch_size") and not tune.get("lr_find") else "LR finder"
+        if title in self.dashboard_views:
+            QTimer.singleShot(0, lambda: self.views.setCurrentWidget(self.dashboard_views[title]))
 
     # --- actions ----------------------------------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -211,7 +256,8 @@ class MainWindow(QMainWindow):
         button.clicked.connect(default)
         return toolbar.addWidget(button)
 
-    def _sync_actions(self, *_: Any) -> None:
+    def sync_actions(self, *_: Any) -> None:
+        """Enable the run modes when idle and Stop (or Kill, after a stop request) while a run is alive."""
         running = self.session.running
         for action in self.mode_actions.values():
             action.setEnabled(not running)
@@ -296,23 +342,23 @@ class MainWindow(QMainWindow):
         self.ensure_views()
         self.session.launch(config, mode, runs_dir, overrides=overrides)
         self.views.setCurrentWidget(self.metrics_view)
-        self._sync_actions()
+        self.sync_actions()
         return True
 
     def stop(self) -> None:
         """Stop (first click) or kill (second click) the run."""
         self.session.stop()
-        self._sync_actions()
+        self.sync_actions()
 
     def _on_run_ended(self, status: str, reason: str) -> None:
-        self._sync_actions()
+        self.sync_actions()
         if status == "failed":
             self.views.setCurrentWidget(self.console_view)
         self.statusBar().showMessage(f"run {status}" + (f": {reason.splitlines()[0]}" if reason else ""), 15000)
 
     def _on_updated(self, kinds: set[str]) -> None:
         if "status" in kinds:
-            self._sync_actions()
+            self.sync_actions()
 
     # --- script -----------------------------------------------------------------------------------------------
     def open_script(self, path: str, *, with_example_config: bool = True) -> bool:

@@ -160,6 +160,14 @@ class ArgsForm(QWidget):
             if name in self.rows:
                 self.rows[name].set_value(value)
 
+    def set_first_of(self, names: tuple[str, ...], value: Any) -> str | None:
+        """Set the first argument of ``names`` the class takes to ``value``; returns its name (None: none taken)."""
+        for name in names:
+            if name in self.rows:
+                self.rows[name].set_value(value)
+                return name
+        return None
+
     def values(self) -> tuple[dict[str, Any], list[str]]:
         """(init_args that differ from the defaults, problems)."""
         out: dict[str, Any] = {}

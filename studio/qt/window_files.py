@@ -1,20 +1,54 @@
-"""The main window's File and View menus: scripts, configs, runs, recent files, new project, themes."""
+"""The main window's File and View menus: scripts, configs, runs, recent files, new project, themes.
+
+The functions here work on any :class:`FileHost`: the few things of a window they use are declared by that
+protocol, so this module does not depend on the main window's module (which builds its menus from here).
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol, cast
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMenuBar, QMessageBox, QStatusBar, QTabWidget, QWidget
 
-from studio.qt.project_panel import DATA_SUFFIXES
+from studio.models.config import RunConfig
+from studio.qt.project_panel import DATA_SUFFIXES, ProjectPanel
+from studio.qt.settings import StudioSettings
+from studio.services.session import RunSession
 
-if TYPE_CHECKING:
-    from studio.qt.main_window import MainWindow
+__all__ = ["FileHost", "build_menus", "example_config_for", "open_path", "new_project_available",
+           "default_example"]
 
-__all__ = ["build_menus", "example_config_for", "open_path", "new_project_available", "default_example"]
+
+class FileHost(Protocol):
+    """What the File and View menus need of the window that holds them (MainWindow provides it)."""
+
+    settings: StudioSettings
+    session: RunSession
+    project: ProjectPanel
+    forms: QTabWidget
+    new_project_action: QAction
+    recent_menu: QMenu
+
+    def menuBar(self) -> QMenuBar: ...  # noqa: N802, D102 - Qt's name
+
+    def statusBar(self) -> QStatusBar: ...  # noqa: N802, D102 - Qt's name
+
+    def close(self) -> bool: ...  # noqa: D102
+
+    def open_script(self, path: str, *, with_example_config: bool = True) -> bool: ...  # noqa: D102
+
+    def load_config_file(self, path: str) -> bool: ...  # noqa: D102
+
+    def current_config(self) -> tuple[RunConfig, list[str]]: ...  # noqa: D102
+
+    def show_problems(self, problems: list[str]) -> None: ...  # noqa: D102
+
+    def switch_theme(self, name: str) -> None: ...  # noqa: D102
+
+    def sync_actions(self) -> None: ...  # noqa: D102
 
 
 def default_example() -> Path | None:
@@ -60,7 +94,7 @@ def new_project_available() -> tuple[bool, str]:
     return True, "Create a new model script from a commented template"
 
 
-def open_path(window: MainWindow, path: str) -> None:
+def open_path(window: FileHost, path: str) -> None:
     """Open a dropped or chosen path by its kind: script, config, run, or data."""
     if not path:
         return
@@ -79,7 +113,7 @@ def open_path(window: MainWindow, path: str) -> None:
                               "(with events.jsonl) or a data file (.csv, .npz, .pt) or image folder."])
 
 
-def open_run(window: MainWindow, path: str) -> None:
+def open_run(window: FileHost, path: str) -> None:
     """Show a finished run from disk."""
     try:
         window.session.open_run(path)
@@ -87,10 +121,10 @@ def open_run(window: MainWindow, path: str) -> None:
         window.show_problems([str(error)])
         return
     window.show_problems([])
-    window._sync_actions()
+    window.sync_actions()
 
 
-def build_menus(window: MainWindow) -> None:
+def build_menus(window: FileHost) -> None:
     """Create the File and View menus of ``window``."""
     file_menu = window.menuBar().addMenu("&File")
     window.new_project_action = QAction("New project…", window)
@@ -122,24 +156,29 @@ def build_menus(window: MainWindow) -> None:
         view_menu.addAction(f"{name.title()} theme", lambda n=name: window.switch_theme(n))
 
 
-def _start_dir(window: MainWindow) -> str:
+def _widget(window: FileHost) -> QWidget:
+    """The host as the parent of a dialog (every FileHost is a window)."""
+    return cast(QWidget, window)
+
+
+def _start_dir(window: FileHost) -> str:
     info = window.project.script_info
     return str(Path(info.path).parent) if info is not None else os.getcwd()
 
 
-def _ask_open(window: MainWindow, title: str, pattern: str) -> None:
-    path, _ = QFileDialog.getOpenFileName(window, title, _start_dir(window), pattern)
+def _ask_open(window: FileHost, title: str, pattern: str) -> None:
+    path, _ = QFileDialog.getOpenFileName(_widget(window), title, _start_dir(window), pattern)
     open_path(window, path)
 
 
-def _ask_run(window: MainWindow) -> None:
-    folder = QFileDialog.getExistingDirectory(window, "Open run folder (holding events.jsonl)",
+def _ask_run(window: FileHost) -> None:
+    folder = QFileDialog.getExistingDirectory(_widget(window), "Open run folder (holding events.jsonl)",
                                               str(window.settings.runs_dir()))
     if folder:
         open_run(window, folder)
 
 
-def _fill_recent(window: MainWindow, menu: QMenu) -> None:
+def _fill_recent(window: FileHost, menu: QMenu) -> None:
     menu.clear()
     recent = window.settings.recent_files()
     for path in recent:
@@ -151,24 +190,24 @@ def _fill_recent(window: MainWindow, menu: QMenu) -> None:
         menu.addAction("Clear", window.settings.clear_recent)
 
 
-def _save_config(window: MainWindow) -> None:
+def _save_config(window: FileHost) -> None:
     config, problems = window.current_config()
     if problems:
         window.show_problems(problems)
         return
     info = window.project.script_info
     suggestion = str(Path(info.path).with_suffix(".yaml")) if info is not None else "config.yaml"
-    path, _ = QFileDialog.getSaveFileName(window, "Save config", suggestion, "YAML (*.yaml *.yml)")
+    path, _ = QFileDialog.getSaveFileName(_widget(window), "Save config", suggestion, "YAML (*.yaml *.yml)")
     if path:
         config.save(path)
         window.settings.add_recent(path)
         window.statusBar().showMessage(f"saved {path}", 5000)
 
 
-def _new_project(window: MainWindow) -> None:
+def _new_project(window: FileHost) -> None:
     from resources import new_project_template
 
-    name, ok = QInputDialog.getText(window, "New project", "Model class name:", text="MyModel")
+    name, ok = QInputDialog.getText(_widget(window), "New project", "Model class name:", text="MyModel")
     if not ok:
         return
     try:
@@ -176,17 +215,17 @@ def _new_project(window: MainWindow) -> None:
     except ValueError as error:
         window.show_problems([str(error)])
         return
-    path, _ = QFileDialog.getSaveFileName(window, "Save the new script", str(Path.home() / f"{name.lower()}.py"),
-                                          "Python (*.py)")
+    suggestion = str(Path.home() / f"{name.lower()}.py")
+    path, _ = QFileDialog.getSaveFileName(_widget(window), "Save the new script", suggestion, "Python (*.py)")
     if not path:
         return
     Path(path).write_text(text, encoding="utf-8")
     window.open_script(path)
 
 
-def ask_close_choice(window: MainWindow) -> str:
+def ask_close_choice(window: FileHost) -> str:
     """The close-during-a-run question; returns "stop", "keep" or "cancel" (Escape and closing the box: cancel)."""
-    box = QMessageBox(window)
+    box = QMessageBox(_widget(window))
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("A run is in progress")
     box.setText("A run is still in progress. What should happen to it?")

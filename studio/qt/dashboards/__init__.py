@@ -8,8 +8,6 @@ run look the same.
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtWidgets import QWidget
 
 from studio.services.session import RunSession
@@ -20,9 +18,16 @@ VIEW_TITLES = ("Gradients", "Learning rate", "LR finder", "Batch size", "GPU and
                "Checkpoints", "Runs")
 
 
-def create_views(session: RunSession) -> list[tuple[str, QWidget]]:
-    """Build every dashboard view for ``session``; returns ``(tab title, widget)`` pairs in display order."""
-    from studio.qt.dashboards.common import host_window
+def create_views(session: RunSession, *, runs_root: str | None = None) -> list[tuple[str, QWidget]]:
+    """Build every dashboard view for ``session``; returns ``(tab title, widget)`` pairs in display order.
+
+    Views only read the session and emit signals (an applied learning rate or batch size, a warning); the window
+    that hosts them connects those signals, so no view reaches into the window or another view.
+
+    Args:
+        session: the run session every view reads.
+        runs_root: the folder the Runs tab lists (the studio's runs folder).
+    """
     from studio.qt.dashboards.gradients_view import GradientsView
     from studio.qt.dashboards.history_view import HistoryView
     from studio.qt.dashboards.lr_view import LearningRateView
@@ -30,11 +35,7 @@ def create_views(session: RunSession) -> list[tuple[str, QWidget]]:
     from studio.qt.dashboards.tables_views import CheckpointsView, ProfilerView, SummaryView
     from studio.qt.dashboards.tuner_views import BatchFinderView, LrFinderView
 
-    window: Any = host_window(session)
-    root = None
-    if window is not None and hasattr(window, "settings"):
-        root = str(window.settings.runs_dir())
-    views: list[tuple[str, QWidget]] = [
+    return [
         ("Gradients", GradientsView(session)),
         ("Learning rate", LearningRateView(session)),
         ("LR finder", LrFinderView(session)),
@@ -43,25 +44,5 @@ def create_views(session: RunSession) -> list[tuple[str, QWidget]]:
         ("Weights", SummaryView(session)),
         ("Profiler", ProfilerView(session)),
         ("Checkpoints", CheckpointsView(session)),
-        ("Runs", HistoryView(session, root=root)),
+        ("Runs", HistoryView(session, root=runs_root)),
     ]
-    if window is not None:
-        # The report and the tests find the views here; the window itself needs nothing else.
-        window.dashboard_views = dict(views)
-        session.run_started.connect(lambda mode: _follow_tuner(window, mode))
-    return views
-
-
-def _follow_tuner(window: Any, mode: str) -> None:
-    """A Tune run shows its finder live (the window brings the metrics tab forward for other modes)."""
-    if mode != "tune":
-        return
-    from PySide6.QtCore import QTimer
-
-    def show() -> None:
-        request = getattr(window.session, "last_request", {}) or {}
-        tune = (request.get("spec") or {}).get("tune") or {}
-        title = "Batch size" if tune.get("scale_batch_size") and not tune.get("lr_find") else "LR finder"
-        window.views.setCurrentWidget(window.dashboard_views[title])
-
-    QTimer.singleShot(0, show)

@@ -20,7 +20,7 @@ from studio.models.dashboards.tables import Table, to_csv, to_markdown
 from studio.services.session import RunSession
 
 __all__ = ["TableModel", "make_table_view", "export_plot", "plot_export_button", "table_export_button",
-           "run_config", "host_window", "ask_save_path", "fmt_bytes", "fmt_num"]
+           "run_config", "ask_save_path", "fmt_bytes", "fmt_num"]
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -197,12 +197,6 @@ def run_config(session: RunSession) -> dict[str, Any]:
     if started:
         config.update(started[-1].get("config") or {})
     return config
-
-
-def host_window(session: RunSession) -> Any:
-    """The main window that owns ``session`` (its forms take the tuners' results), or None."""
-    parent = session.parent()
-    return parent if parent is not None and hasattr(parent, "model_form") else None
 
 
 def button_row(*widgets: QWidget, stretch_first: bool = False) -> QHBoxLayout:

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QComboBox,
@@ -34,7 +34,7 @@ from studio.models.dashboards.grads import (
     flag_steps,
     grad_layout,
 )
-from studio.qt.dashboards.common import host_window, plot_export_button, run_config
+from studio.qt.dashboards.common import plot_export_button, run_config
 from studio.qt.dashboards.series_plot import SeriesPlot
 from studio.services.session import RunSession
 
@@ -49,6 +49,9 @@ _EMPTY = ("No gradient norms in this run. Set the Trainer flag track_grad_norm (
 
 class GradientsView(QWidget):
     """The Gradients tab."""
+
+    warning = Signal(str)
+    """A new exploded/vanished-norm warning (one line), for the window's status bar."""
 
     def __init__(self, session: RunSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -268,9 +271,8 @@ class GradientsView(QWidget):
         self.message = text
         self.status.setText(text)
         self.status.setStyleSheet("color: #d64545;" if text.startswith("Warning") else "")
-        window = host_window(self.session)
-        if window is not None and text.startswith("Warning"):
-            window.statusBar().showMessage("Gradients: " + text[len("Warning: "):], 15000)
+        if text.startswith("Warning"):
+            self.warning.emit("Gradients: " + text[len("Warning: "):])
 
     def _on_thresholds(self) -> None:
         try:

@@ -1,5 +1,9 @@
-"""The tuners: LR finder (live loss-vs-lr curve, suggestion, stop reason, Apply to the model form) and the
-batch-size finder (trials table and plot, Apply to the data settings)."""
+"""The tuners: LR finder (live loss-vs-lr curve, suggestion, stop reason, Apply) and the batch-size finder (trials
+table and plot, Apply).
+
+Apply only emits the found value (``lr_applied`` / ``batch_size_applied``): the main window connects those signals
+and writes the value into its forms, so a view never reaches into another widget.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +20,12 @@ from studio.qt.dashboards.common import (
     TableModel,
     button_row,
     fmt_bytes,
-    host_window,
     make_table_view,
     plot_export_button,
 )
 from studio.services.session import RunSession
 
-__all__ = ["LrFinderView", "BatchFinderView", "apply_lr", "apply_batch_size"]
+__all__ = ["LrFinderView", "BatchFinderView"]
 
 
 def _finished(session: RunSession) -> dict | None:
@@ -46,43 +49,11 @@ def _fresh_events(view: QWidget, kind: str, force: bool) -> tuple[list, dict | N
     return events, finished
 
 
-def apply_lr(window: object, lr: float) -> str:
-    """Write ``lr`` into the model form's lr / learning_rate field; returns what happened (one sentence)."""
-    form = getattr(window, "model_form", None)
-    rows = getattr(form, "rows", {}) or {}
-    for name in ("lr", "learning_rate", "learningrate", "base_lr"):
-        if name in rows:
-            rows[name].set_value(float(f"{lr:.3g}"))
-            forms = getattr(window, "forms", None)
-            if forms is not None:
-                forms.setCurrentIndex(1)
-            return f"Set the model argument {name} = {lr:.3g}; the next Fit uses it."
-    return (f"The model's constructor has no lr or learning_rate argument, so {lr:.3g} was not applied. Add an "
-            "`lr` argument (stored with save_hyperparameters) and use it in configure_optimizers.")
-
-
-def apply_batch_size(window: object, size: int) -> str:
-    """Write ``size`` into the data settings' batch size (and a model/DataModule batch_size argument)."""
-    done = []
-    project = getattr(window, "project", None)
-    if project is not None and hasattr(project, "batch_size"):
-        project.batch_size.setValue(int(size))
-        done.append("the data file's batch size")
-    for label, form in (("the model argument", getattr(window, "model_form", None)),
-                        ("the DataModule argument", getattr(project, "dm_args", None))):
-        rows = getattr(form, "rows", {}) or {}
-        if "batch_size" in rows:
-            rows["batch_size"].set_value(int(size))
-            done.append(f"{label} batch_size")
-    if not done:
-        return f"There is no batch size field to set; use batch_size = {size} in your script."
-    return f"Set {' and '.join(done)} to {size}."
-
-
 class LrFinderView(QWidget):
     """The LR finder tab: raw and smoothed loss against lr (log x), the suggestion, the stop reason."""
 
-    applied = Signal(float)
+    lr_applied = Signal(float)
+    """The user applied the suggested learning rate."""
 
     def __init__(self, session: RunSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -142,7 +113,7 @@ class LrFinderView(QWidget):
             self.marker.setVisible(True)
         else:
             self.marker.setVisible(False)
-        self.apply_button.setEnabled(suggestion is not None and host_window(self.session) is not None)
+        self.apply_button.setEnabled(suggestion is not None)
         if not len(lr):
             self.info.setText("Run Tune > LR finder to sweep the learning rate; the curve appears here live.")
             return
@@ -167,20 +138,21 @@ class LrFinderView(QWidget):
         if high > low:
             self.plot.setYRange(low - 0.05 * (high - low), high, padding=0)
 
-    def apply(self) -> str:
-        """Write the suggestion into the model form; returns the message shown."""
-        window = host_window(self.session)
-        if self.curve.suggestion is None or window is None:
-            return ""
-        message = apply_lr(window, self.curve.suggestion)
-        window.statusBar().showMessage(message, 15000)
+    def apply(self) -> None:
+        """Emit the suggestion as ``lr_applied`` (whoever connected it writes it into a form)."""
+        if self.curve.suggestion is not None:
+            self.lr_applied.emit(self.curve.suggestion)
+
+    def show_applied(self, message: str) -> None:
+        """Show what became of an applied suggestion (one sentence from whoever took it)."""
         self.info.setText(self.info.text().split(" Applied:")[0] + " Applied: " + message)
-        self.applied.emit(self.curve.suggestion)
-        return message
 
 
 class BatchFinderView(QWidget):
     """The batch-size finder tab: trials (size, fits/OOM, peak memory, time) as a table and a small plot."""
+
+    batch_size_applied = Signal(int)
+    """The user applied the batch size the finder found."""
 
     def __init__(self, session: RunSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -242,18 +214,17 @@ class BatchFinderView(QWidget):
         bad = [(r[0], y_of(r)) for r in self.trials.rows if not r[1]]
         self.fits.setData([g[0] for g in good], [g[1] for g in good])
         self.oom.setData([b[0] for b in bad], [b[1] if math.isfinite(b[1]) else 0.0 for b in bad])
-        self.apply_button.setEnabled(self.trials.result is not None and host_window(self.session) is not None)
+        self.apply_button.setEnabled(self.trials.result is not None)
         if self.trials.rows:
             result = self.trials.result
             self.info.setText(f"{len(self.trials.rows)} trial(s); "
                               + (f"batch size found: {result}." if result is not None else "no size fitted."))
 
-    def apply(self) -> str:
-        """Write the result into the data settings; returns the message shown."""
-        window = host_window(self.session)
-        if self.trials.result is None or window is None:
-            return ""
-        message = apply_batch_size(window, self.trials.result)
-        window.statusBar().showMessage(message, 15000)
+    def apply(self) -> None:
+        """Emit the found size as ``batch_size_applied`` (whoever connected it writes it into the forms)."""
+        if self.trials.result is not None:
+            self.batch_size_applied.emit(int(self.trials.result))
+
+    def show_applied(self, message: str) -> None:
+        """Show what became of an applied batch size (one sentence from whoever took it)."""
         self.info.setText(message)
-        return message

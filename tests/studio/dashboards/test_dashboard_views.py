@@ -89,9 +89,10 @@ def test_batch_finder_table_plot_and_apply(qtbot, window):
     assert len(view.fits.getData()[0]) == 5
     assert view.oom.getData()[0] is None or len(view.oom.getData()[0]) == 0  # nothing ran out of memory
     window.project.batch_size.setValue(3)
-    message = view.apply()
+    view.apply()
     assert window.project.batch_size.value() == 32
-    assert window.model_form.values()[0].get("batch_size", 32) == 32 and "32" in message
+    assert window.model_form.values()[0].get("batch_size", 32) == 32 and "32" in view.info.text()
+    assert "32" in window.statusBar().currentMessage()
 
 
 def test_system_view_without_and_with_nvml(qtbot, session, monkeypatch):
@@ -232,11 +233,36 @@ def test_table_tabs_follow_a_live_run(qtbot, session, fit_events):
     qtbot.waitUntil(lambda: tabs[1].model.rowCount() == 44 and tabs[2].model.rowCount() == 7)
 
 
-def test_apply_without_a_matching_field_explains_what_to_do():
-    from types import SimpleNamespace
+def test_apply_without_a_matching_field_explains_what_to_do(qtbot):
+    from studio.qt.applied_values import apply_lr
+    from studio.qt.model_form import ArgsForm
 
-    from studio.qt.dashboards.tuner_views import apply_batch_size, apply_lr
+    form = ArgsForm()
+    qtbot.addWidget(form)
+    taken, message = apply_lr(form, 3e-4)
+    assert not taken and "has no lr or learning_rate argument" in message
 
-    no_fields = SimpleNamespace(model_form=SimpleNamespace(rows={"hidden": object()}))
-    assert "has no lr or learning_rate argument" in apply_lr(no_fields, 3e-4)
-    assert "use batch_size = 64 in your script" in apply_batch_size(no_fields, 64)
+
+def test_views_only_emit_signals_and_never_reach_the_window(qtbot, session, tune_events):
+    """A view built without any window still offers Apply; the value leaves only through its signal."""
+    from studio.qt.dashboards.tuner_views import BatchFinderView, LrFinderView
+
+    finder = _show(qtbot, LrFinderView(session))
+    sizes = _show(qtbot, BatchFinderView(session))
+    feed(session, tune_events)
+    finder.refresh(force=True)
+    sizes.refresh(force=True)
+    assert finder.apply_button.isEnabled() and sizes.apply_button.isEnabled()
+    with qtbot.waitSignal(finder.lr_applied) as lr_signal:
+        qtbot.mouseClick(finder.apply_button, Qt.MouseButton.LeftButton)
+    assert lr_signal.args == [pytest.approx(tune_events[-1]["result"]["tune"]["lr"])]
+    with qtbot.waitSignal(sizes.batch_size_applied) as size_signal:
+        qtbot.mouseClick(sizes.apply_button, Qt.MouseButton.LeftButton)
+    assert size_signal.args == [32]
+
+
+def test_dashboard_modules_never_look_up_the_window():
+    source_dir = Path(__file__).resolve().parents[3] / "studio" / "qt" / "dashboards"
+    offenders = [path.name for path in source_dir.glob("*_view*.py")
+                 if "session.parent()" in path.read_text() or "host_window" in path.read_text()]
+    assert offenders == []

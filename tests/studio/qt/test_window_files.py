@@ -60,3 +60,12 @@ def test_new_project_action_follows_the_template(make_window):
 def test_settings_are_isolated_per_test(make_window, studio_env):
     window = make_window()
     assert str(window.settings.runs_dir()).startswith(str(studio_env))
+
+
+def test_the_menus_module_does_not_import_the_window_module_even_for_annotations():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(window_files))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert "studio.qt.main_window" not in imported
