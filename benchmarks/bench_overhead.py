@@ -183,7 +183,7 @@ def transformer_rows(quick: bool, device: str, suffix: str = "") -> list[dict]:
         shape = dict(d_model=64, layers=1, batch=4, seq=32)
     elif device == "cpu":
         shape = dict(d_model=128, layers=2, batch=8, seq=64)
-    else:  # the H100 figure of gpu-facts.md: transformer encoder d512 x6, seq 256, batch 32
+    else:  # the size of the H100 yardstick: transformer encoder d512 x6, seq 256, batch 32
         shape = dict(d_model=512, layers=6, batch=32, seq=256)
     n_short, n_long, repeats = (3, 8, 1) if quick else (10, 40, 2) if device == "cuda" else (5, 25, 3)
     batches = transformer_batches(n_long, shape["batch"], shape["seq"], device=device)

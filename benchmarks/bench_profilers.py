@@ -92,7 +92,7 @@ def nvml_rows(quick: bool) -> list[dict]:
     n = 200 if quick else 2000
     ours = _per_call(lambda: gpu_memory_metrics("all"), n)
     return [make_row("log_gpu_memory reading [cuda]", ours * 1e6, float("nan"), "us/call",
-                     "NVML, no subprocess; gpu-facts.md: 8 us per nvmlDeviceGetMemoryInfo")]
+                     "NVML, no subprocess; about 8 us per nvmlDeviceGetMemoryInfo on an H100")]
 
 
 def run(quick: bool, gpu: bool) -> list[dict]:

@@ -219,7 +219,7 @@ def batch_size_rows(quick: bool) -> list[dict]:
             notes.insert(0, f"{seconds:.1f} s")
             notes.append(f"memory after - before: {leaked / 2**20:+.1f} MiB")
             # Lightning's power mode only: its binsearch takes ~20 s of a short GPU lease (0.963 of the maximum in
-            # 20.4 s on an H100, gpu-facts.md), while its power mode is the fast one ours must beat on accuracy.
+            # 20.4 s on an H100), while its power mode is the fast one ours must beat on accuracy.
             if lightning is not None and mode == "power":
                 try:
                     l_found, l_sec = _scale(lightning, mode, dataset, root)

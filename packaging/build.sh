@@ -3,7 +3,7 @@
 #   packaging/build.sh            -> dist/training-studio/training-studio
 # DIST_DIR / WORK_DIR move the output (default dist/) and PyInstaller's work folder (default build/pyinstaller).
 # Needs the `package` extra: .venv/bin/pip install -e ".[package]". Outputs go to build/ and dist/ (git-ignored).
-# The bundle holds no torch: training runs in an external Python with torch (see docs/readme/examples-and-packaging.md).
+# The bundle holds no torch: training runs in an external Python with torch (see docs/examples-and-packaging.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=${PYTHON:-.venv/bin/python}

@@ -1,4 +1,4 @@
-"""The GUI process must never import torch or trainer_core (DESIGN.md): checked in a fresh interpreter."""
+"""The GUI process must never import torch or trainer_core (training lives in a child process): checked in a fresh interpreter."""
 
 from __future__ import annotations
 

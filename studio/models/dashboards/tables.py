@@ -26,7 +26,7 @@ class Table:
 
 
 def human_count(n: float) -> str:
-    """``1234567`` -> ``"1.2 M"`` (the reference summary's units)."""
+    """``1234567`` -> ``"1.2 M"`` (Lightning's summary units)."""
     n = float(n)
     for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
         if abs(n) >= size:

@@ -1,4 +1,4 @@
-"""Pinned Qt stack smoke test (dashboard.md D1): thousands of repaints, then PNG/SVG/CSV export.
+"""Pinned Qt stack smoke test (PySide6 6.10.3 + pyqtgraph 0.14.0): thousands of repaints, then PNG/SVG/CSV export.
 
 PySide6 6.12.0 with Python 3.11 crashed here ("deallocating None"), 6.11.x broke SVG export; an upgrade that
 brings either back fails this test.

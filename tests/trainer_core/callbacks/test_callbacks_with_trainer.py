@@ -1,4 +1,4 @@
-"""The callbacks inside a real ``trainer_core.Trainer`` fit: counts, files and stop epochs from the reference."""
+"""The callbacks inside a real ``trainer_core.Trainer`` fit: counts, files and stop epochs as in Lightning 1.5."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def test_early_stopping_in_fit(tmp_path, values, patience, stop_epoch) -> None:
                          enable_checkpointing=False, callbacks=[es], **QUIET)
     trainer.fit(TableModel(val_values=[float(v) for v in values]))
     assert es.stopped_epoch == stop_epoch
-    assert trainer.current_epoch == stop_epoch + 1  # API.md decision
+    assert trainer.current_epoch == stop_epoch + 1  # decided: after fit, current_epoch == stopped_epoch + 1
 
 
 @pytest.mark.parametrize(("min_steps", "min_epochs", "expected_step"), [(12, None, 12), (None, 5, 20)])
@@ -176,7 +176,7 @@ def test_early_stopping_missing_metric_lists_keys(tmp_path) -> None:
 # --- ModelCheckpoint (tests/checkpointing/test_model_checkpoint.py @1.5.0) ------------------------------------
 @pytest.mark.parametrize(("max_epochs", "name"), [(1, "epoch=0-step=2.ckpt"), (2, "epoch=1-step=4.ckpt")])
 def test_default_checkpoint_in_log_dir(tmp_path, max_epochs, name) -> None:
-    # API.md: epoch = the epoch in which it was saved, step = optimizer steps done
+    # decided: epoch = the epoch in which it was saved, step = optimizer steps done
     trainer = pl.Trainer(default_root_dir=tmp_path, max_epochs=max_epochs, limit_train_batches=2, **QUIET)
     trainer.fit(TableModel())
     folder = tmp_path / "lightning_logs" / "version_0" / "checkpoints"

@@ -1,4 +1,4 @@
-"""EarlyStopping decisions against the reference tables (lightning-1x.md section 4.3), on a fake trainer."""
+"""EarlyStopping decisions against Lightning 1.5's rules, on a fake trainer."""
 
 from __future__ import annotations
 

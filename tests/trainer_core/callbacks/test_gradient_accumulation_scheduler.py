@@ -1,4 +1,4 @@
-"""GradientAccumulationScheduler: validation errors and the factor per epoch (lightning-1x.md section 1.7)."""
+"""GradientAccumulationScheduler: validation errors and the factor per epoch (Lightning 1.5's rules)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ModelCheckpoint: names (lightning-1x.md section 4.4 anchors), top-k bookkeeping, triggers, on a fake trainer."""
+"""ModelCheckpoint: names (Lightning 1.5's file names), top-k bookkeeping, triggers, on a fake trainer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tiny models and data shared by the training-technique tests (the reference's BoringModel, made small)."""
+"""Tiny models and data shared by the training-technique tests (Lightning's BoringModel, made small)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ QUIET: dict[str, Any] = {
 
 
 class BoringModel(pl.LightningModule):
-    """Linear(32 -> 2), loss = MSE to ones, SGD lr 0.1 (the reference's harness, with configurable sizes)."""
+    """Linear(32 -> 2), loss = MSE to ones, SGD lr 0.1 (Lightning's test harness, with configurable sizes)."""
 
     def __init__(self, batch_size: int = 1, length: int = 64, lr: float = 0.1) -> None:
         super().__init__()

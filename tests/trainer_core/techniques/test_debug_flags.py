@@ -1,4 +1,4 @@
-"""fast_dev_run and overfit_batches: the reference's call counts, no files, sequential data, eval on train copies."""
+"""fast_dev_run and overfit_batches: Lightning 1.5's call counts, no files, sequential data, eval on train copies."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The README's flag table (docs/readme/flags.md) lists every Trainer flag with an example, and its links exist."""
+"""The flag reference (docs/flags.md) lists every Trainer flag with an example, and its links exist."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from trainer_core.flags import FLAGS
 
 ROOT = Path(__file__).resolve().parents[3]
-DOC = ROOT / "docs" / "readme" / "flags.md"
+DOC = ROOT / "docs" / "flags.md"
 
 
 def test_every_flag_has_a_row_with_an_example() -> None:
@@ -19,7 +19,7 @@ def test_every_flag_has_a_row_with_an_example() -> None:
 
 
 def test_example_links_exist() -> None:
-    links = re.findall(r"\]\((resources/examples/[^)]+)\)", DOC.read_text())
+    links = re.findall(r"\]\(\.\./(resources/examples/[^)]+)\)", DOC.read_text())
     assert links
     for link in links:
         assert (ROOT / link).is_file(), link

@@ -1,4 +1,4 @@
-"""reload_dataloaders_every_n_epochs / reload_dataloaders_every_epoch: the call sequence of the reference."""
+"""reload_dataloaders_every_n_epochs / reload_dataloaders_every_epoch: Lightning 1.5's call sequence."""
 
 from __future__ import annotations
 

@@ -75,7 +75,7 @@ def test_splits_hiddens_and_split_idx() -> None:
 
 def test_every_split_steps_the_optimizer() -> None:
     t = _fit(SequenceModel())
-    assert t.global_step == 2 * 8  # API.md: global_step counts every optimizer step, so each split counts
+    assert t.global_step == 2 * 8  # decided: global_step counts every optimizer step, so each split counts
 
 
 def test_hiddens_passed_through_unchanged() -> None:

@@ -1,4 +1,4 @@
-"""Checkpoint contents, atomic writes, safe loading and exact resume (section 4.5, API.md decisions)."""
+"""Checkpoint contents, atomic writes, safe loading and exact resume (Lightning 1.5's checkpoint keys, our counter decisions)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The hook sequence of a small fit, compared with the 1.5 reference order (lightning-1x.md section 4.2)."""
+"""The hook sequence of a small fit, compared with Lightning 1.5's order."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Epoch/step limits, data limits, validation cadence and the sanity check (lightning-1x.md 1.2-1.4)."""
+"""Epoch/step limits, data limits, validation cadence and the sanity check (Lightning 1.5's rules)."""
 
 from __future__ import annotations
 

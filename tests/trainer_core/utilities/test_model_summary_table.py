@@ -1,4 +1,4 @@
-"""The weights summary table: the reference's numbers, human-readable counts, in/out sizes and layout."""
+"""The weights summary table: Lightning 1.5's numbers, human-readable counts, in/out sizes and layout."""
 
 from __future__ import annotations
 
