@@ -35,19 +35,6 @@ SMALL = ["--max_epochs", "1", "--limit_train_batches", "3", "--limit_val_batches
          "--enable_progress_bar", "false", "--seed_everything", "0"]
 
 
-def _trainer_core_ready() -> bool:
-    try:
-        import trainer_core  # noqa: F401
-        from trainer_core import Trainer  # noqa: F401
-        from trainer_core.runner import execute  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-pytestmark = pytest.mark.skipif(not _trainer_core_ready(), reason="trainer_core's Trainer and runner are not there yet")
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory) -> dict[str, str]:
     cache = tmp_path_factory.mktemp("cache")  # cnn_images and datamodule_example write their data here, once
@@ -124,11 +111,6 @@ def test_new_project_template_fits_as_written(tmp_path, env):
 
 @pytest.mark.parametrize("name", ["mlp_classifier", "gan"])
 def test_example_tune_section_runs(name, tmp_path, env):
-    pytest.importorskip("trainer_core.tuner", reason="the tuner has not landed yet")
-    from trainer_core import tuner
-
-    if not hasattr(tuner, "Tuner"):
-        pytest.skip("trainer_core.tuner.Tuner has not landed yet")
     out = cli(["tune", "--config", str(EXAMPLES / f"{name}.yaml"), "--enable_progress_bar", "false",
                "--default_root_dir", str(tmp_path)], tmp_path, env)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]

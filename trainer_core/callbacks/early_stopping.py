@@ -169,7 +169,11 @@ class EarlyStopping(Callback):
             log.info(reason)
 
     def _evaluate_stopping_criteria(self, current: torch.Tensor) -> tuple[bool, str | None]:
-        """Apply the rules in the reference order; the first rule that matches decides."""
+        """Apply Lightning 1.5's rules in its order; the first rule that matches decides.
+
+        The order: a non-finite value, the stopping threshold, the divergence threshold, an improvement (resets the
+        patience count), then patience running out.
+        """
         value = float(current)
         if self.check_finite and not math.isfinite(value):
             return True, (

@@ -29,7 +29,11 @@ def test_cli_accepts_the_studio_yaml(tmp_path):
     from trainer_core.loading import check_config
 
     config = RunConfig(model_script="m.py", trainer_flags={"max_epochs": 2}, data={"path": "d.csv", "batch_size": 4})
-    check_config(yaml.safe_load(config.to_yaml()), "studio.yaml")
+    checked = check_config(yaml.safe_load(config.to_yaml()), "studio.yaml")
+    # The engine reads back exactly what the studio wrote: nothing renamed, nothing dropped.
+    assert checked["trainer"] == {"max_epochs": 2}
+    assert checked["model"]["script"] == "m.py"
+    assert checked["data"]["path"] == "d.csv" and checked["data"]["batch_size"] == 4
 
 
 @pytest.mark.parametrize(("text", "message"), [
