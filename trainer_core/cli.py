@@ -21,7 +21,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import ast
 import difflib
 import sys
 import traceback
@@ -30,10 +29,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from trainer_core.exceptions import MisconfigurationError
-from trainer_core.flags import FLAG_GROUPS, FLAGS, Flag, suggest_flag
+from trainer_core.flags import FLAG_GROUPS, FLAGS, suggest_flag
 from trainer_core.loading.config import DATA_FILE_KEYS, check_config, dump_config, load_config, merge_configs
 from trainer_core.loading.script import split_class_ref
 from trainer_core.runner import MODES, RunResult, RunSpec, execute
+from trainer_core.utilities.argparse import flag_value as _flag_value
+from trainer_core.utilities.argparse import parse_value
 
 __all__ = ["CliError", "main", "parse_args", "parse_value", "build_parser"]
 
@@ -48,9 +49,6 @@ _MODE_HELP = {
 _RUN_OPTIONS = ("model", "data", "config", "ckpt_path", "seed_everything", "print_config", "traceback",
                 "trust_checkpoint")
 _SECTIONS = ("model", "data", "tune")
-_KIND_OF = {bool: "bool", int: "int", float: "float", str: "str", dict: "dict", list: "list", tuple: "list",
-            type(None): "none"}
-_WORDS = {"true": True, "false": False, "none": None, "null": None}
 
 
 class CliError(MisconfigurationError):
@@ -60,29 +58,6 @@ class CliError(MisconfigurationError):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse prints usage and exits; we want our one-paragraph format
         raise CliError(f"{message}. See `{self.prog} --help`.")
-
-
-def parse_value(text: str) -> Any:
-    """A command-line value as Python reads it (``3``, ``0.5``, ``[0, 1]``, ``True``), else the plain string.
-
-    ``true``/``false``/``none``/``null`` in any case are the booleans and None, as in YAML.
-    """
-    lowered = text.strip().lower()
-    if lowered in _WORDS:
-        return _WORDS[lowered]
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return text
-    return list(value) if isinstance(value, tuple) else value
-
-
-def _flag_value(flag: Flag, text: str) -> Any:
-    value = parse_value(text)
-    # A path flag given "123" means the folder called 123: keep the text when the parsed kind is not accepted.
-    if _KIND_OF.get(type(value), "object") not in flag.kinds and "str" in flag.kinds:
-        return text
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 from trainer_core.hparams import HyperparametersMixin
+from trainer_core.utilities import argparse as argparse_utils
 
 __all__ = ["LightningDataModule"]
 
@@ -54,9 +54,11 @@ class LightningDataModule(HyperparametersMixin):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None: ...
 
-    @classmethod
-    def add_argparse_args(cls, parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        return parser
+    # 1.x argparse helpers: one option per argument of the subclass's constructor.
+    add_argparse_args = classmethod(argparse_utils.add_argparse_args)
+    from_argparse_args = classmethod(argparse_utils.from_argparse_args)
+    parse_argparser = classmethod(argparse_utils.parse_argparser)
+    get_init_arguments_and_types = classmethod(argparse_utils.get_init_arguments_and_types)
 
     @classmethod
     def from_datasets(cls, train_dataset: Any = None, val_dataset: Any = None, test_dataset: Any = None,

@@ -73,6 +73,12 @@ class StageRunner:
             raise MisconfigurationError(
                 f"expected a trainer_core.LightningModule, got {type(model).__name__}. Subclass LightningModule "
                 "(`import trainer_core as pl; class Model(pl.LightningModule): ...`)")
+        from trainer_core.datamodule import LightningDataModule
+
+        # 1.x: a datamodule in the loaders' place (`trainer.fit(model, dm)`) is the datamodule.
+        for name, value in loaders.items():
+            if isinstance(value, LightningDataModule) and datamodule is None:
+                datamodule, loaders[name] = value, None
         if datamodule is not None and any(v is not None for v in loaders.values()):
             raise MisconfigurationError("pass dataloaders or a datamodule, not both")
         self.lightning_module = model

@@ -32,6 +32,7 @@ from trainer_core.trainer import checkpointing, defaults
 from trainer_core.trainer.results import ResultCollection, to_floats
 from trainer_core.trainer.stages import StageRunner
 from trainer_core.trainer.state import LoopProgress, TrainerState
+from trainer_core.utilities import argparse as argparse_utils
 
 __all__ = ["Trainer"]
 
@@ -158,6 +159,12 @@ class Trainer(StageRunner):
         self._hooks.rebuild(self.callbacks, None, self.profiler)
         self._hooks.callbacks("on_init_start")
         self._hooks.callbacks("on_init_end")
+
+    # 1.x argparse helpers, built from the flag schema.
+    add_argparse_args = classmethod(argparse_utils.add_argparse_args)
+    from_argparse_args = classmethod(argparse_utils.from_argparse_args)
+    parse_argparser = classmethod(argparse_utils.parse_argparser)
+    get_init_arguments_and_types = classmethod(argparse_utils.get_init_arguments_and_types)
 
     # --- counters -------------------------------------------------------------------------------------------
     @property
