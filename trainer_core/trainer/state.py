@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trainer_core.trainer.states import TrainerFn
+
 __all__ = ["TrainerState", "STAGES", "STATUSES"]
 
 STAGES = ("fit", "validate", "test", "predict", "tune")
@@ -27,6 +29,16 @@ class TrainerState:
     @property
     def finished(self) -> bool:
         return self.status == "finished"
+
+    @property
+    def stopped(self) -> bool:
+        """Finished or interrupted (1.5)."""
+        return self.status in ("finished", "interrupted")
+
+    @property
+    def fn(self) -> TrainerFn | None:
+        """The running public method as 1.5's ``TrainerFn`` (equal to ``stage``)."""
+        return TrainerFn(self.stage) if self.stage else None
 
 
 @dataclass
