@@ -24,6 +24,9 @@ __all__ = [
     "LOG",
     "EXCEPTION",
     "RUN_FINISHED",
+    "IMAGE",
+    "HISTOGRAM",
+    "TEXT",
     "EVENT_TYPES",
     "NEVER_DROPPED",
     "exit_code_meaning",
@@ -44,6 +47,9 @@ CHECKPOINT_SAVED = "checkpoint_saved"
 LOG = "log"
 EXCEPTION = "exception"
 RUN_FINISHED = "run_finished"
+IMAGE = "image"
+HISTOGRAM = "histogram"
+TEXT = "text"
 
 EVENT_TYPES: tuple[str, ...] = (
     RUN_STARTED,
@@ -61,6 +67,9 @@ EVENT_TYPES: tuple[str, ...] = (
     LOG,
     EXCEPTION,
     RUN_FINISHED,
+    IMAGE,
+    HISTOGRAM,
+    TEXT,
 )
 
 NEVER_DROPPED: frozenset[str] = frozenset(t for t in EVENT_TYPES if t != PROGRESS)

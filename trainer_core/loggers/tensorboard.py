@@ -1,7 +1,9 @@
 """TensorBoardLogger: TensorBoard event files plus ``hparams.yaml`` in ``save_dir/name/version_N``.
 
-Needs the optional ``tensorboard`` package (``pip install tensorboard``, or the project's ``tensorboard`` extra); the
-constructor raises a clear :class:`~trainer_core.exceptions.MisconfigurationError` without it, before any training.
+``tensorboard`` is a main dependency (``logger=True`` puts this logger first, as Lightning 1.x did); an install
+without it gets a clear :class:`~trainer_core.exceptions.MisconfigurationError` from the constructor, before any
+training. ``experiment`` is a :class:`~trainer_core.telemetry.writer.RecordingWriter`: the ``SummaryWriter`` API,
+with images, figures, histograms and text also recorded in the run folder for the studio (docs/media.md).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from argparse import Namespace
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from trainer_core.exceptions import MisconfigurationError
@@ -75,7 +77,8 @@ class TensorBoardLogger(VersionedLogger):
     def __init__(self, save_dir: str | os.PathLike[str], name: str | None = "lightning_logs",
                  version: int | str | None = None, log_graph: bool = False, default_hp_metric: bool = True,
                  prefix: str = "", sub_dir: str | None = None, **kwargs: Any) -> None:
-        self._writer_class = _summary_writer_class()
+        if not tensorboard_available():
+            raise MisconfigurationError(_INSTALL_HINT)
         self._save_dir = os.fspath(save_dir)
         self._name = name or ""
         self._version = version
@@ -85,6 +88,7 @@ class TensorBoardLogger(VersionedLogger):
         self._sub_dir = sub_dir
         self._kwargs = kwargs
         self._experiment: Any = None
+        self._media_listeners: list[tuple[Callable[..., Any], Callable[[], int] | None]] = []
         self.hparams: dict[str, Any] = {}
 
     @property
@@ -94,11 +98,42 @@ class TensorBoardLogger(VersionedLogger):
 
     @property
     def experiment(self) -> Any:
-        """The ``SummaryWriter`` (created, with its folder, on first access)."""
+        """The ``SummaryWriter`` API (created, with its folder, on first access), recording media for the studio.
+
+        Images and figures land in ``<log_dir>/media/<tag>/<step>.png``; images, histograms and text are also
+        reported to the listeners attached with :meth:`attach_media_listener` (the run's event recorder).
+        """
         if self._experiment is None:
+            from trainer_core.telemetry.writer import RecordingWriter
+
             os.makedirs(self.log_dir, exist_ok=True)
-            self._experiment = self._writer_class(log_dir=self.log_dir, **self._kwargs)
+            writer = _summary_writer_class()(log_dir=self.log_dir, **self._kwargs)
+            self._experiment = RecordingWriter(writer, run_dir=self.log_dir)
+            for listener, step_source in self._media_listeners:
+                self._experiment.attach(listener, step_source)
         return self._experiment
+
+    def attach_media_listener(self, listener: Callable[..., Any], step_source: Callable[[], int] | None = None) -> None:
+        """Report recorded images, histograms, text and direct scalars to ``listener(event_type, **fields)``.
+
+        ``step_source`` gives the step for calls that pass no ``global_step`` (the trainer's global step). The
+        writer is not created for this: a run that logs nothing writes no TensorBoard file.
+        """
+        if all(known is not listener for known, _ in self._media_listeners):
+            self._media_listeners.append((listener, step_source))
+        if self._experiment is not None:
+            self._experiment.attach(listener, step_source)
+
+    def detach_media_listener(self, listener: Callable[..., Any]) -> None:
+        """Stop reporting to ``listener`` once the media already queued has been written."""
+        self._media_listeners = [(known, src) for known, src in self._media_listeners if known is not listener]
+        if self._experiment is not None:
+            self._experiment.detach(listener)
+
+    def wait_for_media(self) -> None:
+        """Block until every queued image and histogram is written and reported."""
+        if self._experiment is not None:
+            self._experiment.wait()
 
     @rank_zero_only
     def log_hyperparams(self, params: Mapping[str, Any] | Namespace | None, metrics: Mapping[str, Any] | None = None,
@@ -128,10 +163,11 @@ class TensorBoardLogger(VersionedLogger):
         """Add each metric as a scalar at ``step`` (a dict value becomes a group of scalars)."""
         for key, value in self._add_prefix(metrics, self._prefix).items():
             if isinstance(value, Mapping):
-                self.experiment.add_scalars(key, dict(value), step)
+                self.experiment.writer.add_scalars(key, dict(value), step)
                 continue
             item = getattr(value, "item", None)
-            self.experiment.add_scalar(key, item() if callable(item) else value, step)
+            # The plain writer: these scalars reach the event stream through the trainer's own metrics events.
+            self.experiment.writer.add_scalar(key, item() if callable(item) else value, step)
 
     @rank_zero_only
     def log_graph(self, model: Any, input_array: Any = None) -> None:

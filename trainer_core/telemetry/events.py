@@ -27,6 +27,9 @@ __all__ = [
     "LOG",
     "EXCEPTION",
     "RUN_FINISHED",
+    "IMAGE",
+    "HISTOGRAM",
+    "TEXT",
     "EVENT_FIELDS",
     "EVENT_TYPES",
     "NEVER_DROPPED",
@@ -49,6 +52,9 @@ CHECKPOINT_SAVED = "checkpoint_saved"
 LOG = "log"
 EXCEPTION = "exception"
 RUN_FINISHED = "run_finished"
+IMAGE = "image"
+HISTOGRAM = "histogram"
+TEXT = "text"
 
 # Type-specific fields (besides type/run_id/seq/time). Optional fields are documented in docs/events.md.
 EVENT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -67,6 +73,9 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     LOG: ("level", "stream", "text"),
     EXCEPTION: ("exc_type", "message", "traceback", "user_frame"),
     RUN_FINISHED: ("status", "reason", "metrics", "result"),
+    IMAGE: ("tag", "step", "path", "width", "height", "source"),
+    HISTOGRAM: ("tag", "step", "min", "max", "num", "sum", "sum_squares", "counts"),
+    TEXT: ("tag", "step", "text"),
 }
 
 EVENT_TYPES: tuple[str, ...] = tuple(EVENT_FIELDS)

@@ -55,7 +55,8 @@ class EventRecorder(Callback):
     """Record the run as telemetry events (see docs/events.md).
 
     Args:
-        sink: called with every event dict, in order, from the training thread; must not block.
+        sink: called with every event dict, in order; must not block and must be thread-safe (image and histogram
+            events arrive from the logger's media thread).
         path: the events file; ``None`` means ``{trainer.log_dir}/events.jsonl`` when the trainer has a logger.
         run_id: identifies the run in every event; a random id when not given.
         mode: the run mode reported in ``run_started`` (fit, validate, ...); the first stage when not given.
@@ -91,6 +92,7 @@ class EventRecorder(Callback):
         self._started = False
         self._last_progress: dict[str, float] = {}
         self._seen_checkpoints: set[str] = set()
+        self._media_root: str | None = None
 
     # --- emitting ---------------------------------------------------------------------------------------------
     def emit(self, event_type: str, **fields: Any) -> dict[str, Any]:
@@ -161,9 +163,23 @@ class EventRecorder(Callback):
             return True
         return False
 
+    def _media_event(self, event_type: str, **fields: Any) -> None:
+        """An image, histogram, text or direct scalar from ``logger.experiment`` (may run on the media thread)."""
+        path = fields.get("path")
+        if isinstance(path, str) and os.path.isabs(path) and self._media_root:
+            # Relative to the run folder, so a copied or moved run folder still finds its pictures.
+            fields["path"] = os.path.relpath(path, self._media_root).replace(os.sep, "/")
+        self.emit(event_type, **fields)
+
     # --- set-up and stages ------------------------------------------------------------------------------------
     def setup(self, trainer: Any, pl_module: Any, stage: str | None = None) -> None:
         self._open(trainer)
+        self._media_root = os.path.dirname(os.path.abspath(self.path)) if self.path else (
+            str(trainer.log_dir) if getattr(trainer, "log_dir", None) else None)
+        for logger in getattr(trainer, "loggers", None) or []:
+            attach = getattr(logger, "attach_media_listener", None)
+            if callable(attach):
+                attach(self._media_event, lambda: int(getattr(trainer, "global_step", 0)))
         if not self._started:
             self._started = True
             hparams = getattr(pl_module, "hparams", None)
@@ -186,6 +202,10 @@ class EventRecorder(Callback):
 
     def teardown(self, trainer: Any, pl_module: Any, stage: str | None = None) -> None:
         self._check_checkpoints(trainer)
+        for logger in getattr(trainer, "loggers", None) or []:
+            wait = getattr(logger, "wait_for_media", None)
+            if callable(wait):
+                wait()  # images and histograms still being encoded are reported before the stage ends
         state = getattr(trainer, "state", None)
         status = getattr(state, "status", None)
         if self.status in ("interrupted", "failed"):

@@ -24,17 +24,18 @@ def make_profiler(value: Any) -> Any:
 
 
 def make_loggers(value: Any, root: str, fast_dev_run: bool, flush_every: int | None = None) -> list[Any]:
-    """``logger=True`` means a CSVLogger in ``{root}/lightning_logs/version_N`` (plus TensorBoard if installed)."""
+    """``logger=True``: TensorBoard first (``trainer.logger``, as in Lightning 1.x), then a CSVLogger, both in
+    ``{root}/lightning_logs/version_N``; the CSVLogger alone when tensorboard is not installed."""
     from trainer_core.loggers import CSVLogger, DummyLogger, TensorBoardLogger, tensorboard_available
 
     if fast_dev_run:
         return [DummyLogger()] if value not in (False, None) else []
     if value is True:
-        csv = CSVLogger(root, name="lightning_logs", flush_logs_every_n_steps=flush_every or 100)
-        loggers: list[Any] = [csv]
-        if tensorboard_available():
-            loggers.append(TensorBoardLogger(root, name="lightning_logs", version=csv.version))
-        return loggers
+        flush = flush_every or 100
+        if not tensorboard_available():
+            return [CSVLogger(root, name="lightning_logs", flush_logs_every_n_steps=flush)]
+        board = TensorBoardLogger(root, name="lightning_logs")
+        return [board, CSVLogger(root, name="lightning_logs", version=board.version, flush_logs_every_n_steps=flush)]
     if value in (False, None):
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
