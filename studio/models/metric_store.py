@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-__all__ = ["Series", "MetricStore", "to_number"]
+__all__ = ["Series", "MetricStore", "StepClock", "to_number"]
 
 
 def to_number(value: object) -> float | None:
@@ -133,16 +133,64 @@ class Series:
         self._x, self._y = x, y
 
 
+class StepClock:
+    """Which epoch and wall-clock second each global step was reached at, so charts can put epoch or time on x.
+
+    Noted from the events that carry all three (progress samples, logged metrics); steps in between are
+    interpolated, so a step-indexed series maps to epoch or seconds without storing either per point.
+    """
+
+    def __init__(self) -> None:
+        self._steps = Series("step", capacity=256)
+        self._epochs = Series("epoch", capacity=256)
+        self._times = Series("time", capacity=256)
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def note(self, step: float, epoch: object, time: object) -> None:
+        """Record that ``step`` was reached in ``epoch`` at ``time`` (seconds since the epoch); others ignored."""
+        if not isinstance(epoch, (int, float)) or not isinstance(time, (int, float)) or isinstance(epoch, bool):
+            return
+        if self._steps.append(float(step), float(step)):
+            self._epochs.append(float(step), float(epoch))
+            self._times.append(float(step), float(time))
+
+    def to_epoch(self, steps: np.ndarray) -> np.ndarray:
+        """The epoch of each step (the steps themselves while nothing was noted)."""
+        return self._map(steps, self._epochs)
+
+    def to_seconds(self, steps: np.ndarray) -> np.ndarray:
+        """Seconds since the first noted step for each step (the steps themselves while nothing was noted)."""
+        mapped = self._map(steps, self._times)
+        if len(self._times):
+            mapped = mapped - self._times.view()[1][0]
+        return mapped
+
+    def _map(self, steps: np.ndarray, target: Series) -> np.ndarray:
+        x, y = target.view()
+        if not len(x):
+            return np.asarray(steps, dtype=np.float64)
+        return np.interp(steps, x, y)
+
+    def clear(self) -> None:
+        """Forget every noted step."""
+        for series in (self._steps, self._epochs, self._times):
+            series.clear()
+
+
 class MetricStore:
     """All metric series of one run, by name.
 
     Attributes:
         version: increases whenever any series changes or a series is added.
+        clock: the step -> epoch / wall-time map of the run (for the charts' x axis choice).
     """
 
     def __init__(self) -> None:
         self._series: dict[str, Series] = {}
         self.version = 0
+        self.clock = StepClock()
 
     def names(self) -> list[str]:
         """Series names in first-seen order."""
@@ -182,4 +230,5 @@ class MetricStore:
     def clear(self) -> None:
         """Forget every series (a new run starts)."""
         self._series.clear()
+        self.clock.clear()
         self.version += 1

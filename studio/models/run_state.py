@@ -201,15 +201,17 @@ class RunModel:
         self.progress.update(stage, int(event.get("epoch") or 0), step, int(event.get("batch") or 0),
                              event.get("num_batches"), float(event.get("time") or time.time()))
         values = event.get("metrics") or {}
-        # Only the step loss is plotted from progress samples; the other values are progress-bar metrics that
-        # repeat the last logged value (their own points come with ``metrics`` events).
-        if stage == "train" and "loss" in values:
-            self.metrics.add_many(step, {"loss": values["loss"]})
+        # Progress samples are taken on wall-clock time and hold progress-bar values, not logged metrics: nothing
+        # from them is plotted (a "loss" series from them disagreed with the script's own train_loss). They do
+        # tell which epoch and time each step was reached at (the charts' epoch / wall-time x axis).
+        if stage == "train":
+            self.metrics.clock.note(step, event.get("epoch"), event.get("time"))
         self._note_latest(values)
 
     def _on_metrics(self, event: dict[str, Any]) -> None:
         values = event.get("metrics") or {}
         self.metrics.add_many(int(event.get("step") or 0), values, kind="epoch")
+        self.metrics.clock.note(int(event.get("step") or 0), event.get("epoch"), event.get("time"))
         self._classify(values, [event.get("epoch")])
         self._note_latest(values)
 
@@ -238,6 +240,8 @@ class RunModel:
         if not len(steps):
             return
         increasing = bool(np.all(np.diff(steps) > 0))
+        epochs = event.get("epochs") or [None]
+        self.metrics.clock.note(steps[-1], epochs[-1], event.get("time"))
         for name, column in zip(event.get("names") or [], event.get("values") or []):
             values = np.array([to_number(v) if not isinstance(v, float) else v for v in column], dtype=np.float64)
             series = self.metrics.get(name)

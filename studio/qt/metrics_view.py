@@ -1,91 +1,52 @@
-"""The live metrics plot: every series selectable, EMA smoothing over the faint raw line, log-y, crosshair readout
-and an "ignore outliers" y range.
+"""The Metrics tab: one chart per metric in a grid, the way TensorBoard and W&B users read them.
 
-Drawn from the run model's numpy buffers on the session's redraw clock, only when visible and something changed:
-each series is peak-decimated to about two points per pixel of the visible x range (``setData`` with
-``skipFiniteCheck`` for finite data, clip to view), so a 1,000,000-point series stays interactive; zooming or
-panning redraws from the full buffers.
+Charts are grouped into collapsible sections by name prefix (see :mod:`studio.models.metric_groups`); a train/val
+pair of one quantity shares a chart; each chart has its own y axis and title. Smoothing, log-y, "ignore outliers",
+the x axis (step / epoch / wall time) and the crosshair apply to the whole grid. Sections with more than
+``COLLAPSE_OVER`` charts start collapsed, and only charts on screen are redrawn (on the session's redraw clock),
+so a run with 100 charts of 1,000,000 points each stays smooth.
 """
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
+    QLineEdit,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSlider,
-    QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from studio.models.decimate import PeakCache, peak_decimate
-from studio.models.smoothing import EmaCache
-from studio.qt.plot_style import color_for, configure_pyqtgraph
-from studio.qt.theme import is_dark
+from studio.models.metric_groups import Chart, group_charts, sections_of
+from studio.qt.dashboards.common import ask_save_path, export_plot
+from studio.qt.metrics.chart import ChartOptions, MetricChart, visible_range
+from studio.qt.metrics.section import ChartSection
+from studio.qt.plot_style import configure_pyqtgraph
 from studio.services.session import RunSession
 
-__all__ = ["MetricsView", "visible_range"]
+__all__ = ["COLLAPSE_OVER", "MetricsView", "visible_range"]
 
-
-def visible_range(ys: list[np.ndarray], low: float = 5.0, high: float = 95.0) -> tuple[float, float] | None:
-    """A y range from the ``low``-``high`` percentiles of the finite values (the "ignore outliers" scale)."""
-    parts = [y[np.isfinite(y)] for y in ys if len(y)]
-    parts = [p[:: max(1, len(p) // 200_000)] for p in parts if len(p)]
-    if not parts:
-        return None
-    values = np.concatenate(parts)
-    lo, hi = np.percentile(values, [low, high])
-    if hi <= lo:
-        pad = abs(lo) * 0.05 or 1.0
-        return float(lo - pad), float(hi + pad)
-    pad = (hi - lo) * 0.1
-    return float(lo - pad), float(hi + pad)
-
-
-class _Curve:
-    """The two plot items of one series (faint raw + smoothed) and their redraw bookkeeping."""
-
-    def __init__(self, plot: pg.PlotItem, name: str, color: str, epoch: bool) -> None:
-        raw_color = pg.mkColor(color)
-        raw_color.setAlpha(70)
-        symbol = "o" if epoch else None
-        self.raw = plot.plot([], [], pen=pg.mkPen(raw_color, width=1), name=None)
-        self.smooth = plot.plot([], [], pen=pg.mkPen(color, width=1), name=name, symbol=symbol, symbolSize=5,
-                                symbolBrush=color, symbolPen=None)
-        for item in (self.raw, self.smooth):
-            # Points arrive already peak-decimated to the view (MetricsView._draw); clip-to-view still trims what
-            # lies outside while panning between two redraws.
-            item.setClipToView(True)
-        self.epoch = epoch
-        self.color = color
-        self.drawn_version = -1
-        self.drawn_weight = -1.0
-        self.ema = EmaCache()
-        self.peaks_raw = PeakCache()
-        self.peaks_smooth = PeakCache()
-        self.visible = True
-
-    def set_epoch(self, epoch: bool) -> None:
-        """Epoch-level series get point markers (a series is re-classified once it shows per-step points)."""
-        self.epoch = epoch
-        self.smooth.setSymbol("o" if epoch else None)
-        self.drawn_version = -1
-
-    def set_visible(self, visible: bool) -> None:
-        self.visible = visible
-        self.raw.setVisible(visible)
-        self.smooth.setVisible(visible)
+COLLAPSE_OVER = 12
+_MIN_CHART_WIDTH = 380
+_EMPTY_IDLE = "Press Fit (Ctrl+R) to train: one chart per logged metric appears here."
+_EMPTY_RUNNING = "Starting the training process: charts appear with the first logged values."
 
 
 class MetricsView(QWidget):
-    """Plot of the run's metric series.
+    """The metric grid of the session's run.
 
     Args:
         session: the window's run session (reads ``session.model.metrics``).
@@ -95,89 +56,100 @@ class MetricsView(QWidget):
         super().__init__(parent)
         self.session = session
         self.store = session.model.metrics
-        self._curves: dict[str, _Curve] = {}
-        self._store_version = -1
-        self._hidden: set[str] = set()
+        self.sections: dict[str, ChartSection] = {}
         self.redraws = 0
-        self._range_dirty = False
+        self._store_version = -1
+        self._names_seen = 0
+        self._enlarged: MetricChart | None = None
+        self._hover_x = math.nan
+        configure_pyqtgraph()
 
-        configure_pyqtgraph(dark=is_dark())
-        self.plot_widget = pg.PlotWidget()
-        self.plot = self.plot_widget.getPlotItem()
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
-        for side in ("bottom", "left"):
-            # Major grid lines only: the minor ones doubled the cost of every repaint (blended full-height lines).
-            self.plot.getAxis(side).setStyle(maxTickLevel=0)
-        self.plot.setLabel("bottom", "step")
-        self.plot.addLegend(offset=(-10, 10))
-        self.plot.setAutoVisible(y=True)
-        self.plot.getViewBox().sigXRangeChanged.connect(self._on_range_changed)
-        self._vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine))
-        self._vline.setVisible(False)
-        self.plot.addItem(self._vline, ignoreBounds=True)
-        self._hint = pg.TextItem("Press Fit (Ctrl+R) to train: the curves appear here as they are logged",
-                                 color="#888888", anchor=(0.5, 0.5))
-        self.plot.addItem(self._hint, ignoreBounds=True)
-        self._hint.setPos(0.5, 0.5)
-        self.readout = QLabel(" ")
-        self.readout.setObjectName("crosshairReadout")
-        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._proxy = pg.SignalProxy(self.plot_widget.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse)
-
-        self.series_list = QListWidget()
-        self.series_list.setToolTip("Tick the metrics to plot")
-        self.series_list.itemChanged.connect(self._on_item_changed)
-
-        self.log_y = QCheckBox("Log y")
-        self.log_y.setToolTip("Logarithmic y axis (values <= 0 are not drawn)")
-        self.log_y.toggled.connect(self._on_log_y)
-        self.outliers = QCheckBox("Ignore outliers")
-        self.outliers.setToolTip("Scale y to the 5th-95th percentile of the plotted points, so spikes do not "
-                                 "flatten the curves")
-        self.outliers.toggled.connect(lambda _: self._apply_y_range(force=True))
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search metrics")
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("Show only charts whose name contains this text")
+        self.search.textChanged.connect(self._on_search)
         self.smoothing = QSlider(Qt.Orientation.Horizontal)
         self.smoothing.setRange(0, 999)
         self.smoothing.setValue(600)
-        self.smoothing.setToolTip("Debiased exponential moving average weight (0 = raw); the raw line stays faint "
-                                  "underneath")
-        self.smoothing_label = QLabel()
+        self.smoothing.setMinimumWidth(60)
+        self.smoothing.setToolTip("Debiased exponential moving average weight (0 = raw), as in TensorBoard; the raw "
+                                  "line stays faint underneath")
+        self.smoothing_label = QLabel("0.600")
         self.smoothing.valueChanged.connect(self._on_smoothing)
-        self._on_smoothing(self.smoothing.value())
-        export = QPushButton("Export…")
-        export.setToolTip("Save the plot as PNG/SVG or its curves as CSV")
-        export.clicked.connect(self._on_export)
-        fit = QPushButton("Fit view")
-        fit.setToolTip("Show all points again (auto range)")
+        self.log_y = QCheckBox("Log y")
+        self.log_y.setToolTip("Logarithmic y axes (values <= 0 are not drawn)")
+        self.log_y.toggled.connect(lambda _: self.refresh(force=True))
+        self.outliers = QCheckBox("Ignore outliers")
+        self.outliers.setToolTip("Scale each chart's y axis to the 5th-95th percentile of its points, so spikes do "
+                                 "not flatten the curves")
+        self.outliers.toggled.connect(lambda _: self.refresh(force=True))
+        self.x_axis = QComboBox()
+        self.x_axis.addItem("Step", "step")
+        self.x_axis.addItem("Epoch", "epoch")
+        self.x_axis.addItem("Wall time", "time")
+        self.x_axis.setToolTip("What the charts' x axis shows")
+        self.x_axis.currentIndexChanged.connect(lambda _: self.refresh(force=True))
+        fit = QPushButton("Fit")
+        fit.setToolTip("Show all points again in every chart (auto range)")
         fit.clicked.connect(self._on_fit)
+        self.back = QPushButton("Back to grid")
+        self.back.setToolTip("Show every chart again (Esc)")
+        self.back.setShortcut("Esc")
+        self.back.clicked.connect(self.restore_grid)
+        self.back.setVisible(False)
 
         controls = QHBoxLayout()
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.addWidget(self.search, 2)
         controls.addWidget(QLabel("Smoothing"))
         controls.addWidget(self.smoothing, 1)
         controls.addWidget(self.smoothing_label)
         controls.addWidget(self.log_y)
         controls.addWidget(self.outliers)
+        controls.addWidget(QLabel("x"))
+        controls.addWidget(self.x_axis)
         controls.addWidget(fit)
-        controls.addWidget(export)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(QLabel("Metrics"))
-        left_layout.addWidget(self.series_list)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addLayout(controls)
-        right_layout.addWidget(self.plot_widget, 1)
-        right_layout.addWidget(self.readout)
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([170, 800])
+        controls.addWidget(self.back)
+
+        self.container = QWidget()
+        self.container_layout = QVBoxLayout(self.container)
+        self.container_layout.setContentsMargins(0, 0, 0, 0)
+        self.container_layout.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.container)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.verticalScrollBar().valueChanged.connect(lambda _: self._schedule_redraw())
+        self.hint = QLabel(_EMPTY_IDLE)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.enlarged_page = QWidget()
+        self.enlarged_layout = QVBoxLayout(self.enlarged_page)
+        self.enlarged_layout.setContentsMargins(0, 0, 0, 0)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.hint)
+        self.stack.addWidget(self.scroll)
+        self.stack.addWidget(self.enlarged_page)
+
+        self.readout = QLabel(" ")
+        self.readout.setObjectName("crosshairReadout")
+        # The readout is elided to the width it gets: a long line of values must never widen the window.
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.readout.setMinimumWidth(0)
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._readout_full = ""
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(splitter)
+        layout.addLayout(controls)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.readout)
 
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(0)
+        self._redraw_timer.timeout.connect(lambda: self.refresh(force=False, redraw_all_visible=True))
         session.tick.connect(self.refresh)
         session.cleared.connect(self._on_cleared)
 
@@ -187,179 +159,212 @@ class MetricsView(QWidget):
         """The smoothing weight in [0, 0.999]."""
         return self.smoothing.value() / 1000.0
 
+    def options(self) -> ChartOptions:
+        """The grid-wide drawing options."""
+        return ChartOptions(weight=self.weight, log_y=self.log_y.isChecked(), outliers=self.outliers.isChecked(),
+                            x_mode=str(self.x_axis.currentData()))
+
+    def charts(self) -> list[MetricChart]:
+        """Every chart widget built so far (collapsed sections build theirs when first expanded)."""
+        return [w for section in self.sections.values() for w in section.widgets.values()]
+
+    def chart_for(self, name: str) -> MetricChart | None:
+        """The chart drawing series ``name`` (built if its section is collapsed), or None."""
+        for section in self.sections.values():
+            for key, spec in section.specs.items():
+                if name in spec.series:
+                    if key not in section.widgets:
+                        section._build()
+                    return section.widgets[key]
+        return None
+
+    def report_plots(self, limit: int = 8) -> list[tuple[str, pg.PlotItem]]:
+        """(title, plot) of the first ``limit`` charts of the expanded sections, redrawn now (run reports)."""
+        self.refresh(force=True)
+        out = []
+        for section in self.sections.values():
+            if not section.expanded:
+                continue
+            section.relayout()
+            for widget in section.widgets.values():
+                if len(out) < limit:
+                    widget.redraw(self.options(), force=True)
+                    out.append((widget.chart.title, widget.plot))
+        return out
+
     def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """The (x, y) currently drawn for ``name``'s smoothed line (tests and exports)."""
-        curve = self._curves[name].smooth
-        x, y = curve.getOriginalDataset()
+        """The (x, y) currently drawn for ``name``'s smoothed line (tests)."""
+        chart = self.chart_for(name)
+        if chart is None:
+            raise KeyError(name)
+        x, y = chart.curves[name].smooth.getOriginalDataset()
         return (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
 
-    def set_series_visible(self, name: str, visible: bool) -> None:
-        """Show or hide one series (same as ticking it in the list)."""
-        items = self.series_list.findItems(name, Qt.MatchFlag.MatchExactly)
-        if items:
-            items[0].setCheckState(Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
-
-    def refresh(self, force: bool = False) -> None:
-        """Redraw what changed (called on the session clock; skipped while hidden)."""
+    def refresh(self, force: bool = False, redraw_all_visible: bool = False) -> None:
+        """Regroup new metrics and redraw the visible charts that changed (called on the session clock)."""
         if not force and not self.isVisible():
             return
-        if self.store.version == self._store_version and not force and (self._curves or not self.session.running):
-            return
-        self._store_version = self.store.version
-        for name in self.store.names():
-            if name not in self._curves:
-                self._add_curve(name)
-        self._hint.setVisible(not self._curves)
-        if not self._curves:
-            self._hint.setText("Starting the training process: curves appear with the first logged values"
-                               if self.session.running else
-                               "Press Fit (Ctrl+R) to train: the curves appear here as they are logged")
-        weight = self.weight
-        full_x = self._x_follows()
-        buckets = max(200, self.plot_widget.width())
-        view_lo, view_hi = self.plot.getViewBox().viewRange()[0]
-        range_moved = self._range_dirty
-        self._range_dirty = False
+        if self.store.version != self._store_version or force:
+            self._store_version = self.store.version
+            names = self.store.names()
+            if len(names) != self._names_seen or force:
+                self._names_seen = len(names)
+                self._regroup(group_charts(names))
+        self._update_empty()
+        options = self.options()
         changed = False
-        for name, curve in self._curves.items():
-            series = self.store.get(name)
-            if series is None or not curve.visible:
-                continue
-            if (series.version == curve.drawn_version and weight == curve.drawn_weight and not force
-                    and not range_moved):
-                continue
-            if (series.kind == "epoch") != curve.epoch:
-                curve.set_epoch(series.kind == "epoch")
-            x, y = series.view()
-            smoothing = weight > 0 and series.kind == "step"
-            smooth_y = curve.ema.update(y, weight) if smoothing else y
-            if weight != curve.drawn_weight:
-                curve.peaks_smooth.reset()
-            # Each redraw hands pyqtgraph ~2 points per pixel of the visible part (spikes kept), not the buffer;
-            # while the view follows the run, only points added since the last redraw are scanned.
-            if full_x:
-                self._draw(curve.raw, *curve.peaks_raw.update(x, y, buckets))
-                self._draw(curve.smooth, *curve.peaks_smooth.update(x, smooth_y, buckets))
-            else:
-                self._draw(curve.raw, *peak_decimate(x, y, view_lo, view_hi, buckets))
-                self._draw(curve.smooth, *peak_decimate(x, smooth_y, view_lo, view_hi, buckets))
-            curve.raw.setVisible(smoothing)
-            curve.drawn_version, curve.drawn_weight = series.version, weight
-            changed = True
+        for chart in self._visible_charts():
+            changed = chart.redraw(options, force=force) or changed
         if changed:
             self.redraws += 1
-            self._apply_y_range()
 
-    @staticmethod
-    def _draw(item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
-        finite = bool(np.isfinite(y).all())
-        item.setData(x, y, skipFiniteCheck=finite, connect="all" if finite else "finite")
+    def enlarge(self, chart: MetricChart) -> None:
+        """Show ``chart`` alone, filling the grid's area ("Back to grid" or Esc returns)."""
+        self.restore_grid()
+        self._enlarged = chart
+        chart.setMinimumHeight(0)
+        chart.setMaximumHeight(16_777_215)
+        self.enlarged_layout.addWidget(chart)
+        chart.setVisible(True)
+        self.stack.setCurrentWidget(self.enlarged_page)
+        self.back.setVisible(True)
+        chart.redraw(self.options(), force=True)
 
-    def _x_follows(self) -> bool:
-        return bool(self.plot.getViewBox().autoRangeEnabled()[0])
+    def restore_grid(self) -> None:
+        """Leave the enlarged chart and show the grid again."""
+        chart, self._enlarged = self._enlarged, None
+        if chart is not None:
+            self.enlarged_layout.removeWidget(chart)
+            section = self.sections.get(chart.chart.section)
+            if section is not None:
+                section.take_back(chart)
+        self.back.setVisible(False)
+        self._update_empty()
+        self._schedule_redraw()
 
-    def _on_range_changed(self, *_: object) -> None:
-        if not self._x_follows():
-            self._range_dirty = True
+    def export_chart(self, chart: MetricChart, path: str | None = None) -> str:
+        """Write ``chart`` as PNG/SVG, or its raw and smoothed values as CSV (by the path's suffix)."""
+        if path is None:
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in chart.chart.title)
+            path = ask_save_path(self, "Export chart", f"{safe}.png",
+                                 "PNG image (*.png);;SVG (*.svg);;CSV data (*.csv)")
+            if not path:
+                return ""
+        series = chart.export_series() if Path(path).suffix.lower() == ".csv" else None
+        from studio.models.dashboards.report import series_csv
 
-    # --- internals --------------------------------------------------------------------------------------------
-    def _add_curve(self, name: str) -> None:
-        series = self.store.series(name)
-        curve = _Curve(self.plot, name, color_for(len(self._curves)), series.kind == "epoch")
-        self._curves[name] = curve
-        item = QListWidgetItem(name)
-        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-        hidden = name in self._hidden
-        item.setCheckState(Qt.CheckState.Unchecked if hidden else Qt.CheckState.Checked)
-        item.setForeground(pg.mkColor(color_for(len(self._curves) - 1)))
-        self.series_list.blockSignals(True)
-        self.series_list.addItem(item)
-        self.series_list.blockSignals(False)
-        curve.set_visible(not hidden)
+        if series is not None:
+            Path(path).write_text(series_csv(series, x_name=chart.x_mode), encoding="utf-8")
+            return path
+        return export_plot(chart.plot, path)
 
-    def _on_item_changed(self, item: QListWidgetItem) -> None:
-        name = item.text()
-        visible = item.checkState() == Qt.CheckState.Checked
-        (self._hidden.discard if visible else self._hidden.add)(name)
-        curve = self._curves.get(name)
-        if curve is not None:
-            curve.set_visible(visible)
-            curve.drawn_version = -1
-        self.refresh(force=True)
+    # --- grouping ---------------------------------------------------------------------------------------------
+    def _regroup(self, charts: list[Chart]) -> None:
+        by_section: dict[str, list[Chart]] = {}
+        for chart in charts:
+            by_section.setdefault(chart.section, []).append(chart)
+        for name in sections_of(charts):
+            section = self.sections.get(name)
+            if section is None:
+                # Sections past the threshold start collapsed: 36 grad-norm charts would bury the losses.
+                section = ChartSection(name, self.store, expanded=len(by_section[name]) <= COLLAPSE_OVER)
+                section.chart_created.connect(self._connect_chart)
+                section.toggled.connect(lambda _: self._schedule_redraw())
+                section.set_columns(self._columns())
+                self.sections[name] = section
+                self.container_layout.insertWidget(self.container_layout.count() - 1, section)
+            section.set_charts(by_section[name])
+            if self.search.text():
+                section.set_filter(self.search.text())
 
-    def _on_cleared(self) -> None:
-        # Reuse nothing from the previous run but keep the plot item (re-creating plots leaks in PySide6).
-        for curve in self._curves.values():
-            self.plot.removeItem(curve.raw)
-            self.plot.removeItem(curve.smooth)
-        legend = self.plot.legend
-        if legend is not None:
-            legend.clear()
-        self._curves.clear()
-        self.series_list.clear()
-        self._store_version = -1
-        self.plot.enableAutoRange()
-        self.refresh(force=True)
+    def _connect_chart(self, chart: MetricChart) -> None:
+        chart.hovered.connect(lambda x, c=chart: self._on_hover(c, x))
+        chart.enlarge_requested.connect(lambda c=chart: self.enlarge(c) if self._enlarged is not c
+                                        else self.restore_grid())
+        chart.export_requested.connect(lambda c=chart: self.export_chart(c))
+        chart.redraw(self.options(), force=True)
+
+    def _columns(self) -> int:
+        width = self.scroll.viewport().width() if self.scroll.isVisible() else self.width()
+        return max(1, min(4, width // _MIN_CHART_WIDTH))
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        columns = self._columns()
+        for section in self.sections.values():
+            section.set_columns(columns)
+        self._set_readout(self._readout_full)
+        self._schedule_redraw()
+
+    def _visible_charts(self) -> list[MetricChart]:
+        if self._enlarged is not None:
+            return [self._enlarged]
+        if self.stack.currentWidget() is not self.scroll:
+            return []
+        out = []
+        for section in self.sections.values():
+            if not section.expanded or not section.isVisible():
+                continue
+            for chart in section.widgets.values():
+                # Charts scrolled out of view are redrawn when they come back (the scroll schedules a redraw).
+                if chart.isVisible() and not chart.visibleRegion().isEmpty():
+                    out.append(chart)
+        return out
+
+    def _schedule_redraw(self) -> None:
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+
+    def _update_empty(self) -> None:
+        if self._enlarged is not None:
+            return
+        empty = not self.sections
+        if empty:
+            self.hint.setText(_EMPTY_RUNNING if self.session.running else _EMPTY_IDLE)
+        target = self.hint if empty else self.scroll
+        if self.stack.currentWidget() is not target:
+            self.stack.setCurrentWidget(target)
+
+    # --- toolbar ----------------------------------------------------------------------------------------------
+    def _on_search(self, text: str) -> None:
+        for section in self.sections.values():
+            section.set_filter(text)
+        self._schedule_redraw()
 
     def _on_smoothing(self, value: int) -> None:
         self.smoothing_label.setText(f"{value / 1000:.3f}")
         self.refresh(force=True)
 
-    def _on_log_y(self, on: bool) -> None:
-        self.plot.setLogMode(y=on)
-        self._apply_y_range(force=True)
-
-    def _on_export(self) -> None:
-        import pyqtgraph.exporters  # noqa: F401 - registers the exporters the dialog lists
-
-        scene = self.plot.scene()
-        scene.contextMenuItem = self.plot  # what the dialog exports (set by a right-click otherwise)
-        scene.showExportDialog()
-
     def _on_fit(self) -> None:
-        self.plot.enableAutoRange()
-        self._apply_y_range(force=True)
+        for chart in self.charts():
+            chart.fit()
 
-    def _apply_y_range(self, force: bool = False) -> None:
-        view = self.plot.getViewBox()
-        if not self.outliers.isChecked():
-            if force:
-                view.enableAutoRange(axis=pg.ViewBox.YAxis)
-            return
-        x_lo, x_hi = view.viewRange()[0]
-        ys = []
-        for name, curve in self._curves.items():
-            series = self.store.get(name)
-            if series is None or not curve.visible:
-                continue
-            x, y = series.view()
-            lo, hi = np.searchsorted(x, [x_lo, x_hi])
-            part = y[max(lo - 1, 0) : hi + 1]
-            if self.log_y.isChecked():
-                part = np.log10(part[part > 0])
-            ys.append(part)
-        span = visible_range(ys)
-        if span is not None:
-            view.disableAutoRange(axis=pg.ViewBox.YAxis)
-            view.setYRange(*span, padding=0)
+    def _on_cleared(self) -> None:
+        self.restore_grid()
+        for section in self.sections.values():
+            self.container_layout.removeWidget(section)
+            section.deleteLater()
+        self.sections.clear()
+        self._store_version = -1
+        self._names_seen = 0
+        self._set_readout("")
+        self.refresh(force=True)
 
-    def _on_mouse(self, args: tuple) -> None:
-        pos = args[0]
-        if not self.plot.sceneBoundingRect().contains(pos):
-            self._vline.setVisible(False)
+    # --- crosshair --------------------------------------------------------------------------------------------
+    def _on_hover(self, source: MetricChart, x: float) -> None:
+        self._hover_x = x
+        for chart in self._visible_charts():
+            chart.set_cursor(x)
+        if math.isnan(x):
             return
-        point = self.plot.getViewBox().mapSceneToView(pos)
-        step = point.x()
-        self._vline.setPos(step)
-        self._vline.setVisible(True)
-        parts = [f"step {step:,.0f}"]
-        for name, curve in self._curves.items():
-            series = self.store.get(name)
-            if series is None or not curve.visible or not len(series):
-                continue
-            x, y = series.view()
-            index = int(np.clip(np.searchsorted(x, step), 0, len(x) - 1))
-            if index > 0 and abs(x[index - 1] - step) < abs(x[index] - step):
-                index -= 1
-            parts.append(f"{name} = {y[index]:.5g} @ {x[index]:,.0f}")
-        self.readout.setText("    ".join(parts))
+        unit = source.x_mode
+        where = f"{unit} {x:,.0f}" if unit == "step" else f"{unit} {x:,.2f}"
+        parts = [where] + [f"{name} = {value:.5g} @ {px:,.6g}" for name, value, px in source.values_at(x)]
+        self._set_readout("    ".join(parts))
+
+    def _set_readout(self, text: str) -> None:
+        self._readout_full = text
+        metrics = self.readout.fontMetrics()
+        width = max(40, self.readout.width() - 8)
+        self.readout.setText(metrics.elidedText(text, Qt.TextElideMode.ElideRight, width) or " ")
+        self.readout.setToolTip(text)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-__all__ = ["apply_theme", "app_icon", "app_id", "is_dark"]
+__all__ = ["apply_theme", "app_icon", "app_id", "is_dark", "on_theme_changed"]
 
 _current = {"dark": False}
+# Called with ``dark`` after every theme switch. The plot module registers here when it is first imported, so
+# this module (imported at start-up) never pulls in pyqtgraph itself.
+_listeners: list[Callable[[bool], None]] = []
+
+
+def on_theme_changed(listener: Callable[[bool], None]) -> None:
+    """Call ``listener(dark)`` whenever :func:`apply_theme` switches the theme."""
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def is_dark() -> bool:
@@ -45,7 +56,7 @@ def app_icon() -> QIcon:
 
 
 def apply_theme(app: QApplication, name: str) -> bool:
-    """Apply the ``light``/``dark`` style sheet (plots created later match it); False when the theme is missing."""
+    """Apply the ``light``/``dark`` style sheet and repaint every plot in it; False when the theme is missing."""
     _current["dark"] = name == "dark"
     try:
         from resources import theme_stylesheet
@@ -53,6 +64,10 @@ def apply_theme(app: QApplication, name: str) -> bool:
         sheet = theme_stylesheet(name)  # type: ignore[arg-type]
     except (ImportError, OSError, ValueError):
         app.setStyleSheet("")
-        return False
-    app.setStyleSheet(sheet)
-    return True
+        found = False
+    else:
+        app.setStyleSheet(sheet)
+        found = True
+    for listener in list(_listeners):
+        listener(_current["dark"])
+    return found

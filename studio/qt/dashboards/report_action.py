@@ -39,8 +39,7 @@ def _plots(window: Any) -> list[tuple[str, pg.PlotItem]]:
     out = []
     metrics_view = getattr(window, "metrics_view", None)
     if metrics_view is not None:
-        metrics_view.refresh(force=True)
-        out.append(("Metrics", metrics_view.plot))
+        out.extend((f"Metrics: {title}", plot) for title, plot in metrics_view.report_plots())
     for view in getattr(window, "dashboard_views", {}).values():
         for caption, plot, has_data in getattr(view, "report_plots", lambda: [])():
             if has_data:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from studio.models.decimate import PeakCache, peak_decimate
 from studio.models.metric_store import Series
-from studio.qt.plot_style import color_for
+from studio.qt.plot_style import color_for, style_plot
 
 __all__ = ["SeriesPlot"]
 
@@ -41,6 +41,7 @@ class SeriesPlot(pg.PlotWidget):
             self.plot_item.setLabel("left", y_label)
         if legend:
             self.plot_item.addLegend(offset=(-10, 10))
+        style_plot(self)  # real values on the axes (no SI-prefix scaling), colours follow the theme
         self._items: dict[str, pg.PlotDataItem] = {}
         self._labels: dict[str, str] = {}
         self._drawn: dict[str, int] = {}

@@ -46,3 +46,21 @@ def test_store_add_many_ignores_non_numbers_and_marks_epoch_series():
     version = store.version
     store.clear()
     assert store.names() == [] and store.version > version
+
+
+def test_step_clock_maps_steps_to_epoch_and_seconds():
+    import numpy as np
+
+    from studio.models.metric_store import MetricStore
+
+    store = MetricStore()
+    steps = np.array([0.0, 10.0, 20.0])
+    np.testing.assert_allclose(store.clock.to_epoch(steps), steps)  # nothing noted: steps pass through
+    store.clock.note(0, 0, 100.0)
+    store.clock.note(10, 1, 110.0)
+    store.clock.note(5, 0, 90.0)  # going backwards is ignored
+    store.clock.note(20, "x", 120.0)  # not a number: ignored
+    np.testing.assert_allclose(store.clock.to_epoch(np.array([0.0, 5.0, 10.0])), [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(store.clock.to_seconds(np.array([0.0, 10.0])), [0.0, 10.0])
+    store.clear()
+    assert len(store.clock) == 0

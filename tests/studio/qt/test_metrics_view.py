@@ -1,4 +1,4 @@
-"""The metrics plot fed directly from a run model (no child process)."""
+"""The metric grid fed directly from a run model (no child process)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
 
-from studio.qt.metrics_view import MetricsView, visible_range
+from studio.qt.metrics_view import COLLAPSE_OVER, MetricsView, visible_range
 from studio.services.session import RunSession
 
 
@@ -15,26 +15,36 @@ def view(qtbot):
     session = RunSession()
     view = MetricsView(session)
     qtbot.addWidget(view)
-    view.resize(900, 500)
+    view.resize(1000, 700)
     view.show()
     yield view
     session.shutdown()
 
 
-def feed(view, steps, spike_at=None):
+def feed(view, steps, spike_at=None, extra=None):
     events = []
     for step in range(steps):
         value = 1.0 / (step + 1) + (100.0 if step == spike_at else 0.0)
-        events.append({"type": "metrics", "step": step, "epoch": 0, "metrics": {"train_loss": value}})
+        metrics = {"train_loss": value, **(extra(step) if extra else {})}
+        events.append({"type": "metrics", "step": step, "epoch": step * 2 // steps, "time": 100.0 + step,
+                       "metrics": metrics})
     events.append({"type": "epoch_finished", "stage": "validate", "epoch": 0, "step": steps,
                    "metrics": {"val_loss": 0.5}})
     view.session.model.apply(events)
-
-
-def test_series_are_listed_and_drawn_smoothed(view):
-    feed(view, 500)
     view.refresh(force=True)
-    assert view.series_list.count() == 2
+
+
+def test_train_and_val_of_one_quantity_share_a_chart_with_its_own_title(view):
+    feed(view, 500, extra=lambda s: {"lr-Adam": 1e-3})
+    chart = view.chart_for("train_loss")
+    assert chart is view.chart_for("val_loss")
+    assert chart.title.text() == "loss" and chart.plot.legend is not None
+    assert view.chart_for("lr-Adam") is not chart
+    assert list(view.sections) == ["train / val", "other"]
+
+
+def test_series_are_drawn_smoothed_over_the_raw_line(view):
+    feed(view, 500)
     x, y = view.curve_data("train_loss")
     assert len(x) == 500
     raw = view.session.model.metrics.series("train_loss").view()[1]
@@ -44,58 +54,144 @@ def test_series_are_listed_and_drawn_smoothed(view):
     np.testing.assert_allclose(y0, raw)
 
 
-def test_unticking_hides_a_series(view):
+def test_progress_bar_values_are_not_plotted(view):
+    """Bug 5: the wall-clock progress samples' ``loss`` is not a metric the script logged."""
+    view.session.model.apply([{"type": "progress", "stage": "train", "epoch": 0, "step": 3, "batch": 3,
+                               "num_batches": 10, "time": 5.0, "metrics": {"loss": 2.0, "train_loss": 2.0}}])
     feed(view, 10)
-    view.refresh(force=True)
-    view.set_series_visible("val_loss", False)
-    assert not view._curves["val_loss"].smooth.isVisible()
+    assert "loss" not in view.session.model.metrics
+    assert view.chart_for("loss") is None
+
+
+def test_big_sections_start_collapsed_and_build_charts_on_expand(view):
+    layers = [f"grad_2.0_norm/layer{i}.weight" for i in range(36)]
+    feed(view, 20, extra=lambda s: {name: 1.0 + s for name in layers})
+    section = view.sections["grad_2.0_norm"]
+    assert len(section.specs) == 36 > COLLAPSE_OVER
+    assert not section.expanded and not section.widgets
+    assert view.sections["train / val"].expanded
+    section.set_expanded(True)
+    assert len(section.widgets) == 36
+
+
+def test_search_filters_charts_by_name(view):
+    feed(view, 20, extra=lambda s: {"train_acc": 0.5, "lr-Adam": 0.1})
+    view.search.setText("acc")
+    stage = view.sections["train / val"]
+    assert [w.isVisible() for w in stage.widgets.values()] == [False, True]
+    assert not view.sections["other"].isVisible()
+    view.search.setText("")
+    assert view.sections["other"].isVisible()
+
+
+def test_enlarge_shows_one_chart_and_back_returns_it(view):
+    feed(view, 20, extra=lambda s: {"lr-Adam": 0.1})
+    chart = view.chart_for("lr-Adam")
+    view.enlarge(chart)
+    assert view.stack.currentWidget() is view.enlarged_page and chart.parent() is view.enlarged_page
+    view.restore_grid()
+    assert chart.parent() is view.sections["other"].body and chart.isVisible()
 
 
 def test_ignore_outliers_scales_to_the_bulk_of_the_points(view):
     feed(view, 1000, spike_at=500)
     view.smoothing.setValue(0)
-    view.refresh(force=True)
     view.outliers.setChecked(True)
-    low, high = view.plot.getViewBox().viewRange()[1]
+    low, high = view.chart_for("train_loss").plot.getViewBox().viewRange()[1]
     assert high < 50  # the 101 spike is outside the range
     assert visible_range([np.array([1.0, 1.0])]) == pytest.approx((0.95, 1.05))
 
 
-def test_log_y_and_crosshair_readout(view):
+def test_log_y_epoch_axis_and_crosshair_readout(view):
     feed(view, 100)
-    view.refresh(force=True)
+    chart = view.chart_for("train_loss")
     view.log_y.setChecked(True)
-    assert view.plot.getAxis("left").logMode
+    assert chart.plot.getAxis("left").logMode
     view.log_y.setChecked(False)
-    view.plot.getViewBox().setRange(xRange=(0, 100), yRange=(0, 1), padding=0)
-    scene_point = view.plot.getViewBox().mapViewToScene(QPointF(10, 0.5))
-    view._on_mouse((scene_point,))
-    assert "train_loss = " in view.readout.text() and "@ 10" in view.readout.text()
+    view.x_axis.setCurrentIndex(1)  # epoch
+    x, _ = view.curve_data("train_loss")
+    assert x.max() <= 1.0 and chart.plot.getAxis("bottom").labelText == "epoch"
+    view.x_axis.setCurrentIndex(0)
+    chart.plot.getViewBox().setRange(xRange=(0, 100), yRange=(0, 1), padding=0)
+    scene_point = chart.plot.getViewBox().mapViewToScene(QPointF(10, 0.5))
+    chart._on_mouse((scene_point,))
+    assert "train_loss = " in view.readout.toolTip() and "@ 10" in view.readout.toolTip()
+
+
+def test_a_long_crosshair_readout_never_widens_the_window(view):
+    """Bug 1 (the plot's part): the readout is elided to its width instead of setting a minimum width."""
+    names = {f"grad_2.0_norm/very.long.layer.name.{i}.weight": 1.0 for i in range(8)}
+    feed(view, 50, extra=lambda s: {"train_acc": 0.5, **{f"train_{k}": v for k, v in names.items()}})
+    before = view.minimumSizeHint().width()
+    view._set_readout("    ".join(f"metric_{i} = 0.12345 @ 1,000" for i in range(300)))
+    assert view.minimumSizeHint().width() == before
+    assert view.minimumSizeHint().width() < 1280
+    assert len(view.readout.text()) < len(view.readout.toolTip())
+
+
+def test_axes_show_real_values_without_si_prefix_scaling(view, qtbot):
+    """Bug 6: "val_acc (x0.001)" reading 820-920 is gone; the ticks read 0.82-0.92."""
+    view.session.model.apply([{"type": "epoch_finished", "stage": "validate", "epoch": e, "step": e * 10,
+                               "metrics": {"val_acc": 0.82 + 0.01 * e}} for e in range(10)])
+    view.refresh(force=True)
+    chart = view.chart_for("val_acc")
+    chart.plot.setLabel("left", "val_acc")
+    qtbot.waitUntil(lambda: chart.plot.getViewBox().viewRange()[1][1] < 1.0)
+    axis = chart.plot.getAxis("left")
+    chart.plot_widget.grab()  # lays the axis out
+    assert "x0.001" not in axis.labelString() and axis.autoSIPrefixScale == 1.0
+    assert axis.tickStrings([0.82, 0.84], 1.0, 0.02) == ["0.82", "0.84"]
+
+
+def test_export_writes_named_raw_and_smoothed_columns_without_pyqtgraphs_dialog(view, tmp_path, monkeypatch):
+    """Bug 8: CSV columns name the raw and the smoothed values; PNG and SVG come from the same export."""
+    feed(view, 50)
+    chart = view.chart_for("train_loss")
+    path = tmp_path / "loss.csv"
+    monkeypatch.setattr("studio.qt.metrics_view.ask_save_path", lambda *a: str(path))
+    chart.export_requested.emit()
+    header = path.read_text().splitlines()[0].split(",")
+    assert header == ["step", "train_loss", "train_loss (smoothed 0.6)", "val_loss"]
+    assert chart.plot.scene().exportDialog is None
+    assert [a.text() for a in chart.plot_widget.scene().contextMenu] == ["Export…"]
+    for suffix in (".png", ".svg"):
+        written = view.export_chart(chart, str(tmp_path / f"loss{suffix}"))
+        assert (tmp_path / f"loss{suffix}").stat().st_size > 500, written
+
+
+def test_dark_theme_at_runtime_repaints_existing_charts(view, qapp):
+    """Bug 10: axes, legend and background of an open chart follow a theme switch."""
+    from studio.qt.plot_style import plot_colors
+    from studio.qt.theme import apply_theme
+
+    feed(view, 20)
+    chart = view.chart_for("train_loss")
+    try:
+        apply_theme(qapp, "dark")
+        dark = plot_colors(True)
+        assert chart.plot_widget.backgroundBrush().color().name() == dark.background
+        assert chart.plot.getAxis("left").textPen().color().name() == dark.foreground
+        assert chart.plot.legend.opts["labelTextColor"].name() == dark.foreground
+    finally:
+        apply_theme(qapp, "light")
+    assert chart.plot_widget.backgroundBrush().color().name() == plot_colors(False).background
 
 
 def test_million_points_redraw_quickly(view):
     import time
 
     store = view.session.model.metrics
-    store.add("big", 0, 0.0)
-    series = store.series("big")
+    store.add("big_signal", 0, 0.0)
+    series = store.series("big_signal")
     x = np.arange(1, 1_000_000, dtype=np.float64)
     series.extend(x, np.sin(x / 1000.0))
     store.version += 1
     view.refresh(force=True)
+    chart = view.chart_for("big_signal")
     start = time.perf_counter()
     for step in range(1_000_000, 1_000_050):
-        store.add("big", step, 0.0)
+        store.add("big_signal", step, 0.0)
         view.refresh()
-        view.plot_widget.repaint()
+        chart.plot_widget.repaint()
     per_frame = (time.perf_counter() - start) / 50
     assert per_frame < 0.25, per_frame
-
-
-def test_export_button_opens_the_export_dialog(view):
-    feed(view, 10)
-    view.refresh(force=True)
-    view._on_export()
-    dialog = view.plot.scene().exportDialog
-    assert dialog is not None and dialog.isVisible()
-    dialog.close()

@@ -1,0 +1,47 @@
+"""Readable tick labels and the runtime theme on every studio plot."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from studio.qt.plot_style import ReadableAxis, format_tick, plot_colors
+
+
+@pytest.mark.parametrize(("value", "spacing", "text"), [
+    (0.85, 0.05, "0.85"), (12000.0, 2000.0, "12,000"), (3e-5, 1e-5, "3e-5"), (2.5e7, 5e6, "2.5e7"),
+    (0.0, 0.1, "0"), (1.0, 0.25, "1.0"),
+])
+def test_format_tick_reads_as_the_real_value(value, spacing, text):
+    assert format_tick(value, spacing) == text
+
+
+def test_log_axis_labels_are_values_and_keep_room_between_decades(qtbot):
+    axis = ReadableAxis("bottom")
+    axis.setLogMode(True)
+    assert axis.logTickStrings([math.log10(256), -3.0, math.log10(2e-5)], 1.0, 1.0) == ["256", "0.001", "2e-5"]
+    ticks = axis.logTickValues(0.0, 3.0, 400, [])  # batch sizes 1..1000: 2x and 5x between decades only
+    minor = [round(10 ** v) for v in ticks[-1][1]]
+    assert minor == [2, 5, 20, 50, 200, 500]
+
+
+def test_series_plot_has_readable_axes_and_follows_the_theme(qtbot, qapp):
+    from studio.models.metric_store import MetricStore
+    from studio.qt.dashboards.series_plot import SeriesPlot
+    from studio.qt.theme import apply_theme
+
+    store = MetricStore()
+    for step in range(10):
+        store.add("lr", step, 1e-5 * (step + 1))
+    plot = SeriesPlot(store.get, y_label="learning rate")
+    qtbot.addWidget(plot)
+    plot.set_series(["lr"])
+    plot.refresh(force=True)
+    axis = plot.plot_item.getAxis("left")
+    assert isinstance(axis, ReadableAxis) and axis.labelText == "learning rate"
+    try:
+        apply_theme(qapp, "dark")
+        assert plot.backgroundBrush().color().name() == plot_colors(True).background
+    finally:
+        apply_theme(qapp, "light")
