@@ -357,16 +357,10 @@ class LightningModule(HyperparametersMixin, nn.Module):
     def load_from_checkpoint(cls, checkpoint_path: str, map_location: Any = None, strict: bool = True,
                              trust_checkpoint: bool = False, **kwargs: Any) -> LightningModule:
         """Build the module from the hyper-parameters stored in a checkpoint and load its weights."""
-        from trainer_core.trainer.checkpoint_io import load_checkpoint_file
+        from trainer_core.trainer.checkpoint_io import module_from_checkpoint
 
-        checkpoint = load_checkpoint_file(checkpoint_path, map_location=map_location or "cpu",
-                                          trust=trust_checkpoint)
-        hparams = dict(checkpoint.get("hyper_parameters") or {})
-        hparams.update(kwargs)
-        model = cls(**hparams)
-        model.on_load_checkpoint(checkpoint)
-        model.load_state_dict(checkpoint["state_dict"], strict=strict)
-        return model
+        return module_from_checkpoint(cls, checkpoint_path, map_location=map_location, strict=strict,
+                                      trust=trust_checkpoint, overrides=kwargs)
 
     def _require_trainer(self, what: str) -> Any:
         if self.trainer is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,8 @@ import torch
 
 from trainer_core.exceptions import MisconfigurationError
 
-__all__ = ["CheckpointError", "save_checkpoint_file", "load_checkpoint_file", "VERSION_KEY"]
+__all__ = ["CheckpointError", "save_checkpoint_file", "load_checkpoint_file", "checkpoint_problem",
+           "module_from_checkpoint", "VERSION_KEY"]
 
 VERSION_KEY = "trainer_core_version"
 
@@ -68,14 +68,180 @@ def load_checkpoint_file(path: str | os.PathLike[str], map_location: Any = "cpu"
                 "arbitrary code. Load it only if you trust its source: set trainer.trust_checkpoint = True, pass "
                 "Model.load_from_checkpoint(..., trust_checkpoint=True), or add --trust_checkpoint on the command "
                 "line") from err
-        raise CheckpointError(f"checkpoint {str(target)!r} is corrupt or not a checkpoint: {err}") from err
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
-        raise CheckpointError(
-            f"checkpoint {str(target)!r} could not be read ({type(err).__name__}: {err}); the file is corrupt, "
-            "truncated or not a PyTorch checkpoint") from err
+        raise _unreadable(target, err) from err
+    except Exception as err:  # noqa: BLE001 - see _unreadable: any reader error means a bad file, not a bug here
+        raise _unreadable(target, err) from err
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         keys = sorted(checkpoint)[:8] if isinstance(checkpoint, dict) else type(checkpoint).__name__
         raise CheckpointError(
             f"{str(target)!r} is not a trainer checkpoint (no 'state_dict'; found {keys}). Checkpoints come from "
             "Trainer.save_checkpoint or ModelCheckpoint")
+    problem = checkpoint_problem(checkpoint)
+    if problem:
+        raise CheckpointError(
+            f"checkpoint {str(target)!r} is damaged: {problem}. It was not written by Trainer.save_checkpoint as "
+            "it is; choose another checkpoint file")
     return checkpoint
+
+
+def _unreadable(target: Path, err: BaseException) -> CheckpointError:
+    """The error for a file torch could not read, whatever torch raised.
+
+    torch's readers fail on foreign bytes with whatever their parser hits first: ``IndexError: pop from empty
+    list`` from the unpickler on a text file, ``KeyError``/``TypeError``/``struct.error``/``UnicodeDecodeError``
+    on damaged records, ``RuntimeError``/``zipfile.BadZipFile`` on a truncated archive. None of these is a bug
+    in the caller, so all of them become one message naming the file.
+    """
+    detail = " ".join(f"{type(err).__name__}: {err}".split())
+    if len(detail) > 200:  # a reader's message can quote kilobytes of the file
+        detail = detail[:200] + "..."
+    return CheckpointError(
+        f"checkpoint {str(target)!r} could not be read ({detail}); the file is corrupt, truncated or not a PyTorch "
+        "checkpoint. Choose another checkpoint file (a run's checkpoints folder holds the ones it saved)")
+
+
+def module_from_checkpoint(cls: type, checkpoint_path: str | os.PathLike[str], *, map_location: Any, strict: bool,
+                           trust: bool, overrides: dict[str, Any]) -> Any:
+    """``cls`` built from a checkpoint's hyper-parameters (``overrides`` win) with its weights loaded.
+
+    Raises:
+        CheckpointError: the file does not load (see :func:`load_checkpoint_file`), its hyper-parameters are not
+            arguments of ``cls``, or its weights do not fit the model ``cls`` builds from them.
+    """
+    checkpoint = load_checkpoint_file(checkpoint_path, map_location=map_location or "cpu", trust=trust)
+    hparams = dict(checkpoint.get("hyper_parameters") or {})
+    hparams.update(overrides)
+    unknown = _unknown_arguments(cls, hparams)
+    if unknown:
+        raise CheckpointError(
+            f"checkpoint {str(checkpoint_path)!r} stores hyper-parameters {unknown} that {cls.__name__}.__init__ "
+            "does not take. Was it saved from another model? Load it with that model's class, or pass the "
+            "arguments to keep as keyword arguments of load_from_checkpoint")
+    model = cls(**hparams)
+    model.on_load_checkpoint(checkpoint)
+    try:
+        model.load_state_dict(checkpoint["state_dict"], strict=strict)
+    except RuntimeError as err:
+        detail = " ".join(str(err).split())
+        raise CheckpointError(
+            f"checkpoint {str(checkpoint_path)!r} does not fit {cls.__name__}: "
+            f"{detail if len(detail) <= 300 else detail[:300] + '...'}. Was it saved from another model or with "
+            "other constructor arguments?") from err
+    return model
+
+
+def _unknown_arguments(cls: type, hparams: dict[str, Any]) -> list[str]:
+    """Names in ``hparams`` that ``cls.__init__`` would reject (none when it takes ``**kwargs``)."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(cls.__init__).parameters.values()
+    except (TypeError, ValueError):  # a signature Python cannot read: let the call itself decide
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return []
+    names = {p.name for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                      inspect.Parameter.KEYWORD_ONLY)}
+    return sorted(key for key in hparams if key not in names)
+
+
+# The loop counters a checkpoint's "loops" entry may hold, with their types (trainer.state.LoopProgress).
+_COUNTERS = ("current_epoch", "global_step", "batches_that_stepped", "total_batch_idx", "batches_done_in_epoch")
+_FLAGS = ("epoch_finished", "epoch_schedulers_stepped")
+
+
+def checkpoint_problem(checkpoint: dict[str, Any]) -> str | None:
+    """What is wrong with the entries of a loaded checkpoint that resuming reads; None when they are well-formed.
+
+    A file that unpickles can still hold entries of the wrong type (a bit flip in a key, another program's dict):
+    resuming from it would fail deep inside the optimizer or the RNG with an error that does not name the file, or
+    worse, train on from nonsense. Only entries the engine reads are checked, so checkpoints with extra entries
+    (Lightning's own, a user's ``on_save_checkpoint`` additions) still load.
+    """
+    state_dict = checkpoint["state_dict"]
+    if not isinstance(state_dict, dict):
+        return f"'state_dict' is a {type(state_dict).__name__}, not a dict of tensors"
+    for key, value in state_dict.items():
+        if not isinstance(key, str):
+            return f"'state_dict' has a key {key!r} that is not a parameter name"
+        if not isinstance(value, torch.Tensor) and not key.endswith("_extra_state"):
+            return f"'state_dict' entry {key!r} is a {type(value).__name__}, not a tensor"
+    for key in ("epoch", "global_step"):
+        if key in checkpoint and not _is_count(checkpoint[key]):
+            return f"{key!r} is {_short(repr(checkpoint[key]))}, not a count"
+    hparams = checkpoint.get("hyper_parameters")
+    if hparams is not None and (not isinstance(hparams, dict) or not all(isinstance(k, str) for k in hparams)):
+        return "'hyper_parameters' is not a dict of argument names"
+    return _training_state_problem(checkpoint)
+
+
+def _training_state_problem(checkpoint: dict[str, Any]) -> str | None:
+    optimizers = checkpoint.get("optimizer_states")
+    if optimizers is not None:
+        if not isinstance(optimizers, list):
+            return "'optimizer_states' is not a list"
+        for i, state in enumerate(optimizers):
+            if not (isinstance(state, dict) and isinstance(state.get("state"), dict)
+                    and isinstance(state.get("param_groups"), list)
+                    and all(isinstance(g, dict) and isinstance(g.get("params"), list) for g in state["param_groups"])):
+                return f"optimizer state {i} is not an optimizer's state_dict (state, param_groups)"
+    for key in ("lr_schedulers",):
+        value = checkpoint.get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            return f"{key!r} is not a list of state dicts"
+    for key in ("callbacks", "native_amp_scaling_state"):
+        value = checkpoint.get(key)
+        if value is not None and not isinstance(value, dict):
+            return f"{key!r} is a {type(value).__name__}, not a dict"
+    loops = checkpoint.get("loops")
+    if loops is None:
+        return None
+    if not isinstance(loops, dict):
+        return f"'loops' is a {type(loops).__name__}, not a dict"
+    for key in _COUNTERS:
+        if key in loops and not _is_count(loops[key]):
+            return f"loop counter {key!r} is {_short(repr(loops[key]))}, not a count"
+    for key in _FLAGS:
+        if key in loops and not isinstance(loops[key], bool):
+            return f"loop flag {key!r} is {_short(repr(loops[key]))}, not True/False"
+    rng = loops.get("rng")
+    if rng is None:
+        return None
+    if not isinstance(rng, dict):
+        return "the saved random number generator state is not a dict"
+    for moment in ("current", "epoch_start"):
+        if rng.get(moment) is not None:
+            problem = _rng_problem(rng[moment])
+            if problem:
+                return f"the saved random number generator state ({moment}) {problem}"
+    return None
+
+
+def _rng_problem(state: Any) -> str | None:
+    """Try the state on private generators (never the global ones), so a broken one is refused before training."""
+    import random
+
+    import numpy as np
+
+    if not isinstance(state, dict):
+        return "is not a dict"
+    try:
+        if "torch" in state:
+            torch.Generator().set_state(state["torch"])
+        if "python" in state:
+            version, internal, gauss = state["python"]
+            random.Random().setstate((version, tuple(internal), gauss))
+        if "numpy" in state:
+            kind, keys, pos, has_gauss, cached = state["numpy"]
+            np.random.RandomState().set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    except Exception as err:  # noqa: BLE001 - each library rejects a bad state with its own error type
+        return f"does not restore ({type(err).__name__}: {_short(str(err))})"
+    return None
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:60] + "..."
