@@ -425,12 +425,7 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             apply_theme(app, name)
         self.settings.set_theme(name)
-        if self.metrics_view is not None:
-            from studio.qt.plot_style import configure_pyqtgraph
-
-            configure_pyqtgraph(dark=name == "dark")
-            self.metrics_view.plot_widget.setBackground("#1e1f22" if name == "dark" else "w")
-            QTimer.singleShot(0, lambda: self.metrics_view.refresh(force=True))
+        # apply_theme repaints every plot (studio.qt.plot_style listens for the switch).
 
 
 def _menu_button_style() -> str:
