@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from trainer_core.exceptions import MisconfigurationError
+
 __all__ = ["Callback", "CALLBACK_HOOKS"]
 
 
@@ -34,6 +36,24 @@ class Callback:
 
     def _generate_state_key(self, **identifying: Any) -> str:
         return f"{self.__class__.__qualname__}{repr(identifying)}"
+
+    # --- logging (1.5 lends the module's self.log to its callbacks) ----------------------------------------
+    _logging_module: Any = None  # set by the hook dispatcher when a module is attached
+
+    def log(self, name: str, value: Any, **kwargs: Any) -> None:
+        """``pl_module.log`` from inside a hook: same arguments, same per-hook rules."""
+        self._module_for_logging(name).log(name, value, **kwargs)
+
+    def log_dict(self, dictionary: Any, **kwargs: Any) -> None:
+        """``pl_module.log_dict`` from inside a hook."""
+        self._module_for_logging("log_dict").log_dict(dictionary, **kwargs)
+
+    def _module_for_logging(self, what: str) -> Any:
+        if self._logging_module is None:
+            raise MisconfigurationError(
+                f"{type(self).__name__}.log({what!r}) needs a running Trainer: the callback is attached to a module "
+                "when fit/validate/test starts; call self.log from inside a callback hook")
+        return self._logging_module
 
     # --- set-up and tear-down -------------------------------------------------------------------------------
     def on_init_start(self, trainer: Any) -> None: ...
@@ -127,7 +147,7 @@ class Callback:
 
 
 def _hook_names() -> tuple[str, ...]:
-    skip = {"state_key"}
+    skip = {"state_key", "log", "log_dict"}
     return tuple(
         name
         for name, value in vars(Callback).items()

@@ -71,6 +71,8 @@ class HookDispatcher:
         }
         self._module = module
         if module is not None:
+            for cb in callbacks:
+                cb._logging_module = module  # Callback.log/log_dict go through the module (1.5)
             overridden = {
                 name for name in dir(type(module))
                 if not name.startswith("_") and _overrides(module, LightningModule, name)

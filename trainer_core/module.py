@@ -127,25 +127,45 @@ class LightningModule(HyperparametersMixin, nn.Module):
             sync_dist: bool = False, sync_dist_group: Any = None, add_dataloader_idx: bool = True,
             batch_size: int | None = None, metric_attribute: str | None = None,
             rank_zero_only: bool | None = None) -> None:
-        """Record a metric for the progress bar, the loggers and callbacks (see the reference, section 6)."""
+        """Record a metric for the progress bar, the loggers and callbacks (Lightning 1.5's ``self.log``).
+
+        ``value`` is a number, a scalar tensor, a torchmetrics ``Metric``/``MetricCollection`` (``compute()`` at
+        epoch end, ``reset()`` after; ``on_step`` logs what the last ``metric(...)`` call returned), or a flat dict
+        of numbers/tensors kept together under ``name`` (loggers that take flat keys see ``name/key``).
+        """
         trainer = self.trainer
         if trainer is None:
             log.warning("self.log(%r) was called but this module is not attached to a Trainer; ignored", name)
             return
-        if isinstance(value, Mapping):
-            raise MisconfigurationError(f"self.log({name!r}, ...) got a dict; use self.log_dict for several values")
+        # Only a multi-process run reduces step values; a single process skips the lookup entirely.
+        sync_fn = trainer.strategy.reduce if sync_dist and trainer.world_size > 1 else None
         trainer._results.log(
             self._current_fx_name, name, value, prog_bar=prog_bar, logger=logger, on_step=on_step,
             on_epoch=on_epoch, reduce_fx=reduce_fx, enable_graph=enable_graph, sync_dist=sync_dist,
-            add_dataloader_idx=add_dataloader_idx, batch_size=batch_size,
+            add_dataloader_idx=add_dataloader_idx, batch_size=batch_size, sync_fn=sync_fn,
         )
 
-    def log_dict(self, dictionary: Mapping[str, Any], prog_bar: bool = False, logger: bool = True,
+    def log_dict(self, dictionary: Mapping[str, Any] | Any, prog_bar: bool = False, logger: bool = True,
                  on_step: bool | None = None, on_epoch: bool | None = None, reduce_fx: str | Any = "mean",
                  enable_graph: bool = False, sync_dist: bool = False, sync_dist_group: Any = None,
                  add_dataloader_idx: bool = True, batch_size: int | None = None,
                  rank_zero_only: bool | None = None) -> None:
-        """``self.log`` for every item of a flat dict."""
+        """``self.log`` for every item of a flat dict, or for every member of a torchmetrics MetricCollection."""
+        from trainer_core.trainer.metric_objects import is_metric_collection
+
+        if is_metric_collection(dictionary):
+            trainer = self.trainer
+            if trainer is None:
+                log.warning("self.log_dict(...) was called but this module is not attached to a Trainer; ignored")
+                return
+            # One entry for the whole collection: compute() runs once for all members (shared compute groups).
+            trainer._results.log(
+                self._current_fx_name, f"{type(dictionary).__name__}@{id(dictionary):x}", dictionary,
+                prog_bar=prog_bar, logger=logger, on_step=on_step, on_epoch=on_epoch, reduce_fx=reduce_fx,
+                enable_graph=enable_graph, sync_dist=sync_dist, add_dataloader_idx=add_dataloader_idx,
+                batch_size=batch_size, spread=True,
+            )
+            return
         for name, value in dictionary.items():
             if isinstance(value, Mapping):
                 raise MisconfigurationError(f"log_dict got a nested dict under {name!r}; flatten it first")

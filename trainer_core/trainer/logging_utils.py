@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from trainer_core.trainer.results import ResultCollection, to_floats
+from trainer_core.trainer.results import ResultCollection, flatten_metrics, to_floats
 
-__all__ = ["log_to_loggers", "step_metrics_payload", "save_loggers"]
+__all__ = [
+    "log_to_loggers",
+    "step_metrics_payload",
+    "save_loggers",
+    "log_eval_step",
+    "finish_epoch_logging",
+    "call_and_log_hook",
+]
 
 
 def _wants_metrics(trainer: Any) -> bool:
@@ -25,18 +32,76 @@ def step_metrics_payload(trainer: Any, results: ResultCollection) -> dict[str, A
 
 
 def log_to_loggers(trainer: Any, metrics: dict[str, Any], step: int | None = None) -> None:
-    """Convert ``metrics`` to floats, add ``epoch``, and hand them to every logger and telemetry callback."""
+    """Convert ``metrics`` to floats and hand them, with ``epoch`` added, to every logger and telemetry callback.
+
+    ``trainer.logged_metrics`` gets the values as logged (a dict logged under one name stays a dict there) without
+    the ``epoch`` key, as in 1.5; loggers receive flat keys (``name/key``) and ``epoch``.
+    """
     if not metrics or not _wants_metrics(trainer):
         return
     floats = to_floats(metrics)
-    floats["epoch"] = trainer.current_epoch
+    trainer.logged_metrics.update(floats)
+    flat = flatten_metrics(floats)
+    flat["epoch"] = trainer.current_epoch
     if step is None:
         step = max(trainer.global_step - 1, 0)
-    trainer.logged_metrics.update(floats)
     if trainer.is_global_zero:
         for logger in trainer.loggers:
-            logger.log_metrics(floats, step)
-    trainer._hooks.callbacks("on_log_metrics", floats, step)
+            logger.log_metrics(flat, step)
+    trainer._hooks.callbacks("on_log_metrics", flat, step)
+
+
+def log_eval_step(trainer: Any, results: ResultCollection) -> None:
+    """After an evaluation batch: ``on_step`` values logged in it go to the loggers as ``name_step`` (1.5).
+
+    The logger step counts evaluation batches per stage across the whole run (1.5's separate validation and test
+    step counters); the sanity check logs nothing. Free when nothing in the stage was logged per step.
+    """
+    if not results.has_logger_step_metrics or trainer.sanity_checking:
+        return
+    payload = results.fresh_step_metrics()
+    if not payload:
+        return
+    counters: dict[str, int] = trainer.__dict__.setdefault("_eval_log_steps", {})
+    step = counters.get(results.stage, 0)
+    counters[results.stage] = step + 1
+    log_to_loggers(trainer, payload, step)
+
+
+def publish_epoch_metrics(trainer: Any, results: ResultCollection) -> dict[str, Any]:
+    """Epoch aggregates into callback/progress-bar metrics; returns what goes to the logger (tensors)."""
+    reduce = trainer.strategy.reduce if trainer.world_size > 1 else None
+    to_logger: dict[str, Any] = {}
+    for metric, value in results.epoch_metrics(reduce):
+        trainer.callback_metrics[metric.name] = value
+        if metric.forked:
+            trainer.callback_metrics[metric.epoch_name] = value
+        if metric.prog_bar:
+            trainer._progress_bar_tensors[metric.epoch_name] = value
+        if metric.logger:
+            to_logger[metric.epoch_name] = value
+    return to_logger
+
+
+def finish_epoch_logging(trainer: Any, results: ResultCollection, step: int | None = None) -> None:
+    """The end of an epoch's logging: publish the aggregates, send them to the loggers, reset metric objects."""
+    values = publish_epoch_metrics(trainer, results)
+    if values:
+        log_to_loggers(trainer, values, step)
+    results.reset_metric_objects()
+
+
+def call_and_log_hook(trainer: Any, hook: str, stage: str = "train") -> None:
+    """Run a once-per-stage hook (``on_train_start``) with its own results, then publish what it logged (1.5)."""
+    previous = trainer._results
+    results = ResultCollection(stage)
+    trainer._results = results
+    try:
+        trainer._hooks.call(hook)
+    finally:
+        trainer._results = previous
+    if results.metrics:
+        finish_epoch_logging(trainer, results)
 
 
 def save_loggers(trainer: Any) -> None:

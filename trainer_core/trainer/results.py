@@ -6,17 +6,19 @@ refresh rate, a callback asking for ``callback_metrics``), so logging costs no h
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from trainer_core.exceptions import MisconfigurationError
+from trainer_core.trainer.metric_objects import compute_value, forward_value, is_metric_object
 
-__all__ = ["ResultCollection", "LoggedMetric", "hook_log_defaults", "to_floats"]
+__all__ = ["ResultCollection", "LoggedMetric", "hook_log_defaults", "to_floats", "flatten_metrics"]
 
 _REDUCE = ("mean", "sum", "max", "min")
+_REDUCE_ALIASES = {"avg": "mean"}  # 1.x accepted "avg" for the mean
 
 # Hooks whose logs default to on_step=True, on_epoch=False.
 _STEP_HOOKS = frozenset({
@@ -56,9 +58,17 @@ def hook_log_defaults(fx: str | None, on_step: bool | None, on_epoch: bool | Non
     return (defaults[0] if on_step is None else bool(on_step), defaults[1] if on_epoch is None else bool(on_epoch))
 
 
+Value = Any  # a scalar tensor, or a dict of them (a dict logged under one name, a MetricCollection)
+Reduce = Callable[[torch.Tensor, str], torch.Tensor]
+
+
 @dataclass(eq=False)
 class LoggedMetric:
-    """One logged name in one stage, with its options and what has been recorded."""
+    """One logged name from one hook in one stage, with its options and what has been recorded.
+
+    ``metric_object`` is a torchmetrics Metric/MetricCollection when one was logged: its epoch value is its
+    ``compute()``, taken once and kept, because the object is reset when the epoch's logging is done.
+    """
 
     name: str
     on_step: bool
@@ -67,10 +77,14 @@ class LoggedMetric:
     logger: bool
     reduce_fx: str
     sync_dist: bool
-    step_value: torch.Tensor | None = None
+    step_value: Value | None = None
     step_serial: int = -1
     values: list[Any] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
+    dataloaders: set[int] = field(default_factory=set)
+    metric_object: Any = None
+    spread: bool = False  # a MetricCollection from log_dict: its members are published under their own names
+    _computed: Value | None = None
 
     @property
     def forked(self) -> bool:
@@ -84,22 +98,42 @@ class LoggedMetric:
     def epoch_name(self) -> str:
         return f"{self.name}_epoch" if self.forked else self.name
 
-    def epoch_value(self, reduce: Callable[[torch.Tensor, str], torch.Tensor] | None) -> torch.Tensor | None:
+    def epoch_value(self, reduce: Reduce | None) -> Value | None:
+        if self.metric_object is not None:
+            if self._computed is None:
+                self._computed = compute_value(self.metric_object)
+            return self._computed
         if not self.values:
             return None
-        stacked = torch.stack([v if isinstance(v, torch.Tensor) else torch.tensor(float(v)) for v in _same_device(
-            self.values)]).float()
-        if self.reduce_fx == "mean":
-            weights = torch.tensor(self.sizes, dtype=stacked.dtype, device=stacked.device)
-            total, count = (stacked * weights).sum(), weights.sum()
-            if reduce is not None:
-                total, count = reduce(total, "sum"), reduce(count, "sum")
-            return total / count
-        if self.reduce_fx == "sum":
-            value = stacked.sum()
-            return reduce(value, "sum") if reduce is not None else value
-        value = stacked.max() if self.reduce_fx == "max" else stacked.min()
-        return reduce(value, self.reduce_fx) if reduce is not None else value
+        if isinstance(self.values[0], dict):
+            keys = dict.fromkeys(key for entry in self.values for key in entry)
+            out = {}
+            for key in keys:
+                pairs = [(entry[key], size) for entry, size in zip(self.values, self.sizes) if key in entry]
+                out[key] = _reduce_values([v for v, _ in pairs], [n for _, n in pairs], self.reduce_fx, reduce)
+            return out
+        return _reduce_values(self.values, self.sizes, self.reduce_fx, reduce)
+
+    def view(self, name: str) -> LoggedMetric:
+        """This metric's options under another name (one member of a spread MetricCollection)."""
+        return LoggedMetric(name, self.on_step, self.on_epoch, self.prog_bar, self.logger, self.reduce_fx,
+                            self.sync_dist, dataloaders=self.dataloaders)
+
+
+def _reduce_values(values: list[Any], sizes: list[int], reduce_fx: str, reduce: Reduce | None) -> torch.Tensor:
+    stacked = torch.stack([v if isinstance(v, torch.Tensor) else torch.tensor(float(v))
+                           for v in _same_device(values)]).float()
+    if reduce_fx == "mean":
+        weights = torch.tensor(sizes, dtype=stacked.dtype, device=stacked.device)
+        total, count = (stacked * weights).sum(), weights.sum()
+        if reduce is not None:
+            total, count = reduce(total, "sum"), reduce(count, "sum")
+        return total / count
+    if reduce_fx == "sum":
+        value = stacked.sum()
+        return reduce(value, "sum") if reduce is not None else value
+    value = stacked.max() if reduce_fx == "max" else stacked.min()
+    return reduce(value, reduce_fx) if reduce is not None else value
 
 
 def _same_device(values: list[Any]) -> list[Any]:
@@ -110,7 +144,11 @@ def _same_device(values: list[Any]) -> list[Any]:
 
 
 class ResultCollection:
-    """The metrics logged during one stage run (a training epoch, or one validation/test/predict run)."""
+    """The metrics logged during one stage run (a training epoch, or one validation/test/predict run).
+
+    Metrics are kept per (hook, name), as Lightning 1.5 does: a name logged per step in ``training_step`` and again
+    in ``training_epoch_end`` is two metrics, and the epoch-end value is the one shown last.
+    """
 
     def __init__(self, stage: str) -> None:
         self.stage = stage
@@ -122,55 +160,120 @@ class ResultCollection:
         self.num_dataloaders = 1
         self.callback_metrics: dict[str, Any] | None = None  # the trainer's dict, updated in place on step logs
         self.progress_bar_tensors: dict[str, Any] | None = None
+        self.has_logger_step_metrics = False  # lets evaluation loops skip per-step logger work when none exist
 
     def reset(self) -> None:
         self.metrics.clear()
 
     def log(self, fx: str | None, name: str, value: Any, *, prog_bar: bool, logger: bool, on_step: bool | None,
             on_epoch: bool | None, reduce_fx: Any, enable_graph: bool, sync_dist: bool, add_dataloader_idx: bool,
-            batch_size: int | None) -> None:
+            batch_size: int | None, sync_fn: Reduce | None = None, spread: bool = False) -> None:
+        """Record ``value`` under ``name`` for the hook ``fx``.
+
+        Args:
+            sync_fn: The strategy's reduce when ``sync_dist`` asks for it in a multi-process run: step values are
+                reduced when logged, epoch values when aggregated.
+            spread: ``value`` is a MetricCollection from ``log_dict``: each member keeps its own name.
+        """
         if "/dataloader_idx_" in name:
             raise MisconfigurationError(f"metric name {name!r} must not contain '/dataloader_idx_' (added for you)")
         step, epoch = hook_log_defaults(fx, on_step, on_epoch)
+        if not step and not epoch:
+            raise MisconfigurationError(
+                f"self.log({name!r}, ..., on_step=False, on_epoch=False) logs nothing; set on_step=True and/or "
+                "on_epoch=True (or leave both unset for the hook's default)")
         reduce_name = _reduce_name(reduce_fx, name)
-        if add_dataloader_idx and self.dataloader_idx is not None and self.num_dataloaders > 1:
-            name = f"{name}/dataloader_idx_{self.dataloader_idx}"
-        tensor = _as_tensor(value, name, enable_graph)
-        metric = self.metrics.get(name)
+        dl_idx = self.dataloader_idx
+        if add_dataloader_idx and dl_idx is not None and self.num_dataloaders > 1:
+            name = f"{name}/dataloader_idx_{dl_idx}"
+        metric_object = value if is_metric_object(value) else None
+        if metric_object is not None:
+            tensor = forward_value(metric_object) if step else None
+        else:
+            tensor = _as_value(value, name, enable_graph)
+        key = f"{fx}.{name}"
+        metric = self.metrics.get(key)
         if metric is None:
-            metric = LoggedMetric(name, step, epoch, prog_bar, logger, reduce_name, sync_dist)
-            self.metrics[name] = metric
-        if step:
-            metric.step_value = tensor
+            metric = LoggedMetric(name, step, epoch, prog_bar, logger, reduce_name, sync_dist,
+                                  metric_object=metric_object, spread=spread)
+            self.metrics[key] = metric
+            self.has_logger_step_metrics = self.has_logger_step_metrics or (step and logger)
+        if dl_idx is not None:
+            metric.dataloaders.add(dl_idx)
+        if step and tensor is not None:
+            shown = tensor
+            if sync_fn is not None and sync_dist and metric_object is None:
+                shown = _map(tensor, lambda v: sync_fn(v, reduce_name))
+            metric.step_value = shown
             metric.step_serial = self.batch_serial
-            if self.callback_metrics is not None:
-                self.callback_metrics[name] = tensor
-                if metric.forked:
-                    self.callback_metrics[metric.step_name] = tensor
-            if prog_bar and self.progress_bar_tensors is not None:
-                self.progress_bar_tensors[metric.step_name] = tensor
-        if epoch:
+            if self.callback_metrics is not None or (prog_bar and self.progress_bar_tensors is not None):
+                self._publish_step(metric, shown)
+        if epoch and metric_object is None:
             metric.values.append(tensor)
             metric.sizes.append(batch_size if batch_size is not None else self.batch_size_fn())
 
-    def fresh_step_metrics(self) -> dict[str, torch.Tensor]:
+    def _publish_step(self, metric: LoggedMetric, value: Value) -> None:
+        for published, entry in _entries(metric, value):
+            if self.callback_metrics is not None:
+                self.callback_metrics[published.name] = entry
+                if published.forked:
+                    self.callback_metrics[published.step_name] = entry
+            if published.prog_bar and self.progress_bar_tensors is not None:
+                self.progress_bar_tensors[published.step_name] = entry
+
+    def fresh_step_metrics(self) -> dict[str, Value]:
         """Step values logged in the current batch that go to the logger, under their published names."""
         serial = self.batch_serial
-        return {
-            m.step_name: m.step_value
-            for m in self.metrics.values()
-            if m.logger and m.step_serial == serial and m.step_value is not None
-        }
+        out: dict[str, Value] = {}
+        for metric in self.metrics.values():
+            if metric.logger and metric.step_serial == serial and metric.step_value is not None:
+                for published, entry in _entries(metric, metric.step_value):
+                    out[published.step_name] = entry
+        return out
 
-    def epoch_metrics(self, reduce: Callable[[torch.Tensor, str], torch.Tensor] | None = None
-                      ) -> list[tuple[LoggedMetric, torch.Tensor]]:
-        out = []
+    def epoch_metrics(self, reduce: Reduce | None = None) -> list[tuple[LoggedMetric, Value]]:
+        """Every epoch aggregate as (metric, value); a spread MetricCollection gives one pair per member."""
+        out: list[tuple[LoggedMetric, Value]] = []
         for metric in self.metrics.values():
             if metric.on_epoch:
                 value = metric.epoch_value(reduce if metric.sync_dist else None)
                 if value is not None:
-                    out.append((metric, value))
+                    out.extend(_entries(metric, value))
         return out
+
+    def reset_metric_objects(self) -> None:
+        """``reset()`` every torchmetrics object logged in this run (its computed value stays published)."""
+        for metric in self.metrics.values():
+            if metric.metric_object is not None:
+                metric.metric_object.reset()
+
+    def results_per_dataloader(self, reduce: Reduce | None, count: int) -> list[dict[str, float]]:
+        """What ``trainer.validate()``/``test()`` return: one dict of floats per dataloader.
+
+        A forked metric appears under its plain name and its ``_epoch`` name (1.5); a name logged with
+        ``add_dataloader_idx=False`` appears only for the loaders it was logged from.
+        """
+        out: list[dict[str, Any]] = [{} for _ in range(count)]
+        for metric, value in self.epoch_metrics(reduce):
+            names = (metric.name, metric.epoch_name) if metric.forked else (metric.name,)
+            targets = sorted(metric.dataloaders) if metric.dataloaders else range(count)
+            for idx in targets:
+                for name in names:
+                    out[idx][name] = value
+        return [flatten_metrics(to_floats(entry)) for entry in out]
+
+
+def _entries(metric: LoggedMetric, value: Value) -> list[tuple[LoggedMetric, Value]]:
+    if metric.spread and isinstance(value, dict):
+        # A collection logged under several loaders: its members carry the loader suffix its entry got.
+        _, marker, idx = metric.name.partition("/dataloader_idx_")
+        suffix = f"{marker}{idx}" if marker else ""
+        return [(metric.view(f"{name}{suffix}"), entry) for name, entry in value.items()]
+    return [(metric, value)]
+
+
+def _map(value: Value, fn: Callable[[torch.Tensor], torch.Tensor]) -> Value:
+    return {key: fn(v) for key, v in value.items()} if isinstance(value, dict) else fn(value)
 
 
 def _one() -> int:
@@ -183,11 +286,26 @@ def _reduce_name(reduce_fx: Any, name: str) -> str:
                    min: "min", sum: "sum"}
         if reduce_fx in mapping:
             return mapping[reduce_fx]
-    elif isinstance(reduce_fx, str) and reduce_fx.lower() in _REDUCE:
-        return reduce_fx.lower()
+    elif isinstance(reduce_fx, str):
+        lowered = _REDUCE_ALIASES.get(reduce_fx.lower(), reduce_fx.lower())
+        if lowered in _REDUCE:
+            return lowered
     raise MisconfigurationError(
         f"self.log({name!r}, reduce_fx={reduce_fx!r}): reduce_fx must be one of {', '.join(_REDUCE)}"
     )
+
+
+def _as_value(value: Any, name: str, enable_graph: bool) -> Value:
+    """A scalar tensor, or for a dict of values (1.5 accepts one under a single name) a dict of scalar tensors."""
+    if isinstance(value, Mapping):
+        out = {}
+        for key, entry in value.items():
+            if isinstance(entry, Mapping):
+                raise MisconfigurationError(
+                    f"self.log({name!r}, ...) got a nested dict under {key!r}; only one level of keys is allowed")
+            out[str(key)] = _as_tensor(entry, f"{name}/{key}", enable_graph)
+        return out
+    return _as_tensor(value, name, enable_graph)
 
 
 def _as_tensor(value: Any, name: str, enable_graph: bool) -> torch.Tensor:
@@ -208,8 +326,34 @@ def _as_tensor(value: Any, name: str, enable_graph: bool) -> torch.Tensor:
     return torch.tensor(float(value))
 
 
-def to_floats(metrics: dict[str, Any]) -> dict[str, float]:
-    """Tensors to Python floats with one host transfer per device (not one per metric)."""
+def flatten_metrics(metrics: Mapping[str, Any], separator: str = "/") -> dict[str, Any]:
+    """``{"pair": {"a": x}}`` as ``{"pair/a": x}`` (what loggers that take flat keys receive)."""
+    if not any(isinstance(value, Mapping) for value in metrics.values()):
+        return dict(metrics)
+    out: dict[str, Any] = {}
+    for name, value in metrics.items():
+        if isinstance(value, Mapping):
+            for key, entry in flatten_metrics(value, separator).items():
+                out[f"{name}{separator}{key}"] = entry
+        else:
+            out[name] = value
+    return out
+
+
+def to_floats(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """Tensors to Python floats with one host transfer per device (not one per metric).
+
+    A dict value (a dict logged under one name) stays a dict, of floats.
+    """
+    if any(isinstance(value, Mapping) for value in metrics.values()):
+        flat = to_floats(flatten_metrics(metrics))
+        nested: dict[str, Any] = {}
+        for name, value in metrics.items():
+            if isinstance(value, Mapping):
+                nested[name] = {key: flat[f"{name}/{key}"] for key in flatten_metrics(value)}
+            else:
+                nested[name] = flat[name]
+        return nested
     out: dict[str, float] = {}
     by_device: dict[torch.device, list[tuple[str, torch.Tensor]]] = {}
     for name, value in metrics.items():
