@@ -1,4 +1,4 @@
-"""The command line: ``trainer-core fit|validate|test|predict|tune|debug`` (also ``python -m trainer_core``).
+"""The command line: ``trainer-core fit|validate|test|predict|tune|debug|sweep`` (also ``python -m trainer_core``).
 
 Options are built from the flag schema (:data:`trainer_core.flags.FLAGS`), so every Trainer flag is an option of
 the same name. Values are read as Python literals (``--gpus 1``, ``--max_time "{'hours': 1}"``), falling back to
@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser: one subcommand per mode, each with the run options and every Trainer flag of the schema."""
     parser = _Parser(prog="trainer-core", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
                      description="Train, evaluate and tune a LightningModule script (trainer_core).",
-                     epilog="Run `trainer-core SUBCOMMAND --help` for the options.\n\n" + __doc__.split("Examples:")[1])
+                     epilog="Run `trainer-core SUBCOMMAND --help` for the options. `trainer-core sweep --help`: "
+                            "hyper-parameter sweeps.\n\n" + __doc__.split("Examples:")[1])
     sub = parser.add_subparsers(dest="mode", metavar="SUBCOMMAND", parser_class=_Parser)
     for mode in MODES:
         usage = (f"trainer-core {mode} --model SCRIPT[:CLASS] [--data SOURCE] [--config FILE.yaml] [--FLAG VALUE ...] "
@@ -262,6 +263,10 @@ def _report(result: RunResult) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 the user's code raised, 2 bad input, 130 Ctrl-C)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["sweep"]:  # its own options (a sweep file, trial counts), not a Trainer run's
+        from trainer_core.sweep.cli import main as sweep_main
+
+        return sweep_main(args[1:])
     mode = next((a for a in args if a in MODES), "")
     show_traceback = "--traceback" in args
     prefix = f"trainer-core {mode}".strip()
