@@ -61,6 +61,7 @@ __all__ = [
     "suggest_flag",
     "export_schema",
     "normalize_limit",
+    "override_flags",
 ]
 
 FLAG_GROUPS = (
@@ -339,6 +340,22 @@ def validate_flags(given: Mapping[str, Any]) -> dict[str, Any]:
         value = given[name] if name in given else flag.default
         resolved[name] = flag.validate(name, value) if flag.validate else value
     return resolved
+
+
+def override_flags(given: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` with ``overrides`` applied; an override replaces every spelling of its setting.
+
+    Used to build a Trainer like another one but with some settings changed (the tuner's short fits): overriding
+    ``enable_checkpointing`` must drop a given ``checkpoint_callback``, or the two spellings would clash.
+
+    Examples:
+        >>> override_flags({"checkpoint_callback": True, "max_epochs": 3}, {"enable_checkpointing": False})
+        {'max_epochs': 3, 'enable_checkpointing': False}
+    """
+    replaced = {FLAGS[name].setting or name for name in overrides}
+    kept = {name: value for name, value in given.items()
+            if name not in overrides and (FLAGS[name].setting or name) not in replaced}
+    return {**kept, **overrides}
 
 
 def export_schema() -> str:

@@ -1,35 +1,32 @@
 """Snapshot, short fits, restore: the one mechanism both tuners run on.
 
-A :class:`TuningSession` remembers the trainer's attributes, the RNG state and the module's training flags when it
-opens. Each :meth:`TuningSession.run` applies temporary settings (only the tuner's callback, no loggers, no profiler,
-no validation or sanity check, counters from zero, a step limit) and calls the trainer's ordinary ``fit``. After
-every run the trainer's attributes go back to the snapshot, so nothing a short fit created (optimizers, loaders,
-the last batch, metrics) stays alive between trials. Module weights and the state of optimizers that
-``configure_optimizers`` returns are captured inside the first run, right after ``setup`` and
+A :class:`TuningSession` remembers the RNG state and the module's training flags when it opens. Each
+:meth:`TuningSession.run` builds a fresh Trainer of the user's class from the flags the user's Trainer was built with
+plus the finder's overrides (only the finder's callback, no loggers, no profiler, no checkpointing, no validation or
+sanity check, a step limit) and calls its ordinary ``fit``. The user's Trainer is never modified: its counters,
+callbacks, loggers, limits and optimizers are whatever they were before tuning, and nothing a short fit created
+(optimizers, loaders, the last batch, metrics) outlives the short Trainer. Module weights and the state of optimizers
+that ``configure_optimizers`` returns are captured inside the first run, right after ``setup`` and
 ``configure_optimizers`` (layers made in ``setup()`` exist by then), and loaded back when the session closes.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
+import functools
 import logging
 from typing import Any
 
 import torch
 
 from trainer_core.callback import Callback
+from trainer_core.flags import override_flags
 from trainer_core.hooks import HookDispatcher
-from trainer_core.profilers import PassThroughProfiler
 from trainer_core.seed import capture_rng_state, restore_rng_state
-from trainer_core.trainer.state import LoopProgress
 
-__all__ = ["TuningSession", "SessionCallback"]
+__all__ = ["TuningSession", "SessionCallback", "short_fit_flags"]
 
 log = logging.getLogger("trainer_core")
-
-# Containers the fit loop mutates in place: the snapshot keeps copies, the short fit gets fresh ones.
-_FRESH_DICTS = ("callback_metrics", "logged_metrics", "_progress_bar_tensors", "grad_norms")
 
 
 class SessionCallback(Callback):
@@ -50,48 +47,84 @@ class SessionCallback(Callback):
             session.capture_lazy(pl_module)
 
 
-class TuningSession:
-    """Context manager: snapshot on enter, ``run`` short fits, restore everything on exit.
+def short_fit_flags(given: dict[str, Any], callback: Callback, max_steps: int,
+                    overrides: dict[str, Any]) -> dict[str, Any]:
+    """The flags of one short fit: the user's flags, then the settings every finder run needs, then ``overrides``.
 
     Args:
-        trainer: the Trainer being tuned.
+        given: the keywords the user's Trainer was built with.
+        callback: the finder's callback, the only one installed.
+        max_steps: optimizer steps to run at most.
+        overrides: the finder's own flags (``limit_train_batches=1.0`` for the batch-size trials).
+    """
+    settings: dict[str, Any] = {
+        "callbacks": [callback], "logger": False, "profiler": None, "enable_checkpointing": False,
+        "enable_progress_bar": False, "enable_model_summary": False,
+        "max_steps": max_steps, "max_epochs": -1, "min_steps": 0, "min_epochs": 0, "max_time": None,
+        "limit_val_batches": 0, "num_sanity_val_steps": 0, "val_check_interval": 1.0, "check_val_every_n_epoch": 1,
+        "resume_from_checkpoint": None, "auto_lr_find": False, "auto_scale_batch_size": False,
+    }
+    overfit = given.get("overfit_batches") or 0
+    if overfit > 0:
+        # overfit_batches would also turn validation back on (it sets every limit_*): keep only its train limit.
+        settings.update(overfit_batches=0.0, limit_train_batches=overfit)
+    settings.update(overrides)
+    return override_flags(given, settings)
+
+
+@functools.cache
+def _short_fit_class(trainer_class: type) -> type:
+    """``trainer_class`` whose fits leave out the module's ``configure_callbacks`` (a subclass, made once).
+
+    A short fit must run only the finder's callback: a ModelCheckpoint or EarlyStopping that the module brings in
+    would write checkpoints or stop the sweep.
+    """
+    if not hasattr(trainer_class, "_merge_module_callbacks"):  # pragma: no cover - guards an engine refactor
+        raise RuntimeError(f"{trainer_class.__name__} has no _merge_module_callbacks step; the tuner's short fits "
+                           "need it to leave out the module's configure_callbacks")
+
+    def _merge_module_callbacks(self: Any) -> None:
+        self._hooks.rebuild(self.callbacks, self.lightning_module, self.profiler)
+
+    return type(f"Tuning{trainer_class.__name__}", (trainer_class,),
+                {"_merge_module_callbacks": _merge_module_callbacks, "__module__": __name__})
+
+
+class TuningSession:
+    """Context manager: snapshot on enter, ``run`` short fits, restore the module on exit.
+
+    Args:
+        trainer: the Trainer being tuned (left as it is; short fits run on Trainers built from its flags).
         model: the LightningModule.
-        fit_kwargs: ``train_dataloaders``, ``val_dataloaders`` and ``datamodule`` for ``trainer.fit``.
+        fit_kwargs: ``train_dataloaders`` or ``datamodule`` for the short fits' ``fit``.
     """
 
     def __init__(self, trainer: Any, model: Any, **fit_kwargs: Any) -> None:
         self.trainer = trainer
         self.model = model
-        self.fit_kwargs = fit_kwargs
+        self.fit_kwargs = {name: value for name, value in fit_kwargs.items() if value is not None}
         self.interrupted = False
         self.lazy_keys: set[str] = set()
         self.lazy_pending = False
         self._weights: dict[str, torch.Tensor] | None = None
         self._optimizer_states: list[tuple[Any, dict[str, Any]]] = []
-        self._attrs: dict[str, Any] = {}
-        self._copies: dict[str, Any] = {}
-        self._telemetry = HookDispatcher(trainer)
+        self._running: Any = None
+        # Telemetry goes to the user's callbacks (the studio's recorder), which are not installed during short fits;
+        # they receive the Trainer running the short fit while one runs, the user's Trainer otherwise.
+        self._telemetry: HookDispatcher | None = None
+        self._telemetry_trainer: Any = None
 
     # --- open / close ---------------------------------------------------------------------------------------
     def __enter__(self) -> TuningSession:
-        t = self.trainer
-        self._attrs = dict(vars(t))
-        self._copies = {name: dict(getattr(t, name)) for name in _FRESH_DICTS if isinstance(getattr(t, name, None),
-                                                                                                dict)}
-        self._copies["progress"] = dataclasses.replace(t.progress)
-        self._copies["state"] = dataclasses.replace(t.state)
-        self._copies["callbacks"] = list(t.callbacks)
-        scaler = t.scaler
-        self._scaler_state = copy.deepcopy(scaler.state_dict()) if scaler is not None else None
         self._rng = capture_rng_state()
         self._training_flags = [(m, m.training) for m in self.model.modules()]
-        # Telemetry goes to the user's callbacks (the studio's recorder), which are not installed during short fits.
-        self._telemetry.rebuild(t.callbacks, self.model, None)
+        # Short fits build their own precision plugin, but a plugin object passed in the flags is shared.
+        scaler = self.trainer.scaler
+        self._scaler_state = copy.deepcopy(scaler.state_dict()) if scaler is not None else None
         return self
 
     def __exit__(self, *exc: Any) -> None:
         model = self.model
-        self._restore_trainer()
         if self._weights is not None:
             self._load_weights()
         for param in model.parameters():
@@ -104,29 +137,21 @@ class TuningSession:
         if scaler is not None and self._scaler_state is not None:
             scaler.load_state_dict(self._scaler_state)
         restore_rng_state(self._rng)
+        self._reattach()
         t = self.trainer
-        # The model stays attached, as after any stage (1.x): trainer.lightning_module is the tuned module.
-        t.lightning_module = model
-        object.__setattr__(model, "trainer", t)
-        if self.fit_kwargs.get("datamodule") is not None:
-            t.datamodule = self.fit_kwargs["datamodule"]
         if self.interrupted:
             t.state.status = "interrupted"
         t._hooks.rebuild(t.callbacks, model, t.profiler)
 
-    def _restore_trainer(self) -> None:
-        t = self.trainer
-        t.__dict__.clear()
-        t.__dict__.update(self._attrs)
-        for name, value in self._copies.items():
-            if name in ("progress", "state"):
-                setattr(t, name, dataclasses.replace(value))
-            elif name == "callbacks":
-                t.callbacks = list(value)
-            else:
-                container = getattr(t, name)
-                container.clear()
-                container.update(value)
+    def _reattach(self) -> None:
+        """The model (and datamodule) belong to the user's Trainer again, as after any stage (1.x)."""
+        t, model = self.trainer, self.model
+        t.lightning_module = model
+        object.__setattr__(model, "trainer", t)
+        datamodule = self.fit_kwargs.get("datamodule")
+        if datamodule is not None:
+            t.datamodule = datamodule
+            datamodule.trainer = t
 
     # --- short fits -----------------------------------------------------------------------------------------
     def run(self, callback: SessionCallback, max_steps: int, **overrides: Any) -> None:
@@ -135,41 +160,21 @@ class TuningSession:
         Args:
             callback: the tuner's callback (the only one installed).
             max_steps: the step limit.
-            **overrides: more trainer attributes to set for this fit only (``limit_train_batches=1.0``, ...).
+            **overrides: more Trainer flags for this fit only (``limit_train_batches=1.0``, ...).
 
-        Exceptions from the fit propagate (the trainer's attributes are back at the snapshot either way).
+        Exceptions from the fit propagate (the user's Trainer was not touched either way).
         """
-        t, model = self.trainer, self.model
         callback.session = self
-        self._apply_temporary_settings(callback, max_steps)
-        for name, value in overrides.items():
-            setattr(t, name, value)
-        # A module's configure_callbacks would bring checkpointing or early stopping back into the short fit.
-        object.__setattr__(model, "configure_callbacks", _no_callbacks)
+        flags = short_fit_flags(self.trainer._init_flags, callback, max_steps, overrides)
+        short = _short_fit_class(type(self.trainer))(**flags)
+        self._running = short
         try:
-            t.fit(model, **self.fit_kwargs)
-            if t.state.status == "interrupted":
+            short.fit(self.model, **self.fit_kwargs)
+            if short.interrupted:
                 self.interrupted = True
         finally:
-            model.__dict__.pop("configure_callbacks", None)
-            self._restore_trainer()
-
-    def _apply_temporary_settings(self, callback: Callback, max_steps: int) -> None:
-        t = self.trainer
-        t.callbacks = [callback]
-        t.loggers = []
-        t.profiler = PassThroughProfiler()
-        t.max_steps, t.max_epochs = max_steps, -1
-        t.min_steps, t.min_epochs = 0, 0
-        t.max_time = None
-        t.limit_val_batches, t.num_sanity_val_steps = 0, 0
-        t.val_check_interval, t.check_val_every_n_epoch = 1.0, 1
-        t.resume_from_checkpoint = None
-        t._resume_skip_batches, t._resume_epoch_end, t._resume_rng = 0, False, None
-        t.progress = LoopProgress()
-        t.should_stop = False
-        for name in _FRESH_DICTS:
-            setattr(t, name, {})
+            self._running = None
+            self._reattach()
 
     # --- weights --------------------------------------------------------------------------------------------
     def fit_started(self, trainer: Any, module: Any) -> None:
@@ -225,13 +230,16 @@ class TuningSession:
         The user's callbacks do not run inside the short fits, so these hooks are where they can stop tuning: a
         ``KeyboardInterrupt`` raised here (the studio's Stop) ends the current short fit and the tuner gracefully.
         """
+        target = self._running if self._running is not None else self.trainer
+        telemetry = self._telemetry
+        if telemetry is None or self._telemetry_trainer is not target:
+            telemetry = self._telemetry = HookDispatcher(target)
+            telemetry.rebuild(self.trainer.callbacks, self.model, None)
+            self._telemetry_trainer = target
         try:
-            self._telemetry.callbacks(hook, payload)
+            telemetry.callbacks(hook, payload)
         except KeyboardInterrupt:
             log.warning("Tuning interrupted; the trainer and the model are being restored")
             self.interrupted = True
-            self.trainer.should_stop = True
-
-
-def _no_callbacks() -> None:
-    return None
+            if self._running is not None:
+                self._running.should_stop = True

@@ -1,8 +1,9 @@
 """``Tuner``: ``trainer.tune()``, ``trainer.tuner.lr_find(...)`` and ``trainer.tuner.scale_batch_size(...)``.
 
-Each call opens a :class:`~trainer_core.tuner._session.TuningSession` (snapshot), runs short fits through the
-trainer's ordinary ``fit`` and restores weights, optimizer state, counters, callbacks, loggers, limits and RNG state
-when it closes, so a fit after tuning behaves like a fit on a fresh model with the tuned values.
+Each call opens a :class:`~trainer_core.tuner._session.TuningSession` (snapshot of the module and the RNG), runs
+every short fit through the ordinary ``fit`` of a Trainer built from the user's flags plus the finder's overrides,
+and restores weights, optimizer state and RNG state when it closes. The user's Trainer itself (counters, callbacks,
+loggers, limits) is never changed, so a fit after tuning behaves like a fit on a fresh model with the tuned values.
 """
 
 from __future__ import annotations
@@ -121,8 +122,9 @@ class Tuner:
             return None
         dm = datamodule if datamodule is not None else trainer.datamodule
         attr = lr_attr_name(model, dm, attr_name or _auto_lr_name(trainer)) if update_attr else ""
-        session = TuningSession(trainer, model, train_dataloaders=train_dataloaders,
-                                val_dataloaders=val_dataloaders, datamodule=datamodule)
+        # Validation is off in the short fits: only the training data is passed on.
+        data = {"train_dataloaders": train_dataloaders} if train_dataloaders is not None else {"datamodule": dm}
+        session = TuningSession(trainer, model, **data)
         with self._stage(model), session:
             finder = _run_lr_find(session, min_lr=min_lr, max_lr=max_lr, num_training=num_training, mode=mode,
                                   early_stop_threshold=early_stop_threshold)
@@ -175,7 +177,7 @@ class Tuner:
                 f"datamodule. Add `self.{batch_arg_name} = 2` to __init__ and use it in train_dataloader(), or pass "
                 "batch_arg_name=\"<your attribute>\".")
         original = holders.read()
-        session = TuningSession(trainer, model, datamodule=datamodule, val_dataloaders=val_dataloaders)
+        session = TuningSession(trainer, model, datamodule=dm)
         steps = min(steps_per_trial, 2) if mode == "fit" else steps_per_trial
         ctx = bs.TrialContext(session, holders.write, steps, bs.memory_probe_for(trainer.strategy.root_device))
         self.last_trials = trials = []
