@@ -67,9 +67,8 @@ def format_tick(value: float, spacing: float) -> str:
     if 1e-3 <= magnitude < 1e6:
         places = max(0, math.ceil(-math.log10(abs(spacing)))) if spacing and math.isfinite(spacing) else 3
         return f"{value:,.{min(places, 8)}f}"
-    mantissa, exponent = f"{value:.3g}".split("e") if "e" in f"{value:.3g}" else (f"{value:.3g}", "")
-    if not exponent:
-        return mantissa
+    mantissa, exponent = f"{value:.2e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
     sign, digits = exponent[0], exponent[1:].lstrip("0") or "0"
     return f"{mantissa}e{'-' if sign == '-' else ''}{digits}"
 

@@ -36,6 +36,7 @@ from studio.models.dashboards.grads import (
 )
 from studio.qt.dashboards.common import plot_export_button, run_config
 from studio.qt.dashboards.series_plot import SeriesPlot
+from studio.qt.plot_style import style_plot
 from studio.services.session import RunSession
 
 # Dashboards redraw at most 5 times a second while a run streams (the metrics tab keeps the full clock rate).
@@ -83,7 +84,7 @@ class GradientsView(QWidget):
         self.mode = QComboBox()
         self.mode.addItems(["Heatmap (layer x step)", "Curves"])
         self.mode.currentIndexChanged.connect(self._on_mode)
-        self.heatmap = pg.PlotWidget()
+        self.heatmap = style_plot(pg.PlotWidget())  # real step values on x; follows the theme
         self.heat_item = pg.ImageItem()
         self.heatmap.getPlotItem().addItem(self.heat_item)
         self.heatmap.getPlotItem().setLabel("bottom", "step")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from studio.models.dashboards.system import GpuSampler, ProcessSampler, allocator_stats
 from studio.models.dashboards.tables import Table
 from studio.qt.dashboards.common import TableModel, fmt_bytes, make_table_view
+from studio.qt.plot_style import style_plot
 from studio.services.session import RunSession
 
 __all__ = ["SystemView"]
@@ -50,7 +51,7 @@ class SystemView(QWidget):
         self.process_label = QLabel()
         self.process_label.setObjectName("processStats")
         self.process_label.setWordWrap(True)
-        self.plot_widget = pg.PlotWidget()
+        self.plot_widget = style_plot(pg.PlotWidget())  # real values on the axes; follows the theme
         self.plot = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "seconds ago")

@@ -23,6 +23,7 @@ from studio.qt.dashboards.common import (
     make_table_view,
     plot_export_button,
 )
+from studio.qt.plot_style import style_plot
 from studio.services.session import RunSession
 
 __all__ = ["LrFinderView", "BatchFinderView"]
@@ -60,7 +61,7 @@ class LrFinderView(QWidget):
         self.session = session
         self.curve = LrCurve()
         self._seen = (-1, -1)
-        self.plot_widget = pg.PlotWidget()
+        self.plot_widget = style_plot(pg.PlotWidget())  # real values on the axes; follows the theme
         self.plot = self.plot_widget.getPlotItem()
         self.plot.setLogMode(x=True)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
@@ -161,7 +162,7 @@ class BatchFinderView(QWidget):
         self._seen = (-1, -1)
         self.model = TableModel(self)
         self.table = make_table_view(self.model)
-        self.plot_widget = pg.PlotWidget()
+        self.plot_widget = style_plot(pg.PlotWidget())  # real values on the axes; follows the theme
         self.plot = self.plot_widget.getPlotItem()
         self.plot.setLogMode(x=True)
         self.plot.showGrid(x=True, y=True, alpha=0.25)

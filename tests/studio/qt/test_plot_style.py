@@ -45,3 +45,24 @@ def test_series_plot_has_readable_axes_and_follows_the_theme(qtbot, qapp):
         assert plot.backgroundBrush().color().name() == plot_colors(True).background
     finally:
         apply_theme(qapp, "light")
+
+
+def test_tuner_and_system_plots_show_real_values(qtbot):
+    """Bug 6 on the LR finder (live log axis), batch-size and system plots: no SI-prefix scaling anywhere."""
+    from studio.qt.dashboards.system_view import SystemView
+    from studio.qt.dashboards.tuner_views import BatchFinderView, LrFinderView
+    from studio.services.session import RunSession
+
+    session = RunSession()
+    try:
+        for view_type in (LrFinderView, BatchFinderView, SystemView):
+            view = view_type(session)
+            qtbot.addWidget(view)
+            for side in ("left", "bottom"):
+                axis = view.plot.getAxis(side)
+                assert isinstance(axis, ReadableAxis) and not axis.autoSIPrefix, (view_type, side)
+        lr_axis = LrFinderView(session).plot.getAxis("bottom")
+        assert lr_axis.logMode and lr_axis.labelText == "learning rate (log)"
+        assert lr_axis.tickStrings([-4.0, -3.0], 1.0, 1.0) == ["1e-4", "0.001"]
+    finally:
+        session.shutdown()
