@@ -48,6 +48,8 @@ class Trainer(StageRunner):
 
     def __init__(self, **flags: Any) -> None:
         self._flags = validate_flags(flags)
+        # The keywords as given: the tuner builds its short-fit Trainers from them plus its own overrides.
+        self._init_flags: dict[str, Any] = dict(flags)
         f = self._flags
         self.state = TrainerState()
         self.progress = LoopProgress()
