@@ -287,6 +287,9 @@ class MainWindow(QMainWindow):
             data=data,
             trainer_flags=flags,
             ckpt_path=self.project.ckpt_edit.text().strip() or None,
+            tune=dict(self.project.tune_settings),
+            debug=self.project.debug_mode,
+            seed=self.project.seed_value(),
         )
         if config.ckpt_path and not os.path.isfile(config.ckpt_path):
             problems.append(f"Checkpoint {config.ckpt_path} does not exist; choose a .ckpt file or clear the field.")
@@ -300,7 +303,10 @@ class MainWindow(QMainWindow):
         self.project.select_model_class(config.model_class)
         self.model_form.set_class(self.project.model_class(), config.model_init_args)
         self.project.set_data_config(config.data)
-        self.project.ckpt_edit.setText(config.ckpt_path or "")
+        self.project.set_run_settings(config.seed, config.tune, config.debug)
+        # A config's ckpt_path resumes a fit on the command line; the studio keeps that meaning.
+        self.project.set_checkpoint(config.ckpt_path, resume=bool(config.ckpt_path),
+                                    note="From the config file." if config.ckpt_path else "")
         unknown = self.trainer_form.set_values(config.trainer_flags)
         if unknown:
             notes.append(f"Unknown Trainer flags ignored: {', '.join(unknown)}.")
@@ -338,8 +344,13 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("cannot start: fix the problems listed above the plots", 8000)
             return False
         self.show_problems([])
+        config.ckpt_path = self.project.checkpoint_for(mode)
         runs_dir = self.settings.runs_dir()
         self.ensure_views()
+        overrides = dict(overrides or {})
+        if "tune" in overrides:
+            # The button picks the finders; the config's finder arguments (lr_find_kwargs, ...) still apply.
+            overrides["tune"] = {**config.tune, **overrides["tune"]}
         self.session.launch(config, mode, runs_dir, overrides=overrides)
         self.views.setCurrentWidget(self.metrics_view)
         self.sync_actions()
@@ -352,9 +363,23 @@ class MainWindow(QMainWindow):
 
     def _on_run_ended(self, status: str, reason: str) -> None:
         self.sync_actions()
+        self._take_fit_checkpoint()
         if status == "failed":
             self.views.setCurrentWidget(self.console_view)
         self.statusBar().showMessage(f"run {status}" + (f": {reason.splitlines()[0]}" if reason else ""), 15000)
+
+    def _take_fit_checkpoint(self) -> None:
+        """After a live Fit, its best checkpoint (else its last) becomes the weights Validate/Test/Predict use."""
+        model = self.session.model
+        if model.mode != "fit" or not self.session.last_request:
+            return
+        choice = fit_checkpoint(model.result, model.checkpoints, model.extras.get("checkpoint_saved") or [])
+        if choice is None:
+            return
+        path, how = choice
+        self.project.set_checkpoint(path, note=f"{how} of the fit that just ended: Validate, Test and Predict "
+                                               "evaluate it; a new Fit starts fresh unless Resume from here is "
+                                               "ticked.")
 
     def _on_updated(self, kinds: set[str]) -> None:
         if "status" in kinds:
@@ -426,6 +451,29 @@ class MainWindow(QMainWindow):
             apply_theme(app, name)
         self.settings.set_theme(name)
         # apply_theme repaints every plot (studio.qt.plot_style listens for the switch).
+
+
+def fit_checkpoint(result: dict[str, Any], saved: list[str],
+                   saved_events: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """The checkpoint a fit leaves for evaluation and how it was chosen, or None when it wrote none.
+
+    The checkpoint callback's best file when it monitors a metric; the last file written otherwise (a fit without
+    a monitor, or a stopped one whose newest file is the stop checkpoint). Files since deleted are skipped.
+
+    Args:
+        result: the run's RunResult fields (``best_checkpoint``, ``last_checkpoint``).
+        saved: every checkpoint path the run reported, oldest first.
+        saved_events: the ``checkpoint_saved`` events (their ``monitor`` tells whether "best" means anything).
+    """
+    monitored = any(event.get("monitor") for event in saved_events)
+    best = result.get("best_checkpoint")
+    if monitored and best and os.path.isfile(best):
+        monitor = next(event["monitor"] for event in reversed(saved_events) if event.get("monitor"))
+        return best, f"Best checkpoint by {monitor}"
+    for path in [*reversed(saved), result.get("last_checkpoint"), best]:
+        if path and os.path.isfile(path):
+            return path, "Last checkpoint"
+    return None
 
 
 def _menu_button_style() -> str:

@@ -1,4 +1,4 @@
-"""The project panel: the model script and its class, the data source, and the checkpoint to resume from."""
+"""The project panel: the model script and its class, the data source, and the checkpoint to evaluate or resume."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QIntValidator
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -132,17 +133,42 @@ class ProjectPanel(QWidget):
         data_layout.addWidget(self.file_host)
 
         self.ckpt_edit = QLineEdit()
-        self.ckpt_edit.setPlaceholderText("optional: resume fit / weights for validate, test, predict")
+        self.ckpt_edit.setPlaceholderText("optional: the weights Validate, Test and Predict use (set after a Fit)")
+        self.ckpt_edit.textEdited.connect(lambda _: self.ckpt_note.setText(""))
         ckpt_browse = QPushButton("Browse…")
         ckpt_browse.clicked.connect(self._browse_ckpt)
+        # Resuming is an explicit choice: a Fit with this unticked starts from fresh weights whatever the field holds.
+        self.resume_fit = QCheckBox("Resume from here (the next Fit continues this checkpoint's training)")
+        self.ckpt_note = QLabel()
+        self.ckpt_note.setObjectName("checkpointNote")
+        self.ckpt_note.setWordWrap(True)
         ckpt_box = QGroupBox("Checkpoint")
         ckpt_form = QFormLayout(ckpt_box)
-        ckpt_form.addRow("Resume from", _path_row(self.ckpt_edit, ckpt_browse))
+        ckpt_form.addRow("Weights", _path_row(self.ckpt_edit, ckpt_browse))
+        ckpt_form.addRow("", self.resume_fit)
+        ckpt_form.addRow(self.ckpt_note)
+
+        # seed_everything: and tune: of a loaded config are shown, sent with every run and saved again.
+        self.seed = QLineEdit()
+        self.seed.setPlaceholderText("none: different weights and shuffling every run")
+        self.seed.setValidator(QIntValidator(0, 2**31 - 1, self.seed))
+        self.seed.setToolTip("seed_everything: the same seed gives the same run every time (weights, shuffling)")
+        self.tune_settings: dict[str, Any] = {}
+        self.debug_mode = "fast_dev_run"
+        self.tune_note = QLabel()
+        self.tune_note.setObjectName("tuneNote")
+        self.tune_note.setWordWrap(True)
+        run_box = QGroupBox("Run")
+        run_form = QFormLayout(run_box)
+        run_form.addRow("Seed", self.seed)
+        run_form.addRow(self.tune_note)
+        self.set_run_settings(None, {}, "fast_dev_run")
 
         layout = QVBoxLayout(self)
         layout.addWidget(model_box)
         layout.addWidget(data_box)
         layout.addWidget(ckpt_box)
+        layout.addWidget(run_box)
         layout.addStretch(1)
         self._sync_data()
 
@@ -294,4 +320,45 @@ class ProjectPanel(QWidget):
     def _browse_ckpt(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", self._start_dir(), "Checkpoints (*.ckpt);;All (*)")
         if path:
-            self.ckpt_edit.setText(path)
+            self.set_checkpoint(path)
+
+    # --- run settings -----------------------------------------------------------------------------------------
+    def set_run_settings(self, seed: int | None, tune: dict[str, Any], debug: str) -> None:
+        """Show a config's ``seed_everything:``, ``tune:`` and ``debug:`` (kept for every run and for saving)."""
+        self.seed.setText("" if seed is None else str(seed))
+        self.tune_settings = dict(tune or {})
+        self.debug_mode = debug or "fast_dev_run"
+        parts = []
+        for key, value in self.tune_settings.items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{k} {v}" for k, v in value.items())
+            parts.append(f"{key}: {value}")
+        if self.debug_mode != "fast_dev_run":
+            parts.append(f"debug: {self.debug_mode}")
+        self.tune_note.setText(("Tune uses these settings from the config: " + "; ".join(parts)) if parts else
+                               "Tune uses the finders' default settings (a config's tune: section sets others).")
+
+    def seed_value(self) -> int | None:
+        """The seed for seed_everything, or None when the field is empty."""
+        text = self.seed.text().strip()
+        return int(text) if text else None
+
+    # --- checkpoint -------------------------------------------------------------------------------------------
+    def set_checkpoint(self, path: str | None, *, note: str = "", resume: bool = False) -> None:
+        """Show ``path`` as the weights to evaluate, with a note saying where it came from.
+
+        Args:
+            path: the checkpoint file (None or "" clears the field).
+            note: one sentence under the field (which fit, which monitor).
+            resume: tick "Resume from here", so the next Fit continues from it.
+        """
+        self.ckpt_edit.setText(path or "")
+        self.ckpt_note.setText(note)
+        self.resume_fit.setChecked(bool(path) and resume)
+
+    def checkpoint_for(self, mode: str) -> str | None:
+        """The checkpoint a run of ``mode`` uses: always for evaluation, for training only with Resume ticked."""
+        path = self.ckpt_edit.text().strip() or None
+        if mode in ("fit", "debug", "tune") and not self.resume_fit.isChecked():
+            return None
+        return path

@@ -1,5 +1,5 @@
-"""The run status strip: status, stage, epoch, step, progress bar, batches/s, ETA, elapsed, run folder and the
-newest progress-bar metrics."""
+"""The run status strip: status, stage, epoch, step, progress bar, batches/s, ETA, elapsed, run folder, the
+newest progress-bar metrics and, for an evaluation run, the weights it evaluated."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
 from studio.models.run_state import RunStatus
 from studio.services.session import RunSession
 
-__all__ = ["StatusView", "format_duration"]
+__all__ = ["StatusView", "format_duration", "weights_line"]
 
 _STATUS_COLOURS = {
     RunStatus.IDLE: "#7f7f7f",
@@ -31,6 +31,17 @@ def format_duration(seconds: float | None) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def weights_line(mode: str | None, started: list[dict]) -> str:
+    """Which weights an evaluation run (validate, test, predict) used, from its ``run_started`` config; else ""."""
+    if mode not in ("validate", "test", "predict") or not started:
+        return ""
+    checkpoint = (started[-1].get("config") or {}).get("ckpt_path")
+    if checkpoint:
+        return f"weights: {checkpoint}"
+    return ("weights: as the model's constructor makes them (no checkpoint chosen: untrained unless the script "
+            "loads its own)")
 
 
 class StatusView(QWidget):
@@ -58,6 +69,10 @@ class StatusView(QWidget):
         self.folder = QLabel()
         self.folder.setOpenExternalLinks(False)
         self.folder.linkActivated.connect(lambda url: QDesktopServices.openUrl(QUrl.fromLocalFile(url)))
+        self.weights = QLabel()
+        self.weights.setObjectName("runWeights")
+        self.weights.setWordWrap(True)
+        self.weights.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.reason = QLabel()
         self.reason.setWordWrap(True)
         self.reason.setObjectName("runReason")
@@ -70,7 +85,8 @@ class StatusView(QWidget):
         grid.addWidget(self.speed, 0, 3)
         grid.addWidget(self.metrics, 1, 0, 1, 4)
         grid.addWidget(self.folder, 2, 0, 1, 4)
-        grid.addWidget(self.reason, 3, 0, 1, 4)
+        grid.addWidget(self.weights, 3, 0, 1, 4)
+        grid.addWidget(self.reason, 4, 0, 1, 4)
         grid.setColumnStretch(2, 1)
         session.tick.connect(self.refresh)
         self.refresh()
@@ -103,6 +119,9 @@ class StatusView(QWidget):
             self.folder.setText(f'run folder: <a style="color:#4a90e2" href="{model.log_dir}">{model.log_dir}</a>')
         else:
             self.folder.setText("run folder: -")
+        weights = weights_line(model.mode, model.extras.get("run_started") or [])
+        self.weights.setText(weights)
+        self.weights.setVisible(bool(weights))
         # Why it ended: the error or stop for a run that did not finish; for one that did, what is worth knowing
         # (stopped early by EarlyStopping or the time limit, the tuned values).
         text = model.reason if model.ended else ""

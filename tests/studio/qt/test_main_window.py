@@ -216,13 +216,13 @@ def test_resume_from_the_stop_checkpoint(make_window, qtbot, scripts):
         window.stop()
     stopped = [p for p in window.session.model.checkpoints if "stopped-" in p]
     assert stopped
-    window.project.ckpt_edit.setText(stopped[0])
+    window.project.set_checkpoint(stopped[0], resume=True)  # "Resume from here": resuming is an explicit choice
     set_arg(window, "step_sleep", "0.0")
     assert window.launch("fit")
     with qtbot.waitSignal(window.session.run_ended, timeout=60_000) as ended:
         pass
     assert ended.args[0] == "finished", window.console_view.plain_text()
-    first_step = window.session.model.metrics.series("loss").view()[0][0]
+    first_step = window.session.model.metrics.series("train_loss").view()[0][0]
     assert first_step > 10  # resumed, not restarted
     assert window.session.model.progress.epoch == 2
 

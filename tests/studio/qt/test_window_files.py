@@ -69,3 +69,26 @@ def test_the_menus_module_does_not_import_the_window_module_even_for_annotations
     tree = ast.parse(inspect.getsource(window_files))
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert "studio.qt.main_window" not in imported
+
+
+def test_seed_and_tune_sections_of_a_config_are_kept_used_and_saved(make_window, tmp_path, monkeypatch):
+    import yaml
+
+    window = make_window()  # the bundled example: its YAML has seed_everything: 0 and a tune: section
+    assert window.project.seed.text() == "0"
+    assert "init_val 16" in window.project.tune_note.text()
+    config, problems = window.current_config()
+    assert problems == [] and config.seed == 0
+    assert config.tune["scale_batch_size_kwargs"] == {"mode": "power", "init_val": 16, "max_trials": 3}
+    saved = tmp_path / "saved.yaml"
+    config.save(saved)
+    raw = yaml.safe_load(saved.read_text())
+    assert raw["seed_everything"] == 0 and raw["tune"]["lr_find_kwargs"] == {"num_training": 60}
+
+    sent = {}
+    monkeypatch.setattr(window.session, "launch", lambda config, mode, runs_dir, overrides=None: sent.update(
+        spec=config.to_spec(mode) | (overrides or {})))
+    window.launch("tune", overrides={"tune": {"lr_find": False, "scale_batch_size": True}})
+    assert sent["spec"]["seed"] == 0
+    assert sent["spec"]["tune"] == {"scale_batch_size": True, "lr_find": False, "lr_find_kwargs": {"num_training": 60},
+                                    "scale_batch_size_kwargs": {"mode": "power", "init_val": 16, "max_trials": 3}}
