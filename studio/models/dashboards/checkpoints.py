@@ -1,8 +1,9 @@
 """Saved checkpoints with the monitored score at the moment each was written, and which one is best.
 
-``checkpoint_saved`` events carry path, kind, epoch and step. The score comes from, in order: a ``score`` field in
-the event, ``monitor=value`` in the file name, or the monitored metric's latest value in the validation summary
-(``epoch_finished`` of stage validate) that preceded the event. The monitor is the event's ``monitor``, the
+``checkpoint_saved`` events carry path, kind, epoch and step, and for a ModelCheckpoint that monitors a metric its
+monitor, mode, score and best file at that moment. The score comes from, in order: a ``score`` field in the event,
+``monitor=value`` in the file name, or the monitored metric's latest value in the validation summary
+(``epoch_finished`` of stage validate) that preceded the event. The monitor is the events' ``monitor``, the
 ModelCheckpoint ``monitor`` of the run config, or ``val_loss`` when the run logged it.
 """
 
@@ -70,10 +71,22 @@ def _from_name(path: str, monitor: str | None) -> float | None:
 def checkpoint_rows(events: list[dict[str, Any]], config: dict[str, Any] | None = None) -> list[CheckpointRow]:
     """Rows for every ``checkpoint_saved`` in ``events``, best one marked.
 
+    Monitor and mode come from the checkpoint callback's own state as the events report it (a ModelCheckpoint made
+    in ``configure_callbacks`` is not in the run config), then from the config's ModelCheckpoint, then ``val_loss``
+    (lower is better) when the run logged it. A checkpoint written outside the callback (the studio's stop
+    checkpoint) is scored on the run's monitor too, so every row is ranked on one metric. The best row is the file
+    the callback itself last named best; for older runs without that, the best score in the callback's direction.
+    A file no longer on disk is not marked best while others are. A file written again (``last.ckpt``) keeps its newest epoch/step.
+
     The score of a checkpoint without one in its event or name is the monitored value of the last validation
     summary (``epoch_finished`` of stage validate) at or before the step the checkpoint was written.
     """
-    monitor, mode = monitor_of(config)
+    saved = [e for e in events if e.get("type") == "checkpoint_saved" and e.get("path")]
+    config_monitor, config_mode = monitor_of(config)
+    reported = [e for e in saved if e.get("monitor")]
+    monitor = reported[-1]["monitor"] if reported else config_monitor
+    mode = next((str(e["mode"]) for e in reversed(reported) if e.get("mode")), None) or (
+        config_mode if monitor == config_monitor else "min")
     summaries: list[tuple[float, dict[str, float]]] = []
     for event in events:
         if event.get("type") == "epoch_finished" and event.get("stage") == "validate":
@@ -85,15 +98,15 @@ def checkpoint_rows(events: list[dict[str, Any]], config: dict[str, Any] | None 
                     continue
             summaries.append((float(event.get("step") or 0), values))
     summaries.sort(key=lambda item: item[0])
+    if monitor is None and any("val_loss" in values for _, values in summaries):
+        monitor = "val_loss"
     rows: list[CheckpointRow] = []
-    for event in events:
-        if event.get("type") != "checkpoint_saved" or not event.get("path"):
-            continue
+    for event in saved:
         epoch, step = saved_at(str(event["path"]), event.get("epoch"), event.get("step"))
         before = [values for at, values in summaries if step is None or at <= step]
         seen = before[-1] if before else {}
-        name = event.get("monitor") or monitor or ("val_loss" if any("val_loss" in v for _, v in summaries) else None)
-        score = event.get("score")
+        name = event.get("monitor") or monitor
+        score = event.get("score") if event.get("monitor") == name else None
         if score is None:
             score = _from_name(event["path"], name)
         if score is None and name in seen:
@@ -101,8 +114,17 @@ def checkpoint_rows(events: list[dict[str, Any]], config: dict[str, Any] | None 
         row = CheckpointRow(str(event["path"]), str(event.get("kind") or ""), epoch, step, name,
                             None if score is None else float(score))
         rows = [r for r in rows if r.path != row.path] + [row]
-    scored = [r for r in rows if r.score is not None and math.isfinite(r.score) and r.kind != "last"]
-    if scored:
-        pick = max if mode == "max" else min
-        pick(scored, key=lambda r: r.score).best = True
+    # Top-k deletes files the callback no longer keeps: only files on disk can be best (all of them count when
+    # none is, e.g. a run folder opened after it moved).
+    on_disk = {r.path for r in rows if r.exists} or {r.path for r in rows}
+    named_best = next((str(e["best_path"]) for e in reversed(saved) if e.get("best_path")), None)
+    marked = next((r for r in rows if r.path == named_best and r.path in on_disk), None)
+    if marked is None:
+        scored = [r for r in rows if r.score is not None and math.isfinite(r.score) and r.kind != "last"
+                  and r.monitor == monitor and r.path in on_disk]
+        if scored:
+            pick = max if mode == "max" else min
+            marked = pick(scored, key=lambda r: r.score)
+    if marked is not None:
+        marked.best = True
     return rows

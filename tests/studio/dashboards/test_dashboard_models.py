@@ -216,3 +216,37 @@ def test_layer_bins_incremental_equals_a_fresh_build_and_merges():
 def test_hold_last_fills_gaps_but_not_the_start():
     filled = grads.hold_last(np.array([[np.nan, 1.0, np.nan, 3.0, np.nan]]))
     assert np.array_equal(filled, np.array([[np.nan, 1.0, 1.0, 3.0, 3.0]]), equal_nan=True)
+
+
+def test_checkpoint_rows_follow_the_callbacks_own_mode_monitor_and_best(tmp_path):
+    """A ModelCheckpoint maximising val_acc from configure_callbacks (so not in the run config)."""
+    kept, worse, last = (tmp_path / "epoch=2-step=30.ckpt", tmp_path / "epoch=0-step=10.ckpt",
+                         tmp_path / "last.ckpt")
+    kept.write_bytes(b"x")
+    last.write_bytes(b"x")  # worse was deleted by top-k
+    stop = tmp_path / "stopped-step=75.ckpt"
+    stop.write_bytes(b"x")
+    events = [
+        {"type": "epoch_finished", "stage": "validate", "step": 10, "metrics": {"val_acc": 0.6, "val_loss": 0.9}},
+        {"type": "checkpoint_saved", "path": str(worse), "kind": "checkpoint", "epoch": 0, "step": 10,
+         "monitor": "val_acc", "mode": "max", "score": 0.6, "best_path": str(worse)},
+        {"type": "checkpoint_saved", "path": str(last), "kind": "last", "epoch": 0, "step": 10,
+         "monitor": "val_acc", "mode": "max", "score": 0.6, "best_path": str(worse)},
+        {"type": "epoch_finished", "stage": "validate", "step": 30, "metrics": {"val_acc": 0.9, "val_loss": 0.2}},
+        {"type": "checkpoint_saved", "path": str(kept), "kind": "checkpoint", "epoch": 2, "step": 30,
+         "monitor": "val_acc", "mode": "max", "score": 0.9, "best_path": str(kept)},
+        {"type": "checkpoint_saved", "path": str(last), "kind": "last", "epoch": 7, "step": 80,
+         "monitor": "val_acc", "mode": "max", "score": 0.7, "best_path": str(kept)},
+        {"type": "epoch_finished", "stage": "validate", "step": 70, "metrics": {"val_acc": 0.95, "val_loss": 0.1}},
+        {"type": "checkpoint_saved", "path": str(stop), "kind": "stopped", "epoch": 7, "step": 75},
+    ]
+    rows = {os.path.basename(r.path): r for r in checkpoints.checkpoint_rows(events, config={})}
+    assert [name for name, row in rows.items() if row.best] == ["epoch=2-step=30.ckpt"]  # the callback's best
+    assert (rows["last.ckpt"].epoch, rows["last.ckpt"].step) == (7, 80)  # the file's newest save
+    # The stop checkpoint is scored on the callback's monitor, not on val_loss.
+    assert rows["stopped-step=75.ckpt"].monitor == "val_acc" and rows["stopped-step=75.ckpt"].score == 0.95
+
+    without_best = [{k: v for k, v in e.items() if k != "best_path"} for e in events]
+    rows = {os.path.basename(r.path): r for r in checkpoints.checkpoint_rows(without_best, config={})}
+    # Ranked in the callback's direction (max) among files still on disk: the deleted 0.6 file is never best.
+    assert [name for name, row in rows.items() if row.best] == ["stopped-step=75.ckpt"]
