@@ -1,8 +1,9 @@
 """LearningRateMonitor: log the learning rate (and momentum) of every optimizer to the loggers.
 
 Names follow Lightning 1.5: ``lr-{OptimizerClass}`` (a second optimizer of the same class gets ``-1``, ``-2`` ...),
-the scheduler's ``name`` when it has one, and ``{name}/pg{i}`` (1-based, or the group's ``"name"`` key) when an
-optimizer has several parameter groups. Momentum is logged as ``{name}-momentum``.
+the scheduler's ``name`` when it has one, and ``{name}/pg{i}`` (1-based) when an optimizer has several parameter
+groups. A group with a ``"name"`` key is logged as ``{name}/{group name}``, also when it is the only group; two groups
+of one optimizer with the same ``"name"`` are an error. Momentum is logged as ``{name}-momentum``.
 """
 
 from __future__ import annotations
@@ -82,8 +83,10 @@ class LearningRateMonitor(Callback):
 
         def add(optimizer: Any, name: str, interval: str) -> None:
             groups = optimizer.param_groups
+            _check_group_names(name, groups)
             for index, group in enumerate(groups):
-                suffix = "" if len(groups) == 1 else f"/{group.get('name', f'pg{index + 1}')}"
+                group_name = group.get("name", f"pg{index + 1}" if len(groups) > 1 else None)
+                suffix = f"/{group_name}" if group_name else ""
                 entries.append((name + suffix, optimizer, index, interval))
 
         scheduled = []
@@ -133,9 +136,27 @@ class LearningRateMonitor(Callback):
         return stats
 
 
+def _check_group_names(name: str, groups: list[dict[str, Any]]) -> None:
+    names = [group["name"] for group in groups if "name" in group]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise MisconfigurationError(
+            f"LearningRateMonitor: the optimizer logged as {name!r} has several parameter groups named {duplicates}; "
+            "give each parameter group its own 'name' so their learning rates can be told apart.")
+
+
 def _is_logging_step(trainer: Any) -> bool:
+    """Whether the batch about to run is one whose metrics the trainer sends to the loggers.
+
+    The trainer counts batches that stepped the optimizers (several optimizers step several times per batch, so
+    ``global_step`` alone would skip or repeat logging steps); without that counter, ``global_step`` decides.
+    """
     every = int(getattr(trainer, "log_every_n_steps", 50) or 1)
-    return (int(trainer.global_step) + 1) % every == 0 or bool(getattr(trainer, "should_stop", False))
+    progress = getattr(trainer, "progress", None)
+    done = getattr(progress, "batches_that_stepped", None)
+    if done is None:
+        done = int(trainer.global_step)
+    return (int(done) + 1) % every == 0 or bool(getattr(trainer, "should_stop", False))
 
 
 def _has_momentum(optimizer: Any) -> bool:

@@ -94,6 +94,18 @@ class EventRecorder(Callback):
         self._seen_checkpoints: set[str] = set()
         self._media_root: str | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A Trainer can be pickled (Lightning 1.5): the lock and an open file belong to this process, so a copy
+        # gets a lock of its own and no open file (its next stage's setup opens the events file again).
+        state = dict(self.__dict__)
+        state["_lock"] = None
+        state["_file"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     # --- emitting ---------------------------------------------------------------------------------------------
     def emit(self, event_type: str, **fields: Any) -> dict[str, Any]:
         """Record one event (any type of docs/events.md; the worker uses this for log lines and the final event)."""

@@ -90,7 +90,8 @@ class Trainer(StageRunner):
                      "no logs or checkpoints are written", n)
         reload_n = f["reload_dataloaders_every_n_epochs"] or (1 if f["reload_dataloaders_every_epoch"] else 0)
         self.reload_dataloaders_every_n_epochs: int = reload_n
-        self.log_every_n_steps: int = f["log_every_n_steps"]
+        # fast_dev_run logs every step into its dummy logger, so trainer.logged_metrics is filled (1.5).
+        self.log_every_n_steps: int = 1 if self.fast_dev_run else f["log_every_n_steps"]
         self.accumulate_grad_batches: int = f["accumulate_grad_batches"] if isinstance(
             f["accumulate_grad_batches"], int) else 1
         self.gradient_clip_val = f["gradient_clip_val"]
@@ -128,6 +129,7 @@ class Trainer(StageRunner):
         self.profiler = defaults.make_profiler(f["profiler"])
         self._loggers = defaults.make_loggers(f["logger"], self._default_root_dir, bool(self.fast_dev_run),
                                               f["flush_logs_every_n_steps"])
+        self._logger_collection = _collection_if_list(f["logger"], self._loggers, bool(self.fast_dev_run))
         self.callbacks: list[Callback] = defaults.make_callbacks(self, f)
         self.resume_from_checkpoint = f["resume_from_checkpoint"]
 
@@ -271,14 +273,19 @@ class Trainer(StageRunner):
     @loggers.setter
     def loggers(self, value: Sequence[Any] | None) -> None:
         self._loggers = list(value or [])
+        self._logger_collection = None
 
     @property
     def logger(self) -> Any:
+        """The logger; a ``LoggerCollection`` when a list was given (1.5, even for a list of one)."""
+        if self._logger_collection is not None:
+            return self._logger_collection
         return self._loggers[0] if self._loggers else None
 
     @logger.setter
     def logger(self, value: Any) -> None:
         self._loggers = [] if value is None else (list(value) if isinstance(value, (list, tuple)) else [value])
+        self._logger_collection = _collection_if_list(value, self._loggers, False)
 
     @property
     def default_root_dir(self) -> str:
@@ -373,3 +380,12 @@ class Trainer(StageRunner):
     @property
     def ckpt_dir(self) -> Path:
         return Path(self.log_dir) / "checkpoints"
+
+
+def _collection_if_list(value: Any, loggers: list[Any], fast_dev_run: bool) -> Any:
+    """1.5: ``logger=[...]`` makes ``trainer.logger`` a ``LoggerCollection`` (``fast_dev_run`` keeps its dummy)."""
+    if fast_dev_run or not isinstance(value, (list, tuple)) or not loggers:
+        return None
+    from trainer_core.loggers import LoggerCollection
+
+    return LoggerCollection(loggers)
