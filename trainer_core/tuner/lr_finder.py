@@ -1,10 +1,10 @@
 """The learning-rate range test: sweep the lr over a short fit, record the loss, suggest the steepest descent.
 
 The sweep runs as an ordinary short ``fit`` with one internal callback (see ``_session.py``): after
-``configure_optimizers`` it sets every param group to ``min_lr`` and swaps the schedulers for a per-step sweep whose
-last value is exactly ``max_lr``. Points are recorded on optimizer steps only (gradient accumulation is respected),
-smoothed with an exponential moving average (beta 0.98, bias-corrected) and sent to the callbacks' telemetry hook
-``on_lr_find_point`` as they happen.
+``configure_optimizers`` it sets every param group to ``min_lr`` and swaps the schedulers for a per-step sweep on
+Lightning 1.x's schedule (see :func:`sweep_lrs`), whose last value is exactly ``max_lr``. Points are recorded on
+optimizer steps only (gradient accumulation is respected), smoothed with an exponential moving average (beta 0.98,
+bias-corrected) and sent to the callbacks' telemetry hook ``on_lr_find_point`` as they happen.
 
 Examples:
     >>> finder = LRFinder("exponential", 1e-5, 1.0, 20)
@@ -140,14 +140,26 @@ class LRFinder:
 
 
 def sweep_lrs(mode: str, min_lr: float, max_lr: float, num_training: int) -> list[float]:
-    """The lr of each sweep step: the first is ``min_lr``, the last ``max_lr``, uniform in log-lr or in lr."""
-    if num_training == 1:
-        return [float(min_lr)]
-    if mode == "exponential":
-        values = np.geomspace(min_lr, max_lr, num_training)
-    else:
-        values = np.linspace(min_lr, max_lr, num_training)
-    return [float(min(max(v, min_lr), max_lr)) for v in values]
+    """The lr of each sweep step, as Lightning 1.x schedules it.
+
+    Step 0 uses ``min_lr``; step k >= 1 uses the lr at fraction (k + 1) / N of the way from ``min_lr`` to ``max_lr``
+    (in log-lr for "exponential", in lr for "linear"), so the 1/N point is skipped and the last step uses exactly
+    ``max_lr``. ``min_lr > max_lr`` sweeps downwards, as in 1.5.
+
+    Examples:
+        >>> sweep_lrs("linear", 0.0, 1.0, 4)
+        [0.0, 0.5, 0.75, 1.0]
+    """
+    lrs = [float(min_lr)]
+    for k in range(1, num_training):
+        fraction = (k + 1) / num_training
+        if mode == "exponential":
+            lrs.append(float(min_lr * (max_lr / min_lr) ** fraction))
+        else:
+            lrs.append(float(min_lr + fraction * (max_lr - min_lr)))
+    if num_training > 1:
+        lrs[-1] = float(max_lr)  # exact, whatever the rounding of the power
+    return lrs
 
 
 class _Sweep:
@@ -306,11 +318,14 @@ def _check_args(min_lr: float, max_lr: float, num_training: int, mode: str,
         raise MisconfigurationError(f"lr_find mode={mode!r} is not known; use \"exponential\" or \"linear\".")
     if not (isinstance(num_training, int) and num_training >= 1):
         raise MisconfigurationError(f"lr_find num_training={num_training!r} must be a positive int (e.g. 100).")
-    if not (min_lr > 0 and max_lr > min_lr) and mode == "exponential":
+    # min_lr > max_lr is a downward sweep (1.5 runs it); only values no optimizer accepts are refused.
+    if mode == "exponential" and not (min_lr > 0 and max_lr > 0):
         raise MisconfigurationError(
-            f"lr_find needs 0 < min_lr < max_lr for the exponential sweep; got min_lr={min_lr}, max_lr={max_lr}.")
-    if not (min_lr >= 0 and max_lr > min_lr):
-        raise MisconfigurationError(f"lr_find needs 0 <= min_lr < max_lr; got min_lr={min_lr}, max_lr={max_lr}.")
+            f"lr_find needs min_lr > 0 and max_lr > 0 for the exponential sweep (it is uniform in log-lr); got "
+            f"min_lr={min_lr}, max_lr={max_lr}. Use mode=\"linear\" to start from 0.")
+    if not (min_lr >= 0 and max_lr >= 0):
+        raise MisconfigurationError(f"lr_find needs min_lr >= 0 and max_lr >= 0; got min_lr={min_lr}, "
+                                    f"max_lr={max_lr}.")
     if early_stop_threshold is not None and not early_stop_threshold > 0:
         raise MisconfigurationError(
             f"early_stop_threshold={early_stop_threshold!r} must be positive (e.g. 4.0) or None to never stop early.")

@@ -150,7 +150,8 @@ class Tuner:
             mode: "power", "binsearch" or "fit" (fast: predicts the limit from peak memory, then confirms).
             steps_per_trial: optimizer steps per trial ("fit" uses at most 2: enough to include optimizer state).
             init_val: the first size tried.
-            max_trials: the most trials ("power"), successes ("binsearch", 1.5 counting) or trials ("fit").
+            max_trials: the most trials ("power"), successes ("binsearch", 1.5 counting) or trials ("fit"). 0 runs
+                no trial in "power" and "fit" and returns ``init_val`` (1.5); "binsearch" still runs its first trial.
             batch_arg_name: the attribute, looked up on the model, then ``model.hparams``, then the datamodule.
             margin: keep this fraction free, e.g. 0.05 returns 95 % of the size found.
             max_val: never try more than this; the dataset length caps the size too.
@@ -176,6 +177,13 @@ class Tuner:
                 f"The batch-size finder found no {batch_arg_name!r} on the model, in model.hparams or on the "
                 f"datamodule. Add `self.{batch_arg_name} = 2` to __init__ and use it in train_dataloader(), or pass "
                 "batch_arg_name=\"<your attribute>\".")
+        self.last_trials = []
+        if max_trials == 0 and mode != "binsearch":
+            # Lightning 1.5: the search loop runs zero times and init_val (capped by max_val) is the answer, untried.
+            found = min(init_val, max_val) if max_val else init_val
+            holders.write(found)
+            log.info("Batch size finder: max_trials=0, no trial ran; the batch size is init_val=%d", found)
+            return found
         original = holders.read()
         session = TuningSession(trainer, model, datamodule=dm)
         steps = min(steps_per_trial, 2) if mode == "fit" else steps_per_trial
@@ -246,9 +254,11 @@ def _check_scale_args(mode: str, steps_per_trial: int, init_val: int, max_trials
     if mode not in bs.MODES:
         raise MisconfigurationError(
             f"scale_batch_size mode={mode!r} is not known; use \"power\", \"binsearch\" or \"fit\".")
-    for name, value in (("steps_per_trial", steps_per_trial), ("init_val", init_val), ("max_trials", max_trials)):
+    for name, value in (("steps_per_trial", steps_per_trial), ("init_val", init_val)):
         if not isinstance(value, int) or value < 1:
             raise MisconfigurationError(f"scale_batch_size {name}={value!r} must be a positive int.")
+    if not isinstance(max_trials, int) or max_trials < 0:
+        raise MisconfigurationError(f"scale_batch_size max_trials={max_trials!r} must be an int >= 0.")
     if not 0 <= margin < 1:
         raise MisconfigurationError(f"scale_batch_size margin={margin!r} must be in [0, 1), e.g. 0.05 for 5 %.")
     if max_val is not None and (not isinstance(max_val, int) or max_val < 1):

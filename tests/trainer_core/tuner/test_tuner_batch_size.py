@@ -294,3 +294,18 @@ def test_a_loader_that_drops_every_batch_does_not_count_as_fitting() -> None:
     empty = DropLast(threshold=10**6, length=0)
     with pytest.raises(MisconfigurationError, match="never got a training batch"):
         quiet().tuner.scale_batch_size(empty, mode="power")
+
+
+@pytest.mark.parametrize("mode", ["power", "fit"])
+def test_max_trials_zero_returns_init_val_untried_as_in_1_5(mode: str) -> None:
+    model = OOMOracle(threshold=10**6, batch_size=7)
+    trainer = quiet()
+    assert trainer.tuner.scale_batch_size(model, mode=mode, init_val=4, max_trials=0) == 4
+    assert model.batch_size == 4 and model.seen == [] and trainer.tuner.last_trials == []
+
+
+def test_max_trials_zero_in_binsearch_runs_the_first_trial_as_in_1_5() -> None:
+    model = OOMOracle(threshold=10**6)
+    trainer = quiet()
+    assert trainer.tuner.scale_batch_size(model, mode="binsearch", init_val=4, max_trials=0) == 4
+    assert [t.batch_size for t in trainer.tuner.last_trials] == [4]

@@ -38,9 +38,31 @@ def test_candidates_lie_in_range_and_end_at_max_lr(mode: str) -> None:
     assert len(lrs) == len(finder.results["loss"]) == len(finder.raw_losses) == 30
     assert lrs[0] == 1e-4 and lrs[-1] == 0.5
     assert all(1e-4 <= lr <= 0.5 for lr in lrs) and lrs == sorted(lrs)
+    # The 1.x schedule: step 0 at min_lr, step k >= 1 at fraction (k + 1) / N, so the 1/N point is skipped.
     steps = np.diff(np.log(lrs)) if mode == "exponential" else np.diff(lrs)
-    assert np.allclose(steps, steps[0])
+    assert np.allclose(steps[1:], steps[1]) and np.isclose(steps[0], 2 * steps[1])
     assert finder.stop_reason == "finished"
+
+
+@pytest.mark.parametrize("mode", ["exponential", "linear"])
+def test_sweep_follows_the_1x_schedule_exactly(mode: str) -> None:
+    lo, hi, n = 1e-6, 0.3, 7
+    if mode == "exponential":
+        expected = [lo] + [lo * (hi / lo) ** ((k + 1) / n) for k in range(1, n)]
+    else:
+        expected = [lo] + [lo + (k + 1) / n * (hi - lo) for k in range(1, n)]
+    lrs = sweep_lrs(mode, lo, hi, n)
+    assert np.allclose(lrs, expected, rtol=1e-12, atol=0) and lrs[-1] == hi
+
+
+@pytest.mark.parametrize("mode", ["exponential", "linear"])
+def test_min_lr_above_max_lr_sweeps_downwards_as_in_1_5(mode: str) -> None:
+    torch.manual_seed(0)
+    finder = quiet().tuner.lr_find(Regressor(), min_lr=0.1, max_lr=1e-3, num_training=12, mode=mode,
+                                   early_stop_threshold=None)
+    lrs = finder.results["lr"]
+    assert len(lrs) == 12 and lrs[0] == 0.1 and lrs[-1] == 1e-3
+    assert lrs == sorted(lrs, reverse=True)
 
 
 def test_sweep_lrs_single_step() -> None:
@@ -456,8 +478,10 @@ def test_more_than_one_optimizer_is_a_clear_error_and_restores() -> None:
 def test_bad_arguments() -> None:
     with pytest.raises(MisconfigurationError, match="mode='cosine'"):
         quiet().tuner.lr_find(Regressor(), mode="cosine")
-    with pytest.raises(MisconfigurationError, match="0 < min_lr < max_lr"):
-        quiet().tuner.lr_find(Regressor(), min_lr=1.0, max_lr=0.1)
+    with pytest.raises(MisconfigurationError, match="min_lr > 0 and max_lr > 0 for the exponential sweep"):
+        quiet().tuner.lr_find(Regressor(), min_lr=0.0, max_lr=0.1)
+    with pytest.raises(MisconfigurationError, match="min_lr >= 0 and max_lr >= 0"):
+        quiet().tuner.lr_find(Regressor(), min_lr=-1.0, max_lr=0.1, mode="linear")
     with pytest.raises(MisconfigurationError, match="num_training=0"):
         quiet().tuner.lr_find(Regressor(), num_training=0)
 
