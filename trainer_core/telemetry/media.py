@@ -152,10 +152,9 @@ def figure_to_array(figure: Any, close: bool = True) -> np.ndarray:
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     pixels = np.asarray(canvas.buffer_rgba()).copy()
-    if close:
-        import matplotlib.pyplot as plt
-
-        plt.close(figure)
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if close and pyplot is not None:  # only pyplot-managed figures need closing; never import pyplot for it
+        pyplot.close(figure)
     return pixels
 
 

@@ -1,0 +1,71 @@
+"""Batch-gradient verification: a model that mixes the batch is caught, a clean one passes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from trainer_core.bolts.callbacks import BatchGradientVerification, BatchGradientVerificationCallback
+
+
+class Clean(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x)
+
+
+class Mixing(Clean):
+    """The classic bug: a view that folds the batch into the features."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch = x.size(0)
+        swapped = x.view(4, batch).t()  # wrong: should be x.view(batch, 4)
+        return self.layer(swapped.contiguous())
+
+
+def test_clean_model_passes_and_mixing_model_is_caught() -> None:
+    x = torch.randn(5, 4)
+    assert BatchGradientVerification(Clean()).check(x)
+    assert not BatchGradientVerification(Mixing()).check(x)
+    assert BatchGradientVerification(Clean()).check(x, sample_idx=3)
+
+
+def test_batchnorm_in_train_mode_mixes_and_in_eval_mode_does_not() -> None:
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+    x = torch.randn(6, 4)
+    assert not BatchGradientVerification(model.train()).check(x)
+    assert BatchGradientVerification(model.eval()).check(x)
+
+
+def test_mappings_pick_inputs_and_outputs() -> None:
+    class DictModel(nn.Module):
+        def forward(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+            return {"out": x * 2, "aux": y.mean(0, keepdim=True).expand_as(y)}
+
+    example = (torch.randn(3, 2), torch.randn(3, 2))
+    assert BatchGradientVerification(DictModel()).check(
+        example, input_mapping=lambda data: [data[0]], output_mapping=lambda out: out["out"])
+    assert not BatchGradientVerification(DictModel()).check(example), "aux mixes y across the batch"
+
+
+class Module(Mixing):
+    def __init__(self) -> None:
+        super().__init__()
+        self.example_input_array = torch.randn(3, 4)
+
+    @property
+    def device(self) -> torch.device:
+        return torch.device("cpu")
+
+
+def test_callback_raises_a_plain_explanation_for_a_mixing_model() -> None:
+    with pytest.raises(RuntimeError, match="mixing data across the batch dimension"):
+        BatchGradientVerificationCallback().on_train_start(None, Module())
+    module = Module()
+    del module.example_input_array
+    with pytest.raises(ValueError, match="example_input_array"):
+        BatchGradientVerificationCallback().on_train_start(None, module)
