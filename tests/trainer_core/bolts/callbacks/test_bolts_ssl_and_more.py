@@ -91,7 +91,9 @@ def test_ssl_online_evaluator_learns_a_separable_probe_without_touching_the_enco
     restored = SSLOnlineEvaluator(z_dim=4, hidden_dim=None, num_classes=2)
     restored.on_load_checkpoint(trainer, encoder, state)
     restored.on_fit_start(trainer, encoder)
-    assert torch.equal(restored.online_evaluator.block_forward[2].weight, probe.online_evaluator.block_forward[2].weight)
+    linear = 2  # Flatten, Dropout, Linear
+    assert torch.equal(restored.online_evaluator.block_forward[linear].weight,
+                       probe.online_evaluator.block_forward[linear].weight)
 
 
 def test_print_table_keeps_every_epoch(capsys: pytest.CaptureFixture[str]) -> None:
