@@ -10,6 +10,7 @@ so a run with 100 charts of 1,000,000 points each stays smooth.
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,9 @@ from studio.services.session import RunSession
 __all__ = ["COLLAPSE_OVER", "MetricsView", "visible_range"]
 
 COLLAPSE_OVER = 12
+# Paint work per redraw-clock tick: each chart repaint costs ~8 ms (axes, two curves) on one core.
+_CHARTS_PER_TICK = 3
+_MIN_REDRAW_INTERVAL_S = 0.5
 _MIN_CHART_WIDTH = 380
 _EMPTY_IDLE = "Press Fit (Ctrl+R) to train: one chart per logged metric appears here."
 _EMPTY_RUNNING = "Starting the training process: charts appear with the first logged values."
@@ -62,6 +66,7 @@ class MetricsView(QWidget):
         self._names_seen = 0
         self._enlarged: MetricChart | None = None
         self._hover_x = math.nan
+        self._rotation = 0
         configure_pyqtgraph()
 
         self.search = QLineEdit()
@@ -212,9 +217,24 @@ class MetricsView(QWidget):
                 self._regroup(group_charts(names))
         self._update_empty()
         options = self.options()
-        changed = False
-        for chart in self._visible_charts():
-            changed = chart.redraw(options, force=force) or changed
+        charts = self._visible_charts()
+        if not force and not redraw_all_visible and len(charts) > _CHARTS_PER_TICK:
+            # A dozen charts on screen each redrawn and repainted on every tick blocked the event loop past 50 ms
+            # on 2 cores; a rotating few per tick keeps every chart live (each updates every few ticks).
+            start = self._rotation % len(charts)
+            charts = charts[start:] + charts[:start]
+        changed = 0
+        now = time.monotonic()
+        throttle = not force and not redraw_all_visible and self._enlarged is None
+        for index, chart in enumerate(charts):
+            if throttle and now - chart.drawn_at < _MIN_REDRAW_INTERVAL_S and chart.drawn_at > 0:
+                continue  # streaming charts update twice a second; on-screen ones first drawn at once
+            if chart.redraw(options, force=force):
+                chart.drawn_at = now
+                changed += 1
+            if throttle and changed >= _CHARTS_PER_TICK:
+                self._rotation += index + 1
+                break
         if changed:
             self.redraws += 1
 
@@ -282,7 +302,7 @@ class MetricsView(QWidget):
         chart.enlarge_requested.connect(lambda c=chart: self.enlarge(c) if self._enlarged is not c
                                         else self.restore_grid())
         chart.export_requested.connect(lambda c=chart: self.export_chart(c))
-        chart.redraw(self.options(), force=True)
+        self._schedule_redraw()  # drawn when on screen, not when built (a 36-chart section opens at once)
 
     def _columns(self) -> int:
         width = self.scroll.viewport().width() if self.scroll.isVisible() else self.width()

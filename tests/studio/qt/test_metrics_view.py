@@ -188,10 +188,28 @@ def test_million_points_redraw_quickly(view):
     store.version += 1
     view.refresh(force=True)
     chart = view.chart_for("big_signal")
+    view.enlarge(chart)  # an enlarged chart redraws on every tick (the grid spreads its charts over ticks)
     start = time.perf_counter()
+    drawn = chart.redraws
     for step in range(1_000_000, 1_000_050):
         store.add("big_signal", step, 0.0)
         view.refresh()
         chart.plot_widget.repaint()
     per_frame = (time.perf_counter() - start) / 50
+    assert chart.redraws - drawn == 50
     assert per_frame < 0.25, per_frame
+
+
+def test_many_visible_charts_are_redrawn_a_few_per_tick(view):
+    feed(view, 50, extra=lambda s: {f"train_m{i}": float(s + i) for i in range(11)})
+    view.sections["train / val"].set_expanded(True)
+    view.refresh(force=True)
+    on_screen = view._visible_charts()
+    assert len(on_screen) > 3
+    view.session.model.apply([{"type": "metrics", "step": 100, "epoch": 1, "time": 300.0,
+                               "metrics": {f"train_m{i}": 1.0 for i in range(11)}}])
+    for chart in on_screen:
+        chart.drawn_at = 0.0
+    before = {chart: chart.redraws for chart in on_screen}
+    view.refresh()
+    assert sum(chart.redraws - before[chart] for chart in on_screen) == 3
