@@ -252,7 +252,7 @@ def check_accelerator(name: str, value: Any) -> str | None:
 
 def check_strategy(name: str, value: Any) -> Any:
     accepted = ("auto", "dp", "ddp", "ddp_spawn", "ddp_cpu", "ddp2", "ddp_find_unused_parameters_false",
-                "single_device")
+                "ddp_spawn_find_unused_parameters_false", "single_device")
     if value is None:
         return None
     if isinstance(value, str):

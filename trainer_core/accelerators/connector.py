@@ -9,41 +9,20 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from trainer_core.accelerators.choice import DeviceChoice
 from trainer_core.exceptions import MisconfigurationError
+from trainer_core.strategies.base import Strategy
+from trainer_core.strategies.environment import cluster_environment
 
 __all__ = ["DeviceChoice", "choose_devices", "parse_gpu_ids"]
 
 log = logging.getLogger(__name__)
 
 _MODES = ("dp", "ddp", "ddp_spawn", "ddp_cpu", "ddp2")
-
-
-@dataclass
-class DeviceChoice:
-    """The resolved hardware request.
-
-    Attributes:
-        accelerator: ``"cpu"`` or ``"gpu"``.
-        device_ids: GPU indices; empty on the CPU.
-        strategy: ``"single_device"``, ``"dp"``, ``"ddp"`` or ``"ddp_spawn"``.
-        num_processes: processes per node.
-        num_nodes: machines.
-    """
-
-    accelerator: str
-    device_ids: list[int]
-    strategy: str
-    num_processes: int
-    num_nodes: int
-
-    @property
-    def world_size(self) -> int:
-        return self.num_processes * self.num_nodes
 
 
 def _cuda_count() -> int:
@@ -156,9 +135,35 @@ def _split_mode(accelerator: Any, strategy: Any) -> tuple[Any, Any]:
 
 
 def _launched_by_cluster() -> bool:
-    from trainer_core.strategies.distributed import cluster_environment
-
     return cluster_environment() is not None
+
+
+def _strategy_request(flags: dict[str, Any]) -> Any:
+    """The strategy flag, with a Strategy object (given as ``strategy`` or among ``plugins``) read as its name.
+
+    1.x scripts pass the object both ways (``strategy=DDPPlugin(...)``, ``plugins=[DDPPlugin(...)]``) and often
+    together with the mode it implements (``accelerator="ddp", plugins=[DDPPlugin(...)]``); a mode that names a
+    different strategy than the object is an error rather than a silent choice.
+    """
+    plugins = flags.get("plugins")
+    objects = [p for p in (plugins if isinstance(plugins, (list, tuple)) else [plugins]) if isinstance(p, Strategy)]
+    strategy = flags.get("strategy")
+    if isinstance(strategy, Strategy):
+        objects.insert(0, strategy)
+        strategy = None
+    if len(objects) > 1:
+        raise MisconfigurationError(
+            f"{len(objects)} strategies given ({', '.join(type(o).__name__ for o in objects)} in strategy/plugins); "
+            "pass one")
+    if not objects:
+        return strategy
+    mode = strategy if strategy is not None else flags.get("accelerator")
+    name = objects[0].name
+    if isinstance(mode, str) and mode in _MODES and mode != name and not (mode == "ddp_cpu" and name == "ddp_spawn"):
+        raise MisconfigurationError(
+            f"the mode {mode!r} and the strategy object {type(objects[0]).__name__} ({name!r}) disagree; pass the "
+            "object alone")
+    return name
 
 
 def choose_devices(flags: dict[str, Any]) -> DeviceChoice:
@@ -171,14 +176,15 @@ def choose_devices(flags: dict[str, Any]) -> DeviceChoice:
         raise MisconfigurationError(
             "strategy=\"ddp2\" is not possible on current PyTorch (DistributedDataParallel no longer accepts "
             "multi-device modules). Use strategy=\"ddp\" with one process per GPU")
-    accelerator, strategy = _split_mode(flags.get("accelerator"), flags.get("strategy"))
+    requested = _strategy_request(flags)
+    accelerator = flags.get("accelerator")
+    if isinstance(accelerator, str) and accelerator in _MODES and requested != flags.get("strategy"):
+        accelerator = None  # a 1.x mode beside a strategy object that implements it
+    accelerator, strategy = _split_mode(accelerator, requested)
     devices = flags.get("devices")
     num_nodes = flags.get("num_nodes", 1) or 1
     _check_tpu(flags, accelerator)
     _check_one_spelling(flags)
-    if strategy == "ddp_find_unused_parameters_false":
-        strategy = "ddp"
-
     gpu_ids, num_processes = _requested_devices(flags, accelerator, devices)
     if strategy == "ddp_cpu":
         if gpu_ids:

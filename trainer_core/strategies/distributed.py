@@ -23,12 +23,13 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from trainer_core.accelerators.connector import DeviceChoice
+from trainer_core.accelerators.choice import DeviceChoice
 from trainer_core.exceptions import MisconfigurationError
 from trainer_core.strategies.base import Strategy
+from trainer_core.strategies.cluster import ClusterEnvironment
 from trainer_core.strategies.environment import cluster_environment, free_port, prepare_rendezvous
 from trainer_core.strategies.launcher import ChildRanks, relaunch_command, run_with_children
-from trainer_core.strategies.registry import register_strategy
+from trainer_core.strategies.spawn_launch import spawn_launch
 
 __all__ = ["DDPStrategy", "DataParallelStrategy", "cluster_environment", "convert_sync_batchnorm"]
 
@@ -55,17 +56,50 @@ class DDPStrategy(Strategy):
 
     name = "ddp"
 
-    def __init__(self, choice: DeviceChoice, flags: dict[str, Any]) -> None:
+    def __init__(self, *, find_unused_parameters: bool = True, cluster_environment: ClusterEnvironment | None = None,
+                 sync_batchnorm: bool | None = None, **ddp_kwargs: Any) -> None:
+        """Configure DDP; the devices come from the Trainer's flags when the trainer connects the strategy.
+
+        Args:
+            find_unused_parameters: let DistributedDataParallel find parameters that got no gradient in a step
+                (True by default, as in 1.x: a model with an unused parameter trains instead of failing; False,
+                or ``strategy="ddp_find_unused_parameters_false"``, saves a graph traversal per step).
+            cluster_environment: where the ranks come from (default: detect torchrun/SLURM, else start them here).
+            sync_batchnorm: overrides the Trainer's ``sync_batchnorm`` flag when given.
+            **ddp_kwargs: further ``torch.nn.parallel.DistributedDataParallel`` arguments
+                (``gradient_as_bucket_view``, ``static_graph``, ``bucket_cap_mb``...).
+        """
         super().__init__("cpu")
+        self.ddp_kwargs: dict[str, Any] = {"find_unused_parameters": find_unused_parameters, **ddp_kwargs}
+        self.cluster_environment = cluster_environment
+        self._sync_batchnorm_arg = sync_batchnorm
+        self.sync_batchnorm = bool(sync_batchnorm)
+        self.device_ids: list[int] = []
+        self._ddp: nn.Module | None = None
+        self._owns_group = False
+        self._children: ChildRanks | None = None
+        self.launches_processes = False
+
+    @property
+    def find_unused_parameters(self) -> bool:
+        return bool(self.ddp_kwargs["find_unused_parameters"])
+
+    def connect(self, choice: DeviceChoice, flags: dict[str, Any],
+                environment: ClusterEnvironment | None = None) -> None:
+        """Take the devices, process counts and ranks of the trainer's device choice."""
+        if environment is not None:
+            if self.cluster_environment is not None and self.cluster_environment is not environment:
+                raise MisconfigurationError(
+                    f"two cluster environments given: {type(self.cluster_environment).__name__} on the strategy and "
+                    f"{type(environment).__name__} in plugins; pass one")
+            self.cluster_environment = environment
         self.device_ids = choice.device_ids
         self.num_devices = choice.num_processes
         self.num_nodes = choice.num_nodes
         self.world_size = self.num_devices * self.num_nodes
-        self.sync_batchnorm = bool(flags.get("sync_batchnorm"))
-        self._ddp: nn.Module | None = None
-        self._owns_group = False
-        self._children: ChildRanks | None = None
-        env = cluster_environment()
+        sync = self._sync_batchnorm_arg
+        self.sync_batchnorm = bool(flags.get("sync_batchnorm") if sync is None else sync)
+        env = self._launcher_ranks()
         if env is not None and env["world_size"] != self.world_size:
             launcher = "SLURM (SLURM_NTASKS)" if env["slurm"] else "torchrun (WORLD_SIZE)"
             if not env["slurm"]:
@@ -82,6 +116,14 @@ class DDPStrategy(Strategy):
         else:
             self.launches_processes = self.world_size > 1
             self._set_ranks(0, 0, 0, self.world_size)
+
+    def _launcher_ranks(self) -> dict[str, int] | None:
+        """Ranks set by whoever started this process (torchrun, SLURM, Kubeflow), or None when the trainer starts
+        the processes."""
+        env = self.cluster_environment
+        if env is None:
+            return cluster_environment()
+        return env.ranks() if env.creates_children() else None
 
     def _set_ranks(self, global_rank: int, local_rank: int, node_rank: int, world_size: int) -> None:
         self.global_rank, self.local_rank = global_rank, local_rank
@@ -103,12 +145,10 @@ class DDPStrategy(Strategy):
             if multiprocessing.parent_process() is not None:
                 # Re-running this process's command would start its parent program again (e.g. the studio):
                 # start the workers the ddp_spawn way instead.
-                from trainer_core.strategies.spawn import DDPSpawnStrategy
-
                 warnings.warn("strategy=\"ddp\" in a process started by multiprocessing: the workers are spawned "
                               "(as with strategy=\"ddp_spawn\") instead of re-running the program", UserWarning,
                               stacklevel=2)
-                return DDPSpawnStrategy.launch(self, trainer, stage, body)  # type: ignore[arg-type]
+                return spawn_launch(self, trainer, stage, body)
             self._start_children()
         assert self._children is not None
         return run_with_children(self._children, lambda: trainer._run_stage_here(stage, body))
@@ -152,7 +192,7 @@ class DDPStrategy(Strategy):
             _disable_progress_bars(trainer)
         wrapper = _StepForward(module, trainer)
         device_ids = [self.root_device.index] if self.root_device.type == "cuda" else None
-        self._ddp = nn.parallel.DistributedDataParallel(wrapper, device_ids=device_ids)
+        self._ddp = nn.parallel.DistributedDataParallel(wrapper, device_ids=device_ids, **self.ddp_kwargs)
         return self._ddp
 
     def unwrap(self, model: nn.Module) -> nn.Module:
@@ -270,11 +310,20 @@ class DataParallelStrategy(Strategy):
 
     name = "dp"
 
-    def __init__(self, choice: DeviceChoice, flags: dict[str, Any]) -> None:
-        super().__init__(torch.device("cuda", choice.device_ids[0]))
+    def __init__(self) -> None:
+        super().__init__("cpu")
+        self.device_ids: list[int] = []
+        self._dp: nn.Module | None = None
+
+    def connect(self, choice: DeviceChoice, flags: dict[str, Any],
+                environment: ClusterEnvironment | None = None) -> None:
+        """Take the GPUs of the trainer's device choice (DataParallel needs at least one)."""
+        if not choice.device_ids:
+            raise MisconfigurationError("DataParallel (strategy=\"dp\" / DataParallelPlugin) needs GPUs: give "
+                                        "gpus=N or accelerator=\"gpu\", devices=N")
+        self.root_device = torch.device("cuda", choice.device_ids[0])
         self.device_ids = choice.device_ids
         self.num_devices = len(choice.device_ids)
-        self._dp: nn.Module | None = None
 
     def setup_module(self, module: nn.Module) -> nn.Module:
         module = module.to(self.root_device)
@@ -308,6 +357,3 @@ def _mean_device_outputs(output: Any) -> Any:
         return {**output, "loss": output["loss"].mean()}
     return output
 
-
-register_strategy("ddp", DDPStrategy)
-register_strategy("dp", DataParallelStrategy)

@@ -108,3 +108,21 @@ class Probe(pl.LightningModule):
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(indexed_dataset(13), batch_size=4)
+
+
+class WithUnusedParameter(Regression):
+    """A branch that no step uses: DDP fails on it unless ``find_unused_parameters`` is on (the 1.x default)."""
+
+    def __init__(self, out_dir: str) -> None:
+        super().__init__()
+        self.unused = torch.nn.Linear(4, 1)
+        self.out_dir = out_dir
+
+    def on_train_end(self) -> None:
+        import json
+        from pathlib import Path
+
+        ddp = self.trainer.strategy._ddp
+        Path(self.out_dir, f"rank{self.global_rank}.json").write_text(json.dumps({
+            "find_unused_parameters": ddp.find_unused_parameters, "gradient_as_bucket_view":
+                ddp.gradient_as_bucket_view, "weight": self.layer.weight.sum().item()}))

@@ -12,7 +12,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 import trainer_core as pl
 from trainer_core import MisconfigurationError, Trainer
-from trainer_core.accelerators.connector import DeviceChoice
+from trainer_core.accelerators.choice import DeviceChoice
 from trainer_core.loggers import rank_zero_only
 from trainer_core.strategies.base import loader_batch_size, set_sampler_epoch
 from trainer_core.strategies.distributed import DDPStrategy, convert_sync_batchnorm
@@ -151,7 +151,9 @@ def test_transfer_batch_to_device_is_called_and_self_device_works() -> None:
 
 
 def _ddp(world: int = 2, **flags: Any) -> DDPStrategy:
-    return DDPStrategy(DeviceChoice("cpu", [], "ddp", world, 1), flags)
+    strategy = DDPStrategy()
+    strategy.connect(DeviceChoice("cpu", [], "ddp", world, 1), flags)
+    return strategy
 
 
 class FakeTrainer:
@@ -199,7 +201,8 @@ def test_launcher_environments(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLURM_NODEID", "1")
     assert cluster_environment() == {"global_rank": 3, "local_rank": 1, "world_size": 4, "node_rank": 1,
                                      "slurm": 1}
-    strategy = DDPStrategy(DeviceChoice("cpu", [], "ddp", 2, 2), {})
+    strategy = DDPStrategy()
+    strategy.connect(DeviceChoice("cpu", [], "ddp", 2, 2), {})
     assert (strategy.global_rank, strategy.local_rank, strategy.node_rank, strategy.launches_processes) == (
         3, 1, 1, False)
     assert rank_zero_only.rank == 3 and logging.getLogger("trainer_core").level == logging.ERROR  # quiet rank
@@ -223,7 +226,7 @@ def test_spawn_payload_carries_locks_and_file_loaded_scripts(tmp_path: Any) -> N
     import threading
 
     from trainer_core.loading.script import import_script
-    from trainer_core.strategies.spawn import _dumps, _import_file_modules, file_loaded_modules
+    from trainer_core.strategies.spawn_launch import _dumps, _import_file_modules, file_loaded_modules
 
     script = tmp_path / "net.py"
     script.write_text("class Box:\n    def __init__(self):\n        import threading\n"
