@@ -37,7 +37,8 @@ from trainer_core.flags import FLAGS, suggest_flag
 from trainer_core.loading.errors import ConfigError
 from trainer_core.loading.script import split_class_ref
 
-__all__ = ["SECTIONS", "load_config", "check_config", "dump_config", "merge_configs", "DATA_FILE_KEYS"]
+__all__ = ["SECTIONS", "load_config", "check_config", "dump_config", "merge_configs", "DATA_FILE_KEYS",
+           "read_yaml_file"]
 
 SECTIONS = ("trainer", "model", "data", "ckpt_path", "seed_everything", "tune", "debug")
 _CLASS_KEYS = ("script", "class", "init_args")
@@ -59,11 +60,13 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, regex) for tag, regex in resolvers if tag not in (_INT, _FLOAT)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?(0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|0b[01_]+)$"),
+# Each form needs a digit: "." or "0x_" matched by digit-less patterns crashed the number constructor.
+_Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?(0|[1-9][0-9_]*|0x[0-9a-fA-F][0-9a-fA-F_]*|0b[01][01_]*)$"),
                               list("-+0123456789"))
 _Loader.add_implicit_resolver(
-    _FLOAT, re.compile(r"^([-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"
-                       r"|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$"), list("-+0123456789."))
+    _FLOAT, re.compile(r"^([-+]?([0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)([eE][-+]?[0-9]+)?"
+                       r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$"),
+    list("-+0123456789."))
 
 
 def _unknown(key: str, allowed: tuple[str, ...], where: str) -> ConfigError:
@@ -163,6 +166,85 @@ def check_config(config: Any, source: str = "config") -> dict[str, Any]:
     return out
 
 
+# A run config or hparams.yaml is a few kilobytes; these bounds only stop a wrong or hostile file from stalling a
+# run: a 1 GB file read into memory, or anchors whose aliases expand to billions of values ("billion laughs").
+MAX_YAML_BYTES = 16 * 1024 * 1024
+MAX_YAML_VALUES = 1_000_000
+MAX_YAML_DEPTH = 100
+
+
+def read_yaml_file(path: str | os.PathLike[str], what: str) -> Any:
+    """Read a YAML file safely: no Python tags, bounded size, nesting and alias expansion.
+
+    Args:
+        path: the file.
+        what: how messages name it ("Config file run.yaml").
+
+    Raises:
+        FileNotFoundError: the file does not exist (callers word this themselves).
+        ConfigError: anything else: unreadable, too big, not UTF-8, not YAML, nested too deeply, or expanding to
+            more values than any config holds.
+    """
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(f"{what} is {size / 2**20:.0f} MB; a YAML config or hparams file is at most "
+                              f"{MAX_YAML_BYTES // 2**20} MB. Check that the path names the right file.")
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{what} is not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8.") from err
+    except OSError as err:
+        raise ConfigError(f"{what} cannot be read: {err.strerror or err}.") from err
+    too_deep = ConfigError(f"{what} is nested too deeply to read (more than {MAX_YAML_DEPTH} levels); a config "
+                           "nests a few levels.")
+    # PyYAML's scanner slows down quadratically with [ and { nesting before it hits Python's recursion limit.
+    if _flow_depth(text) > MAX_YAML_DEPTH:
+        raise too_deep
+    try:
+        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(f"{what}{where}: not valid YAML ({problem}).") from err
+    except RecursionError as err:
+        raise too_deep from err
+    except (ValueError, TypeError, OverflowError) as err:  # a constructor choking on a value the resolver let by
+        raise ConfigError(f"{what}: not valid YAML ({type(err).__name__}: {err}).") from err
+    if _count_values(raw, MAX_YAML_VALUES) > MAX_YAML_VALUES:
+        raise ConfigError(f"{what} expands to more than {MAX_YAML_VALUES:,} values (anchors and aliases that "
+                          "repeat each other); write the values out instead.")
+    return raw
+
+
+def _flow_depth(text: str) -> int:
+    """The deepest nesting of ``[``/``{`` in ``text`` (brackets inside quotes count too: an over-estimate)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def _count_values(value: Any, budget: int) -> int:
+    """Values in a loaded document, counting an aliased value each time it appears; stops past ``budget``."""
+    count, stack = 0, [value]
+    while stack and count <= budget:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
 def _resolve(path: str, base: Path) -> str:
     if os.path.isabs(path) or path in ("best", "last"):
         return path
@@ -178,18 +260,9 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     """
     shown = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = read_yaml_file(path, f"Config file {shown}")
     except FileNotFoundError as err:
         raise ConfigError(f"Config file {shown} does not exist.") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"Config file {shown} cannot be read: {err}.") from err
-    try:
-        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(f"Config file {shown}{where}: not valid YAML ({problem}).") from err
     config = check_config(raw, shown)
     base = Path(path).resolve().parent
     for section in ("model", "data"):

@@ -111,7 +111,17 @@ def load_hparams_from_yaml(path: str) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
+        trainer_core.loading.errors.ConfigError: the file is not YAML, not a mapping, too big or too deeply nested
+            (the message names the file).
     """
-    with open(path, encoding="utf-8") as handle:
-        loaded = yaml.safe_load(handle)
-    return dict(loaded) if loaded else {}
+    # Imported here: the loading package imports the engine, which imports the loggers.
+    from trainer_core.loading.config import read_yaml_file
+    from trainer_core.loading.errors import ConfigError
+
+    loaded = read_yaml_file(path, f"Hyper-parameter file {path}")
+    if not loaded:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"Hyper-parameter file {path} holds a {type(loaded).__name__}, not a mapping of names to "
+                          "values; it is not an hparams.yaml")
+    return loaded

@@ -13,7 +13,7 @@ import torch
 from trainer_core.exceptions import MisconfigurationError
 
 __all__ = ["CheckpointError", "save_checkpoint_file", "load_checkpoint_file", "checkpoint_problem",
-           "module_from_checkpoint", "VERSION_KEY"]
+           "check_resume_state", "module_from_checkpoint", "VERSION_KEY"]
 
 VERSION_KEY = "trainer_core_version"
 
@@ -245,3 +245,82 @@ def _is_count(value: Any) -> bool:
 
 def _short(text: str) -> str:
     return text if len(text) <= 60 else text[:60] + "..."
+
+
+def check_resume_state(trainer: Any, checkpoint: dict[str, Any], path: str) -> None:
+    """Refuse optimizer, scheduler and callback states whose values do not have the types the live objects use.
+
+    ``Optimizer.load_state_dict`` takes any value for a hyper-parameter, so an ``lr`` of None or a string from a
+    damaged file would only fail at the first step, far from the file. Each loaded value is compared with the
+    live object's own state: a number must stay a number, a tensor a tensor, a list a list.
+
+    Raises:
+        CheckpointError: naming the file and the first entry of the wrong type.
+    """
+    problem = _resume_state_problem(trainer, checkpoint)
+    if problem:
+        raise CheckpointError(f"checkpoint {path!r} cannot be resumed from: {problem}. Choose another checkpoint "
+                              "file, or start a new fit from its weights with Model.load_from_checkpoint")
+
+
+def _resume_state_problem(trainer: Any, checkpoint: dict[str, Any]) -> str | None:
+    for i, (optimizer, state) in enumerate(zip(trainer.optimizers, checkpoint.get("optimizer_states") or [])):
+        live_groups, groups = optimizer.state_dict()["param_groups"], state["param_groups"]
+        if len(groups) != len(live_groups):
+            return f"optimizer {i} has {len(groups)} parameter group(s) saved but {len(live_groups)} now"
+        for g, (live, saved) in enumerate(zip(live_groups, groups)):
+            if len(saved["params"]) != len(live["params"]):
+                return f"optimizer {i} group {g} has {len(saved['params'])} parameters saved, {len(live['params'])} now"
+            problem = _mismatch({k: v for k, v in live.items() if k != "params"}, saved, f"optimizer {i} group {g}")
+            if problem:
+                return problem
+        for key, entry in state["state"].items():
+            values = entry.values() if isinstance(entry, dict) else [None]
+            if not all(isinstance(v, (torch.Tensor, int, float)) for v in values):
+                return f"optimizer {i} state of parameter {key!r} is not a dict of tensors and numbers"
+    for i, (config, state) in enumerate(zip(trainer.lr_schedulers, checkpoint.get("lr_schedulers") or [])):
+        problem = _mismatch(config["scheduler"].state_dict(), state, f"scheduler {i}")
+        if problem:
+            return problem
+    saved_callbacks = checkpoint.get("callbacks") or {}
+    for callback in trainer.callbacks:
+        saved = saved_callbacks.get(callback.state_key)
+        if saved is not None and hasattr(callback, "state_dict"):
+            problem = _mismatch(callback.state_dict(), saved, f"callback {callback.state_key}")
+            if problem:
+                return problem
+    return None
+
+
+def _mismatch(live: Any, saved: Any, where: str) -> str | None:
+    """Where ``saved`` differs in kind from ``live`` (None: they agree, or ``live`` gives no kind to compare)."""
+    if live is None:
+        return None
+    if isinstance(live, bool):
+        good = isinstance(saved, bool)
+    elif isinstance(live, (int, float)):
+        good = isinstance(saved, (int, float)) and not isinstance(saved, bool)
+    elif isinstance(live, str):
+        good = isinstance(saved, str)
+    elif isinstance(live, torch.Tensor):
+        good = isinstance(saved, torch.Tensor)
+    elif isinstance(live, dict):
+        if not isinstance(saved, dict):
+            return f"{where} is {_short(repr(saved))}, not a dict"
+        for key in live.keys() & saved.keys():
+            problem = _mismatch(live[key], saved[key], f"{where} {key!r}")
+            if problem:
+                return problem
+        missing = sorted(str(k) for k in live.keys() - saved.keys())
+        return f"{where} lacks {missing}" if missing and where.startswith(("optimizer", "scheduler")) else None
+    elif isinstance(live, (list, tuple)):
+        if not isinstance(saved, (list, tuple)):
+            return f"{where} is {_short(repr(saved))}, not a list"
+        for j, (a, b) in enumerate(zip(live, saved)):
+            problem = _mismatch(a, b, f"{where}[{j}]")
+            if problem:
+                return problem
+        return None
+    else:  # a callable or another object: state_dict() leaves those out, nothing to compare
+        return None
+    return None if good else f"{where} is {_short(repr(saved))}, not a {type(live).__name__}"

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from trainer_core.exceptions import MisconfigurationError
-from trainer_core.trainer.checkpoint_io import VERSION_KEY, load_checkpoint_file
+from trainer_core.trainer.checkpoint_io import VERSION_KEY, check_resume_state, load_checkpoint_file
 
 __all__ = ["dump_checkpoint", "restore_training_state", "restore_weights", "plain_hparams"]
 
@@ -109,6 +109,7 @@ def restore_training_state(trainer: Any, checkpoint: dict[str, Any], path: str) 
         raise MisconfigurationError(
             f"checkpoint {path!r} has {len(states)} optimizer state(s) but configure_optimizers returned "
             f"{len(trainer.optimizers)}")
+    check_resume_state(trainer, checkpoint, path)
     for optimizer, state in zip(trainer.optimizers, states):
         optimizer.load_state_dict(state)
         _optimizer_state_to_device(optimizer, trainer.strategy.root_device)
