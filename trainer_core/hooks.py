@@ -41,7 +41,7 @@ from typing import Any
 from trainer_core.callback import CALLBACK_HOOKS, Callback
 from trainer_core.module import LightningModule
 
-__all__ = ["HookDispatcher", "describe_loop"]
+__all__ = ["HookDispatcher", "describe_loop", "profiling_enabled"]
 
 # Module hooks whose base implementation does something (must always run even when not overridden).
 _MODULE_HOOKS_WITH_DEFAULTS = frozenset({
@@ -71,14 +71,12 @@ class HookDispatcher:
         }
         self._module = module
         if module is not None:
-            for cb in callbacks:
-                cb._logging_module = module  # Callback.log/log_dict go through the module (1.5)
             overridden = {
                 name for name in dir(type(module))
                 if not name.startswith("_") and _overrides(module, LightningModule, name)
             }
             self._module_hooks = frozenset(overridden | _MODULE_HOOKS_WITH_DEFAULTS)
-        self._profiler = profiler if profiler is not None and not getattr(profiler, "is_passthrough", False) else None
+        self._profiler = profiler if profiling_enabled(profiler) else None
 
     def has_callbacks(self, hook: str) -> bool:
         return bool(self._by_hook.get(hook))
@@ -135,6 +133,11 @@ class HookDispatcher:
             if callbacks:
                 lines.append(f"{hook}: " + ", ".join(type(cb).__name__ for cb in callbacks))
         return "\n".join(lines) or "(no callback overrides any hook)"
+
+
+def profiling_enabled(profiler: Any) -> bool:
+    """Whether ``profiler`` records anything (the one place that asks; PassThroughProfiler does not)."""
+    return profiler is not None and not getattr(profiler, "is_passthrough", False)
 
 
 def _overrides(obj: Any, base: type, name: str) -> bool:

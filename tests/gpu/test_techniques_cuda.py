@@ -51,10 +51,11 @@ class Net(pl.LightningModule):
 
     def optimizer_step(self, epoch: int, batch_idx: int, optimizer: Any, optimizer_idx: int = 0,
                        optimizer_closure: Any = None, **kwargs: Any) -> None:
+        # The closure (training_step, backward, clipping) runs inside the step; the gradients it used stay in place.
+        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_idx, optimizer_closure, **kwargs)
         grads = [p.grad.detach().flatten().float() for p in self.parameters() if p.grad is not None]
         self.stepped_norms.append(torch.linalg.vector_norm(torch.cat(grads)).item())
         self.stepped_max.append(torch.cat(grads).abs().max().item())
-        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_idx, optimizer_closure, **kwargs)
 
     def configure_optimizers(self) -> Any:
         return torch.optim.SGD(self.parameters(), lr=0.01)

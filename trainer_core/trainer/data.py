@@ -5,14 +5,18 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch.utils.data import DataLoader, IterableDataset, RandomSampler, SequentialSampler
 from torch.utils.data.distributed import DistributedSampler
 
 from trainer_core.exceptions import MisconfigurationError
 
-__all__ = ["num_batches", "has_len", "rebuild_loader", "as_loader_list", "CombinedLoader", "prepare_loader"]
+if TYPE_CHECKING:
+    from trainer_core.trainer.trainer import Trainer
+
+__all__ = ["num_batches", "has_len", "rebuild_loader", "as_loader_list", "CombinedLoader", "prepare_loader",
+           "source_loader", "train_loader", "overfit_eval_loaders"]
 
 _STAGE_NAME = {"train": "limit_train_batches", "val": "limit_val_batches", "test": "limit_test_batches",
                "predict": "limit_predict_batches"}
@@ -153,3 +157,44 @@ def combine_train_loaders(loaders: Any, mode: str) -> Any:
             and all(hasattr(item, "__iter__") and not isinstance(item, (list, tuple)) for item in loaders)):
         return CombinedLoader(loaders, mode)
     return loaders
+
+
+def source_loader(t: Trainer, kind: str) -> Any:
+    """The loader(s) for ``kind`` from the stage's arguments, the datamodule, or the module (in that order)."""
+    given = t._given_loaders
+    for key in ("train_dataloaders",) if kind == "train" else ("val_dataloaders", "dataloaders"):
+        if given.get(key) is not None:
+            return given[key]
+    method = f"{kind}_dataloader"
+    dm = t.datamodule
+    if dm is not None and hasattr(dm, method):
+        return getattr(dm, method)()
+    if hasattr(t.lightning_module, method):
+        return t._hooks.module(method) if t._hooks.module_overrides(method) else getattr(t.lightning_module,
+                                                                                          method)()
+    return None
+
+
+def train_loader(t: Trainer) -> Any:
+    """The training loader as the loop iterates it: combined, sequential under overfit_batches, DDP-ready."""
+    loader = source_loader(t, "train")
+    if loader is None:
+        raise MisconfigurationError(
+            f"No training data: {type(t.lightning_module).__name__} has no train_dataloader() and none was passed. "
+            "Define train_dataloader() in the module or a LightningDataModule, or call "
+            "trainer.fit(model, train_dataloaders=DataLoader(...))")
+    loader = combine_train_loaders(loader, t.multiple_trainloader_mode)
+    return prepare_loader(loader, shuffle_for_ddp=True, sequential=t.overfit_batches > 0, strategy=t.strategy,
+                          use_distributed_sampler=t.use_distributed_sampler)
+
+
+def overfit_eval_loaders(t: Trainer, count: int) -> list[Any]:
+    """``overfit_batches`` (1.5): ``count`` sequential copies of the training loader stand in for val/test loaders.
+
+    Inside fit the loop's own training loader is reused; the sanity check (which runs before it is built) and a
+    stand-alone validate/test build it from the usual source.
+    """
+    source = t._overfit_source
+    if source is None:
+        source = t._overfit_source = train_loader(t)
+    return [source] * max(count, 1)

@@ -3,42 +3,36 @@
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
 from typing import Any
 
 import torch
 
 from trainer_core.exceptions import MisconfigurationError
+from trainer_core.hooks import profiling_enabled
 from trainer_core.trainer import data as data_utils
-from trainer_core.trainer.logging_utils import log_to_loggers
-from trainer_core.trainer.results import ResultCollection, to_floats
+from trainer_core.trainer.fit_run import profile as _profile
+from trainer_core.trainer.logging_utils import finish_epoch_logging, log_eval_step, publish_epoch_metrics
+from trainer_core.trainer.results import ResultCollection
 from trainer_core.trainer.transfer import batch_size_of, transfer_batch
 
 __all__ = ["run_validation", "run_evaluation_stage", "load_eval_loaders", "publish_epoch_metrics"]
 
 log = logging.getLogger("trainer_core")
 
-_NULL = nullcontext()
 _KIND = {"val": "validation", "validate": "validation", "test": "test", "predict": "predict"}
 _LIMIT = {"val": "limit_val_batches", "test": "limit_test_batches", "predict": "limit_predict_batches"}
 _NUM = {"val": "num_val_batches", "test": "num_test_batches", "predict": "num_predict_batches"}
 _LOADERS = {"val": "val_dataloaders", "test": "test_dataloaders", "predict": "predict_dataloaders"}
 
 
-def _profile(trainer: Any, action: str) -> Any:
-    return trainer.profiler.profile(action) if getattr(trainer, "_profiling", False) else _NULL
-
-
 def load_eval_loaders(t: Any, kind: str) -> list[Any]:
     """Request the ``kind`` ("val", "test", "predict") loaders and count their batches under the limits."""
     hooks = t._hooks
     hooks.module(f"on_{kind}_dataloader")
-    from trainer_core.trainer.fit_loop import _source, overfit_eval_loaders
-
-    loaders = data_utils.as_loader_list(_source(t, kind))
+    loaders = data_utils.as_loader_list(data_utils.source_loader(t, kind))
     if t.overfit_batches > 0 and kind in ("val", "test"):
         # 1.5: evaluate on sequential copies of the training loader, one per original loader.
-        loaders = overfit_eval_loaders(t, len(loaders))
+        loaders = data_utils.overfit_eval_loaders(t, len(loaders))
     loaders = [data_utils.prepare_loader(loader, shuffle_for_ddp=False, sequential=False, strategy=t.strategy,
                                          use_distributed_sampler=t.use_distributed_sampler) for loader in loaders]
     for loader in loaders:
@@ -55,7 +49,7 @@ def load_eval_loaders(t: Any, kind: str) -> list[Any]:
 def run_validation(t: Any, limits: list[Any] | None = None, sanity: bool = False) -> None:
     """One validation run inside fit (or the sanity check when ``sanity``)."""
     hooks = t._hooks
-    if not getattr(t, "_val_loaders_loaded", False):
+    if not t._val_loaders_loaded:
         load_eval_loaders(t, "val")
     limits = limits if limits is not None else t.num_val_batches
     if not t.val_dataloaders or sum(limits) == 0:
@@ -81,7 +75,7 @@ def run_evaluation_stage(t: Any, stage: str, verbose: bool) -> Any:
     kind = {"validate": "val", "test": "test", "predict": "predict"}[stage]
     name = _KIND[kind]
     module, hooks = t.lightning_module, t._hooks
-    t._profiling = type(t.profiler).__name__ != "PassThroughProfiler"
+    t._profiling = profiling_enabled(t.profiler)
     step = f"{name}_step"
     if kind != "predict" and not hooks.module_overrides(step):
         raise MisconfigurationError(
@@ -148,6 +142,7 @@ def _eval_epoch(t: Any, name: str, loaders: list[Any], limits: list[Any], publis
                     if has_step_end:
                         out = hooks.module(f"{name}_step_end", out)
                 hooks.call(f"on_{name}_batch_end", out, batch, batch_idx, dl_idx)
+                log_eval_step(t, results)
                 if collect:
                     outputs.append(out)
                 batch_idx += 1
@@ -164,40 +159,14 @@ def _eval_epoch(t: Any, name: str, loaders: list[Any], limits: list[Any], publis
     hooks.call(f"on_{name}_epoch_end")
     hooks.call("on_epoch_end")
     if publish:
-        values = publish_epoch_metrics(t, results)
-        if values:
-            log_to_loggers(t, values)
+        finish_epoch_logging(t, results)
+    else:
+        results.reset_metric_objects()  # the sanity check's updates do not count toward the first validation
     return results
 
 
-def publish_epoch_metrics(t: Any, results: ResultCollection) -> dict[str, Any]:
-    """Epoch aggregates into callback/progress-bar metrics; returns what goes to the logger (tensors)."""
-    reduce = t.strategy.reduce if t.world_size > 1 else None
-    to_logger: dict[str, Any] = {}
-    for metric, value in results.epoch_metrics(reduce):
-        t.callback_metrics[metric.name] = value
-        if metric.forked:
-            t.callback_metrics[metric.epoch_name] = value
-        if metric.prog_bar:
-            t._progress_bar_tensors[metric.epoch_name] = value
-        if metric.logger:
-            to_logger[metric.epoch_name] = value
-    return to_logger
-
-
 def _results_per_dataloader(t: Any, results: ResultCollection, count: int) -> list[dict[str, float]]:
-    values = {metric.epoch_name: value for metric, value in results.epoch_metrics(
-        t.strategy.reduce if t.world_size > 1 else None)}
-    floats = to_floats(values)
-    out: list[dict[str, float]] = [{} for _ in range(count)]
-    for name, value in floats.items():
-        if "/dataloader_idx_" in name:
-            idx = int(name.rsplit("_", 1)[1])
-            out[idx][name] = value
-        else:
-            for entry in out:
-                entry[name] = value
-    return out
+    return results.results_per_dataloader(t.strategy.reduce if t.world_size > 1 else None, count)
 
 
 def _print_results(stage: str, output: list[dict[str, float]]) -> None:

@@ -86,7 +86,8 @@ def check_finite(t: Any, outputs: Any) -> None:
     if not checks or bool(torch.isfinite(torch.cat([c.to(checks[0].device) for c in checks])).all()):
         return
     # global_step already counts this batch's optimizer step (as checkpoint names do): say so, else it reads off by one.
-    stepped = "after this batch's optimizer step" if t._stepped_this_batch else "no optimizer step in this batch"
+    stepped_now = t._fit_run is not None and t._fit_run.stepped_this_batch
+    stepped = "after this batch's optimizer step" if stepped_now else "no optimizer step in this batch"
     where = f"at epoch {t.current_epoch}, batch {t.batch_idx} (global_step={t.global_step}, {stepped})"
     if isinstance(loss, torch.Tensor) and not bool(torch.isfinite(loss).all()):
         raise ValueError(

@@ -1,49 +1,70 @@
-"""One training batch under automatic or manual optimization (1.5 order; see ``trainer_core.hooks``).
+"""One training batch under automatic or manual optimization (1.5 order; the loop map is in ``trainer_core.hooks``).
 
-Per optimizer step: closure (training_step, zero_grad at a window start, backward of the loss divided by the
-accumulation factor) -> unscale -> ``on_before_optimizer_step`` -> grad-norm tracking -> clipping -> step. The hot
-path avoids anything that is not needed: no context managers without a profiler or autocast, no clipping hook call
-when clipping is off and not overridden, no closure handed to ``optimizer.step`` when it would do nothing.
+Read :func:`automatic_batch` first. Per optimizer, one :class:`TrainingClosure` holds the batch's work in 1.x order
+(``training_step`` -> ``training_step_end`` -> zero_grad at an accumulation window's start -> backward of the loss
+divided by the accumulation factor; then, when this batch steps, unscale -> ``on_before_optimizer_step`` ->
+grad-norm tracking -> clipping). On a stepping batch the closure runs *inside* ``optimizer.step(closure)`` through the
+module's ``optimizer_step`` hook, as in Lightning 1.x, so optimizers that evaluate their closure (LBFGS, SAM-style
+ones) get the real thing; while accumulating, the closure is called directly. The hot path avoids anything unused:
+the fit's :class:`~trainer_core.trainer.fit_run.FitRun` says which hooks are live, whether the forward is plain and
+whether clipping runs.
 """
 
 from __future__ import annotations
 
 from contextlib import nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from trainer_core.exceptions import MisconfigurationError
-from trainer_core.module import LightningModule
-from trainer_core.precision.plugins import Precision, StepClosure
+from trainer_core.trainer.fit_run import FitRun, profile
 from trainer_core.trainer.numerics import AnomalyStep, grad_norm_dict
 from trainer_core.utilities.apply import apply_to_tensors
 
-__all__ = ["automatic_batch", "manual_batch", "format_epoch_outputs", "profile", "live_hooks"]
+if TYPE_CHECKING:
+    from trainer_core.trainer.trainer import Trainer
+
+__all__ = ["automatic_batch", "manual_batch", "format_epoch_outputs", "TrainingClosure"]
 
 _NULL = nullcontext()
 _FIRST_ONLY = [0]
-_DEFAULT_CLIPPING = LightningModule.configure_gradient_clipping
-_DEFAULT_CLIP = LightningModule.clip_gradients
+_NO_OPTIMIZER: list[int | None] = [None]
 
 
-# Hooks fired on every batch: the loop tests membership in the fit's live set before dispatching them.
-_PER_BATCH_HOOKS = ("on_batch_start", "on_train_batch_start", "on_before_zero_grad", "on_before_backward",
-                    "on_after_backward", "on_before_optimizer_step", "on_train_batch_end", "on_batch_end")
+def automatic_batch(t: Trainer, run: FitRun, batch: Any, batch_idx: int, is_last: bool, tbptt: int) -> Any:
+    """One batch: for each TBPTT split, each optimizer whose turn it is runs its closure (and steps at a window end)."""
+    k = run.accumulate
+    should_step = (batch_idx + 1) % k == 0 or is_last
+    window_start = batch_idx % k == 0
+    if tbptt:
+        with profile(t, "tbptt_split_batch"):
+            splits = t._hooks.module("tbptt_split_batch", batch, tbptt)
+    else:
+        splits = [batch]
+    active = _active_optimizers(t, batch_idx) or _NO_OPTIMIZER
+    multi = len(t.optimizers) > 1
+    per_split: list[Any] = []
+    hiddens = None
+    for split_idx, split in enumerate(splits):
+        if tbptt:
+            t.split_idx = split_idx
+        per_opt = []
+        for opt_idx in active:
+            args: list[Any] = [split, batch_idx]
+            if multi:
+                args.append(opt_idx)
+            if tbptt:
+                args.append(hiddens)
+            per_opt.append(_optimizer_turn(t, run, args, batch_idx, opt_idx, multi, should_step, window_start))
+        if tbptt:
+            hiddens = _pop_hiddens(per_opt)
+        per_split.append(per_opt if multi else per_opt[0])
+    return per_split if tbptt else per_split[0]
 
 
-def live_hooks(trainer: Any) -> frozenset[str]:
-    """The per-batch hooks some callback or the module overrides (set once per fit; the others are skipped)."""
-    hooks = trainer._hooks
-    return frozenset(h for h in _PER_BATCH_HOOKS if hooks.has_callbacks(h) or hooks.module_overrides(h))
-
-
-def profile(trainer: Any, action: str) -> Any:
-    """The profiler region for ``action``, or a shared no-op context when nothing is profiled."""
-    return trainer.profiler.profile(action) if trainer._profiling else _NULL
-
-
-def _active_optimizers(t: Any, batch_idx: int) -> list[int]:
+def _active_optimizers(t: Trainer, batch_idx: int) -> list[int]:
+    """The optimizers whose turn it is (all of them, or one by the ``frequency`` rotation)."""
     if not t.optimizers:
         return []
     if len(t.optimizers) == 1:
@@ -59,37 +80,128 @@ def _active_optimizers(t: Any, batch_idx: int) -> list[int]:
     return [0]
 
 
-def automatic_batch(t: Any, batch: Any, batch_idx: int, is_last: bool, tbptt: int) -> Any:
-    k = t.accumulate_grad_batches
-    should_step = (batch_idx + 1) % k == 0 or is_last
-    window_start = batch_idx % k == 0
-    if tbptt:
-        with profile(t, "tbptt_split_batch"):
-            splits = t._hooks.module("tbptt_split_batch", batch, tbptt)
+def _optimizer_turn(t: Trainer, run: FitRun, args: list[Any], batch_idx: int, opt_idx: int | None, multi: bool,
+                    should_step: bool, window_start: bool) -> Any:
+    """One optimizer's share of a batch: its closure, run inside its step on a stepping batch."""
+    module = t.lightning_module
+    opt = t.optimizers[opt_idx] if opt_idx is not None else None
+    if multi:
+        module.toggle_optimizer(opt, opt_idx)
+    closure = TrainingClosure(t, run, args, batch_idx, opt, opt_idx, window_start, should_step and opt is not None)
+    if opt is not None and should_step:
+        _optimizer_step(t, run, batch_idx, opt_idx, closure)
     else:
-        splits = [batch]
-    active = _active_optimizers(t, batch_idx)
-    multi = len(t.optimizers) > 1
-    per_split: list[Any] = []
-    hiddens = None
-    for split_idx, split in enumerate(splits):
-        if tbptt:
-            t.split_idx = split_idx
-        per_opt = []
-        for opt_idx in active or [None]:
-            out = _run_optimization(t, split, batch_idx, opt_idx, hiddens, should_step, window_start, k, multi,
-                                    bool(tbptt))
-            per_opt.append(out)
-        if tbptt:
-            last = per_opt[-1]
-            hiddens = _detach(last.get("hiddens")) if isinstance(last, dict) else None
-            for out in per_opt:
-                if isinstance(out, dict):
-                    out.pop("hiddens", None)
-        per_split.append(per_opt if multi else per_opt[0])
-    if tbptt:
-        return per_split
-    return per_split[0]
+        closure()  # accumulating (or no optimizer): forward and backward only
+    if multi:
+        module.untoggle_optimizer(opt_idx)
+    return _format_output(closure.output)
+
+
+class TrainingClosure:
+    """``training_step`` + zero_grad + backward (+ the pre-step work when the batch steps), as one callable.
+
+    Calling it returns the loss (None when ``training_step`` returned None: no backward, no step). ``calls`` counts
+    evaluations, so the loop can tell an ``optimizer_step`` override that never ran it.
+    """
+
+    __slots__ = ("_t", "_run", "_args", "_batch_idx", "_opt", "_opt_idx", "_window_start", "_stepping", "output",
+                 "loss", "calls")
+
+    def __init__(self, t: Trainer, run: FitRun, args: list[Any], batch_idx: int, opt: torch.optim.Optimizer | None,
+                 opt_idx: int | None, window_start: bool, stepping: bool) -> None:
+        self._t, self._run, self._args, self._batch_idx = t, run, args, batch_idx
+        self._opt, self._opt_idx, self._window_start, self._stepping = opt, opt_idx, window_start, stepping
+        self.output: Any = None
+        self.loss: torch.Tensor | None = None
+        self.calls = 0
+
+    def __call__(self) -> torch.Tensor | None:
+        self.calls += 1
+        with profile(self._t, "training_step_and_backward"):
+            self.output = output = self._training_step()
+            self.loss = loss = _loss_of(output, "training_step")
+            if loss is None or self._opt is None:
+                return loss
+            if self._window_start:
+                self._zero_grad()
+            self._backward(loss)
+        if self._stepping:
+            self._before_optimizer_step()
+        return loss
+
+    def _training_step(self) -> Any:
+        t, hooks = self._t, self._t._hooks
+        if self._run.plain_forward:
+            output = t.strategy.training_step(t, *self._args)
+        else:
+            with t._precision.forward_context(), profile(t, "training_step"):
+                output = t.strategy.training_step(t, *self._args)
+        if hooks.module_overrides("training_step_end"):
+            output = hooks.module("training_step_end", output)
+        return output
+
+    def _zero_grad(self) -> None:
+        t, hooks = self._t, self._t._hooks
+        if "on_before_zero_grad" in self._run.live_hooks:
+            hooks.call("on_before_zero_grad", self._opt)
+        with profile(t, "zero_grad"):
+            hooks.module("optimizer_zero_grad", t.current_epoch, self._batch_idx, self._opt, self._opt_idx)
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        t, hooks, live = self._t, self._t._hooks, self._run.live_hooks
+        k = self._run.accumulate
+        scaled = loss / k if k > 1 else loss
+        if "on_before_backward" in live:
+            hooks.call("on_before_backward", scaled)
+        # Gradients are synchronised across ranks only on the batch that steps.
+        sync = t.strategy.block_backward_sync(t._model) if not self._stepping else _NULL
+        anomaly = AnomalyStep(t, self._batch_idx, loss) if t.detect_anomaly else _NULL
+        opt, opt_idx = self._opt, self._opt_idx
+        with profile(t, "backward"), sync, anomaly:
+            t._precision.backward(scaled, lambda value: hooks.module("backward", value, opt, opt_idx))
+        if "on_after_backward" in live:
+            hooks.call("on_after_backward")
+
+    def _before_optimizer_step(self) -> None:
+        t, run, hooks, opt = self._t, self._run, self._t._hooks, self._opt
+        if t._precision.scaler is not None:
+            t._precision.unscale_gradients(opt)
+        if "on_before_optimizer_step" in run.live_hooks:
+            hooks.call("on_before_optimizer_step", opt, self._opt_idx)
+        if run.grad_norm_type is not None and self._opt_idx == 0:
+            norms = grad_norm_dict(t.lightning_module, run.grad_norm_type)
+            t.grad_norms = norms
+            if norms and t.track_grad_norm != -1:
+                hooks.module("log_grad_norm", norms)
+        if run.clipping:
+            hooks.module("configure_gradient_clipping", opt, self._opt_idx, t.gradient_clip_val,
+                         t.gradient_clip_algorithm)
+
+
+def _optimizer_step(t: Trainer, run: FitRun, batch_idx: int, opt_idx: int, closure: TrainingClosure) -> None:
+    """The module's ``optimizer_step`` hook, which runs the closure inside ``optimizer.step(closure)``."""
+    with profile(t, f"optimizer_step_with_closure_{opt_idx}"):
+        t._hooks.module("optimizer_step", t.current_epoch, batch_idx, t._lightning_optimizers[opt_idx], opt_idx,
+                        closure, on_tpu=False, using_native_amp=t._precision.scaler is not None,
+                        using_lbfgs=isinstance(t.optimizers[opt_idx], torch.optim.LBFGS))
+    if not closure.calls:
+        raise MisconfigurationError(
+            "The closure hasn't been executed: training_step, zero_grad and backward run inside the closure that "
+            "optimizer_step receives. Call `optimizer.step(closure=optimizer_closure)` (or `optimizer_closure()`) "
+            "in your optimizer_step override")
+    if closure.loss is not None:
+        t.progress.global_step += 1
+        run.stepped_this_batch = True
+
+
+def _pop_hiddens(per_opt: list[Any]) -> Any:
+    """TBPTT: the last optimizer's ``hiddens`` (detached) for the next split; removed from every output."""
+    last = per_opt[-1]
+    hiddens = _detach(last.get("hiddens")) if isinstance(last, dict) else None
+    for out in per_opt:
+        if isinstance(out, dict):
+            out.pop("hiddens", None)
+    return hiddens
 
 
 def _detach(value: Any) -> Any:
@@ -121,95 +233,8 @@ def _format_output(output: Any) -> Any:
     return {key: _detach(value) if key != "hiddens" else value for key, value in output.items()}
 
 
-def _run_optimization(t: Any, split: Any, batch_idx: int, opt_idx: int | None, hiddens: Any, should_step: bool,
-                      window_start: bool, k: int, multi: bool, tbptt: bool) -> Any:
-    hooks, module, precision, live = t._hooks, t.lightning_module, t._precision, t._live_hooks
-    clip_overridden = (type(module).configure_gradient_clipping is not _DEFAULT_CLIPPING
-                       or type(module).clip_gradients is not _DEFAULT_CLIP)
-    # Full precision and no profiler: call training_step directly, without two no-op context managers.
-    plain_forward = not t._profiling and type(precision).forward_context is Precision.forward_context
-    opt = t.optimizers[opt_idx] if opt_idx is not None else None
-    if multi:
-        module.toggle_optimizer(opt, opt_idx)
-    state: dict[str, Any] = {}
-
-    def closure() -> torch.Tensor | None:
-        with profile(t, "training_step_and_backward"):
-            args: list[Any] = [split, batch_idx]
-            if multi:
-                args.append(opt_idx)
-            if tbptt:
-                args.append(hiddens)
-            if plain_forward:
-                output = t.strategy.training_step(t, *args)
-            else:
-                with precision.forward_context(), profile(t, "training_step"):
-                    output = t.strategy.training_step(t, *args)
-            if hooks.module_overrides("training_step_end"):
-                output = hooks.module("training_step_end", output)
-            loss = _loss_of(output, "training_step")
-            state["output"] = output
-            state["loss"] = loss
-            if loss is None or opt is None:
-                return loss
-            if window_start:
-                if "on_before_zero_grad" in live:
-                    hooks.call("on_before_zero_grad", opt)
-                with profile(t, "zero_grad"):
-                    hooks.module("optimizer_zero_grad", t.current_epoch, batch_idx, opt, opt_idx)
-            scaled = loss / k if k > 1 else loss
-            if "on_before_backward" in live:
-                hooks.call("on_before_backward", scaled)
-            sync = t.strategy.block_backward_sync(t._model) if not should_step else _NULL
-            anomaly = AnomalyStep(t, batch_idx, loss) if t.detect_anomaly else _NULL
-            with profile(t, "backward"), sync, anomaly:
-                precision.backward(scaled, lambda value: hooks.module("backward", value, opt, opt_idx))
-            if "on_after_backward" in live:
-                hooks.call("on_after_backward")
-            return loss
-
-    def before_step() -> None:
-        if precision.scaler is not None:
-            precision.unscale_gradients(opt)
-        if "on_before_optimizer_step" in live:
-            hooks.call("on_before_optimizer_step", opt, opt_idx)
-        if t._grad_norm_type is not None and opt_idx == 0:
-            norms = grad_norm_dict(module, t._grad_norm_type)
-            t.grad_norms = norms
-            if norms and t.track_grad_norm != -1:
-                hooks.module("log_grad_norm", norms)
-        if t.gradient_clip_val or clip_overridden:
-            hooks.module("configure_gradient_clipping", opt, opt_idx, t.gradient_clip_val,
-                         t.gradient_clip_algorithm)
-
-    if isinstance(opt, torch.optim.LBFGS) and should_step:
-        # LBFGS re-evaluates the closure itself: give it the whole step.
-        def full_closure() -> Any:
-            loss = closure()
-            before_step()
-            return loss
-
-        _optimizer_step(t, batch_idx, opt_idx, full_closure)
-    else:
-        loss = closure()
-        if loss is not None and opt is not None and should_step:
-            before_step()
-            _optimizer_step(t, batch_idx, opt_idx, StepClosure(loss))
-    if multi:
-        module.untoggle_optimizer(opt_idx)
-    return _format_output(state.get("output"))
-
-
-def _optimizer_step(t: Any, batch_idx: int, opt_idx: int, closure: Any) -> None:
-    with profile(t, f"optimizer_step_with_closure_{opt_idx}"):
-        t._hooks.module("optimizer_step", t.current_epoch, batch_idx, t._lightning_optimizers[opt_idx], opt_idx,
-                        closure, on_tpu=False, using_native_amp=t._precision.scaler is not None,
-                        using_lbfgs=isinstance(t.optimizers[opt_idx], torch.optim.LBFGS))
-    t.progress.global_step += 1
-    t._stepped_this_batch = True
-
-
-def manual_batch(t: Any, batch: Any, batch_idx: int, tbptt: int) -> Any:
+def manual_batch(t: Trainer, batch: Any, batch_idx: int, tbptt: int) -> Any:
+    """Manual optimization: ``training_step`` does its own backward and steps; the loop only collects outputs."""
     hooks, precision = t._hooks, t._precision
     splits = hooks.module("tbptt_split_batch", batch, tbptt) if tbptt else [batch]
     outputs, hiddens = [], None
@@ -227,7 +252,8 @@ def manual_batch(t: Any, batch: Any, batch_idx: int, tbptt: int) -> Any:
     return outputs if tbptt else outputs[0]
 
 
-def format_epoch_outputs(t: Any, outputs: list[Any], tbptt: int) -> Any:
+def format_epoch_outputs(t: Trainer, outputs: list[Any], tbptt: int) -> Any:
+    """``training_epoch_end``'s input: per optimizer lists when several optimizers ran (1.5 layout)."""
     if len(t.optimizers) > 1 and not tbptt:
         return [[batch[i] for batch in outputs] for i in range(len(t.optimizers))]
     return outputs

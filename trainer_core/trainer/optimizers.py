@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from trainer_core.exceptions import MisconfigurationError
+from trainer_core.precision.plugins import StepClosure
 
 __all__ = ["parse_optimizers", "LightningOptimizer", "step_schedulers", "scheduler_config"]
 
@@ -148,6 +149,12 @@ class LightningOptimizer:
         trainer = self._trainer
         if trainer.lightning_module is not None and not trainer.lightning_module.automatic_optimization:
             return trainer._manual_optimizer_step(self._optimizer, self._opt_idx, closure, **kwargs)
+        if closure is not None and _evaluates_closure_first(self._optimizer):
+            # A built-in optimizer's step(closure) evaluates the closure and then updates: doing the two here lets
+            # the precision plugin skip the optimizer's enable_grad block and skip the update when the closure
+            # returned no loss (training_step returned None).
+            loss = closure()
+            return None if loss is None else trainer._precision.optimizer_step(self._optimizer, StepClosure(loss))
         return trainer._precision.optimizer_step(self._optimizer, closure if closure is not None else _noop)
 
     def __getattr__(self, name: str) -> Any:
@@ -159,6 +166,20 @@ class LightningOptimizer:
 
 def _noop() -> None:
     return None
+
+
+_CLOSURE_FIRST: dict[type, bool] = {}
+
+
+def _evaluates_closure_first(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether ``optimizer.step(closure)`` just calls the closure once before its update (torch.optim's own, bar
+    LBFGS, which re-evaluates it). Other optimizers (LBFGS, SAM-style ones, user classes) get the closure itself."""
+    kind = type(optimizer)
+    known = _CLOSURE_FIRST.get(kind)
+    if known is None:
+        known = _CLOSURE_FIRST[kind] = kind.__module__.startswith("torch.optim.") and not issubclass(
+            kind, torch.optim.LBFGS)
+    return known
 
 
 def step_schedulers(trainer: Any, interval: str, counter: int) -> None:

@@ -25,11 +25,6 @@ log = logging.getLogger("trainer_core")
 class StageRunner:
     """Base of ``Trainer``: what happens around every stage, in the reference hook order."""
 
-    _in_train_loop = False
-    _in_eval_loop = False
-    _resume_rng: Any = None
-    _resume_skip_batches = 0
-    _resume_epoch_end = False
     # Set True to load fit/validate/test ckpt_path files with full unpickling (they may run code; trusted files only).
     trust_checkpoint = False
 
@@ -270,7 +265,8 @@ class StageRunner:
         else:
             result = self._precision.optimizer_step(optimizer, wrapped)
         self.progress.global_step += 1
-        self._stepped_this_batch = True
+        if self._fit_run is not None:
+            self._fit_run.stepped_this_batch = True
         return result
 
 

@@ -29,6 +29,7 @@ from trainer_core.hooks import HookDispatcher
 from trainer_core.precision.plugins import Precision, select_precision
 from trainer_core.strategies.registry import create_strategy
 from trainer_core.trainer import checkpointing, defaults
+from trainer_core.trainer.fit_run import FitRun
 from trainer_core.trainer.results import ResultCollection, to_floats
 from trainer_core.trainer.stages import StageRunner
 from trainer_core.trainer.state import LoopProgress, TrainerState
@@ -160,6 +161,22 @@ class Trainer(StageRunner):
         self.predict_dataloaders: list[Any] = []
         self.grad_norms: dict[str, torch.Tensor] = {}
         self._tuner: Any = None
+        # Loop state shared by the stages (set and read by the loops; created here so that every field has one home).
+        self._fit_run: FitRun | None = None  # the running fit's step plan
+        self._profiling = False
+        self._needs_transfer = False
+        self._given_loaders: dict[str, Any] = {}
+        self._val_loaders_loaded = False
+        self._overfit_source: Any = None
+        self._in_train_loop = False
+        self._in_eval_loop = False
+        self._current_batch: Any = None
+        self._current_batch_bs: int | None = None
+        self._epoch_start_rng: Any = None
+        # What a checkpoint restore asks the next fit to resume (see checkpointing.restore_training_state).
+        self._resume_rng: Any = None
+        self._resume_skip_batches = 0
+        self._resume_epoch_end = False
         self._hooks.rebuild(self.callbacks, None, self.profiler)
         self._hooks.callbacks("on_init_start")
         self._hooks.callbacks("on_init_end")

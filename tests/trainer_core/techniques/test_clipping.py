@@ -46,9 +46,11 @@ class AfterClip(BoringModel):
 
     def optimizer_step(self, epoch: int, batch_idx: int, optimizer: Any, optimizer_idx: int = 0,
                        optimizer_closure: Any = None, **kwargs: Any) -> None:
+        # The closure (training_step, backward, clipping) runs inside the step: the step leaves the gradients it
+        # used in place, so they are read after it.
+        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_idx, optimizer_closure, **kwargs)
         self.stepped_norms.append(_total_norm(self))
         self.stepped_max.append(max(p.grad.abs().max().item() for p in self.parameters()))
-        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_idx, optimizer_closure, **kwargs)
 
 
 def test_clip_by_norm_gives_exactly_the_max_norm() -> None:

@@ -42,6 +42,12 @@ def _recording_model(calls: list[str]) -> BoringModel:
         parent = getattr(BoringModel, name, None)
 
         def hook(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if name == "optimizer_step":
+                # optimizer_step encloses the training closure (training_step ... clipping run inside
+                # optimizer.step(closure)): it is recorded when it returns, after what it ran.
+                result = parent(self, *args, **kwargs)
+                calls.append(f"M.{name}")
+                return result
             calls.append(f"M.{name}")
             if name in ("training_step_end", "validation_step_end"):
                 return args[0]

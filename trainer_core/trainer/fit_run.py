@@ -1,0 +1,76 @@
+"""The per-fit step plan: what one training step needs to know, decided once when a fit starts.
+
+A fit's step behaves the same for every batch unless the user changes the trainer or module mid-run, which the
+loop does not support. So the questions "is the forward plain?", "does clipping run?", "which per-batch hooks does
+anybody listen to?" are answered here once and read by the step as plain attributes, instead of being recomputed
+per batch.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from trainer_core.hooks import profiling_enabled
+from trainer_core.module import LightningModule
+from trainer_core.precision.plugins import Precision
+from trainer_core.trainer.numerics import grad_norm_type
+
+if TYPE_CHECKING:
+    from trainer_core.trainer.trainer import Trainer
+
+__all__ = ["FitRun", "plan_fit", "profiling_enabled", "profile", "PER_BATCH_HOOKS"]
+
+_NULL = nullcontext()
+
+# Hooks fired on every batch: the step tests membership in the fit's live set before dispatching them.
+PER_BATCH_HOOKS = ("on_batch_start", "on_train_batch_start", "on_before_zero_grad", "on_before_backward",
+                   "on_after_backward", "on_before_optimizer_step", "on_train_batch_end", "on_batch_end")
+
+
+@dataclass
+class FitRun:
+    """One fit's constant step plan and its per-batch scratch state.
+
+    Attributes:
+        profiling: a real profiler is set (regions are opened; otherwise a shared no-op context is used).
+        live_hooks: the per-batch hooks some callback or the module implements (the others are never dispatched).
+        plain_forward: full precision and no profiler: ``training_step`` is called without context managers.
+        clipping: ``configure_gradient_clipping`` runs (clipping is on, or the module customises clipping).
+        accumulate: ``accumulate_grad_batches`` for this fit (1 = step every batch).
+        grad_norm_type: the p of gradient norms to compute per step, or None.
+        validation: validation runs in this fit (``validation_step`` defined and not limited to 0 batches).
+        stepped_this_batch: an optimizer step happened in the current batch (drives the step-interval schedulers).
+    """
+
+    profiling: bool
+    live_hooks: frozenset[str]
+    plain_forward: bool
+    clipping: bool
+    accumulate: int
+    grad_norm_type: float | None
+    validation: bool
+    stepped_this_batch: bool = False
+
+
+def profile(trainer: Trainer, action: str) -> Any:
+    """The profiler region for ``action``, or a shared no-op context when nothing is profiled."""
+    return trainer.profiler.profile(action) if trainer._profiling else _NULL
+
+
+def plan_fit(trainer: Trainer) -> FitRun:
+    """Decide the step plan for the fit that is starting (hooks must already be resolved for this stage)."""
+    hooks, module = trainer._hooks, trainer.lightning_module
+    clip_customised = (type(module).configure_gradient_clipping is not LightningModule.configure_gradient_clipping
+                       or type(module).clip_gradients is not LightningModule.clip_gradients)
+    profiling = profiling_enabled(trainer.profiler)
+    return FitRun(
+        profiling=profiling,
+        live_hooks=frozenset(h for h in PER_BATCH_HOOKS if hooks.has_callbacks(h) or hooks.module_overrides(h)),
+        plain_forward=not profiling and type(trainer._precision).forward_context is Precision.forward_context,
+        clipping=bool(trainer.gradient_clip_val) or clip_customised,
+        accumulate=trainer.accumulate_grad_batches,
+        grad_norm_type=grad_norm_type(trainer),
+        validation=hooks.module_overrides("validation_step") and trainer.limit_val_batches != 0,
+    )
