@@ -1,4 +1,6 @@
-"""Parity with a hand-written PyTorch loop, after Lightning's own parity benchmark (median time per epoch, final losses equal to 5 decimals).
+"""Parity with a hand-written PyTorch loop, after Lightning's own parity benchmark.
+
+Median time per epoch; the final losses must be equal to 5 decimals.
 
 Two workloads with the exact models and hyper-parameters of the issue: an LSTM regressor (300 sequences x 100 x 10,
 batch 30) and an MNIST-shaped MLP classifier (60k synthetic samples, batch 128), 4 epochs each, DataLoader batches,

@@ -1,4 +1,5 @@
-"""The run configuration edited in the studio, and its YAML form (the shape ``trainer-core --config`` reads: ``trainer:``, ``model:``, ``data:`` sections).
+"""The run configuration edited in the studio, and its YAML form (the shape
+``trainer-core --config`` reads: ``trainer:``, ``model:``, ``data:`` sections).
 
 ``RunConfig`` holds what the forms show; ``to_spec(mode)`` is the RunSpec dict sent to the worker and
 ``to_yaml()``/``from_yaml()`` read and write the file the command line accepts with ``--config``::

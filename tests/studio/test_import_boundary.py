@@ -1,4 +1,4 @@
-"""The GUI process must never import torch or trainer_core (training lives in a child process): checked in a fresh interpreter."""
+"""The GUI process never imports torch or trainer_core (training lives in a child process), in a fresh interpreter."""
 
 from __future__ import annotations
 

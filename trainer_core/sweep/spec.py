@@ -226,7 +226,9 @@ def _parameter(name: str, raw: Any, source: str) -> Parameter:
         for key, value in (("low", raw["low"]), ("high", raw["high"]), ("step", raw.get("step"))):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise SweepError(f"{where}: {key} of an int parameter must be an integer, not {value!r}.")
-    return Parameter(name=name, kind=kind, low=low, high=high, log=log, step=step)
+        return Parameter(name=name, kind="int", low=int(low), high=int(high), log=log,
+                         step=None if step is None else int(step))
+    return Parameter(name=name, kind="float", low=low, high=high, log=log, step=step)
 
 
 def _check_target(name: str, source: str) -> None:

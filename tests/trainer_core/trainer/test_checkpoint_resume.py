@@ -1,4 +1,4 @@
-"""Checkpoint contents, atomic writes, safe loading and exact resume (Lightning 1.5's checkpoint keys, our counter decisions)."""
+"""Checkpoint contents, atomic writes, safe loading and exact resume (1.5's keys, our counters)."""
 
 from __future__ import annotations
 

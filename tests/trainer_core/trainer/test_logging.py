@@ -1,4 +1,4 @@
-"""self.log semantics: defaults per hook, forking into _step/_epoch, weighted means, logger steps (Lightning 1.5's rules)."""
+"""self.log semantics: defaults per hook, forking into _step/_epoch, weighted means, logger steps (as 1.5)."""
 
 from __future__ import annotations
 
