@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from studio.models.dashboards.media import MediaStore
 from studio.models.metric_store import MetricStore, to_number
 from studio.protocol import events as ev
 
@@ -105,11 +106,13 @@ class RunModel:
 
     def __init__(self) -> None:
         self.metrics = MetricStore()
+        self.media = MediaStore()  # images, histograms and text from logger.experiment (the Images/Distributions tabs)
         self.reset()
 
     def reset(self, *, mode: str | None = None) -> None:
         """Forget the previous run."""
         self.metrics.clear()
+        self.media.clear()
         self.run_id: str | None = None
         self.mode = mode
         self.status = RunStatus.IDLE if mode is None else RunStatus.STARTING
@@ -277,6 +280,12 @@ class RunModel:
             if number is not None:
                 self.latest[name] = number
 
+    def _on_media(self, event: dict[str, Any]) -> None:
+        self.media.run_dir = self.media.run_dir or self.log_dir
+        self.media.add(event)
+        if event.get("type") == ev.TEXT:
+            self.log("text", f"[{event.get('tag')} @ step {event.get('step')}] {event.get('text', '')}")
+
     def _on_log(self, event: dict[str, Any]) -> None:
         self.log(str(event.get("level") or "info"), str(event.get("text") or ""))
 
@@ -322,6 +331,9 @@ _HANDLERS = {
     ev.CHECKPOINT_SAVED: RunModel._on_checkpoint,
     ev.LOG: RunModel._on_log,
     ev.EXCEPTION: RunModel._on_exception,
+    ev.IMAGE: RunModel._on_media,
+    ev.HISTOGRAM: RunModel._on_media,
+    ev.TEXT: RunModel._on_media,
     ev.RUN_FINISHED: RunModel._on_run_finished,
 }
 

@@ -47,6 +47,7 @@ class DataMonitorBase(Callback):
     def __init__(self, log_every_n_steps: int | None = None) -> None:
         self._log_every_n_steps = log_every_n_steps
         self._log = False
+        self._logged_this_step: set[str] = set()
         self._trainer: Any = None
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
@@ -57,6 +58,7 @@ class DataMonitorBase(Callback):
     def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int, *args: Any) -> None:
         every = self._log_every_n_steps or 0
         self._log = every > 0 and trainer.global_step % every == 0
+        self._logged_this_step: set[str] = set()
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, *args: Any) -> None:
         self._log = False  # validation forwards between training steps are not logged
@@ -68,6 +70,9 @@ class DataMonitorBase(Callback):
         named: dict[str, torch.Tensor] = {}
         collect_and_name_tensors(batch, output=named, parent_name=group)
         for name, tensor in named.items():
+            if name in self._logged_this_step:
+                continue  # a second forward in the same step (sampling images, say) is not the training input
+            self._logged_this_step.add(name)
             self.log_histogram(tensor, name)
 
     def log_histogram(self, tensor: torch.Tensor, name: str) -> None:

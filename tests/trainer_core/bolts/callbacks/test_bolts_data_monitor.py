@@ -92,3 +92,15 @@ def test_a_known_histogram_reaches_the_run_record(tmp_path: Path) -> None:
     assert (first["min"], first["max"], first["num"], first["sum"]) == (0.0, 31.0, 64, 2 * sum(range(32)))
     assert len(first["counts"]) == 30 and sum(first["counts"]) == 64
     assert {e["tag"] for e in events if e["type"] == "histogram"} == {"input/layer", "output/layer"}
+
+
+def test_a_second_forward_in_the_same_step_is_not_logged_again() -> None:
+    model = TwoLayers()
+    monitor = ModuleDataMonitor(submodules=["first"], log_every_n_steps=1)
+    trainer, experiment = trainer_with_recorder()
+    monitor.on_train_start(trainer, model)
+    monitor.on_train_batch_start(trainer, model, None, 0)
+    model(torch.ones(1, 2))
+    model(torch.zeros(5, 2))  # e.g. generating samples inside training_step
+    assert [tag for _m, tag, _v, _s in experiment.calls] == ["input/first", "output/first"]
+    assert experiment.calls[0][2].shape == (1, 2)

@@ -1,0 +1,193 @@
+"""What a script logged through ``logger.experiment``: images by tag and step, histograms over steps, and text.
+
+Fed by the ``image``, ``histogram`` and ``text`` events (docs/events.md) one at a time in O(1); the views ask for
+what they draw (an image path at a step, a tag's step x value matrix) and cache by :attr:`MediaStore.version`.
+
+Examples:
+    >>> store = MediaStore()
+    >>> store.add({"type": "histogram", "tag": "w", "step": 0, "min": 0.0, "max": 2.0, "counts": [1, 3]})
+    >>> store.histogram_tags()
+    ['w']
+    >>> steps, edges, matrix = store.histogram_matrix("w", value_bins=2)
+    >>> steps.tolist(), edges.tolist(), matrix.tolist()
+    ([0.0], [0.0, 1.0, 2.0], [[1.0, 3.0]])
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ImageRecord", "HistogramSeries", "MediaStore", "TextRecord", "resample_counts"]
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One logged image: the step, the PNG path (relative to the run folder as recorded) and its size."""
+
+    step: int
+    path: str
+    width: int = 0
+    height: int = 0
+
+
+@dataclass(frozen=True)
+class TextRecord:
+    """One ``add_text`` call."""
+
+    tag: str
+    step: int
+    text: str
+
+
+@dataclass
+class HistogramSeries:
+    """One tag's histograms in arrival order (steps usually rise; a resumed run may repeat some)."""
+
+    steps: list[int] = field(default_factory=list)
+    lows: list[float] = field(default_factory=list)
+    highs: list[float] = field(default_factory=list)
+    counts: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, step: int, low: float, high: float, counts: list[int]) -> None:
+        if self.steps and self.steps[-1] == step:  # logged again at the same step: the newest one counts
+            self.lows[-1], self.highs[-1], self.counts[-1] = low, high, np.asarray(counts, dtype=np.float64)
+            return
+        self.steps.append(step)
+        self.lows.append(low)
+        self.highs.append(high)
+        self.counts.append(np.asarray(counts, dtype=np.float64))
+
+
+def resample_counts(counts: np.ndarray, low: float, high: float, edges: np.ndarray) -> np.ndarray:
+    """Spread one histogram's uniform bins over new ``edges`` (mass split by overlap; all of a zero-width
+    histogram goes to the bin holding its value)."""
+    out = np.zeros(len(edges) - 1)
+    if not len(counts) or not counts.sum():
+        return out
+    if high <= low:
+        index = int(np.clip(np.searchsorted(edges, low, side="right") - 1, 0, len(out) - 1))
+        out[index] = counts.sum()
+        return out
+    # Cumulative mass at the source edges, interpolated at the target edges: exact for uniform density per bin.
+    source_edges = np.linspace(low, high, len(counts) + 1)
+    cumulative = np.concatenate([[0.0], np.cumsum(counts)])
+    at_targets = np.interp(edges, source_edges, cumulative)
+    return np.diff(at_targets)
+
+
+class MediaStore:
+    """Images, histograms and text of one run.
+
+    Attributes:
+        version: bumped on every change; ``image_version`` and ``histogram_version`` only on their kind (each
+            view redraws when its counter moved).
+        run_dir: the run folder relative image paths are resolved against (set when the run's folder is known).
+    """
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget everything (a new run or a reopened one)."""
+        self.images: dict[str, list[ImageRecord]] = {}
+        self.histograms: dict[str, HistogramSeries] = {}
+        self.texts: list[TextRecord] = []
+        self.run_dir: str | None = None
+        self.version = 0
+        self.image_version = 0
+        self.histogram_version = 0
+
+    # --- feeding ----------------------------------------------------------------------------------------------
+    def add(self, event: dict[str, Any]) -> None:
+        """Take one ``image``, ``histogram`` or ``text`` event (other types are ignored)."""
+        kind = event.get("type")
+        tag = str(event.get("tag") or "")
+        step = int(event.get("step") or 0)
+        if kind == "image" and event.get("path"):
+            record = ImageRecord(step, str(event["path"]), int(event.get("width") or 0), int(event.get("height") or 0))
+            records = self.images.setdefault(tag, [])
+            if not records or records[-1].step < step:
+                records.append(record)  # the usual case: steps rise
+            else:
+                index = bisect.bisect_left([r.step for r in records], step)
+                if index < len(records) and records[index].step == step:
+                    records[index] = record  # the same tag and step again: the file was overwritten
+                else:
+                    records.insert(index, record)
+            self.image_version += 1
+        elif kind == "histogram":
+            counts = event.get("counts") or []
+            self.histograms.setdefault(tag, HistogramSeries()).add(
+                step, float(event.get("min") or 0.0), float(event.get("max") or 0.0), counts)
+            self.histogram_version += 1
+        elif kind == "text":
+            self.texts.append(TextRecord(tag, step, str(event.get("text") or "")))
+        else:
+            return
+        self.version += 1
+
+    # --- images -----------------------------------------------------------------------------------------------
+    def image_tags(self) -> list[str]:
+        """Image tags in first-logged order."""
+        return list(self.images)
+
+    def image_steps(self, tag: str) -> list[int]:
+        """The steps with an image for ``tag``, rising."""
+        return [record.step for record in self.images.get(tag, [])]
+
+    def image_at(self, tag: str, step: int | None = None) -> ImageRecord | None:
+        """The image at ``step`` or the last one before it (the latest when ``step`` is None)."""
+        records = self.images.get(tag) or []
+        if not records:
+            return None
+        if step is None:
+            return records[-1]
+        index = bisect.bisect_right([r.step for r in records], step) - 1
+        return records[max(index, 0)]
+
+    def resolve(self, record: ImageRecord) -> str:
+        """The image's file path: relative paths are inside the run folder."""
+        if os.path.isabs(record.path) or not self.run_dir:
+            return record.path
+        return os.path.join(self.run_dir, *record.path.split("/"))
+
+    # --- histograms -------------------------------------------------------------------------------------------
+    def histogram_tags(self, pattern: str = "") -> list[str]:
+        """Histogram tags containing ``pattern`` (case-insensitive), in first-logged order."""
+        needle = pattern.lower()
+        return [tag for tag in self.histograms if needle in tag.lower()]
+
+    def histogram_matrix(self, tag: str, value_bins: int = 64,
+                         max_steps: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A step x value matrix of counts for a heatmap or ridge plot.
+
+        Every histogram is spread over ``value_bins`` common bins spanning all of the tag's values; more than
+        ``max_steps`` histograms are thinned evenly (the newest always kept), so drawing costs the same at
+        1,000 or 100,000 steps.
+
+        Returns:
+            ``(steps, value_edges, matrix)`` with ``matrix[i]`` the counts at ``steps[i]``.
+        """
+        series = self.histograms.get(tag)
+        if series is None or not series.steps:
+            return np.zeros(0), np.zeros(0), np.zeros((0, 0))
+        total = len(series.steps)
+        picks = np.unique(np.linspace(0, total - 1, min(total, max_steps)).round().astype(int))
+        low = min(series.lows[i] for i in picks)
+        high = max(series.highs[i] for i in picks)
+        if high <= low:
+            low, high = low - 0.5, high + 0.5
+        edges = np.linspace(low, high, value_bins + 1)
+        matrix = np.vstack([resample_counts(series.counts[i], series.lows[i], series.highs[i], edges)
+                            for i in picks])
+        return np.asarray([series.steps[i] for i in picks], dtype=np.float64), edges, matrix
+
+    # --- text -------------------------------------------------------------------------------------------------
+    def text_rows(self) -> list[tuple[int, str, str]]:
+        """``(step, tag, text)`` for every text, in arrival order."""
+        return [(record.step, record.tag, record.text) for record in self.texts]
