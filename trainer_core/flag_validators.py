@@ -50,6 +50,15 @@ def check_int_at_least(minimum: int, allow_none: bool = True) -> Validator:
     return check
 
 
+def check_reload_every(name: str, value: Any) -> int:
+    """``reload_dataloaders_every_n_epochs``: an int >= 0; True means 1 and False 0 (1.5 accepts both)."""
+    if isinstance(value, bool):
+        return int(value)
+    if _is_int(value) and value >= 0:
+        return value
+    raise _fail(name, value, "an integer >= 0 (0: load once), or True for every epoch")
+
+
 def check_max_epochs(name: str, value: Any) -> int | None:
     if value is None or (_is_int(value) and (value >= 0 or value == -1)):
         return value
@@ -91,9 +100,10 @@ def check_overfit(name: str, value: Any) -> int | float:
     return normalize_limit(name, value)
 
 
-def check_fast_dev_run(name: str, value: Any) -> int:
+def check_fast_dev_run(name: str, value: Any) -> bool | int:
+    # True stays True (1.5: Trainer(fast_dev_run=True).fast_dev_run is True); it runs one batch like 1.
     if isinstance(value, bool):
-        return int(value)
+        return value
     if _is_int(value) and value >= 0:
         return value
     raise _fail(name, value, "True, False or an integer >= 0 (number of batches)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,7 @@ from trainer_core.flag_validators import (
     check_precision,
     check_profiler,
     check_refresh_rate,
+    check_reload_every,
     check_str_or_none,
     check_strategy,
     check_tpu_cores,
@@ -169,7 +171,7 @@ _SCHEMA: list[Flag] = [
     _f("limit_predict_batches", 1.0, "float|int", "Validation", "Predict batches: fraction (float) or count (int).",
        check_limit),
     _f("reload_dataloaders_every_n_epochs", 0, "int", "Loop",
-       "Request the dataloaders again every n epochs (0: load once).", check_int_at_least(0, allow_none=False),
+       "Request the dataloaders again every n epochs (0: load once; True: every epoch).", check_reload_every,
        setting="reload_dataloaders"),
     _f("reload_dataloaders_every_epoch", False, "bool", "Loop",
        "1.x spelling of reload_dataloaders_every_n_epochs=1.", check_bool, setting="reload_dataloaders", legacy=True),
@@ -204,7 +206,9 @@ _SCHEMA: list[Flag] = [
     _f("devices", None, "int|str|list|none", "Hardware",
        'Number of devices, a list of indices, -1 for all, or "auto".', check_devices, setting="device_count"),
     _f("strategy", None, "str|none", "Hardware", 'Parallel strategy: "dp", "ddp", "ddp_spawn", "ddp_cpu".',
-       check_strategy, choices=("dp", "ddp", "ddp_spawn", "ddp_cpu")),
+       check_strategy, choices=("dp", "ddp", "ddp_spawn", "ddp_cpu"), setting="strategy"),
+    _f("distributed_backend", None, "str|none", "Hardware", "1.0-1.4 spelling of strategy (deprecated).",
+       check_strategy, choices=("dp", "ddp", "ddp_spawn", "ddp_cpu"), setting="strategy", legacy=True),
     _f("gpus", None, "int|str|list|none", "Hardware",
        'GPUs per node: a count, -1 for all, a list of indices or a string such as "0,2".', check_gpus,
        setting="device_count", legacy=True),
@@ -325,9 +329,10 @@ def validate_flags(given: Mapping[str, Any]) -> dict[str, Any]:
         if name not in FLAGS:
             raise unknown_flag_error(name)
     by_setting: dict[str, str] = {}
-    for name in given:
+    for name, value in given.items():
         setting = FLAGS[name].setting
-        if not setting:
+        # A spelling left at None or at its default (what argparse passes for every flag) does not compete.
+        if not setting or _left_at_default(FLAGS[name], value):
             continue
         if setting in by_setting:
             other = by_setting[setting]
@@ -339,7 +344,15 @@ def validate_flags(given: Mapping[str, Any]) -> dict[str, Any]:
     for name, flag in FLAGS.items():
         value = given[name] if name in given else flag.default
         resolved[name] = flag.validate(name, value) if flag.validate else value
+    if resolved["distributed_backend"] is not None:
+        warnings.warn(f"distributed_backend={resolved['distributed_backend']!r} is the 1.0-1.4 spelling; use "
+                      f"strategy={resolved['distributed_backend']!r}", DeprecationWarning, stacklevel=3)
+        resolved["strategy"] = resolved["distributed_backend"]
     return resolved
+
+
+def _left_at_default(flag: Flag, value: Any) -> bool:
+    return value is None or (type(value) is type(flag.default) and value == flag.default)
 
 
 def override_flags(given: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

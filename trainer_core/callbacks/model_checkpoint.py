@@ -173,7 +173,8 @@ class ModelCheckpoint(Callback):
             self.save_checkpoint(trainer)
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
-        # API.md: after fit, last.ckpt holds the final state (e.g. after a stop in the middle of an epoch).
+        # After fit, last.ckpt holds the final state, also after a stop in the middle of an epoch (the last
+        # epoch-end save may be older).
         if not self.save_last or getattr(trainer, "fast_dev_run", 0):
             return
         if self.last_model_path and self._last_global_step_saved == trainer.global_step:

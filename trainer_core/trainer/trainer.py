@@ -57,7 +57,7 @@ class Trainer(StageRunner):
         self._hooks = HookDispatcher(self)
 
         # --- loop limits --------------------------------------------------------------------------------------
-        self.fast_dev_run: int = f["fast_dev_run"]
+        self.fast_dev_run: bool | int = f["fast_dev_run"]  # True stays True (1.5); it means one batch
         max_epochs, max_steps = f["max_epochs"], f["max_steps"]
         if max_epochs is None:
             max_epochs = 1000 if max_steps == -1 and f["max_time"] is None else -1
@@ -67,7 +67,7 @@ class Trainer(StageRunner):
         self.max_epochs: int = max_epochs
         self.max_steps: int = max_steps
         self.min_epochs: int = min_epochs or 0
-        self.min_steps: int = min_steps or 0
+        self.min_steps: int | None = min_steps  # None when not given (1.5)
         self.max_time = f["max_time"]
         self.limit_train_batches = f["limit_train_batches"]
         self.limit_val_batches = f["limit_val_batches"]
@@ -82,7 +82,7 @@ class Trainer(StageRunner):
             # 1.5: train on the first batches and evaluate on copies of them, limited the same way.
             self.limit_train_batches = self.limit_val_batches = self.limit_test_batches = self.overfit_batches
         if self.fast_dev_run:
-            n = self.fast_dev_run
+            n = int(self.fast_dev_run)
             self.limit_train_batches = self.limit_val_batches = n
             self.limit_test_batches = self.limit_predict_batches = n
             self.max_steps, self.max_epochs, self.num_sanity_val_steps = n, 1, 0
