@@ -20,6 +20,15 @@ from typing import Any
 import numpy as np
 
 from studio.models.dashboards.checkpoints import monitor_of
+from studio.models.dashboards.run_meta import (
+    MetricStats,
+    RunMeta,
+    default_name,
+    load_hparams,
+    load_meta,
+    metric_stats,
+    parent_run,
+)
 from studio.models.run_state import RunModel, load_events
 
 __all__ = ["RunSummary", "summarize_run", "scan_runs", "load_run", "value_at"]
@@ -43,6 +52,20 @@ class RunSummary:
     last: float | None = None
     metric_names: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, MetricStats] = field(default_factory=dict)
+    hparams: dict[str, Any] = field(default_factory=dict)
+    meta: RunMeta = field(default_factory=RunMeta)
+    default_title: str = ""
+
+    @property
+    def title(self) -> str:
+        """The name the user gave the run, else the script name and a short id."""
+        return self.meta.name or self.default_title or self.name
+
+    @property
+    def parent(self) -> str | None:
+        """The folder of the run this one resumed from (``run.yaml``'s ``parent`` or the config's ckpt_path)."""
+        return self.meta.parent or parent_run(self.config.get("ckpt_path"))
 
 
 def _status(events: list[dict[str, Any]]) -> str:
@@ -86,6 +109,12 @@ def summarize_run(path: str | os.PathLike[str], events: list[dict[str, Any]] | N
                 except (TypeError, ValueError):
                     continue
     summary.metric_names = sorted(values)
+    summary.stats = {name: metric_stats(v, "max" if _higher_is_better(name) else "min")
+                     for name, v in values.items()}
+    summary.hparams = load_hparams(folder, summary.config.get("hparams") or {})
+    model = summary.config.get("model") or {}
+    summary.default_title = default_name(model.get("script") if isinstance(model, dict) else None,
+                                         summary.run_id, str(folder))
     monitor, mode = monitor_of(summary.config)
     if monitor is None:
         monitor = next((m for m in ("val_loss", "val_acc", "train_loss", "loss") if m in values), None)
@@ -95,7 +124,16 @@ def summarize_run(path: str | os.PathLike[str], events: list[dict[str, Any]] | N
     if finite:
         summary.best = max(finite) if mode == "max" else min(finite)
         summary.last = finite[-1]
+        if monitor:
+            summary.stats[monitor] = metric_stats(finite, mode or "min")
+    summary.meta = load_meta(folder)
     return summary
+
+
+def _higher_is_better(name: str) -> bool:
+    """Accuracy-like names are maximised (the "best" column); losses and errors minimised."""
+    lowered = name.lower()
+    return any(word in lowered for word in ("acc", "f1", "auc", "precision", "recall", "iou", "dice", "score"))
 
 
 def _display_name(folder: Path, root: Path | None = None) -> str:
@@ -131,6 +169,7 @@ def scan_runs(root: str | os.PathLike[str], max_depth: int = 6) -> list[RunSumma
             key = (stat.st_size, stat.st_mtime)
             cached = _CACHE.get(path)
             if cached is not None and cached[0] == key:
+                cached[1].meta = load_meta(current)  # names and tags change without new events
                 found.append(cached[1])
                 continue
             summary = summarize_run(current)

@@ -1,25 +1,33 @@
-"""Run history: every run under a chosen root (studio and command-line runs) with status, start, duration, mode
-and the monitored metric's best/last value; open one (replays its events into every view); overlay a metric of
-the ticked runs on one plot with a legend; compare them at a chosen step; write a run report."""
+"""The Runs tab: every run under a root as an experiment (name, tags, notes, hyper-parameters, metric statistics),
+sortable and filterable; the ticked runs overlaid on one plot, compared at a step, or drawn as parallel
+coordinates of their hyper-parameters against a metric; open a run (replays its events into every view).
+
+"Resume from here", "Test this checkpoint" and "Open in TensorBoard" are emitted as signals: the main window
+decides how to launch them.
+"""
 
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
+    QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
+    QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -28,31 +36,43 @@ from studio.models.dashboards.history import RunSummary, load_run, scan_runs, va
 from studio.models.metric_store import Series
 from studio.models.run_state import RunModel
 from studio.qt.dashboards.common import TableModel, button_row, make_table_view, plot_export_button
+from studio.qt.dashboards.parallel_coords import ParallelCoordinatesView
+from studio.qt.dashboards.run_table import RunFilterModel, RunTableModel
 from studio.qt.dashboards.series_plot import SeriesPlot
 from studio.services.session import RunSession
 
-__all__ = ["HistoryView"]
-
-COLUMNS = ["Run", "Status", "Started", "Duration", "Mode", "Monitor", "Best", "Last"]
+__all__ = ["HistoryView", "run_checkpoint"]
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+def run_checkpoint(folder: str) -> str | None:
+    """The checkpoint to resume or test a run from: ``last.ckpt``, else the newest ``.ckpt`` of the run."""
+    checkpoints = Path(folder) / "checkpoints"
+    last = checkpoints / "last.ckpt"
+    if last.is_file():
+        return str(last)
+    found = sorted(checkpoints.glob("*.ckpt"), key=lambda p: p.stat().st_mtime) if checkpoints.is_dir() else []
+    return str(found[-1]) if found else None
 
 
 class HistoryView(QWidget):
-    """The Runs tab."""
+    """The Runs tab.
+
+    Signals:
+        resume_requested(str): resume training from this checkpoint ("Resume from here").
+        test_requested(str): run Test with this checkpoint's weights.
+        tensorboard_requested(str): open this run folder in TensorBoard.
+    """
+
+    resume_requested = Signal(str)
+    test_requested = Signal(str)
+    tensorboard_requested = Signal(str)
 
     def __init__(self, session: RunSession, parent: QWidget | None = None, *, root: str | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.runs: list[RunSummary] = []
         self._loaded: dict[str, RunModel] = {}
+        self._metric_columns: list[str] | None = None
         self.root_edit = QLineEdit(root or "")
         self.root_edit.setPlaceholderText("folder holding runs (lightning_logs/version_N with events.jsonl)")
         self.root_edit.returnPressed.connect(self.rescan)
@@ -60,23 +80,72 @@ class HistoryView(QWidget):
         browse.clicked.connect(self._browse)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.rescan)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter runs (name, tag, status, hyper-parameter value…)")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.columns_button = QToolButton()
+        self.columns_button.setText("Metric columns")
+        self.columns_button.setToolTip("Which metrics get last / best / min / max columns")
+        self.columns_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.columns_menu = QMenu(self)
+        self.columns_button.setMenu(self.columns_menu)
+
+        self.table_model = RunTableModel(self)
+        self.proxy = RunFilterModel(self)
+        self.proxy.setSourceModel(self.table_model)
+        self.filter_edit.textChanged.connect(self.proxy.set_text)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.itemChanged.connect(lambda _: self.update_overlay())
+        self.table.setEditTriggers(QTableView.EditTrigger.EditKeyPressed | QTableView.EditTrigger.SelectedClicked)
         self.table.doubleClicked.connect(lambda _: self.open_selected())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._show_details())
+        self.table_model.check_changed.connect(self.update_overlay)
+        self.table_model.save_failed.connect(lambda text: self.info.setText(text))
+
         self.open_button = QPushButton("Open run")
         self.open_button.setToolTip("Replay the selected run's events.jsonl into every view")
         self.open_button.clicked.connect(self.open_selected)
+        self.resume_button = QPushButton("Resume from here")
+        self.resume_button.setToolTip("Start a new Fit that continues from the selected run's last checkpoint")
+        self.resume_button.clicked.connect(lambda: self._emit_checkpoint(self.resume_requested))
+        self.test_button = QPushButton("Test this checkpoint")
+        self.test_button.setToolTip("Run Test with the weights of the selected run's last checkpoint")
+        self.test_button.clicked.connect(lambda: self._emit_checkpoint(self.test_requested))
+        self.tensorboard_button = QPushButton("Open in TensorBoard")
+        self.tensorboard_button.setToolTip("Open the selected run's folder in TensorBoard")
+        self.tensorboard_button.clicked.connect(self._emit_tensorboard)
         self.report_button = QPushButton("Run report…")
         self.report_button.setToolTip("Write the shown run's config, summary, final metrics and plots as one HTML "
                                       "or Markdown file")
         self.report_button.clicked.connect(self._report)
+
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("name (default: script and short id)")
+        self.tags_edit = QLineEdit()
+        self.tags_edit.setPlaceholderText("comma-separated tags")
+        self.notes_edit = QPlainTextEdit()
+        self.notes_edit.setPlaceholderText("notes about this run")
+        self.notes_edit.setMaximumHeight(70)
+        self.save_button = QPushButton("Save")
+        self.save_button.setToolTip("Keep the name, tags and notes in the run folder's run.yaml")
+        self.save_button.clicked.connect(self.save_details)
+        details = QFormLayout()
+        details.setContentsMargins(0, 0, 0, 0)
+        details.addRow("Name", self.name_edit)
+        details.addRow("Tags", self.tags_edit)
+        details.addRow("Notes", self.notes_edit)
+        details.addRow("", button_row(self.save_button))
+
         self.metric_combo = QComboBox()
-        self.metric_combo.setMinimumWidth(200)
+        self.metric_combo.setMinimumWidth(120)
+        self.metric_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.metric_combo.setMinimumContentsLength(12)
         self.metric_combo.currentIndexChanged.connect(lambda _: self.update_overlay())
         self.step = QSpinBox()
         self.step.setRange(0, 2_000_000_000)
@@ -86,32 +155,55 @@ class HistoryView(QWidget):
         self.compare_model = TableModel(self)
         self.compare = make_table_view(self.compare_model)
         self.compare.setMaximumHeight(150)
+        self.parallel = ParallelCoordinatesView()
         self.info = QLabel()
         self.info.setWordWrap(True)
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Root"))
         top.addWidget(self.root_edit, 1)
         top.addWidget(browse)
         top.addWidget(refresh)
+        filters = QHBoxLayout()
+        filters.addWidget(self.filter_edit, 1)
+        filters.addWidget(self.columns_button)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(top)
+        left_layout.addLayout(filters)
         left_layout.addWidget(self.table, 1)
-        left_layout.addLayout(button_row(self.open_button, self.report_button))
+        actions = QHBoxLayout()
+        actions.setContentsMargins(0, 0, 0, 0)
+        for button in (self.open_button, self.resume_button, self.test_button, self.tensorboard_button,
+                       self.report_button):
+            actions.addWidget(button)
+        actions.addStretch(1)
+        left_layout.addLayout(actions)
+        left_layout.addLayout(details)
+
+        overlay_page = QWidget()
+        overlay_layout = QVBoxLayout(overlay_page)
+        overlay_layout.setContentsMargins(0, 0, 0, 0)
+        overlay_layout.addLayout(button_row(QLabel("Compare at step"), self.step,
+                                            plot_export_button(self, self.overlay.plot_item, "runs_overlay",
+                                                               self.overlay.visible_series)))
+        overlay_layout.addWidget(self.overlay, 1)
+        overlay_layout.addWidget(self.compare)
+        self.right_tabs = QTabWidget()
+        self.right_tabs.addTab(overlay_page, "Overlay")
+        self.right_tabs.addTab(self.parallel, "Parallel coordinates")
+        self.right_tabs.currentChanged.connect(lambda _: self.update_parallel())
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addLayout(button_row(QLabel("Overlay metric"), self.metric_combo, QLabel("Compare at step"),
-                                          self.step, plot_export_button(self, self.overlay.plot_item, "runs_overlay",
-                                                                        self.overlay.visible_series)))
-        right_layout.addWidget(self.overlay, 1)
-        right_layout.addWidget(self.compare)
+        right_layout.addLayout(button_row(QLabel("Metric"), self.metric_combo))
+        right_layout.addWidget(self.right_tabs, 1)
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
-        split.setSizes([560, 600])
+        split.setSizes([640, 520])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(split, 1)
@@ -136,28 +228,35 @@ class HistoryView(QWidget):
         if folder:
             self.set_root(folder)
 
+    def metric_columns(self) -> list[str]:
+        """The metrics with statistics columns (default: the runs' monitored metrics)."""
+        if self._metric_columns is not None:
+            return list(self._metric_columns)
+        seen: list[str] = []
+        for run in self.runs:
+            if run.monitor and run.monitor not in seen and run.monitor in run.stats:
+                seen.append(run.monitor)
+        return seen
+
+    def set_metric_columns(self, metrics: list[str]) -> None:
+        """Show last/best/min/max columns for ``metrics``."""
+        self._metric_columns = list(metrics)
+        self._fill_table()
+
     def rescan(self) -> None:
         """Read the root again (new and growing runs only)."""
         self._scanned = True
         root = self.root_edit.text().strip()
-        checked = set(self.checked_paths())
         self.runs = scan_runs(root) if root else []
-        self.table.blockSignals(True)
-        self.table.setRowCount(len(self.runs))
-        for row, run in enumerate(self.runs):
-            started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started)) if run.started else ""
-            values = [run.name, run.status, started, _duration(run.duration_s), run.mode or "", run.monitor or "",
-                      "" if run.best is None else f"{run.best:.5g}", "" if run.last is None else f"{run.last:.5g}"]
-            for column, value in enumerate(values):
-                item = QTableWidgetItem(value)
-                if column == 0:
-                    item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                    item.setCheckState(Qt.CheckState.Checked if run.path in checked else Qt.CheckState.Unchecked)
-                    item.setToolTip(run.path)
-                self.table.setItem(row, column, item)
-        self.table.blockSignals(False)
-        self.table.resizeColumnsToContents()
         metrics = sorted({m for run in self.runs for m in run.metric_names})
+        self.columns_menu.clear()
+        chosen = set(self.metric_columns())
+        for metric in metrics:
+            action = self.columns_menu.addAction(metric)
+            action.setCheckable(True)
+            action.setChecked(metric in chosen)
+            action.toggled.connect(lambda on, m=metric: self._toggle_metric_column(m, on))
+        self._fill_table()
         current = self.metric_combo.currentText()
         self.metric_combo.blockSignals(True)
         self.metric_combo.clear()
@@ -169,29 +268,52 @@ class HistoryView(QWidget):
         self.info.setText(f"{len(self.runs)} run(s) under {root}." if root else "Choose a folder holding runs.")
         self.update_overlay()
 
+    def _toggle_metric_column(self, metric: str, on: bool) -> None:
+        columns = [m for m in self.metric_columns() if m != metric] + ([metric] if on else [])
+        self.set_metric_columns(columns)
+
+    def _fill_table(self) -> None:
+        self.table_model.set_runs(self.runs, self.metric_columns())
+        self.table.resizeColumnsToContents()
+        for column in range(self.table_model.columnCount()):
+            self.table.setColumnWidth(column, min(self.table.columnWidth(column), 220))
+
     # --- selection --------------------------------------------------------------------------------------------
     def checked_paths(self) -> list[str]:
         """Paths of the ticked runs, in list order."""
-        out = []
-        for row in range(self.table.rowCount()):
-            item = self.table.item(row, 0)
-            if item is not None and item.checkState() == Qt.CheckState.Checked and row < len(self.runs):
-                out.append(self.runs[row].path)
-        return out
+        return [run.path for run in self.runs if run.path in self.table_model.checked]
 
     def set_checked(self, paths: list[str]) -> None:
         """Tick exactly ``paths``."""
-        self.table.blockSignals(True)
-        for row, run in enumerate(self.runs):
-            self.table.item(row, 0).setCheckState(Qt.CheckState.Checked if run.path in paths
-                                                  else Qt.CheckState.Unchecked)
-        self.table.blockSignals(False)
+        self.table_model.checked = set(paths) & {run.path for run in self.runs}
+        self.table_model.dataChanged.emit(self.table_model.index(0, 0),
+                                          self.table_model.index(max(0, len(self.runs) - 1), 0))
         self.update_overlay()
+
+    def row_of(self, path: str) -> int:
+        """The table row (after sorting and filtering) showing run ``path``; -1 when filtered out."""
+        for source_row, run in enumerate(self.runs):
+            if run.path == path:
+                return self.proxy.mapFromSource(self.table_model.index(source_row, 0)).row()
+        return -1
+
+    def selected_run(self) -> RunSummary | None:
+        """The run of the selected row, or None."""
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.table_model.run_at(self.proxy.mapToSource(rows[0]).row())
+
+    def select_run(self, path: str) -> None:
+        """Select run ``path`` in the table."""
+        row = self.row_of(path)
+        if row >= 0:
+            self.table.selectRow(row)
 
     def open_selected(self) -> None:
         """Replay the selected (or first ticked) run into the views."""
-        rows = self.table.selectionModel().selectedRows()
-        paths = [self.runs[rows[0].row()].path] if rows else self.checked_paths()[:1]
+        run = self.selected_run()
+        paths = [run.path] if run is not None else self.checked_paths()[:1]
         if not paths:
             self.info.setText("Select a run to open.")
             return
@@ -202,7 +324,49 @@ class HistoryView(QWidget):
             return
         self.info.setText(f"Opened {paths[0]}: every tab now shows this run.")
 
-    # --- overlay and compare ----------------------------------------------------------------------------------
+    # --- experiment details -----------------------------------------------------------------------------------
+    def _show_details(self) -> None:
+        run = self.selected_run()
+        enabled = run is not None
+        for widget in (self.name_edit, self.tags_edit, self.notes_edit, self.save_button):
+            widget.setEnabled(enabled)
+        self.name_edit.setText(run.meta.name if run else "")
+        self.name_edit.setPlaceholderText(run.default_title if run and run.default_title else "name")
+        self.tags_edit.setText(", ".join(run.meta.tags) if run else "")
+        self.notes_edit.setPlainText(run.meta.notes if run else "")
+
+    def save_details(self) -> bool:
+        """Save the detail fields into the selected run's ``run.yaml``."""
+        run = self.selected_run()
+        if run is None:
+            self.info.setText("Select a run to name, tag or annotate.")
+            return False
+        run.meta.name = self.name_edit.text().strip()
+        run.meta.tags = [t.strip() for t in self.tags_edit.text().split(",") if t.strip()]
+        run.meta.notes = self.notes_edit.toPlainText().strip()
+        if not self.table_model.save(run):
+            return False
+        self.info.setText(f"Saved name, tags and notes to {Path(run.path) / 'run.yaml'}.")
+        self.update_overlay()
+        return True
+
+    def _emit_checkpoint(self, signal: Signal) -> None:
+        run = self.selected_run()
+        if run is None:
+            self.info.setText("Select a run first.")
+            return
+        checkpoint = run_checkpoint(run.path)
+        if checkpoint is None:
+            self.info.setText(f"{run.title} has no checkpoint in {Path(run.path) / 'checkpoints'}: a run saves one "
+                              "when ModelCheckpoint is on (Callbacks) or when it is stopped.")
+            return
+        signal.emit(checkpoint)  # type: ignore[attr-defined]
+
+    def _emit_tensorboard(self) -> None:
+        run = self.selected_run()
+        self.tensorboard_requested.emit(run.path if run is not None else self.root_edit.text().strip())
+
+    # --- overlay, compare and parallel coordinates ------------------------------------------------------------
     def _model(self, path: str) -> RunModel:
         model = self._loaded.get(path)
         if model is None:
@@ -217,32 +381,47 @@ class HistoryView(QWidget):
         """Plot the chosen metric of every ticked run."""
         metric = self.metric_combo.currentText()
         paths = self.checked_paths()
-        names = {run.path: run.name for run in self.runs}
+        titles = {run.path: run.title for run in self.runs}
         keys = [f"{p}\x00{metric}" for p in paths if metric and self._model(p).metrics.get(metric) is not None]
-        self.overlay.set_series(keys, {k: names.get(k.split("\x00")[0], k) for k in keys})
+        self.overlay.set_series(keys, {k: titles.get(k.split("\x00")[0], k) for k in keys})
         self.overlay.plot_item.setLabel("left", metric)
         self.overlay.refresh(force=True)
         self.update_compare()
+        self.update_parallel()
 
     def update_compare(self) -> None:
-        """The table of the ticked runs' values of the overlay metric at the chosen step."""
+        """The table of the ticked runs' values of the chosen metric at the chosen step."""
         from studio.models.dashboards.tables import Table
 
         metric, step = self.metric_combo.currentText(), self.step.value()
         table = Table(["Run", "Value at step", "Point's step", "Best", "Last"])
-        names = {run.path: run for run in self.runs}
+        by_path = {run.path: run for run in self.runs}
         for path in self.checked_paths():
             series = self._model(path).metrics.get(metric)
             point = value_at(*series.view(), step) if series is not None else None
-            run = names[path]
-            table.rows.append([run.name, point[1] if point else math.nan, point[0] if point else math.nan,
-                               run.best if run.best is not None and run.monitor == metric else math.nan,
-                               run.last if run.last is not None and run.monitor == metric else math.nan])
+            run = by_path[path]
+            stats = run.stats.get(metric)
+            table.rows.append([run.title, point[1] if point else math.nan, point[0] if point else math.nan,
+                               stats.best if stats else math.nan, stats.last if stats else math.nan])
         self.compare_model.set_table(table)
         self.compare.resizeColumnsToContents()
         if self.runs:
             self.info.setText(f"{len(self.runs)} run(s). Comparing {metric or '-'} at step {step} (the last point at "
                               "or before it) across the ticked runs.")
+
+    def update_parallel(self) -> None:
+        """Draw the ticked runs' hyper-parameters against the chosen metric's best value."""
+        if self.right_tabs.currentWidget() is not self.parallel:
+            return
+        runs = [run for run in self.runs if run.path in self.table_model.checked]
+        names: list[str] = []
+        for run in runs:
+            names.extend(k for k in run.hparams if k not in names)
+        metric = self.metric_combo.currentText()
+        hparams = [(name, [run.hparams.get(name) for run in runs]) for name in names]
+        values = [run.stats[metric].best if metric in run.stats else math.nan for run in runs]
+        self.parallel.set_runs([run.title for run in runs], hparams,
+                               (f"{metric} (best)", values) if metric else None)
 
     # --- report -----------------------------------------------------------------------------------------------
     def _report(self) -> None:
@@ -255,3 +434,4 @@ class HistoryView(QWidget):
         if path:
             written = build_report(self.session, self.window(), path)
             self.info.setText(f"Report written to {written}")
+

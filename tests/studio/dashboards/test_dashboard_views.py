@@ -179,19 +179,22 @@ def test_history_overlay_compare_and_open(qtbot, session, runs_root):
     from studio.qt.dashboards.history_view import HistoryView
 
     view = _show(qtbot, HistoryView(session, root=str(runs_root)))
-    assert len(view.runs) == 2 and view.table.rowCount() == 2
-    fit_row = next(i for i, r in enumerate(view.runs) if r.mode == "fit")
-    assert view.table.item(fit_row, 1).text() == "finished" and view.table.item(fit_row, 5).text() == "val_loss"
+    assert len(view.runs) == 2 and view.table.model().rowCount() == 2
+    fit = next(r for r in view.runs if r.mode == "fit")
+    model = view.table_model
+    headers = model.headers()
+    assert model.value(fit, headers.index("Status")) == "finished"
+    assert "val_loss best" in headers and "hp: lr" in headers
     view.metric_combo.setCurrentText("val_loss")
     view.set_checked([r.path for r in view.runs])
     assert len(view.overlay.names()) == 1  # only the fit run logged val_loss
-    assert view.overlay.plot_item.legend.items[0][1].text == view.runs[fit_row].name
+    assert view.overlay.plot_item.legend.items[0][1].text == fit.title
     view.step.setValue(40)
     rows = {r[0]: r for r in view.compare_model.table.rows}
     assert len(rows) == 2
-    row = rows[view.runs[fit_row].name]
+    row = rows[fit.title]
     assert row[1] == pytest.approx(10.9127, rel=1e-4) and row[2] == 31.0
-    view.table.selectRow(fit_row)
+    view.select_run(fit.path)
     view.open_selected()
     assert session.model.mode == "fit" and "val_loss" in session.model.metrics
     assert session.model.log_dir.endswith("version_0")

@@ -1,0 +1,121 @@
+"""Parallel coordinates: one vertical axis per hyper-parameter and a last one for the chosen metric; one line per
+run, coloured by that metric, so the settings that lead to good runs stand out.
+
+Numeric axes are scaled from their minimum (bottom) to maximum (top) and labelled with both; text or boolean
+values are spread evenly, each labelled. A run missing a value has no point on that axis (its line breaks).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+from studio.qt.plot_style import format_tick, plot_colors, style_plot
+
+__all__ = ["Axis", "ParallelCoordinatesView", "build_axes"]
+
+
+@dataclass
+class Axis:
+    """One vertical axis: its name, each run's position in [0, 1] (NaN: no value) and its tick labels."""
+
+    name: str
+    positions: list[float]
+    labels: list[tuple[float, str]]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
+
+
+def build_axes(columns: list[tuple[str, list[Any]]]) -> list[Axis]:
+    """Axes for (name, one value per run) columns; columns with no value at all are left out."""
+    axes = []
+    for name, values in columns:
+        present = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+        if not present:
+            continue
+        if all(_is_number(v) for v in present):
+            low, high = min(float(v) for v in present), max(float(v) for v in present)
+            span = high - low
+            positions = [math.nan if not _is_number(v) else (0.5 if span == 0 else (float(v) - low) / span)
+                         for v in values]
+            labels = [(0.0, format_tick(low, span / 4 if span else abs(low) / 10 or 1.0))]
+            if span:
+                labels.append((1.0, format_tick(high, span / 4)))
+            axes.append(Axis(name, positions, labels))
+        else:
+            categories = sorted({str(v) for v in present})
+            step = 1.0 / max(1, len(categories) - 1)
+            where = {c: (0.5 if len(categories) == 1 else i * step) for i, c in enumerate(categories)}
+            positions = [where[str(v)] if v is not None else math.nan for v in values]
+            axes.append(Axis(name, positions, [(where[c], c) for c in categories]))
+    return axes
+
+
+class ParallelCoordinatesView(pg.PlotWidget):
+    """The parallel-coordinates plot of the ticked runs (hyper-parameters, then the metric)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        style_plot(self)
+        self.plot_item = self.getPlotItem()
+        self.plot_item.hideAxis("left")
+        self.plot_item.hideAxis("bottom")
+        self.plot_item.setMouseEnabled(x=False, y=False)
+        self.plot_item.setMenuEnabled(False)
+        self.plot_item.hideButtons()
+        self.axes: list[Axis] = []
+        self.run_names: list[str] = []
+        self._items: list[Any] = []
+        self.message = pg.TextItem("", anchor=(0.5, 0.5))
+        self.plot_item.addItem(self.message)
+
+    def set_runs(self, run_names: list[str], hparams: list[tuple[str, list[Any]]],
+                 metric: tuple[str, list[Any]] | None) -> None:
+        """Draw one line per run through its hyper-parameter values and ``metric`` (name, value per run)."""
+        for item in self._items:
+            self.plot_item.removeItem(item)
+        self._items.clear()
+        self.run_names = list(run_names)
+        columns = list(hparams) + ([metric] if metric is not None else [])
+        self.axes = build_axes(columns)
+        colors = plot_colors()
+        if not run_names or not self.axes:
+            self.message.setText("Tick runs in the table to compare their hyper-parameters against a metric"
+                                 if not run_names else "The ticked runs have no hyper-parameters or metric values")
+            self.message.setColor(colors.muted)
+            self.message.setPos(0.5, 0.5)
+            self.message.setVisible(True)
+            self.plot_item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+            return
+        self.message.setVisible(False)
+        metric_axis = self.axes[-1] if metric is not None and self.axes[-1].name == metric[0] else None
+        cmap = pg.colormap.get("viridis")
+        xs = np.arange(len(self.axes), dtype=np.float64)
+        for row, _name in enumerate(run_names):
+            ys = np.array([axis.positions[row] for axis in self.axes], dtype=np.float64)
+            level = metric_axis.positions[row] if metric_axis is not None else 0.5
+            color = cmap.map(0.5 if math.isnan(level) else level, mode="qcolor")
+            curve = pg.PlotCurveItem(xs, ys, pen=pg.mkPen(color, width=2), connect="finite")
+            self.plot_item.addItem(curve)
+            self._items.append(curve)
+        for index, axis in enumerate(self.axes):
+            line = pg.InfiniteLine(pos=index, angle=90, movable=False, pen=pg.mkPen(colors.foreground, width=1))
+            self.plot_item.addItem(line, ignoreBounds=True)
+            self._items.append(line)
+            title = pg.TextItem(axis.name, color=colors.foreground, anchor=(0.5, 1.0))
+            title.setPos(index, 1.08)
+            self.plot_item.addItem(title)
+            self._items.append(title)
+            for position, text in axis.labels:
+                label = pg.TextItem(text, color=colors.muted, anchor=(0.0, 0.5))
+                label.setPos(index + 0.03, position)
+                self.plot_item.addItem(label)
+                self._items.append(label)
+        self.plot_item.setRange(xRange=(-0.3, len(self.axes) - 0.4), yRange=(-0.08, 1.15), padding=0)

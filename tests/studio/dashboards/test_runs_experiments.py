@@ -1,0 +1,162 @@
+"""Runs as experiments: name, tags and notes in run.yaml; hyper-parameter and metric columns; parallel
+coordinates; resumed runs linked to their parent; the Resume / Test / TensorBoard signals."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from studio.models.dashboards.history import scan_runs
+from studio.models.dashboards.run_meta import RunMeta, default_name, load_meta, save_meta
+from studio.qt.dashboards.parallel_coords import build_axes
+
+
+def make_run(root: Path, version: int, *, lr: float, optimizer: str, val_losses: list[float],
+             ckpt_path: str | None = None, time0: float = 1000.0) -> Path:
+    folder = root / "lightning_logs" / f"version_{version}"
+    folder.mkdir(parents=True)
+    config = {"hparams": {"lr": lr, "optimizer": optimizer}, "model": {"script": "/x/mlp_classifier.py"},
+              "ckpt_path": ckpt_path, "trainer": {}}
+    events = [{"type": "run_started", "run_id": f"run{version}abcdef", "time": time0 + version, "mode": "fit",
+               "config": config}]
+    for epoch, loss in enumerate(val_losses):
+        events.append({"type": "epoch_finished", "stage": "validate", "epoch": epoch, "step": 10 * (epoch + 1),
+                       "time": time0 + version + epoch, "metrics": {"val_loss": loss, "val_acc": 1 - loss}})
+    events.append({"type": "run_finished", "status": "finished", "time": time0 + version + 9})
+    (folder / "events.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    (folder / "checkpoints").mkdir()
+    (folder / "checkpoints" / "last.ckpt").write_bytes(b"weights")
+    return folder
+
+
+@pytest.fixture
+def root(tmp_path):
+    root = tmp_path / "runs"
+    first = make_run(root, 0, lr=0.1, optimizer="sgd", val_losses=[0.9, 0.5, 0.7])
+    make_run(root, 1, lr=0.01, optimizer="adam", val_losses=[0.8, 0.3])
+    make_run(root, 2, lr=0.01, optimizer="adam", val_losses=[0.25],
+             ckpt_path=str(first / "checkpoints" / "last.ckpt"))
+    return root
+
+
+def test_run_yaml_round_trip_is_atomic_and_a_damaged_file_gives_defaults(tmp_path):
+    meta = RunMeta(name="sweep A", tags=["baseline", "cpu"], notes="first try\nsecond line")
+    path = save_meta(tmp_path, meta)
+    assert load_meta(tmp_path) == meta
+    assert [p.name for p in tmp_path.iterdir()] == ["run.yaml"]  # no temporary file left behind
+    path.write_text("name: [unclosed")
+    assert load_meta(tmp_path) == RunMeta()
+    assert default_name("/a/mlp_classifier.py", "3f9a2c77-1", str(tmp_path)) == "mlp_classifier 3f9a2c"
+
+
+def test_scan_gives_hparams_metric_stats_default_names_and_parents(root):
+    runs = {Path(r.path).name: r for r in scan_runs(root)}
+    first, resumed = runs["version_0"], runs["version_2"]
+    assert first.hparams == {"lr": 0.1, "optimizer": "sgd"}
+    stats = first.stats["val_loss"]
+    assert (stats.last, stats.best, stats.min, stats.max) == (0.7, 0.5, 0.5, 0.9)
+    assert first.stats["val_acc"].best == pytest.approx(0.5)  # accuracy: higher is better
+    assert first.title == "mlp_classifier run0ab"
+    assert resumed.parent == first.path
+
+
+@pytest.fixture
+def view(qtbot, session, root):
+    from studio.qt.dashboards.history_view import HistoryView
+
+    view = HistoryView(session, root=str(root))
+    qtbot.addWidget(view)
+    view.resize(1280, 700)
+    view.show()
+    view.rescan()
+    return view
+
+
+def _cell(view, row, header):
+    model = view.table.model()
+    return model.index(row, view.table_model.headers().index(header)).data()
+
+
+def test_table_columns_sort_and_filter(view):
+    headers = view.table_model.headers()
+    assert {"hp: lr", "hp: optimizer", "val_loss last", "val_loss best", "val_loss min", "val_loss max"} <= set(
+        headers)
+    column = headers.index("val_loss best")
+    view.table.sortByColumn(column, view.table.horizontalHeader().sortIndicatorOrder().AscendingOrder)
+    assert [_cell(view, r, "val_loss best") for r in range(3)] == ["0.25", "0.3", "0.5"]
+    view.filter_edit.setText("sgd")
+    assert view.table.model().rowCount() == 1 and _cell(view, 0, "hp: lr") == "0.1"
+    view.filter_edit.setText("")
+    view.set_metric_columns(["val_acc"])
+    assert "val_acc max" in view.table_model.headers() and "val_loss best" not in view.table_model.headers()
+
+
+def test_rename_tag_and_notes_are_kept_in_run_yaml(view, root):
+    first = next(r for r in view.runs if r.path.endswith("version_0"))
+    row = view.row_of(first.path)
+    model = view.table.model()
+    assert model.setData(model.index(row, 0), "lr 0.1 baseline")
+    assert model.setData(model.index(row, 1), "baseline, sgd")
+    view.select_run(first.path)
+    view.notes_edit.setPlainText("diverged after epoch 2")
+    assert view.save_details()
+    meta = load_meta(first.path)
+    assert meta == RunMeta(name="lr 0.1 baseline", tags=["baseline", "sgd"], notes="diverged after epoch 2")
+    view.rescan()  # survives a rescan (the summary cache does not hide a renamed run)
+    resumed = next(r for r in view.runs if r.path.endswith("version_2"))
+    assert _cell(view, view.row_of(resumed.path), "Resumed from") == "lr 0.1 baseline"
+    assert _cell(view, view.row_of(first.path), "Run") == "lr 0.1 baseline"
+
+
+def test_a_read_only_run_folder_reports_instead_of_losing_the_edit(view, monkeypatch):
+    def refuse(*_):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr("studio.qt.dashboards.run_table.save_meta", refuse)
+    first = view.runs[0]
+    model = view.table.model()
+    assert not model.setData(model.index(view.row_of(first.path), 0), "new name")
+    assert "run.yaml" in view.info.text() and "writable" in view.info.text()
+
+
+def test_resume_test_and_tensorboard_signals(view, qtbot):
+    first = next(r for r in view.runs if r.path.endswith("version_0"))
+    view.select_run(first.path)
+    checkpoint = str(Path(first.path) / "checkpoints" / "last.ckpt")
+    with qtbot.waitSignal(view.resume_requested) as resumed:
+        view.resume_button.click()
+    assert resumed.args == [checkpoint]
+    with qtbot.waitSignal(view.test_requested) as tested:
+        view.test_button.click()
+    assert tested.args == [checkpoint]
+    with qtbot.waitSignal(view.tensorboard_requested) as board:
+        view.tensorboard_button.click()
+    assert board.args == [first.path]
+    (Path(first.path) / "checkpoints" / "last.ckpt").unlink()
+    with qtbot.assertNotEmitted(view.resume_requested):
+        view.resume_button.click()
+    assert "no checkpoint" in view.info.text()
+
+
+def test_parallel_coordinates_of_the_ticked_runs(view):
+    view.metric_combo.setCurrentText("val_loss")
+    view.right_tabs.setCurrentWidget(view.parallel)
+    view.set_checked([r.path for r in view.runs])
+    axes = view.parallel.axes
+    assert [a.name for a in axes] == ["lr", "optimizer", "val_loss (best)"]
+    by_run = dict(zip(view.parallel.run_names, zip(*(a.positions for a in axes))))
+    assert len(by_run) == 3
+    assert axes[1].labels == [(0.0, "adam"), (1.0, "sgd")]
+    assert sorted(axes[2].positions) == [0.0, pytest.approx(0.2), 1.0]  # 0.25, 0.3, 0.5 scaled to [0, 1]
+    view.set_checked([])
+    assert view.parallel.message.isVisible()
+
+
+def test_build_axes_handles_missing_and_constant_values():
+    axes = build_axes([("lr", [0.1, None, 0.1]), ("empty", [None, math.nan, None]), ("flag", [True, False, None])])
+    assert [a.name for a in axes] == ["lr", "flag"]
+    assert axes[0].positions[0] == 0.5 and math.isnan(axes[0].positions[1])
+    assert math.isnan(axes[1].positions[2])
