@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from trainer_core.callback import Callback
+from trainer_core.exceptions import MisconfigurationError
 
 __all__ = ["GradientAccumulationScheduler"]
 
@@ -67,6 +68,16 @@ class GradientAccumulationScheduler(Callback):
                 break
             factor = self.scheduling[start]
         return factor
+
+    def setup(self, trainer: Any, pl_module: Any, stage: str | None = None) -> None:
+        # Two sources of the factor would silently fight each epoch; 1.5 refuses the pair (a dict flag is how the
+        # trainer builds this callback itself, so only an int flag clashes).
+        given = getattr(trainer, "_init_flags", {}).get("accumulate_grad_batches")
+        if isinstance(given, int) and not isinstance(given, bool):
+            raise MisconfigurationError(
+                f"Trainer(accumulate_grad_batches={given}) and a GradientAccumulationScheduler callback both set the "
+                "accumulation factor. Remove accumulate_grad_batches from the Trainer, or remove the callback "
+                "(Trainer(accumulate_grad_batches={epoch: factor}) schedules it by epoch).")
 
     def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
         trainer.accumulate_grad_batches = self.get_accumulate_grad_batches(int(trainer.current_epoch))
