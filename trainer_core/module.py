@@ -11,6 +11,7 @@ from torch import nn
 
 from trainer_core.exceptions import MisconfigurationError
 from trainer_core.hparams import HyperparametersMixin
+from trainer_core.utilities import export
 from trainer_core.utilities.apply import move_to_device
 
 __all__ = ["LightningModule"]
@@ -181,6 +182,22 @@ class LightningModule(HyperparametersMixin, nn.Module):
         """``print`` on global rank 0 only."""
         if self.trainer is None or self.trainer.is_global_zero:
             print(*args, **kwargs)
+
+    def all_gather(self, data: Any, group: Any = None, sync_grads: bool = False) -> Any:
+        """Tensors (or a collection of them) from every process, stacked on a new first dimension (1.x).
+
+        In one process ``data`` comes back unchanged; ``sync_grads=True`` lets gradients flow through the gather.
+        """
+        return export.all_gather(self.trainer, data, group=group, sync_grads=sync_grads)
+
+    def to_torchscript(self, file_path: Any = None, method: str = "script", example_inputs: Any = None,
+                       **kwargs: Any) -> Any:
+        """The module as TorchScript (``method="script"`` or ``"trace"``), saved to ``file_path`` when given."""
+        return export.to_torchscript(self, file_path, method=method, example_inputs=example_inputs, **kwargs)
+
+    def to_onnx(self, file_path: Any, input_sample: Any = None, **kwargs: Any) -> None:
+        """Export to ONNX (needs the optional ``onnx`` package); the input defaults to ``example_input_array``."""
+        export.to_onnx(self, file_path, input_sample=input_sample, **kwargs)
 
     # --- steps (override) -------------------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:

@@ -123,6 +123,12 @@ class WithUnusedParameter(Regression):
         from pathlib import Path
 
         ddp = self.trainer.strategy._ddp
+        mine = torch.tensor([float(self.global_rank)], requires_grad=True)
+        gathered = self.all_gather(mine, sync_grads=True)
+        gathered.sum().backward()
+        collection = self.all_gather({"rank": torch.tensor(self.global_rank), "pair": [torch.ones(2)]})
         Path(self.out_dir, f"rank{self.global_rank}.json").write_text(json.dumps({
             "find_unused_parameters": ddp.find_unused_parameters, "gradient_as_bucket_view":
-                ddp.gradient_as_bucket_view, "weight": self.layer.weight.sum().item()}))
+                ddp.gradient_as_bucket_view, "weight": self.layer.weight.sum().item(),
+            "gathered": gathered.tolist(), "grad": mine.grad.tolist(), "ranks": collection["rank"].tolist(),
+            "pair_shape": list(collection["pair"][0].shape)}))

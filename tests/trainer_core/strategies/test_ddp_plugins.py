@@ -74,3 +74,7 @@ def test_unused_parameter_trains_under_ddp_spawn_with_two_processes(tmp_path: Pa
     assert trainer.global_step == 3 and trainer.state.finished
     assert all(r["find_unused_parameters"] and r["gradient_as_bucket_view"] for r in ranks)
     assert ranks[0]["weight"] == pytest.approx(ranks[1]["weight"], abs=1e-7)
+    # LightningModule.all_gather: a new first dimension of world_size; sync_grads keeps the graph (sum over ranks).
+    assert ranks[0]["gathered"] == ranks[1]["gathered"] == [[0.0], [1.0]]
+    assert ranks[0]["grad"] == ranks[1]["grad"] == [2.0]
+    assert ranks[0]["ranks"] == [0, 1] and ranks[0]["pair_shape"] == [2, 2]
