@@ -1,0 +1,183 @@
+"""The Sweep tab: the trials of a hyper-parameter sweep as they race, and the best so far.
+
+Reads :class:`~studio.models.sweep_state.SweepSnapshot` objects (from a running sweep's controller, or a sweep folder
+opened later) and draws: a summary line, the trials table (state, parameters, current/best value, duration; the best
+trial highlighted, pruned and stopped trials named), the best-so-far curve over trial numbers with every completed
+trial as a dot, the parallel-coordinates plot of parameters against the metric, and Optuna's parameter importance.
+
+The view only emits signals: ``trial_opened(run_dir)`` on a double-click, ``best_applied(params)`` for "Apply best",
+``stop_requested()``. The window decides what they do.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from studio.models.dashboards.tables import Table
+from studio.models.sweep_state import SweepSnapshot, best_so_far
+from studio.qt.dashboards.common import TableModel, button_row, make_table_view, table_export_button
+from studio.qt.dashboards.parallel_coords import ParallelCoordinatesView
+from studio.qt.plot_style import color_for, plot_colors, style_plot
+
+__all__ = ["SweepView", "trials_table"]
+
+_EMPTY = ("No sweep yet. Click Sweep in the toolbar, tick the model arguments and Trainer flags to search with their "
+          "ranges, and the trials appear here as they run. File > Open sweep folder shows an earlier sweep.")
+
+
+def trials_table(snap: SweepSnapshot) -> Table:
+    """One row per trial: number, state, each parameter, value (final or latest), validations, duration."""
+    names = snap.parameter_names
+    metric = snap.metric or "value"
+    headers = ["trial", "state", *names, metric, "validations", "duration (s)"]
+    rows = []
+    for trial in snap.trials:
+        shown = trial.current
+        rows.append([trial.number, trial.state + (f": {trial.error[:80]}" if trial.error else ""),
+                     *[trial.params.get(n) for n in names], math.nan if shown is None else shown,
+                     len(trial.values), math.nan if trial.duration_s is None else round(trial.duration_s, 1)])
+    return Table(headers, rows, title="Sweep trials")
+
+
+def _summary(snap: SweepSnapshot) -> str:
+    if not snap.trials:
+        return _EMPTY
+    counts: dict[str, int] = {}
+    for trial in snap.trials:
+        counts[trial.state] = counts.get(trial.state, 0) + 1
+    parts = ", ".join(f"{n} {state}" for state, n in counts.items())
+    best = snap.best
+    goal = f"{snap.direction} {snap.metric}" if snap.metric else snap.direction
+    if best is None:
+        return f"{len(snap.trials)} trials ({parts}); {goal}; no trial has completed yet"
+    params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())
+    return f"{len(snap.trials)} trials ({parts}); {goal}: best #{best.number} = {best.value:.6g} ({params})"
+
+
+class SweepView(QWidget):
+    """The Sweep tab (see the module docstring)."""
+
+    trial_opened = Signal(str)
+    best_applied = Signal(dict)
+    stop_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.snapshot: SweepSnapshot | None = None
+        self.summary = QLabel(_EMPTY)
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.apply_best = QPushButton("Apply best")
+        self.apply_best.setToolTip("Put the best trial's values into the Model and Trainer forms")
+        self.apply_best.setEnabled(False)
+        self.apply_best.clicked.connect(self._on_apply_best)
+        self.stop = QPushButton("Stop sweep")
+        self.stop.setToolTip("Stop the running trials at their next batch (each saves a checkpoint); the study "
+                             "stays resumable. A second click kills the sweep.")
+        self.stop.setEnabled(False)
+        self.stop.clicked.connect(self.stop_requested)
+        self.model = TableModel(self)
+        self.table = make_table_view(self.model)
+        self.table.setToolTip("Double-click a trial to open its run in the other views")
+        self.table.doubleClicked.connect(self._on_double_click)
+        self.best_plot = style_plot(pg.PlotWidget())
+        self.best_plot.setLabel("bottom", "trial")
+        self.best_plot.showGrid(x=False, y=True, alpha=0.2)
+        self.parallel = ParallelCoordinatesView()
+        self.importance = style_plot(pg.PlotWidget())
+        self.importance.setLabel("bottom", "importance (share of the metric's variance)")
+        self.importance.getPlotItem().hideAxis("left")
+        self.charts = QTabWidget()
+        self.charts.addTab(self.best_plot, "Best so far")
+        self.charts.addTab(self.parallel, "Parallel coordinates")
+        self.charts.addTab(self.importance, "Parameter importance")
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.charts)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.summary)
+        layout.addLayout(button_row(self.apply_best, self.stop, table_export_button(self, self._table, "sweep")))
+        layout.addWidget(splitter, 1)
+
+    def set_running(self, running: bool) -> None:
+        """Enable Stop while the sweep process runs."""
+        self.stop.setEnabled(running)
+
+    def show_snapshot(self, snap: SweepSnapshot) -> None:
+        """Draw ``snap`` (the latest read of the study)."""
+        self.snapshot = snap
+        self.summary.setText(_summary(snap))
+        best = snap.best
+        table = trials_table(snap)
+        best_row = {i for i, t in enumerate(snap.trials) if best is not None and t.number == best.number}
+        self.model.set_table(table, best_row)
+        self.apply_best.setEnabled(best is not None)
+        self._draw_best(snap)
+        self._draw_parallel(snap)
+        self._draw_importance(snap)
+
+    def _table(self) -> Table:
+        return trials_table(self.snapshot) if self.snapshot else Table([])
+
+    def _draw_best(self, snap: SweepSnapshot) -> None:
+        plot = self.best_plot.getPlotItem()
+        plot.clear()
+        plot.setLabel("left", snap.metric or "value")
+        done = [(t.number, t.value) for t in snap.trials if t.state == "complete" and t.value is not None
+                and math.isfinite(t.value)]
+        if done:
+            xs, ys = np.array(done, dtype=np.float64).T
+            plot.addItem(pg.ScatterPlotItem(xs, ys, size=7, brush=pg.mkBrush(plot_colors().muted), pen=None,
+                                            name="trial value"))
+        curve = best_so_far(snap.trials, snap.direction)
+        if curve:
+            xs, ys = np.array(curve, dtype=np.float64).T
+            plot.addItem(pg.PlotCurveItem(xs, ys, pen=pg.mkPen(color_for(0), width=2), stepMode=None))
+
+    def _draw_parallel(self, snap: SweepSnapshot) -> None:
+        trials = [t for t in snap.trials if t.params]
+        names = snap.parameter_names
+        self.parallel.set_runs([f"#{t.number}" for t in trials],
+                               [(n, [t.params.get(n) for t in trials]) for n in names],
+                               (snap.metric or "value", [t.current for t in trials]))
+
+    def _draw_importance(self, snap: SweepSnapshot) -> None:
+        plot = self.importance.getPlotItem()
+        plot.clear()
+        items = sorted(snap.importances.items(), key=lambda kv: kv[1])
+        if not items:
+            text = pg.TextItem("Parameter importance appears once three trials have completed", anchor=(0.5, 0.5),
+                               color=plot_colors().muted)
+            plot.addItem(text)
+            plot.setRange(xRange=(0, 1), yRange=(0, 1))
+            return
+        ys = np.arange(len(items), dtype=np.float64)
+        widths = np.array([v for _, v in items], dtype=np.float64)
+        plot.addItem(pg.BarGraphItem(x0=0, y=ys, height=0.6, width=widths, brush=color_for(0)))
+        for y, (name, value) in zip(ys, items):
+            label = pg.TextItem(f"{name}  {value:.2f}", anchor=(0, 0.5), color=plot_colors().foreground)
+            label.setPos(0.01, y)
+            plot.addItem(label)
+        plot.setRange(xRange=(0, 1.05), yRange=(-0.6, len(items) - 0.4))
+
+    def _on_double_click(self, index: Any) -> None:
+        if self.snapshot is None:
+            return
+        number = self.model.table.rows[index.row()][0]
+        trial = next((t for t in self.snapshot.trials if t.number == number), None)
+        if trial is not None and trial.run_dir:
+            self.trial_opened.emit(trial.run_dir)
+
+    def _on_apply_best(self) -> None:
+        best = self.snapshot.best if self.snapshot else None
+        if best is not None:
+            self.best_applied.emit(dict(best.params))
