@@ -7,7 +7,10 @@ generated from a fixed seed at setup (nothing is downloaded). Because every pict
 Shows: two sub-networks in one LightningModule, ``configure_optimizers`` returning an optimizer plus a learning-rate
 scheduler (the LearningRateMonitor added in ``configure_callbacks`` logs the rate), ``predict_step`` returning
 the codes, and the recommended flags in ``autoencoder.yaml`` turn on gradient-norm tracking (``track_grad_norm``)
-and gradient clipping, so the studio's gradient plot has data.
+and gradient clipping, so the studio's gradient plot has data. With ``log_reconstructions`` the first validation
+batch's pictures and their reconstructions go to ``self.logger.experiment.add_images`` (the Images tab), and with
+``monitor_layers`` Bolts' ``ModuleDataMonitor`` logs histograms of what enters and leaves the encoder and the
+decoder (the Distributions tab); ``autoencoder.yaml`` turns both on.
 
 Run it:
     python -m trainer_core fit --model resources/examples/autoencoder.py --config resources/examples/autoencoder.yaml
@@ -19,6 +22,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 import trainer_core as pl
+from trainer_core.bolts.callbacks import ModuleDataMonitor
 from trainer_core.callbacks import LearningRateMonitor, ModelCheckpoint
 
 
@@ -69,7 +73,8 @@ class Decoder(nn.Module):
 class AutoEncoder(pl.LightningModule):
     """Encoder + decoder trained to reproduce their input (mean squared reconstruction error)."""
 
-    def __init__(self, code_size: int = 4, lr: float = 3e-3, batch_size: int = 64, num_pictures: int = 2048):
+    def __init__(self, code_size: int = 4, lr: float = 3e-3, batch_size: int = 64, num_pictures: int = 2048,
+                 log_reconstructions: bool = False, monitor_layers: bool = False):
         super().__init__()
         self.save_hyperparameters()
         self.encoder = Encoder(code_size)
@@ -103,7 +108,16 @@ class AutoEncoder(pl.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         (x,) = batch
-        self.log("val_recon", F.mse_loss(self(x), x), prog_bar=True)
+        reconstruction = self(x)
+        self.log("val_recon", F.mse_loss(reconstruction, x), prog_bar=True)
+        if batch_idx == 0 and self.hparams.log_reconstructions and not self.trainer.sanity_checking:
+            self.log_reconstructions(x[:8], reconstruction[:8])
+
+    def log_reconstructions(self, pictures, reconstructions):
+        """8 pictures over their reconstructions, as one image per validation run (TensorBoard's add_images)."""
+        experiment = getattr(self.logger, "experiment", None)
+        if hasattr(experiment, "add_images"):  # the default TensorBoard logger; a CSV-only run skips the pictures
+            experiment.add_images("reconstructions", torch.cat([pictures, reconstructions]), self.global_step)
 
     def predict_step(self, batch, batch_idx, dataloader_idx=None):
         (x,) = batch
@@ -122,10 +136,12 @@ class AutoEncoder(pl.LightningModule):
         return [
             LearningRateMonitor(logging_interval="epoch"),
             ModelCheckpoint(monitor="val_recon", mode="min", save_top_k=2, filename="{epoch}-{val_recon:.4f}"),
+            # Histograms of the pictures, the codes and the reconstructions every log_every_n_steps steps.
+            *([ModuleDataMonitor(submodules=["encoder", "decoder"])] if self.hparams.monitor_layers else []),
         ]
 
 
 if __name__ == "__main__":
     pl.seed_everything(0)
     trainer = pl.Trainer(max_epochs=15, track_grad_norm=2, gradient_clip_val=1.0)
-    trainer.fit(AutoEncoder())
+    trainer.fit(AutoEncoder(log_reconstructions=True, monitor_layers=True))

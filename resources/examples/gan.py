@@ -9,7 +9,10 @@ and ``val_modes_hit``: how many of the 8 blobs the generator covers (8 after 15 
 Shows: Lightning 1.x multiple optimizers. ``configure_optimizers`` returns ``[opt_g, opt_d]`` and the trainer calls
 ``training_step(batch, batch_idx, optimizer_idx)`` once per optimizer for every batch, with index 0 (generator)
 then 1 (discriminator); each call returns the loss for that optimizer only. The LR finder refuses models with more
-than one optimizer (as Lightning does), so tune the batch size only. ``gan.yaml`` turns on the advanced profiler.
+than one optimizer (as Lightning does), so tune the batch size only. ``gan.yaml`` turns on the advanced profiler
+and ``log_samples``: Bolts' ``TensorboardGenerativeModelImageSampler`` (from ``trainer_core.bolts.callbacks``) then
+draws the generator's points as a picture of the plane after every epoch (the studio's Images tab, TensorBoard's
+IMAGES tab), so you watch the ring form.
 
 Run it:
     python -m trainer_core fit --model resources/examples/gan.py --config resources/examples/gan.yaml
@@ -23,6 +26,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 import trainer_core as pl
+from trainer_core.bolts.callbacks import TensorboardGenerativeModelImageSampler
 
 CENTRES = torch.tensor([[2 * math.cos(2 * math.pi * k / 8), 2 * math.sin(2 * math.pi * k / 8)] for k in range(8)])
 
@@ -34,10 +38,40 @@ def make_ring(n: int, seed: int) -> torch.Tensor:
     return CENTRES[which] + 0.05 * torch.randn(n, 2, generator=g)
 
 
+def density_picture(points: torch.Tensor, size: int = 64, extent: float = 3.0) -> torch.Tensor:
+    """Points of the plane as a (1, 1, size, size) picture: brightness is the square root of the point density
+    (y up), and the 8 ring centres show as faint dots where no point landed."""
+
+    def cell_index(xy: torch.Tensor) -> torch.Tensor:
+        cells = ((xy.clamp(-extent, extent * 0.999) + extent) / (2 * extent) * size).long()
+        return (size - 1 - cells[:, 1]) * size + cells[:, 0]
+
+    counts = torch.bincount(cell_index(points.detach().float().cpu()), minlength=size * size).float()
+    picture = (counts / counts.max().clamp(min=1)).sqrt()
+    centres = cell_index(CENTRES)
+    picture[centres] = torch.where(counts[centres] == 0, torch.full_like(picture[centres], 0.3), picture[centres])
+    return picture.view(1, 1, size, size)
+
+
+class RingSampler(TensorboardGenerativeModelImageSampler):
+    """Bolts' sampler for a generator of 2-D points: the samples become one density picture instead of a grid of
+    images (``sample`` is the sampler's hook for what "a sample" looks like)."""
+
+    def sample(self, pl_module):
+        z = torch.randn(self.num_samples, pl_module.hparams.latent_dim, device=pl_module.device)
+        was_training = pl_module.training
+        with torch.no_grad():
+            pl_module.eval()
+            points = pl_module(z)
+            pl_module.train(was_training)
+        return density_picture(points)
+
+
 class RingGAN(pl.LightningModule):
     """Generator + discriminator, both small MLPs, trained with the non-saturating GAN loss."""
 
-    def __init__(self, latent_dim: int = 8, hidden_size: int = 64, lr: float = 2e-3, batch_size: int = 64):
+    def __init__(self, latent_dim: int = 8, hidden_size: int = 64, lr: float = 2e-3, batch_size: int = 64,
+                 log_samples: bool = False):
         super().__init__()
         self.save_hyperparameters()
         self.generator = nn.Sequential(
@@ -102,8 +136,12 @@ class RingGAN(pl.LightningModule):
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr, betas=betas)
         return [opt_g, opt_d], []
 
+    def configure_callbacks(self):
+        # 4,096 generated points per picture: enough to see which blobs the generator covers.
+        return [RingSampler(num_samples=4096)] if self.hparams.log_samples else []
+
 
 if __name__ == "__main__":
     pl.seed_everything(0)
     trainer = pl.Trainer(max_epochs=15, profiler="advanced")
-    trainer.fit(RingGAN())
+    trainer.fit(RingGAN(log_samples=True))
