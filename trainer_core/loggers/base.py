@@ -164,7 +164,7 @@ class Logger:
         return None
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        """Record one row of metrics at ``step`` (the trainer's API.md logger step)."""
+        """Record one row of metrics at ``step`` (0-based index of the optimizer step that produced them)."""
         raise NotImplementedError
 
     def log_hyperparams(self, params: Mapping[str, Any] | Namespace, *args: Any, **kwargs: Any) -> None:
