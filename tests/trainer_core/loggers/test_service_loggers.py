@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import pickle
 import sys
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,21 @@ def test_real_mlflow_file_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     assert [m.step for m in history] == [0, 1]
     assert logger.experiment.get_run(logger.run_id).info.status == "FINISHED"
     assert torch.isfinite(torch.tensor(history[-1].value))
+
+
+def test_loggers_with_a_live_client_pickle_and_continue_the_same_run(monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
+    calls = Calls()
+    monkeypatch.setitem(sys.modules, "wandb", fake_wandb(calls))
+    module, tracking = fake_mlflow(calls)
+    monkeypatch.setitem(sys.modules, "mlflow", module)
+    monkeypatch.setitem(sys.modules, "mlflow.tracking", tracking)
+    wandb_logger = WandbLogger(project="demo", offline=True)
+    wandb_logger.log_metrics({"a": 1.0}, step=0)  # starts the run
+    mlflow_logger = MLFlowLogger("exp", save_dir=str(tmp_path))
+    mlflow_logger.log_metrics({"a": 1.0}, step=0)
+    wandb_copy = pickle.loads(pickle.dumps(wandb_logger))
+    mlflow_copy = pickle.loads(pickle.dumps(mlflow_logger))
+    wandb_copy.log_metrics({"a": 2.0}, step=1)
+    assert calls.of("init")[-1]["id"] == "run123"  # the copy re-attaches to the run it came from
+    assert mlflow_copy.run_id == "r1"
