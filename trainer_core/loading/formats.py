@@ -16,9 +16,9 @@ Every problem raises :class:`~trainer_core.loading.errors.DataError` naming the 
 from __future__ import annotations
 
 import csv
+import math
 import os
 import pickle
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,8 +157,9 @@ def _read_csv(path: Path, shown: str, target: str | int | None, header: bool | N
             if j == col:
                 continue
             cell = cell.strip()
-            if not _is_number(cell):
-                what = "an empty cell" if not cell else f"'{cell}', which is not a number"
+            if not _is_number(cell) or not math.isfinite(float(cell)):
+                kind = "a number" if not _is_number(cell) else "a finite number (missing values are NaN/inf)"
+                what = "an empty cell" if not cell else f"'{cell}', which is not {kind}"
                 raise DataError(f"{shown}, line {i + first_line}, column '{names[j]}': {what}. Feature columns must "
                                 "be numeric: fill or drop missing values, and encode text columns as numbers.",
                                 path=shown)
@@ -198,7 +199,13 @@ def _targets(raw: list[str], shown: str, first_line: int, column: str) -> tuple[
                             "needs a target.", path=shown)
     if all(_is_number(cell) for cell in raw):
         values = np.asarray([float(cell) for cell in raw])
-        if np.all(values == np.round(values)) and all("." not in c and "e" not in c.lower() for c in raw):
+        for i, value in enumerate(values):  # NaN/inf labels are missing values, and break the integer check below
+            if not math.isfinite(value):
+                raise DataError(f"{shown}, line {i + first_line}: the target column '{column}' holds '{raw[i]}', "
+                                "which is not a finite number. Fill or drop rows with missing targets.", path=shown)
+        # Integers beyond 2**53 are not exact as floats, and no class index is that large: keep them as values.
+        integral = np.all(values == np.round(values)) and np.all(np.abs(values) < 2**53)
+        if integral and all("." not in c and "e" not in c.lower() for c in raw):
             return torch.tensor(values.astype(np.int64)), None
         return torch.tensor(values.astype(np.float32)), None
     classes = sorted(set(raw))
@@ -242,9 +249,11 @@ def _read_npz(path: Path, shown: str) -> LoadedData:
                 raise DataError(f"{shown} has no array 'x' (it holds: {', '.join(keys) or 'nothing'}). Save it with "
                                 "np.savez(path, x=features, y=targets).", path=shown)
             return _pair(archive["x"], archive["y"] if "y" in keys else None, shown)
-    except (zipfile.BadZipFile, ValueError, EOFError) as err:
-        if isinstance(err, DataError):
-            raise
+    except DataError:
+        raise
+    except OSError:
+        raise  # read_data words these (permission denied, I/O error)
+    except Exception as err:  # noqa: BLE001 - numpy/zipfile fail on foreign bytes with many error types
         raise DataError(f"{shown} is not a valid .npz archive ({err}). Save it with np.savez(path, x=..., y=...).",
                         path=shown) from err
 
@@ -259,8 +268,11 @@ def _read_pt(path: Path, shown: str, trust: bool) -> LoadedData:
                 "file, so it is off by default. If you trust the file, pass --data.trust True (config: data.trust: "
                 "true); or save plain tensors instead: torch.save((x, y), path).", path=shown) from err
         raise DataError(f"{shown} is not a readable torch file ({err}).", path=shown) from err
-    except (RuntimeError, EOFError, ValueError, AttributeError, ModuleNotFoundError) as err:
-        raise DataError(f"{shown} is not a readable torch file ({type(err).__name__}: {err}).", path=shown) from err
+    except OSError:
+        raise  # read_data words these (permission denied, I/O error)
+    except Exception as err:  # noqa: BLE001 - torch's readers fail on foreign bytes with IndexError, KeyError...
+        detail = " ".join(f"{type(err).__name__}: {err}".split())[:200]
+        raise DataError(f"{shown} is not a readable torch file ({detail}).", path=shown) from err
     if isinstance(obj, torch.Tensor):
         return _pair(obj, None, shown)
     if isinstance(obj, (tuple, list)) and obj and all(isinstance(t, torch.Tensor) for t in obj):

@@ -1,0 +1,86 @@
+"""The smallest inputs the fuzz tests found failing, kept as plain tests (each failed before its fix)."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import trainer_core as pl
+from tests.helpers.boring_model import BoringModel
+from trainer_core.loading import read_data
+from trainer_core.loading.config import load_config
+from trainer_core.loading.errors import ConfigError, DataError
+from trainer_core.trainer.checkpoint_io import CheckpointError
+
+pytestmark = pytest.mark.fuzz
+
+
+def test_an_optimizer_lr_of_none_is_refused_before_the_first_step(tmp_path: Path) -> None:
+    # Found by test_wrong_types_anywhere_give_a_clear_error_on_resume: TypeError deep inside SGD.step.
+    flags = {"default_root_dir": str(tmp_path), "limit_train_batches": 2, "limit_val_batches": 0, "logger": False,
+             "enable_checkpointing": False, "enable_progress_bar": False, "enable_model_summary": False}
+    trainer = pl.Trainer(max_epochs=1, **flags)
+    trainer.fit(BoringModel())
+    buffer = io.BytesIO()
+    trainer.save_checkpoint(str(tmp_path / "good.ckpt"))
+    checkpoint = torch.load(tmp_path / "good.ckpt", weights_only=True)
+    checkpoint["optimizer_states"][0]["param_groups"][0]["lr"] = None
+    torch.save(checkpoint, buffer)
+    path = tmp_path / "lr-none.ckpt"
+    path.write_bytes(buffer.getvalue())
+    with pytest.raises(CheckpointError, match=r"optimizer 0 group 0 'lr' is None") as info:
+        pl.Trainer(max_epochs=2, **flags).fit(BoringModel(), ckpt_path=str(path))
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("text", [".", "0x_", "0b_", "+."])
+def test_digitless_numbers_in_yaml_stay_text(tmp_path: Path, text: str) -> None:
+    # Found by test_random_bytes_load_or_name_the_file: ValueError from float('.') in the YAML number constructor.
+    path = tmp_path / "run.yaml"
+    path.write_text(f"trainer: {{default_root_dir: {text}}}\n", encoding="utf-8")
+    assert load_config(path)["trainer"]["default_root_dir"] == text
+
+
+def test_deeply_nested_yaml_is_refused_at_once(tmp_path: Path) -> None:
+    # Found by test_nasty_yaml_is_refused_quickly_and_runs_nothing: 12 s in PyYAML's scanner, then RecursionError.
+    path = tmp_path / "deep.yaml"
+    path.write_text("[" * 5000 + "]" * 5000, encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_config(path)
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("blob", [b"q", b"q\x00"])
+def test_a_one_byte_pt_file_is_a_data_error(tmp_path: Path, blob: bytes) -> None:
+    # Found by test_random_bytes_in_any_format: IndexError from torch's unpickler.
+    path = tmp_path / "data.pt"
+    path.write_bytes(blob)
+    with pytest.raises(DataError, match="not a readable torch file"):
+        read_data(path)
+
+
+def test_an_infinite_csv_target_names_its_line(tmp_path: Path) -> None:
+    # Found by test_csv_rows_of_any_shape_and_encoding: 'inf' passed the integer check and became int64's minimum.
+    path = tmp_path / "data.csv"
+    path.write_text("a,y\n1,0\n2,inf\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line 3: the target column 'y' holds 'inf'"):
+        read_data(path)
+
+
+def test_huge_integer_targets_stay_values(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("a,y\n1,0\n2,100000000000000000000000000000000\n", encoding="utf-8")
+    data = read_data(path)
+    assert data.y is not None and data.y.dtype == torch.float32 and data.y[1].item() == pytest.approx(1e32)
+
+
+def test_a_nan_feature_names_its_cell(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("a,b,y\n1,2,0\n3,nan,1\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line 3, column 'b': 'nan', which is not a finite number"):
+        read_data(path)
