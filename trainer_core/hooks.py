@@ -35,11 +35,15 @@ The fit loop, with hook names at their places (Cb = callbacks, M = module; 1.5 o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import inspect
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from trainer_core.callback import CALLBACK_HOOKS, Callback
 from trainer_core.module import LightningModule
+
+if TYPE_CHECKING:
+    from trainer_core.trainer.trainer import Trainer
 
 __all__ = ["HookDispatcher", "describe_loop", "profiling_enabled"]
 
@@ -54,39 +58,56 @@ _MODULE_HOOKS_WITH_DEFAULTS = frozenset({
 
 
 class HookDispatcher:
-    """Calls hooks on callbacks then on the module, skipping what nobody overrides."""
+    """Calls hooks on callbacks, then the module (and the datamodule), skipping what nobody implements.
 
-    def __init__(self, trainer: Any) -> None:
+    :meth:`rebuild` resolves every hook once per stage: on the *instance*, so ``model.validation_step = None`` turns
+    a hook off and a function assigned to ``model.on_train_batch_end`` is called, and with the 1.5 signatures
+    adapted (``on_train_batch_start/end`` written without ``dataloader_idx`` are called without it). A hook nobody
+    implements costs one set lookup per call.
+    """
+
+    def __init__(self, trainer: Trainer) -> None:
         self._trainer = trainer
         self._by_hook: dict[str, list[Callback]] = {}
+        self._callback_fns: dict[str, list[tuple[Callback, Callable[..., Any]]]] = {}
         self._module: LightningModule | None = None
-        self._module_hooks: frozenset[str] = frozenset()
+        self._module_fns: dict[str, Callable[..., Any]] = {}
+        self._datamodule: Any = None
+        self._live: frozenset[str] = frozenset()
         self._profiler: Any = None
 
-    def rebuild(self, callbacks: Iterable[Callback], module: LightningModule | None, profiler: Any) -> None:
-        """Recompute which callbacks override which hook (call after callbacks or the module change)."""
+    def rebuild(self, callbacks: Iterable[Callback], module: LightningModule | None, profiler: Any,
+                datamodule: Any = None) -> None:
+        """Resolve which callback and module functions serve which hook (at the start of every stage)."""
         callbacks = list(callbacks)
         self._by_hook = {
-            hook: [cb for cb in callbacks if _overrides(cb, Callback, hook)] for hook in CALLBACK_HOOKS
+            hook: [cb for cb in callbacks if _overrides(cb, Callback, hook) or hook in getattr(cb, "__dict__", ())]
+            for hook in CALLBACK_HOOKS
+        }
+        self._callback_fns = {
+            hook: [(cb, _adapt_callback(hook, getattr(cb, hook))) for cb in cbs]
+            for hook, cbs in self._by_hook.items() if cbs
         }
         self._module = module
-        if module is not None:
-            overridden = {
-                name for name in dir(type(module))
-                if not name.startswith("_") and _overrides(module, LightningModule, name)
-            }
-            self._module_hooks = frozenset(overridden | _MODULE_HOOKS_WITH_DEFAULTS)
+        self._module_fns = _module_hooks(module) if module is not None else {}
+        self._datamodule = datamodule
+        self._live = frozenset(self._callback_fns) | frozenset(self._module_fns)
         self._profiler = profiler if profiling_enabled(profiler) else None
 
     def has_callbacks(self, hook: str) -> bool:
-        return bool(self._by_hook.get(hook))
+        return hook in self._callback_fns
 
     def module_overrides(self, hook: str) -> bool:
-        return hook in self._module_hooks
+        """Whether the module implements ``hook`` (or the base implementation does real work)."""
+        return hook in self._module_fns
+
+    def is_live(self, hook: str) -> bool:
+        """Whether a callback or the module implements ``hook``."""
+        return hook in self._live
 
     def callbacks(self, hook: str, *args: Any, **kwargs: Any) -> None:
-        callbacks = self._by_hook.get(hook)
-        if not callbacks:
+        calls = self._callback_fns.get(hook)
+        if not calls:
             return
         trainer, module = self._trainer, self._module
         prev = module._current_fx_name if module is not None else None
@@ -94,23 +115,36 @@ class HookDispatcher:
             object.__setattr__(module, "_current_fx_name", hook)
         try:
             profiler = self._profiler
-            for cb in callbacks:
+            for cb, fn in calls:
                 if profiler is None:  # the common case: no action name, no context manager
-                    getattr(cb, hook)(trainer, module, *args, **kwargs)
+                    fn(trainer, module, *args, **kwargs)
                 else:
                     with profiler.profile(f"[Callback]{cb.state_key}.{hook}"):
-                        getattr(cb, hook)(trainer, module, *args, **kwargs)
+                        fn(trainer, module, *args, **kwargs)
         finally:
             if module is not None:
                 object.__setattr__(module, "_current_fx_name", prev)
 
+    def each_callback(self, hook: str, callbacks: Iterable[Callback], *args: Any) -> list[tuple[Callback, Any]]:
+        """Call ``hook`` on every one of ``callbacks`` (overridden or not) and return what each returned.
+
+        For the checkpoint hooks, whose return values (callback states) the caller collects.
+        """
+        trainer, module = self._trainer, self._trainer.lightning_module
+        results = []
+        for cb in callbacks:
+            if self._profiler is None:
+                results.append((cb, getattr(cb, hook)(trainer, module, *args)))
+            else:
+                with self._profiler.profile(f"[Callback]{cb.state_key}.{hook}"):
+                    results.append((cb, getattr(cb, hook)(trainer, module, *args)))
+        return results
+
     def module(self, hook: str, *args: Any, **kwargs: Any) -> Any:
-        module = self._module
-        if module is None or hook not in self._module_hooks:
-            return None
-        fn = getattr(module, hook, None)
+        fn = self._module_fns.get(hook)
         if fn is None:
             return None
+        module = self._module
         prev = module._current_fx_name
         object.__setattr__(module, "_current_fx_name", hook)
         try:
@@ -121,8 +155,21 @@ class HookDispatcher:
         finally:
             object.__setattr__(module, "_current_fx_name", prev)
 
+    def datamodule(self, hook: str, *args: Any, **kwargs: Any) -> Any:
+        """A LightningDataModule hook (prepare_data, setup, the batch-transfer and checkpoint hooks, ...)."""
+        dm = self._datamodule
+        fn = getattr(dm, hook, None) if dm is not None else None
+        if fn is None:
+            return None
+        if self._profiler is None:
+            return fn(*args, **kwargs)
+        with self._profiler.profile(f"[LightningDataModule]{type(dm).__name__}.{hook}"):
+            return fn(*args, **kwargs)
+
     def call(self, hook: str, *args: Any, **kwargs: Any) -> Any:
         """Callbacks then the module (the 1.5 order for every paired hook)."""
+        if hook not in self._live:
+            return None
         self.callbacks(hook, *args, **kwargs)
         return self.module(hook, *args, **kwargs)
 
@@ -133,6 +180,80 @@ class HookDispatcher:
             if callbacks:
                 lines.append(f"{hook}: " + ", ".join(type(cb).__name__ for cb in callbacks))
         return "\n".join(lines) or "(no callback overrides any hook)"
+
+
+# Hooks whose last argument (dataloader_idx) 1.5 deprecated: an implementation without it is called without it.
+_OPTIONAL_LAST_ARGUMENT = {"on_train_batch_start": 3, "on_train_batch_end": 4}
+
+
+# Callback hooks called with the trainer only (1.5: there is no module yet when the Trainer is built).
+_TRAINER_ONLY = frozenset({"on_init_start", "on_init_end"})
+
+
+def _adapt_callback(hook: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A callback hook as the dispatcher calls it: ``fn(trainer, module, *args)``."""
+    if hook in _TRAINER_ONLY:
+        def trainer_only(trainer: Any, module: Any, *args: Any, **kwargs: Any) -> Any:
+            return fn(trainer, *args, **kwargs)
+
+        return trainer_only
+    return _adapt_signature(hook, fn, 2)
+
+
+def _adapt_signature(hook: str, fn: Callable[..., Any], leading: int) -> Callable[..., Any]:
+    """``fn`` itself, or a wrapper dropping ``dataloader_idx`` when ``fn`` was written without it.
+
+    ``leading`` is the number of arguments before the hook's own (callbacks get trainer and module first).
+    """
+    full = _OPTIONAL_LAST_ARGUMENT.get(hook)
+    if full is None:
+        return fn
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return fn
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return fn
+    positional = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+    if positional >= leading + full:
+        return fn
+
+    def without_dataloader_idx(*args: Any) -> Any:
+        return fn(*args[:-1])
+
+    return without_dataloader_idx
+
+
+def _module_hooks(module: LightningModule) -> dict[str, Callable[..., Any]]:
+    """The module's live hooks, resolved on the instance: name -> callable.
+
+    A hook is live when the instance holds a function for it, the class overrides the LightningModule method, or
+    the base method does real work; an instance attribute set to None turns the hook off.
+    """
+    cls, instance = type(module), vars(module)
+    fns: dict[str, Callable[..., Any]] = {}
+    for name in _public_methods(cls):
+        if name in instance:
+            value = instance[name]
+            if callable(value):
+                fns[name] = _adapt_signature(name, value, 0)
+            continue
+        if name in _MODULE_HOOKS_WITH_DEFAULTS or getattr(cls, name) is not getattr(LightningModule, name, None):
+            fns[name] = _adapt_signature(name, getattr(module, name), 0)
+    return fns
+
+
+_PUBLIC_METHODS: dict[type, tuple[str, ...]] = {}
+
+
+def _public_methods(cls: type) -> tuple[str, ...]:
+    """Public function attributes of ``cls`` (properties and data excluded), cached per class."""
+    names = _PUBLIC_METHODS.get(cls)
+    if names is None:
+        names = tuple(name for name in dir(cls) if not name.startswith("_")
+                      and inspect.isfunction(inspect.getattr_static(cls, name, None)))
+        _PUBLIC_METHODS[cls] = names
+    return names
 
 
 def profiling_enabled(profiler: Any) -> bool:

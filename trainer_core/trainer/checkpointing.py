@@ -66,17 +66,14 @@ def dump_checkpoint(trainer: Any, weights_only: bool = False) -> dict[str, Any]:
         if scaler_state:
             checkpoint["native_amp_scaling_state"] = scaler_state
         callback_states: dict[str, Any] = {}
-        for cb in trainer.callbacks:
-            state = cb.on_save_checkpoint(trainer, module, checkpoint)
+        for cb, state in trainer._hooks.each_callback("on_save_checkpoint", trainer.callbacks, checkpoint):
             if state is None and hasattr(cb, "state_dict"):
                 state = cb.state_dict()
             if state:
                 callback_states[cb.state_key] = state
         checkpoint["callbacks"] = callback_states
-    datamodule = trainer.datamodule
-    if datamodule is not None and hasattr(datamodule, "on_save_checkpoint"):
-        datamodule.on_save_checkpoint(checkpoint)
-    module.on_save_checkpoint(checkpoint)
+    trainer._hooks.datamodule("on_save_checkpoint", checkpoint)
+    trainer._hooks.module("on_save_checkpoint", checkpoint)
     return checkpoint
 
 
@@ -86,10 +83,8 @@ def load(trainer: Any, path: str) -> dict[str, Any]:
 
 def restore_weights(trainer: Any, checkpoint: dict[str, Any], path: str) -> None:
     module = trainer.lightning_module
-    datamodule = trainer.datamodule
-    if datamodule is not None and hasattr(datamodule, "on_load_checkpoint"):
-        datamodule.on_load_checkpoint(checkpoint)
-    module.on_load_checkpoint(checkpoint)
+    trainer._hooks.datamodule("on_load_checkpoint", checkpoint)
+    trainer._hooks.module("on_load_checkpoint", checkpoint)
     try:
         module.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as err:
@@ -123,7 +118,7 @@ def restore_training_state(trainer: Any, checkpoint: dict[str, Any], path: str) 
             continue
         if hasattr(cb, "load_state_dict"):
             cb.load_state_dict(state)
-        cb.on_load_checkpoint(trainer, trainer.lightning_module, state)
+        trainer._hooks.each_callback("on_load_checkpoint", [cb], state)
     _restore_progress(trainer, checkpoint)
 
 

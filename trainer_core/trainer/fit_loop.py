@@ -301,19 +301,17 @@ def _should_validate(t: Trainer, run: FitRun, batch_idx: int, is_last: bool) -> 
 def _run_train_batch(t: Trainer, run: FitRun, results: ResultCollection, batch: Any, batch_idx: int,
                      is_last: bool, tbptt: int) -> Any:
     """One batch: transfer, batch-start hooks, the optimization, counters and schedulers, batch-end hooks, logging."""
-    hooks, progress, live = t._hooks, t.progress, run.live_hooks
+    hooks, progress = t._hooks, t.progress
     if t._needs_transfer:
         with profile(t, "training_batch_to_device"):
             batch = transfer_batch(t, batch, 0)
     t._current_batch = batch
     t._current_batch_bs = None
     results.batch_serial += 1
-    if "on_batch_start" in live:
-        hooks.callbacks("on_batch_start")
-    if "on_train_batch_start" in live:
-        hooks.callbacks("on_train_batch_start", batch, batch_idx, 0)
-        if hooks.module("on_train_batch_start", batch, batch_idx, 0) == -1:
-            return _SKIP_EPOCH
+    hooks.callbacks("on_batch_start")
+    hooks.callbacks("on_train_batch_start", batch, batch_idx, 0)
+    if hooks.module("on_train_batch_start", batch, batch_idx, 0) == -1:
+        return _SKIP_EPOCH
     run.stepped_this_batch = False
     with profile(t, "run_training_batch"):
         if t.lightning_module.automatic_optimization:
@@ -328,10 +326,8 @@ def _run_train_batch(t: Trainer, run: FitRun, results: ResultCollection, batch: 
             step_schedulers(t, "step", progress.batches_that_stepped)
     if t.terminate_on_nan:
         check_finite(t, outputs)
-    if "on_train_batch_end" in live:
-        hooks.call("on_train_batch_end", outputs, batch, batch_idx, 0)
-    if "on_batch_end" in live:
-        hooks.callbacks("on_batch_end")
+    hooks.call("on_train_batch_end", outputs, batch, batch_idx, 0)
+    hooks.callbacks("on_batch_end")
     if (run.stepped_this_batch and progress.batches_that_stepped % t.log_every_n_steps == 0) or t.should_stop:
         payload = step_metrics_payload(t, results)
         if payload is not None:

@@ -1,8 +1,8 @@
 """The per-fit step plan: what one training step needs to know, decided once when a fit starts.
 
 A fit's step behaves the same for every batch unless the user changes the trainer or module mid-run, which the
-loop does not support. So the questions "is the forward plain?", "does clipping run?", "which per-batch hooks does
-anybody listen to?" are answered here once and read by the step as plain attributes, instead of being recomputed
+loop does not support. So the questions "is the forward plain?", "does clipping run?", "which gradient norm is
+tracked?" are answered here once and read by the step as plain attributes, instead of being recomputed
 per batch.
 """
 
@@ -20,14 +20,9 @@ from trainer_core.trainer.numerics import grad_norm_type
 if TYPE_CHECKING:
     from trainer_core.trainer.trainer import Trainer
 
-__all__ = ["FitRun", "plan_fit", "profiling_enabled", "profile", "PER_BATCH_HOOKS"]
+__all__ = ["FitRun", "plan_fit", "profiling_enabled", "profile"]
 
 _NULL = nullcontext()
-
-# Hooks fired on every batch: the step tests membership in the fit's live set before dispatching them.
-PER_BATCH_HOOKS = ("on_batch_start", "on_train_batch_start", "on_before_zero_grad", "on_before_backward",
-                   "on_after_backward", "on_before_optimizer_step", "on_train_batch_end", "on_batch_end")
-
 
 @dataclass
 class FitRun:
@@ -35,7 +30,6 @@ class FitRun:
 
     Attributes:
         profiling: a real profiler is set (regions are opened; otherwise a shared no-op context is used).
-        live_hooks: the per-batch hooks some callback or the module implements (the others are never dispatched).
         plain_forward: full precision and no profiler: ``training_step`` is called without context managers.
         clipping: ``configure_gradient_clipping`` runs (clipping is on, or the module customises clipping).
         accumulate: ``accumulate_grad_batches`` for this fit (1 = step every batch).
@@ -45,7 +39,6 @@ class FitRun:
     """
 
     profiling: bool
-    live_hooks: frozenset[str]
     plain_forward: bool
     clipping: bool
     accumulate: int
@@ -67,7 +60,6 @@ def plan_fit(trainer: Trainer) -> FitRun:
     profiling = profiling_enabled(trainer.profiler)
     return FitRun(
         profiling=profiling,
-        live_hooks=frozenset(h for h in PER_BATCH_HOOKS if hooks.has_callbacks(h) or hooks.module_overrides(h)),
         plain_forward=not profiling and type(trainer._precision).forward_context is Precision.forward_context,
         clipping=bool(trainer.gradient_clip_val) or clip_customised,
         accumulate=trainer.accumulate_grad_batches,

@@ -6,8 +6,8 @@ divided by the accumulation factor; then, when this batch steps, unscale -> ``on
 grad-norm tracking -> clipping). On a stepping batch the closure runs *inside* ``optimizer.step(closure)`` through the
 module's ``optimizer_step`` hook, as in Lightning 1.x, so optimizers that evaluate their closure (LBFGS, SAM-style
 ones) get the real thing; while accumulating, the closure is called directly. The hot path avoids anything unused:
-the fit's :class:`~trainer_core.trainer.fit_run.FitRun` says which hooks are live, whether the forward is plain and
-whether clipping runs.
+the dispatcher skips hooks nobody implements, and the fit's :class:`~trainer_core.trainer.fit_run.FitRun` says
+whether the forward is plain and whether clipping runs.
 """
 
 from __future__ import annotations
@@ -142,32 +142,28 @@ class TrainingClosure:
 
     def _zero_grad(self) -> None:
         t, hooks = self._t, self._t._hooks
-        if "on_before_zero_grad" in self._run.live_hooks:
-            hooks.call("on_before_zero_grad", self._opt)
+        hooks.call("on_before_zero_grad", self._opt)
         with profile(t, "zero_grad"):
             hooks.module("optimizer_zero_grad", t.current_epoch, self._batch_idx, self._opt, self._opt_idx)
 
     def _backward(self, loss: torch.Tensor) -> None:
-        t, hooks, live = self._t, self._t._hooks, self._run.live_hooks
+        t, hooks = self._t, self._t._hooks
         k = self._run.accumulate
         scaled = loss / k if k > 1 else loss
-        if "on_before_backward" in live:
-            hooks.call("on_before_backward", scaled)
+        hooks.call("on_before_backward", scaled)
         # Gradients are synchronised across ranks only on the batch that steps.
         sync = t.strategy.block_backward_sync(t._model) if not self._stepping else _NULL
         anomaly = AnomalyStep(t, self._batch_idx, loss) if t.detect_anomaly else _NULL
         opt, opt_idx = self._opt, self._opt_idx
         with profile(t, "backward"), sync, anomaly:
             t._precision.backward(scaled, lambda value: hooks.module("backward", value, opt, opt_idx))
-        if "on_after_backward" in live:
-            hooks.call("on_after_backward")
+        hooks.call("on_after_backward")
 
     def _before_optimizer_step(self) -> None:
         t, run, hooks, opt = self._t, self._run, self._t._hooks, self._opt
         if t._precision.scaler is not None:
             t._precision.unscale_gradients(opt)
-        if "on_before_optimizer_step" in run.live_hooks:
-            hooks.call("on_before_optimizer_step", opt, self._opt_idx)
+        hooks.call("on_before_optimizer_step", opt, self._opt_idx)
         if run.grad_norm_type is not None and self._opt_idx == 0:
             norms = grad_norm_dict(t.lightning_module, run.grad_norm_type)
             t.grad_norms = norms

@@ -122,11 +122,10 @@ class StageRunner:
         """prepare_data -> configure_callbacks -> setup, in the 1.5 order."""
         module, dm = self.lightning_module, self.datamodule
         # Every rank: module hooks (configure_callbacks below) need the dispatcher to know the module.
-        self._hooks.rebuild(self.callbacks, module, self.profiler)
+        self._hooks.rebuild(self.callbacks, module, self.profiler, datamodule=dm)
         if self.local_rank == 0 or not self.prepare_data_per_node:
             if self.is_global_zero or self.prepare_data_per_node:
-                if dm is not None:
-                    dm.prepare_data()
+                self._hooks.datamodule("prepare_data")
                 self._hooks.module("prepare_data")
         self.strategy.barrier("prepare_data")
         self._merge_module_callbacks()
@@ -135,8 +134,7 @@ class StageRunner:
         self.strategy.setup_environment()
         self._sync_logger_versions()
         self._hooks.callbacks("setup", stage=stage)
-        if dm is not None:
-            dm.setup(stage=stage)
+        self._hooks.datamodule("setup", stage=stage)
         self._hooks.module("setup", stage=stage)
         self._hooks.module("configure_sharded_model")
         self._hooks.callbacks("on_configure_sharded_model")
@@ -172,7 +170,7 @@ class StageRunner:
                          sorted(t.__name__ for t in replaced))
             kept = [cb for cb in self.callbacks if type(cb) not in replaced]
             self.callbacks = order_callbacks(kept + extra)
-        self._hooks.rebuild(self.callbacks, self.lightning_module, self.profiler)
+        self._hooks.rebuild(self.callbacks, self.lightning_module, self.profiler, datamodule=self.datamodule)
 
     def _setup_optimizers(self) -> None:
         module = self.lightning_module
@@ -227,15 +225,14 @@ class StageRunner:
                 log.warning("logger %s failed to finalize: %s", type(logger).__name__, err)
 
     def _teardown(self, stage: str) -> None:
-        module, dm = self.lightning_module, self.datamodule
+        module = self.lightning_module
         try:
             self.profiler.describe()
             self._hooks.callbacks("on_profiler_report", stage, self.profiler.report_rows())
         except Exception as err:
             log.warning("profiler report failed: %s", err)
         self._hooks.callbacks("teardown", stage=stage)
-        if dm is not None:
-            dm.teardown(stage=stage)
+        self._hooks.datamodule("teardown", stage=stage)
         if module is not None:
             self._hooks.module("teardown", stage=stage)
         self.profiler.teardown(stage=stage)

@@ -16,7 +16,7 @@ def transfer_batch(trainer: Any, batch: Any, dataloader_idx: int) -> Any:
 
     def call(hook: str, *args: Any) -> Any:
         if dm is not None and _dm_overrides(dm, hook):
-            return getattr(dm, hook)(*args)
+            return hooks.datamodule(hook, *args)
         return hooks.module(hook, *args)
 
     batch = call("on_before_batch_transfer", batch, dataloader_idx)
