@@ -77,7 +77,9 @@ class ModelCheckpoint(Callback):
         self.mode = mode
         self.auto_insert_metric_name = auto_insert_metric_name
         self.filename = filename
-        self.dirpath = os.path.realpath(os.path.expanduser(os.fspath(dirpath))) if dirpath is not None else None
+        given = os.fspath(dirpath) if dirpath is not None else None
+        # dirpath="" stays "" (1.5): file names without a folder, written relative to the working directory.
+        self.dirpath = os.path.realpath(os.path.expanduser(given)) if given else given
         self._save_on_train_epoch_end_arg = save_on_train_epoch_end
         self._save_on_train_epoch_end = save_on_train_epoch_end
         validate_arguments(mode, save_top_k, monitor, every_n_train_steps, every_n_epochs, train_time_interval)
@@ -193,10 +195,13 @@ class ModelCheckpoint(Callback):
             "kth_best_model_path": self.kth_best_model_path,
             "kth_value": self.kth_value,
             "last_model_path": self.last_model_path,
-            "last_global_step_saved": self._last_global_step_saved,
+            # Every key names the attribute it restores, so a saved state reads like the callback it came from.
+            "_last_global_step_saved": self._last_global_step_saved,
         }
 
     def on_load_checkpoint(self, trainer: Any, pl_module: Any, callback_state: dict[str, Any]) -> None:
+        # As 1.5: the best path and score always come back; the ranking (best_k_models and what follows from it)
+        # only when the files it names live in this callback's folder, else this callback keeps its own.
         self.best_model_score = callback_state.get("best_model_score")
         self.best_model_path = callback_state.get("best_model_path", "")
         dirpath = callback_state.get("dirpath")
@@ -208,7 +213,9 @@ class ModelCheckpoint(Callback):
             self.last_model_path = callback_state.get("last_model_path", "")
             self.current_score = callback_state.get("current_score")
             self._dir_checked = True  # resuming into our own folder: its files are expected
-        self._last_global_step_saved = int(callback_state.get("last_global_step_saved", -1))
+        # Checkpoints written before the key was renamed carry it without the underscore.
+        last_saved = callback_state.get("_last_global_step_saved", callback_state.get("last_global_step_saved", -1))
+        self._last_global_step_saved = int(last_saved)
 
     # --- resolution -----------------------------------------------------------------------------------------
     def _resolve(self, trainer: Any) -> None:
@@ -312,6 +319,8 @@ class ModelCheckpoint(Callback):
         if self.save_top_k == 0:
             return
         if self.monitor not in candidates:
+            if not trainer.callback_metrics:
+                return  # nothing was logged at all: no score to rank by, so no top-k file and no error (1.5)
             message = (
                 f"ModelCheckpoint(monitor={self.monitor!r}) could not find the monitored key in the returned "
                 f"metrics: {sorted(k for k in candidates if k not in ('epoch', 'step'))}. "

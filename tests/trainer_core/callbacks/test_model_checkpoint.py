@@ -165,6 +165,8 @@ def test_monitor_missing_before_validation_only_warns(tmp_path) -> None:
     ckpt = ModelCheckpoint(dirpath=tmp_path, monitor="val_loss", every_n_train_steps=1)
     ckpt.setup(trainer, None, "fit")
     trainer.global_step = 1
+    # Another metric was logged, so the monitor is missing (with nothing logged at all, 1.5 skips silently).
+    trainer.callback_metrics["train_loss"] = torch.tensor(1.0)
     with pytest.warns(RuntimeWarning, match="val_loss"):
         ckpt.on_train_batch_end(trainer, None, None, None, 0)
     assert names(tmp_path) == []
