@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ImageRecord", "HistogramSeries", "MediaStore", "TextRecord", "resample_counts"]
+__all__ = ["ImageRecord", "HistogramSeries", "MediaStore", "TextRecord", "resample_counts", "resample_many"]
 
 
 @dataclass(frozen=True)
@@ -66,18 +66,35 @@ class HistogramSeries:
 def resample_counts(counts: np.ndarray, low: float, high: float, edges: np.ndarray) -> np.ndarray:
     """Spread one histogram's uniform bins over new ``edges`` (mass split by overlap; all of a zero-width
     histogram goes to the bin holding its value)."""
-    out = np.zeros(len(edges) - 1)
-    if not len(counts) or not counts.sum():
-        return out
-    if high <= low:
-        index = int(np.clip(np.searchsorted(edges, low, side="right") - 1, 0, len(out) - 1))
-        out[index] = counts.sum()
-        return out
-    # Cumulative mass at the source edges, interpolated at the target edges: exact for uniform density per bin.
-    source_edges = np.linspace(low, high, len(counts) + 1)
-    cumulative = np.concatenate([[0.0], np.cumsum(counts)])
-    at_targets = np.interp(edges, source_edges, cumulative)
-    return np.diff(at_targets)
+    return resample_many(np.asarray(counts, dtype=np.float64)[None, :], np.array([low]), np.array([high]), edges)[0]
+
+
+def resample_many(counts: np.ndarray, lows: np.ndarray, highs: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """:func:`resample_counts` for many histograms with the same number of bins at once (``P x B`` -> ``P x T``).
+
+    The cumulative count is taken as linear inside each source bin (uniform density), evaluated at every target
+    edge, and differenced: one vectorised pass, so a 400-step heatmap costs well under a millisecond.
+    """
+    rows, bins = counts.shape
+    if not rows or not bins:
+        return np.zeros((rows, len(edges) - 1))
+    cumulative = np.concatenate([np.zeros((rows, 1)), np.cumsum(counts, axis=1)], axis=1)
+    width = (highs - lows)[:, None]
+    flat = width[:, 0] <= 0
+    position = (edges[None, :] - lows[:, None]) / np.where(flat[:, None], 1.0, width) * bins
+    position = np.clip(position, 0.0, float(bins))
+    below = np.minimum(np.floor(position).astype(np.int64), bins - 1)
+    fraction = position - below
+    start = np.take_along_axis(cumulative, below, axis=1)
+    in_bin = np.take_along_axis(counts, below, axis=1)
+    at_edges = start + fraction * in_bin
+    # A zero-width histogram is a point mass: all of it counts from the first edge above its value.
+    point = np.where(edges[None, :] > lows[:, None], cumulative[:, -1:], 0.0)
+    at_edges = np.where(flat[:, None], point, at_edges)
+    if len(edges) and flat.any():
+        # Mass exactly at or below the first edge still belongs to the first bin.
+        at_edges[flat, 0] = 0.0
+    return np.diff(at_edges, axis=1)
 
 
 class MediaStore:
@@ -183,8 +200,14 @@ class MediaStore:
         if high <= low:
             low, high = low - 0.5, high + 0.5
         edges = np.linspace(low, high, value_bins + 1)
-        matrix = np.vstack([resample_counts(series.counts[i], series.lows[i], series.highs[i], edges)
-                            for i in picks])
+        lows = np.asarray([series.lows[i] for i in picks])
+        highs = np.asarray([series.highs[i] for i in picks])
+        sizes = {len(series.counts[i]) for i in picks}
+        if len(sizes) == 1:
+            matrix = resample_many(np.vstack([series.counts[i] for i in picks]), lows, highs, edges)
+        else:  # different bin counts under one tag (bins changed between calls): one row at a time
+            matrix = np.vstack([resample_counts(series.counts[i], series.lows[i], series.highs[i], edges)
+                                for i in picks])
         return np.asarray([series.steps[i] for i in picks], dtype=np.float64), edges, matrix
 
     # --- text -------------------------------------------------------------------------------------------------
