@@ -16,6 +16,7 @@ from trainer_core.trainer import checkpointing
 from trainer_core.trainer.eval_loop import run_evaluation_stage
 from trainer_core.trainer.fit_loop import run_fit
 from trainer_core.trainer.optimizers import LightningOptimizer, parse_optimizers
+from trainer_core.trainer.stage_scope import stage_scope
 
 __all__ = ["StageRunner"]
 
@@ -94,29 +95,19 @@ class StageRunner:
 
     def _run_stage_here(self, stage: str, body: Callable[[], Any]) -> Any:
         anomaly = torch.autograd.set_detect_anomaly(True) if self.detect_anomaly else nullcontext()
+        result = None  # stays None when the stage is interrupted (a graceful stop returns nothing)
         try:
-            with anomaly:
+            with stage_scope(self, stage, self._hooks, cleanup=self._end_early), anomaly:
                 result = body()
-            self.state.status = "finished"
-            return result
-        except KeyboardInterrupt as exc:
-            # Graceful stop (Ctrl+C or the studio's Stop): hooks see it, nothing is re-raised.
-            log.warning("Detected KeyboardInterrupt, attempting graceful shutdown...")
-            self.state.status = "interrupted"
-            self._hooks.callbacks("on_keyboard_interrupt")
-            self._hooks.callbacks("on_exception", exc)
-            self._finalize_loggers("interrupted")
-            self._teardown(stage)
-            return None
-        except BaseException as exc:
-            self.state.status = "failed"
-            self._hooks.callbacks("on_exception", exc)
-            self._finalize_loggers("failed")
-            self._teardown(stage)
-            raise
         finally:
             self.state.sanity_checking = False
             self._in_train_loop = self._in_eval_loop = False
+        return result
+
+    def _end_early(self, stage: str) -> None:
+        """An interrupted or failed stage: loggers learn how it ended, then the stage is torn down."""
+        self._finalize_loggers(self.state.status)
+        self._teardown(stage)
 
     def _prepare(self, stage: str) -> None:
         """prepare_data -> configure_callbacks -> setup, in the 1.5 order."""
