@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from trainer_core.hparams import HyperparametersMixin
@@ -26,9 +27,27 @@ class LightningDataModule(HyperparametersMixin):
     # Whether prepare_data runs on local rank 0 of every node (True) or only on global rank 0.
     prepare_data_per_node: bool = True
 
-    def __init__(self) -> None:
+    def __init__(self, train_transforms: Any = None, val_transforms: Any = None, test_transforms: Any = None,
+                 dims: Any = None) -> None:
         super().__init__()
         self.trainer: Any = None
+        # 1.5's constructor arguments, deprecated there: kept as plain attributes so 1.5 datamodules still build.
+        given = {"train_transforms": train_transforms, "val_transforms": val_transforms,
+                 "test_transforms": test_transforms, "dims": dims}
+        for name, value in given.items():
+            if value is not None:
+                warnings.warn(f"LightningDataModule({name}=...) is deprecated (Lightning 1.5); set it on your "
+                              "datamodule yourself or apply it in setup()/the dataloaders", DeprecationWarning,
+                              stacklevel=2)
+        self.train_transforms, self.val_transforms, self.test_transforms = train_transforms, val_transforms, \
+            test_transforms
+        self.dims = dims
+
+    def size(self, dim: int | None = None) -> Any:
+        """``dims``, or its entry ``dim`` (1.5, deprecated there)."""
+        if dim is None or self.dims is None:
+            return self.dims
+        return self.dims[dim]
 
     def prepare_data(self) -> None:
         """Download or write data to disk. Runs in one process per node; set no state here."""
