@@ -310,12 +310,17 @@ def run_sweep(run_config: dict[str, Any], spec: SweepSpec, *, n_trials: int, par
     remaining = max(0, n_trials - _finished_count(study))
     echo(f"study {spec.study_name!r}: {remaining} trial(s) to run, {parallel} at a time; {spec.direction} "
          f"{spec.metric}; storage {storage}")
-    interrupted = _drive(sweep, remaining)
+    interrupted = _drive(sweep, n_trials)
     return _summarise(sweep, run_config, folder, storage, interrupted)
 
 
-def _drive(sweep: _Sweep, remaining: int) -> bool:
-    """Keep ``parallel`` trials running until ``remaining`` have started and all have ended; True if stopped."""
+def _drive(sweep: _Sweep, n_trials: int) -> bool:
+    """Keep ``parallel`` trials running until the study holds ``n_trials`` (counting trials other processes run
+    on the same storage, read again before each start); True if stopped.
+
+    Two processes that start a trial at the same moment may each take the last place: the study then holds at most
+    one extra trial per process, never fewer than asked.
+    """
     free = list(range(sweep.parallel))
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     on_main_thread = threading.current_thread() is threading.main_thread()
@@ -328,9 +333,8 @@ def _drive(sweep: _Sweep, remaining: int) -> bool:
             signal.signal(sig, request_stop)
     try:
         while True:
-            while free and remaining > 0 and not sweep.stopping:
+            while free and not sweep.stopping and _finished_count(sweep.study) < n_trials:
                 sweep.start_trial(free.pop(0))
-                remaining -= 1
             if not sweep.running:
                 return sweep.stopping
             number = sweep.done.get()

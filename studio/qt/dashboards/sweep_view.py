@@ -97,6 +97,8 @@ class SweepView(QWidget):
         self.charts.addTab(self.best_plot, "Best so far")
         self.charts.addTab(self.parallel, "Parallel coordinates")
         self.charts.addTab(self.importance, "Parameter importance")
+        self._drawn: dict[int, Any] = {}  # chart tab index -> the data it was last drawn from
+        self.charts.currentChanged.connect(lambda _index: self._refresh_chart())
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.charts)
@@ -113,7 +115,8 @@ class SweepView(QWidget):
         self.stop.setEnabled(running)
 
     def show_snapshot(self, snap: SweepSnapshot) -> None:
-        """Draw ``snap`` (the latest read of the study)."""
+        """Show ``snap`` (the latest read of the study): the summary and table now, the chart on screen if its data
+        changed (the others when they are shown)."""
         self.snapshot = snap
         self.summary.setText(_summary(snap))
         best = snap.best
@@ -121,9 +124,35 @@ class SweepView(QWidget):
         best_row = {i for i, t in enumerate(snap.trials) if best is not None and t.number == best.number}
         self.model.set_table(table, best_row)
         self.apply_best.setEnabled(best is not None)
-        self._draw_best(snap)
-        self._draw_parallel(snap)
-        self._draw_importance(snap)
+        self._refresh_chart()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self._refresh_chart()
+
+    def _refresh_chart(self) -> None:
+        """Redraw the chart tab on screen when what it shows changed since it was last drawn.
+
+        While trials run, a snapshot arrives every second; redrawing all three charts each time would cost the GUI
+        a parallel-coordinates rebuild per second even when nobody looks at it.
+        """
+        snap = self.snapshot
+        if snap is None or not self.isVisible():
+            return
+        index = self.charts.currentIndex()
+        if index == 0:
+            key: Any = tuple((t.number, t.value) for t in snap.trials if t.state == "complete")
+            draw = self._draw_best
+        elif index == 1:
+            key = tuple((t.number, t.state, t.current) for t in snap.trials)
+            draw = self._draw_parallel
+        else:
+            key = tuple(sorted(snap.importances.items()))
+            draw = self._draw_importance
+        if self._drawn.get(index) == key:
+            return
+        self._drawn[index] = key
+        draw(snap)
 
     def _table(self) -> Table:
         return trials_table(self.snapshot) if self.snapshot else Table([])

@@ -57,6 +57,7 @@ def test_the_view_draws_the_trials_and_emits_its_signals(qtbot, tmp_path: Path) 
     snap = read_sweep(_recorded_sweep(tmp_path / "sw", [0.5, 0.2, 0.9, 0.3], pruned=2))
     view = SweepView()
     qtbot.addWidget(view)
+    view.show()
     view.show_snapshot(snap)
     assert "best #1 = 0.2" in view.summary.text() and "1 pruned" in view.summary.text()
     table = trials_table(snap)
@@ -64,7 +65,10 @@ def test_the_view_draws_the_trials_and_emits_its_signals(qtbot, tmp_path: Path) 
                              "duration (s)"]
     assert view.model.highlight == {1}, "the best trial's row is highlighted"
     assert view.model.table.rows[2][1] == "pruned"
+    assert view.parallel.axes == [], "charts not on screen are drawn when shown, not on every snapshot"
+    view.charts.setCurrentIndex(1)
     assert len(view.parallel.axes) == 3, "lr, hidden and the metric"
+    assert [round(v, 3) for v in view.best_plot.getPlotItem().listDataItems()[-1].getData()[1]] == [0.5, 0.2, 0.2]
     with qtbot.waitSignal(view.best_applied) as applied:
         view.apply_best.click()
     assert applied.args[0] == snap.best.params

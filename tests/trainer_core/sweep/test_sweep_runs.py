@@ -189,3 +189,28 @@ def test_eight_trials_two_at_a_time_beat_the_bundled_example_defaults(tmp_path: 
     assert study.direction.name == "MAXIMIZE", "val_acc is maximised, as the model's ModelCheckpoint says"
     assert len([t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]) == 8
     assert study.best_value > default_best, (study.best_value, default_best)
+
+
+@pytest.mark.slow
+def test_two_sweep_processes_share_one_study_through_its_storage(tmp_path: Path) -> None:
+    """What SLURM jobs (or several machines) do: the same sweep command, one storage URL."""
+    sweep = _write(tmp_path / "s.yaml", {"sampler": "random", "parameters": {
+        "model.lr": {"type": "float", "low": 0.01, "high": 0.2, "log": True}}})
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    config = str(_run_config(tmp_path, max_epochs=2))
+    procs = [subprocess.Popen([sys.executable, "-m", "trainer_core", "sweep", "--config", config, "--sweep",
+                               str(sweep), "--n_trials", "4", "--storage", storage, "--sweep_dir", f"sw{i}"],
+                              cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for i in range(2)]
+    outputs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    import optuna
+
+    from trainer_core.sweep.study import storage_from_url
+
+    trials = optuna.load_study(study_name="sweep", storage=storage_from_url(storage)).trials
+    assert all(t.state.name == "COMPLETE" for t in trials)
+    assert 4 <= len(trials) <= 5, "the study's total, with at most one extra when both start the last at once"
+    ran = [sum(1 for _ in (tmp_path / f"sw{i}").glob("trial_*")) for i in range(2)]
+    assert all(n >= 1 for n in ran) and sum(ran) == len(trials), ran
+    assert len({t.number for t in trials}) == len(trials)
