@@ -30,6 +30,7 @@ from trainer_core.precision.plugins import Precision, select_precision
 from trainer_core.strategies.registry import create_strategy
 from trainer_core.trainer import checkpointing, defaults
 from trainer_core.trainer.fit_run import FitRun
+from trainer_core.trainer.limits import resolve_loop_limits
 from trainer_core.trainer.results import ResultCollection, to_floats
 from trainer_core.trainer.stages import StageRunner
 from trainer_core.trainer.state import LoopProgress, TrainerState
@@ -57,38 +58,24 @@ class Trainer(StageRunner):
         self._hooks = HookDispatcher(self)
 
         # --- loop limits --------------------------------------------------------------------------------------
-        self.fast_dev_run: bool | int = f["fast_dev_run"]  # True stays True (1.5); it means one batch
-        max_epochs, max_steps = f["max_epochs"], f["max_steps"]
-        if max_epochs is None:
-            max_epochs = 1000 if max_steps == -1 and f["max_time"] is None else -1
-        min_epochs, min_steps = f["min_epochs"], f["min_steps"]
-        if min_epochs is None and min_steps is None and f["max_time"] is None:
-            min_epochs = 1
-        self.max_epochs: int = max_epochs
-        self.max_steps: int = max_steps
-        self.min_epochs: int = min_epochs or 0
-        self.min_steps: int | None = min_steps  # None when not given (1.5)
-        self.max_time = f["max_time"]
-        self.limit_train_batches = f["limit_train_batches"]
-        self.limit_val_batches = f["limit_val_batches"]
-        self.limit_test_batches = f["limit_test_batches"]
-        self.limit_predict_batches = f["limit_predict_batches"]
-        self.val_check_interval = f["val_check_interval"]
-        self.check_val_every_n_epoch = f["check_val_every_n_epoch"]
-        self.num_sanity_val_steps: int | float = math.inf if f["num_sanity_val_steps"] == -1 else f[
-            "num_sanity_val_steps"]
-        self.overfit_batches = f["overfit_batches"]
-        if self.overfit_batches > 0:
-            # 1.5: train on the first batches and evaluate on copies of them, limited the same way.
-            self.limit_train_batches = self.limit_val_batches = self.limit_test_batches = self.overfit_batches
+        limits = resolve_loop_limits(f)
+        self.fast_dev_run: bool | int = limits.fast_dev_run  # True stays True (1.5); it means one batch
+        self.max_epochs: int = limits.max_epochs
+        self.max_steps: int = limits.max_steps
+        self.min_epochs: int = limits.min_epochs
+        self.min_steps: int | None = limits.min_steps  # None when not given (1.5)
+        self.max_time = limits.max_time
+        self.limit_train_batches: int | float = limits.limit_train_batches
+        self.limit_val_batches: int | float = limits.limit_val_batches
+        self.limit_test_batches: int | float = limits.limit_test_batches
+        self.limit_predict_batches: int | float = limits.limit_predict_batches
+        self.val_check_interval: int | float = limits.val_check_interval
+        self.check_val_every_n_epoch: int | None = limits.check_val_every_n_epoch
+        self.num_sanity_val_steps: int | float = limits.num_sanity_val_steps
+        self.overfit_batches: int | float = limits.overfit_batches
         if self.fast_dev_run:
-            n = int(self.fast_dev_run)
-            self.limit_train_batches = self.limit_val_batches = n
-            self.limit_test_batches = self.limit_predict_batches = n
-            self.max_steps, self.max_epochs, self.num_sanity_val_steps = n, 1, 0
-            self.val_check_interval, self.check_val_every_n_epoch = 1.0, 1
             log.info("Running in fast_dev_run mode: will run %d batch(es) of train, val and test; "
-                     "no logs or checkpoints are written", n)
+                     "no logs or checkpoints are written", int(self.fast_dev_run))
         reload_n = f["reload_dataloaders_every_n_epochs"] or (1 if f["reload_dataloaders_every_epoch"] else 0)
         self.reload_dataloaders_every_n_epochs: int = reload_n
         # fast_dev_run logs every step into its dummy logger, so trainer.logged_metrics is filled (1.5).
