@@ -16,9 +16,10 @@ Examples:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
-__all__ = ["STAGE_SECTION", "Chart", "chart_key", "group_charts", "sections_of"]
+__all__ = ["STAGE_SECTION", "Chart", "chart_key", "group_charts", "sections_of", "short_labels"]
 
 STAGES = ("train", "training", "val", "valid", "validation", "test", "predict")
 STAGE_SECTION = "train / val"
@@ -93,6 +94,23 @@ def group_charts(names: list[str]) -> list[Chart]:
     order = sections_of(out)
     out.sort(key=lambda c: order.index(c.section))
     return out
+
+
+def short_labels(series: list[str]) -> list[str]:
+    """Key labels for a chart's series: what tells them apart (``_step``/``_epoch``), the full names otherwise.
+
+    Examples:
+        >>> short_labels(["grad/w", "grad/w_step", "grad/w_epoch"])
+        ['as logged', 'step', 'epoch']
+        >>> short_labels(["train_loss", "val_loss"])
+        ['train_loss', 'val_loss']
+    """
+    if len(series) < 2:
+        return list(series)
+    common = os.path.commonprefix(series)
+    if not common or not any(name == common for name in series):
+        return list(series)
+    return [name[len(common):].lstrip("_/") or "as logged" for name in series]
 
 
 def sections_of(charts: list[Chart]) -> list[str]:

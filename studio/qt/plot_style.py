@@ -153,6 +153,8 @@ def restyle_plot(widget: pg.PlotWidget, dark: bool | None = None) -> None:
     legend = item.legend
     if legend is not None:
         legend.setLabelTextColor(colors.foreground)
+        for _sample, label in legend.items:
+            label.setText(label.text, color=colors.foreground)  # setLabelTextColor alone does not re-render
         legend.setBrush(pg.mkBrush(colors.legend_fill))
         legend.setPen(pg.mkPen(colors.muted))
     for child in item.items:

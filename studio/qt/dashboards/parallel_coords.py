@@ -19,6 +19,8 @@ from studio.qt.plot_style import format_tick, plot_colors, style_plot
 
 __all__ = ["Axis", "ParallelCoordinatesView", "build_axes"]
 
+_NAMED_RUNS = 12
+
 
 @dataclass
 class Axis:
@@ -33,6 +35,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
 
 
+def _value_label(value: float) -> str:
+    """``0.1``, ``16``, ``7.252``, ``1e-5``: four significant digits, no padding zeros."""
+    return f"{value:,.4g}" if value == 0 or 1e-3 <= abs(value) < 1e6 else format_tick(value, abs(value))
+
+
 def build_axes(columns: list[tuple[str, list[Any]]]) -> list[Axis]:
     """Axes for (name, one value per run) columns; columns with no value at all are left out."""
     axes = []
@@ -45,9 +52,7 @@ def build_axes(columns: list[tuple[str, list[Any]]]) -> list[Axis]:
             span = high - low
             positions = [math.nan if not _is_number(v) else (0.5 if span == 0 else (float(v) - low) / span)
                          for v in values]
-            labels = [(0.0, format_tick(low, span / 4 if span else abs(low) / 10 or 1.0))]
-            if span:
-                labels.append((1.0, format_tick(high, span / 4)))
+            labels = [(0.0, _value_label(low))] + ([(1.0, _value_label(high))] if span else [])
             axes.append(Axis(name, positions, labels))
         else:
             categories = sorted({str(v) for v in present})
@@ -96,15 +101,28 @@ class ParallelCoordinatesView(pg.PlotWidget):
             return
         self.message.setVisible(False)
         metric_axis = self.axes[-1] if metric is not None and self.axes[-1].name == metric[0] else None
-        cmap = pg.colormap.get("viridis")
+        # Blue (lowest metric) to orange (highest): both ends stay visible on the light and the dark background.
+        cmap = pg.ColorMap([0.0, 1.0], ["#0072B2", "#E69F00"])
         xs = np.arange(len(self.axes), dtype=np.float64)
-        for row, _name in enumerate(run_names):
+        names: list[tuple[float, str, Any]] = []
+        for row, run_name in enumerate(run_names):
             ys = np.array([axis.positions[row] for axis in self.axes], dtype=np.float64)
             level = metric_axis.positions[row] if metric_axis is not None else 0.5
             color = cmap.map(0.5 if math.isnan(level) else level, mode="qcolor")
             curve = pg.PlotCurveItem(xs, ys, pen=pg.mkPen(color, width=2), connect="finite")
             self.plot_item.addItem(curve)
             self._items.append(curve)
+            if len(run_names) <= _NAMED_RUNS and not math.isnan(ys[-1]):
+                names.append((float(ys[-1]), run_name, color))
+        # A few runs are named at the end of their line, so each line can be told apart; names of runs ending at
+        # the same height are moved apart instead of printed over each other.
+        floor = -math.inf
+        for y, run_name, color in sorted(names, key=lambda item: item[0]):
+            floor = max(y, floor + 0.07)
+            label = pg.TextItem(run_name, color=color, anchor=(0.0, 0.5))
+            label.setPos(len(self.axes) - 1 + 0.22, floor)
+            self.plot_item.addItem(label)
+            self._items.append(label)
         for index, axis in enumerate(self.axes):
             line = pg.InfiniteLine(pos=index, angle=90, movable=False, pen=pg.mkPen(colors.foreground, width=1))
             self.plot_item.addItem(line, ignoreBounds=True)
@@ -118,4 +136,5 @@ class ParallelCoordinatesView(pg.PlotWidget):
                 label.setPos(index + 0.03, position)
                 self.plot_item.addItem(label)
                 self._items.append(label)
-        self.plot_item.setRange(xRange=(-0.3, len(self.axes) - 0.4), yRange=(-0.08, 1.15), padding=0)
+        right = len(self.axes) - 1 + (0.9 if len(run_names) <= _NAMED_RUNS else 0.4)
+        self.plot_item.setRange(xRange=(-0.45, right), yRange=(-0.08, 1.15), padding=0)

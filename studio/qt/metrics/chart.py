@@ -7,16 +7,17 @@ view follows the run only the points added since the last redraw are scanned.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from studio.models.decimate import PeakCache, peak_decimate
-from studio.models.metric_groups import Chart
+from studio.models.metric_groups import Chart, short_labels
 from studio.models.metric_store import MetricStore, Series
 from studio.models.smoothing import EmaCache
 from studio.qt.plot_style import color_for, plot_colors, style_plot
@@ -129,6 +130,10 @@ class MetricChart(QFrame):
         font.setBold(True)
         self.title.setFont(font)
         self.title.setMinimumWidth(20)  # long names are elided by the width, never widen the window
+        self.keys = QLabel()
+        self.keys.setObjectName("chartKeys")
+        self.keys.setTextFormat(Qt.TextFormat.RichText)
+        self.keys.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         enlarge = QToolButton()
         enlarge.setText("⤢")
         enlarge.setToolTip("Show this chart alone (double-click the title does the same)")
@@ -141,7 +146,8 @@ class MetricChart(QFrame):
         export.clicked.connect(self.export_requested.emit)
         header = QHBoxLayout()
         header.setContentsMargins(4, 2, 2, 0)
-        header.addWidget(self.title, 1)
+        header.addWidget(self.title)
+        header.addWidget(self.keys, 1)
         header.addWidget(export)
         header.addWidget(enlarge)
         layout = QVBoxLayout(self)
@@ -153,15 +159,18 @@ class MetricChart(QFrame):
 
     # --- contents ---------------------------------------------------------------------------------------------
     def set_chart(self, chart: Chart) -> None:
-        """Show ``chart``'s series (new ones get curves; the legend appears once there are two)."""
+        """Show ``chart``'s series (new ones get curves; the key beside the title names them once there are two)."""
         self.chart = chart
         self.title.setText(chart.title)
         self.title.setToolTip("\n".join(chart.series))
-        if len(chart.series) > 1 and self.plot.legend is None:
-            self.plot.addLegend(offset=(-6, 6), labelTextSize="8pt")
-            style_plot(self.plot_widget)
-            for curve in self.curves.values():
-                self.plot.legend.addItem(curve.smooth, curve.smooth.name())
+        # The key sits in the header, not in a legend over the curves (a small chart has no room to spare).
+        if len(chart.series) > 1:
+            self.keys.setText("&nbsp;&nbsp;&nbsp;" + "&nbsp;&nbsp;".join(
+                f'<span style="color:{color_for(i)}">━</span>&nbsp;{html.escape(label)}'
+                for i, label in enumerate(short_labels(chart.series))))
+        else:
+            self.keys.setText("")
+        self.keys.setToolTip("\n".join(chart.series))
         for index, name in enumerate(chart.series):
             if name in self.curves:
                 continue

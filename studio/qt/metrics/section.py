@@ -116,7 +116,8 @@ class ChartSection(QWidget):
             self.grid.addWidget(widget, position // self.columns, position % self.columns)
             widget.setVisible(True)
             position += 1
-        for column in range(self.grid.columnCount()):
+        # Every column of the row stretches equally, empty ones too: a lone chart keeps the width of one column.
+        for column in range(max(self.grid.columnCount(), self.columns)):
             self.grid.setColumnStretch(column, 1 if column < self.columns else 0)
 
     def take_back(self, widget: MetricChart) -> None:

@@ -38,11 +38,13 @@ def test_series_plot_has_readable_axes_and_follows_the_theme(qtbot, qapp):
     qtbot.addWidget(plot)
     plot.set_series(["lr"])
     plot.refresh(force=True)
+    label = plot.plot_item.legend.items[0][1]
     axis = plot.plot_item.getAxis("left")
     assert isinstance(axis, ReadableAxis) and axis.labelText == "learning rate"
     try:
         apply_theme(qapp, "dark")
         assert plot.backgroundBrush().color().name() == plot_colors(True).background
+        assert label.opts["color"] == plot_colors(True).foreground  # existing legend labels re-rendered
     finally:
         apply_theme(qapp, "light")
 
