@@ -186,9 +186,12 @@ class ResultCollection:
         dl_idx = self.dataloader_idx
         if add_dataloader_idx and dl_idx is not None and self.num_dataloaders > 1:
             name = f"{name}/dataloader_idx_{dl_idx}"
-        metric_object = value if is_metric_object(value) else None
-        if metric_object is not None:
-            tensor = forward_value(metric_object) if step else None
+        metric_object = None
+        if isinstance(value, (torch.Tensor, float, int)):  # the common case first: no torchmetrics/dict checks
+            tensor: Value | None = _as_tensor(value, name, enable_graph)
+        elif is_metric_object(value):
+            metric_object = value
+            tensor = forward_value(value) if step else None
         else:
             tensor = _as_value(value, name, enable_graph)
         key = f"{fx}.{name}"
@@ -206,8 +209,16 @@ class ResultCollection:
                 shown = _map(tensor, lambda v: sync_fn(v, reduce_name))
             metric.step_value = shown
             metric.step_serial = self.batch_serial
-            if self.callback_metrics is not None or (prog_bar and self.progress_bar_tensors is not None):
+            if metric.spread or isinstance(shown, dict):
                 self._publish_step(metric, shown)
+            else:  # the common case inline: one scalar under its own name
+                callback_metrics = self.callback_metrics
+                if callback_metrics is not None:
+                    callback_metrics[name] = shown
+                    if metric.forked:
+                        callback_metrics[metric.step_name] = shown
+                if metric.prog_bar and self.progress_bar_tensors is not None:
+                    self.progress_bar_tensors[metric.step_name] = shown
         if epoch and metric_object is None:
             metric.values.append(tensor)
             metric.sizes.append(batch_size if batch_size is not None else self.batch_size_fn())
