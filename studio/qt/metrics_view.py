@@ -198,10 +198,12 @@ class MetricsView(QWidget):
         return out
 
     def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """The (x, y) currently drawn for ``name``'s smoothed line (tests)."""
+        """The (x, y) drawn for ``name``'s smoothed line (drawn now if its chart is off screen)."""
         chart = self.chart_for(name)
         if chart is None:
             raise KeyError(name)
+        if chart.curves[name].drawn_version < 0:
+            chart.redraw(self.options(), force=True)  # a chart off screen has not been drawn yet
         x, y = chart.curves[name].smooth.getOriginalDataset()
         return (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
 

@@ -102,6 +102,7 @@ class MetricChart(QFrame):
         self.drawn_at = 0.0  # monotonic time of the last redraw that changed something (the grid throttles)
         self._range_dirty = False
         self._options = ChartOptions()
+        self._clockless = False  # an epoch/time axis shows steps while the run recorded neither
 
         self.plot_widget = style_plot(pg.PlotWidget())
         self.plot = self.plot_widget.getPlotItem()
@@ -195,8 +196,13 @@ class MetricChart(QFrame):
         """Redraw the series that changed (or all with ``force``); returns True when something was drawn."""
         if options.log_y != self._options.log_y:
             self.plot.setLogMode(y=options.log_y)
-        if options.x_mode != self._options.x_mode:
-            self.plot.setLabel("bottom", X_LABELS.get(options.x_mode, options.x_mode))
+        if options.x_mode != self._options.x_mode or (options.x_mode != "step" and self._clockless != (
+                len(self.store.clock) == 0)):
+            self._clockless = len(self.store.clock) == 0
+            label = X_LABELS.get(options.x_mode, options.x_mode)
+            if options.x_mode != "step" and self._clockless:
+                label = f"step (this run recorded no {options.x_mode.replace('time', 'wall time')})"
+            self.plot.setLabel("bottom", label)
             self.plot.enableAutoRange()
             force = True
         self._options = options

@@ -112,11 +112,22 @@ def test_log_y_epoch_axis_and_crosshair_readout(view):
     view.x_axis.setCurrentIndex(1)  # epoch
     x, _ = view.curve_data("train_loss")
     assert x.max() <= 1.0 and chart.plot.getAxis("bottom").labelText == "epoch"
+    view.x_axis.setCurrentIndex(2)  # wall time: seconds since the first point (time 100.0 + step)
+    x, _ = view.curve_data("train_loss")
+    assert x[-1] == pytest.approx(99.0) and chart.plot.getAxis("bottom").labelText == "wall time (s)"
     view.x_axis.setCurrentIndex(0)
     chart.plot.getViewBox().setRange(xRange=(0, 100), yRange=(0, 1), padding=0)
     scene_point = chart.plot.getViewBox().mapViewToScene(QPointF(10, 0.5))
     chart._on_mouse((scene_point,))
     assert "train_loss = " in view.readout.toolTip() and "@ 10" in view.readout.toolTip()
+
+
+def test_an_epoch_axis_without_recorded_epochs_says_it_shows_steps(view):
+    view.session.model.metrics.add("custom", 5, 1.0)
+    view.session.model.metrics.add("custom", 6, 2.0)
+    view.refresh(force=True)
+    view.x_axis.setCurrentIndex(1)
+    assert view.chart_for("custom").plot.getAxis("bottom").labelText == "step (this run recorded no epoch)"
 
 
 def test_a_long_crosshair_readout_never_widens_the_window(view):
