@@ -6,6 +6,9 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import pytest
+import torch
+
 from tests.helpers.boring_model import BoringModel, quiet_trainer
 from trainer_core import Trainer
 from trainer_core.loggers import CSVLogger, LoggerCollection
@@ -42,3 +45,21 @@ def test_a_trainer_with_the_default_logger_pickles(tmp_path: Path) -> None:
     copy = pickle.loads(pickle.dumps(trainer))
     assert copy.max_epochs == 1
     assert [type(logger).__name__ for logger in copy.loggers] == [type(logger).__name__ for logger in trainer.loggers]
+
+
+def test_tensorboard_logger_with_log_graph_draws_the_graph_at_fit_start(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard", reason="tensorboard is a main dependency; missing install")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from trainer_core.loggers import TensorBoardLogger
+
+    class WithExample(BoringModel):
+        def __init__(self) -> None:
+            super().__init__()
+            self.example_input_array = torch.randn(2, 32)
+
+    logger = TensorBoardLogger(str(tmp_path), log_graph=True)
+    quiet_trainer(max_epochs=1, limit_train_batches=2, limit_val_batches=0, logger=logger).fit(WithExample())
+    events = EventAccumulator(logger.log_dir)
+    events.Reload()
+    assert events.Tags()["graph"] is True
