@@ -15,6 +15,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections import deque
 from typing import Any
 
@@ -68,6 +69,8 @@ class ProgressBar(Callback):
 
     #: A terminal cannot show more than ~10 redraws a second; skipping the others keeps ``refresh_rate=1`` cheap.
     min_redraw_interval_s: float = 0.1
+    #: Set once the "a prog_bar metric replaces the bar's own value" warning was given.
+    _warned_clash = False
 
     def __init__(self, refresh_rate: int = 1, process_position: int = 0) -> None:
         if isinstance(refresh_rate, bool) or not isinstance(refresh_rate, int) or refresh_rate < 0:
@@ -176,7 +179,14 @@ class ProgressBar(Callback):
         version = getattr(logger, "version", None) if logger is not None else None
         if version is not None:
             items["v_num"] = version[-4:] if isinstance(version, str) else version
-        for name, value in (getattr(trainer, "progress_bar_metrics", None) or {}).items():
+        logged = getattr(trainer, "progress_bar_metrics", None) or {}
+        clash = sorted(items.keys() & logged.keys())
+        if clash and not self._warned_clash:
+            self._warned_clash = True  # 1.5 warns once: the logged value replaces the bar's own
+            warnings.warn(f"The progress bar already tracks a metric with the name(s) {clash}; "
+                          f"self.log({clash[0]!r}, ..., prog_bar=True) replaces the bar's value. Log it under another "
+                          "name to see both.", UserWarning, stacklevel=2)
+        for name, value in logged.items():
             items[name] = value.item() if isinstance(value, torch.Tensor) else value
         return items
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import warnings
 from typing import Any
 
 import torch
@@ -119,6 +120,11 @@ def restore_training_state(trainer: Any, checkpoint: dict[str, Any], path: str) 
         if hasattr(cb, "load_state_dict"):
             cb.load_state_dict(state)
         trainer._hooks.each_callback("on_load_checkpoint", [cb], state)
+    absent = sorted(set(callback_states) - {cb.state_key for cb in trainer.callbacks})
+    if absent:  # 1.5 warns: their state would be dropped silently otherwise
+        warnings.warn(f"The checkpoint {path!r} holds the state of callbacks this Trainer does not have: "
+                      f"{', '.join(absent)}. That state is not restored; pass the same callbacks to the Trainer to "
+                      "resume them too.", UserWarning, stacklevel=2)
     _restore_progress(trainer, checkpoint)
 
 

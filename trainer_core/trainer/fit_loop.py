@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from trainer_core.exceptions import MisconfigurationError
@@ -301,6 +302,10 @@ def _should_validate(t: Trainer, run: FitRun, batch_idx: int, is_last: bool) -> 
 def _run_train_batch(t: Trainer, run: FitRun, results: ResultCollection, batch: Any, batch_idx: int,
                      is_last: bool, tbptt: int) -> Any:
     """One batch: transfer, batch-start hooks, the optimization, counters and schedulers, batch-end hooks, logging."""
+    if batch is None:  # 1.5 skips such a batch with a warning (the epoch goes on, validation checks included)
+        warnings.warn("train_dataloader yielded None; the batch is skipped. If this was on purpose, ignore this "
+                      "warning", UserWarning, stacklevel=2)
+        return None
     hooks, progress = t._hooks, t.progress
     if t._needs_transfer:
         with profile(t, "training_batch_to_device"):
