@@ -104,7 +104,13 @@ def _class_section(value: Any, where: str, *, allow_file: bool) -> dict[str, Any
             return {"path": value}
         raise ConfigError(f"{where}: `{value}` is not a Python script; give `script.py` or `script.py:ClassName`.")
     section = _mapping(value, where)
+    lightning = _lightning_form(section, where)
+    if lightning is not None:
+        return lightning
     if allow_file and "path" in section:
+        # Loader options given in LightningCLI's form (a file section before --data named the file).
+        options = _mapping(section.pop("init_args", None), where)
+        section = {**section, **options}
         for key in section:
             if key not in DATA_FILE_KEYS:
                 raise _unknown(key, DATA_FILE_KEYS, f"{where} (a data file)")
@@ -119,6 +125,46 @@ def _class_section(value: Any, where: str, *, allow_file: bool) -> dict[str, Any
     script, cls = split_class_ref(str(section["script"]))
     return {"script": script, "class": section.get("class") or cls,
             "init_args": _mapping(section.get("init_args"), f"{where}.init_args")}
+
+
+def _lightning_form(section: dict[str, Any], where: str) -> dict[str, Any] | None:
+    """A section in LightningCLI's form (1.5), in ours; None when it is in ours already.
+
+    ``class_path: package.module.Class`` with ``init_args`` names the class by import path (its module's file
+    becomes ``script``); a section with none of our keys holds the init arguments directly, and the script comes
+    from the command line (``--model net.py``) or another config file.
+    """
+    if "class_path" in section:
+        for key in section:
+            if key not in ("class_path", "init_args"):
+                raise _unknown(key, ("class_path", "init_args"), where)
+        module, _, class_name = str(section["class_path"]).rpartition(".")
+        return {"script": _module_file(module, where), "class": class_name,
+                "init_args": _mapping(section.get("init_args"), f"{where}.init_args")}
+    if section and not any(key in section for key in (*_CLASS_KEYS, "path")):
+        return {"init_args": section}
+    return None
+
+
+def _module_file(module: str, where: str) -> str:
+    """The file of an importable module (looked up from the current folder too), for a LightningCLI class_path."""
+    import importlib.util
+    import sys
+
+    added = os.getcwd() not in sys.path
+    if added:
+        sys.path.insert(0, os.getcwd())
+    try:
+        spec = importlib.util.find_spec(module) if module else None
+    except (ImportError, ValueError):
+        spec = None
+    finally:
+        if added:
+            sys.path.remove(os.getcwd())
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        raise ConfigError(f"{where}: class_path names module `{module}`, which cannot be found from "
+                          f"{os.getcwd()}; run from the folder that holds it, or give `script: FILE.py` and `class`.")
+    return spec.origin
 
 
 def check_config(config: Any, source: str = "config") -> dict[str, Any]:
@@ -281,7 +327,10 @@ def merge_configs(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[
     for key, value in override.items():
         if key in ("model", "data") and isinstance(value, dict) and isinstance(out.get(key), dict):
             old = out[key]
-            switched = any(value.get(k) is not None and value.get(k) != old.get(k) for k in ("script", "path", "class"))
+            # A section holding only init_args (LightningCLI's form) takes the script given later.
+            sourced = any(old.get(k) is not None for k in ("script", "path"))
+            switched = sourced and any(value.get(k) is not None and value.get(k) != old.get(k)
+                                       for k in ("script", "path", "class"))
             if switched:
                 out[key] = dict(value)
                 continue
