@@ -62,7 +62,7 @@ def log_eval_step(trainer: Any, results: ResultCollection) -> None:
     payload = results.fresh_step_metrics()
     if not payload:
         return
-    counters: dict[str, int] = trainer.__dict__.setdefault("_eval_log_steps", {})
+    counters: dict[str, int] = trainer._eval_log_steps
     step = counters.get(results.stage, 0)
     counters[results.stage] = step + 1
     log_to_loggers(trainer, payload, step)

@@ -131,7 +131,9 @@ class Trainer(StageRunner):
         self.optimizer_frequencies: list[int] = []
         self.callback_metrics: dict[str, Any] = {}
         self._progress_bar_tensors: dict[str, Any] = {}
-        self.logged_metrics: dict[str, float] = {}
+        self.logged_metrics: dict[str, Any] = {}
+        # Logger step of each evaluation stage's per-batch rows (1.5 counts them across the whole run).
+        self._eval_log_steps: dict[str, int] = {}
         self._results = ResultCollection("train")
         self.should_stop = False
         self.batch_idx = 0
