@@ -1,5 +1,6 @@
 """Distributions: how one tag's histogram changes over steps, as a step x value heatmap or an offset ridge plot
-(TensorBoard's distributions and histograms views), with a tag filter.
+(TensorBoard's distributions and histograms views), with a tag filter. The heatmap's colour is the square root
+of each cell's fraction (tails stay visible beside a peak); each ridge is scaled to its own peak.
 
 Data: ``histogram`` events (``logger.experiment.add_histogram``, Bolts' ModuleDataMonitor and
 TrainingDataMonitor). Each step's counts are shown as fractions of that step's values, so a layer whose activations
@@ -92,7 +93,10 @@ class DistributionsView(QWidget):
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
-        splitter.setSizes([220, 800])
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([220, 900])
+        left.setMaximumWidth(360)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
         layout.addWidget(splitter, 1)
@@ -170,7 +174,10 @@ class DistributionsView(QWidget):
 
     def _draw_heatmap(self) -> None:
         self.heat.setVisible(True)
-        self.heat.setImage(self.matrix, autoLevels=False, levels=(0.0, max(float(self.matrix.max()), 1e-12)))
+        # Square-root colour: the tails of a distribution stay visible next to a tall peak.
+        shade = np.sqrt(self.matrix)
+        self.heat.setImage(shade, autoLevels=False, levels=(0.0, max(float(shade.max()), 1e-12)))
+        self.plot_item.getAxis("left").setTicks(None)
         first, last = float(self.steps[0]), float(self.steps[-1])
         width = (last - first) * len(self.steps) / max(len(self.steps) - 1, 1) or 1.0
         self.heat.setRect(QRectF(first, float(self.edges[0]), width, float(self.edges[-1] - self.edges[0])))
@@ -183,18 +190,21 @@ class DistributionsView(QWidget):
         count = len(self.steps)
         picks = np.unique(np.linspace(0, count - 1, min(count, RIDGE_LINES)).round().astype(int))
         centers = (self.edges[:-1] + self.edges[1:]) / 2
-        peak = max(float(self.matrix.max()), 1e-12)
         colors = pg.colormap.get("viridis")
+        ticks = []
         for line, index in enumerate(picks):
             offset = float(len(picks) - 1 - line)  # newest at the bottom, like TensorBoard's histograms view
-            curve = pg.PlotDataItem(centers, offset + 2.0 * self.matrix[index] / peak,
-                                    pen=pg.mkPen(colors.map(line / max(len(picks) - 1, 1), mode="qcolor"), width=1.5),
-                                    fillLevel=offset, brush=pg.mkBrush(0, 0, 0, 0))
-            curve.setToolTip(f"step {int(self.steps[index]):,}")
+            row = self.matrix[index]
+            # Each ridge scaled to its own peak (1.6 rows high), so a spiky early step does not flatten the rest.
+            height = 1.6 * row / max(float(row.max()), 1e-12)
+            curve = pg.PlotDataItem(centers, offset + height,
+                                    pen=pg.mkPen(colors.map(line / max(len(picks) - 1, 1), mode="qcolor"), width=1.5))
             self.plot_item.addItem(curve)
             self.ridges.append(curve)
+            ticks.append((offset, f"{int(self.steps[index]):,}"))
+        self.plot_item.getAxis("left").setTicks([ticks[:: max(1, len(ticks) // 12)], []])
         self.plot_item.setLabel("bottom", "value")
-        self.plot_item.setLabel("left", "older steps (up) / newer (down)")
+        self.plot_item.setLabel("left", "step")
         self.plot_item.autoRange()
 
     def _series(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:

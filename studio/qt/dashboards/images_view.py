@@ -88,12 +88,13 @@ class ImagePanel(QFrame):
         self.shown_path = ""
         self.shown_step: int | None = None
         self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setFixedWidth(_THUMB + 40)  # panels flow in columns; zoom for the full size
         self.title = QLabel(tag)
         self.title.setObjectName("imageTag")
         self.title.setWordWrap(True)
         self.image = _ClickableLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumSize(_THUMB // 2, _THUMB // 2)
+        self.image.setFixedHeight(_THUMB)
         self.image.setToolTip("Click to zoom")
         self.image.setCursor(Qt.CursorShape.PointingHandCursor)
         self.image.clicked.connect(self._zoom)
