@@ -41,7 +41,17 @@ class LightningDataModule(HyperparametersMixin):
                               stacklevel=2)
         self.train_transforms, self.val_transforms, self.test_transforms = train_transforms, val_transforms, \
             test_transforms
-        self.dims = dims
+        # Stored behind a property (as 1.5 did) so a subclass may define its own read-only ``dims`` property.
+        self._dims = dims
+
+    @property
+    def dims(self) -> Any:
+        """The data's shape as given to the constructor or set later (1.5, deprecated there)."""
+        return self._dims
+
+    @dims.setter
+    def dims(self, value: Any) -> None:
+        self._dims = value
 
     def size(self, dim: int | None = None) -> Any:
         """``dims``, or its entry ``dim`` (1.5, deprecated there)."""

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from studio.models.config import ConfigFileError, RunConfig
 from studio.models.flag_schema import FlagSchema
-from studio.qt import applied_values, window_files
+from studio.qt import applied_values, window_files, window_sweep
 from studio.qt.console_view import ConsoleView
 from studio.qt.model_form import ArgsForm
 from studio.qt.project_panel import ProjectPanel
@@ -166,6 +166,7 @@ class MainWindow(QMainWindow):
             return
         self.dashboard_views = dict(views)
         self._connect_dashboards()
+        window_sweep.add_view(self)
 
     def _connect_dashboards(self) -> None:
         """Take the views' signals: applied tuner results go into the forms, warnings into the status bar."""
@@ -237,6 +238,7 @@ class MainWindow(QMainWindow):
         self.mode_actions["debug"] = self._menu_button(
             toolbar, "Debug", debug_menu, "Click: fast_dev_run (one batch of each loop). Arrow: overfit_batches",
             lambda: self.launch("debug", overrides={"debug": "fast_dev_run"}))
+        window_sweep.add_action(self, toolbar)
         toolbar.addSeparator()
         self.stop_action = QAction("Stop", self)
         self.stop_action.setToolTip("Stop after the current batch, saving a checkpoint; click again to kill")
@@ -436,6 +438,7 @@ class MainWindow(QMainWindow):
                 note = self.session.detach()
                 print(f"Training Studio: {note}", file=sys.stderr)  # the window is going: say where the run is
         self.session.shutdown()  # stops (then kills after the timeout) a run that was not kept
+        self.sweep_controller.shutdown()  # a running sweep goes on by itself; its study stays resumable
         self.settings.set_geometry(self.saveGeometry())
         self.settings.sync()
         super().closeEvent(event)

@@ -7,6 +7,7 @@ several processes (or SLURM jobs) can share one study through the same storage U
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ __all__ = ["default_storage", "open_study", "make_pruner", "make_sampler", "stor
 
 # Seconds an SQLite writer waits for another process's lock before failing: trials report from several processes.
 _SQLITE_BUSY_TIMEOUT_S = 60
+_OPEN_ATTEMPTS = 5
 
 
 def _optuna() -> Any:
@@ -73,13 +75,20 @@ def open_study(spec: SweepSpec, storage_url: str, *, with_sampler: bool = True) 
     """
     optuna = _optuna()
     assert spec.direction is not None, "the direction is resolved before the study opens"
-    try:
-        study = optuna.create_study(
-            study_name=spec.study_name, storage=storage_from_url(storage_url), direction=spec.direction,
-            sampler=make_sampler(spec) if with_sampler else None, pruner=make_pruner(spec.pruner),
-            load_if_exists=True)
-    except Exception as err:  # noqa: BLE001 - a storage problem of any kind becomes one clear message
-        raise SweepError(f"cannot open the sweep storage {storage_url}: {' '.join(str(err).split())[:300]}") from None
+    for attempt in range(_OPEN_ATTEMPTS):
+        try:
+            study = optuna.create_study(
+                study_name=spec.study_name, storage=storage_from_url(storage_url), direction=spec.direction,
+                sampler=make_sampler(spec) if with_sampler else None, pruner=make_pruner(spec.pruner),
+                load_if_exists=True)
+            break
+        except Exception as err:  # noqa: BLE001 - a storage problem of any kind becomes one clear message
+            # Processes that open a new storage at the same moment race to create its tables (or the study): the
+            # loser's error is gone a moment later, when the winner has committed.
+            if attempt + 1 == _OPEN_ATTEMPTS:
+                raise SweepError(f"cannot open the sweep storage {storage_url}: "
+                                 f"{' '.join(str(err).split())[:300]}") from None
+            time.sleep(0.2 * (attempt + 1))
     stored = study.direction.name.lower()
     if stored != spec.direction:
         raise SweepError(f"the study {spec.study_name!r} in {storage_url} was created to {stored} its metric; this "
