@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from trainer_core.exceptions import MisconfigurationError
-from trainer_core.loggers.base import VersionedLogger, params_to_dict, rank_zero_only
+from trainer_core.loggers.base import VersionedLogger, params_to_dict, rank_zero_experiment, rank_zero_only
 from trainer_core.loggers.hparams_io import save_hparams_to_yaml, to_plain
 
 __all__ = ["TensorBoardLogger", "tensorboard_available"]
@@ -97,8 +97,12 @@ class TensorBoardLogger(VersionedLogger):
         return os.path.join(folder, self._sub_dir) if self._sub_dir else folder
 
     @property
+    @rank_zero_experiment
     def experiment(self) -> Any:
         """The ``SummaryWriter`` API (created, with its folder, on first access), recording media for the studio.
+
+        On ranks other than 0 it is a :class:`~trainer_core.loggers.base.DummyExperiment` that ignores every call,
+        so each picture and histogram is written once.
 
         Images and figures land in ``<log_dir>/media/<tag>/<step>.png``; images, histograms and text are also
         reported to the listeners attached with :meth:`attach_media_listener` (the run's event recorder).

@@ -148,3 +148,13 @@ def test_without_tensorboard_the_default_is_csv_and_the_logger_says_what_to_inst
         TensorBoardLogger(tmp_path)
     assert [type(logger) for logger in make_loggers(True, str(tmp_path), False)] == [CSVLogger]
     assert not os.listdir(tmp_path), "nothing is created before the error"
+
+
+def test_other_ranks_get_a_writer_that_ignores_every_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from trainer_core.loggers import DummyExperiment, rank_zero_only
+
+    monkeypatch.setattr(rank_zero_only, "rank", 1)
+    logger = TensorBoardLogger(tmp_path, name="ddp")
+    assert isinstance(logger.experiment, DummyExperiment)
+    logger.experiment.add_image("x", torch.zeros(3, 2, 2), 0)
+    assert not (tmp_path / "ddp").exists()
