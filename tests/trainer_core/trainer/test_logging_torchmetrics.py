@@ -123,3 +123,36 @@ def test_metric_collection_in_log_dict_and_under_one_name() -> None:
     assert logger.series("val/sum") == [4.0]
     assert float(trainer.callback_metrics["train_sum"]) == 6.0
     assert float(trainer.callback_metrics["val"]["sum"]) == 4.0
+
+
+def test_logging_a_metric_adds_no_item_calls_per_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Mean(BoringModel):
+        def __init__(self, use_metric: bool) -> None:
+            super().__init__(batch_size=2)
+            self.use_metric = use_metric
+            self.mean = torchmetrics.MeanMetric()
+
+        def training_step(self, batch: Any, batch_idx: int) -> Any:
+            out = super().training_step(batch, batch_idx)
+            if self.use_metric:
+                self.mean(out["loss"].detach())
+                self.log("mean", self.mean, on_step=True, on_epoch=True)
+            return out
+
+    counts = []
+    original_item = torch.Tensor.item
+    for use_metric in (False, True):
+        calls = {"count": 0}
+
+        def counting_item(self: torch.Tensor, calls: dict[str, int] = calls) -> Any:
+            calls["count"] += 1
+            return original_item(self)
+
+        monkeypatch.setattr(torch.Tensor, "item", counting_item)
+        trainer = quiet_trainer(max_epochs=1, limit_train_batches=20, limit_val_batches=0, log_every_n_steps=10,
+                                logger=ListLogger())
+        # The run's event recorder reads the metrics on a wall-clock cadence, not per step: left out here.
+        trainer.callbacks = [cb for cb in trainer.callbacks if type(cb).__name__ != "EventRecorder"]
+        trainer.fit(Mean(use_metric))
+        counts.append(calls["count"])
+    assert counts[1] == counts[0]  # values leave the device only at logging steps, batched (no .item())
