@@ -6,17 +6,21 @@ from trainer_core.callback import Callback
 from trainer_core.callbacks.device_stats import DeviceStatsMonitor
 from trainer_core.callbacks.early_stopping import EarlyStopping
 from trainer_core.callbacks.gradient_accumulation import GradientAccumulationScheduler
+from trainer_core.callbacks.lambda_function import LambdaCallback
 from trainer_core.callbacks.lr_monitor import LearningRateMonitor
 from trainer_core.callbacks.model_checkpoint import ModelCheckpoint
 from trainer_core.callbacks.model_summary import ModelSummary
+from trainer_core.callbacks.prediction_writer import BasePredictionWriter
 from trainer_core.callbacks.progress import ProgressBar
 from trainer_core.callbacks.timer import Timer
 
 __all__ = [
+    "BasePredictionWriter",
     "Callback",
     "DeviceStatsMonitor",
     "EarlyStopping",
     "GradientAccumulationScheduler",
+    "LambdaCallback",
     "LearningRateMonitor",
     "ModelCheckpoint",
     "ModelSummary",
