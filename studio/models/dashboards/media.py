@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ImageRecord", "HistogramSeries", "MediaStore", "TextRecord", "resample_counts", "resample_many"]
+__all__ = ["ImageRecord", "HistogramSeries", "MediaStore", "TextRecord", "resample_counts", "resample_many",
+           "spread_of_series"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,44 @@ def resample_many(counts: np.ndarray, lows: np.ndarray, highs: np.ndarray, edges
         # Mass exactly at or below the first edge still belongs to the first bin.
         at_edges[flat, 0] = 0.0
     return np.diff(at_edges, axis=1)
+
+
+def spread_of_series(columns: list[tuple[np.ndarray, np.ndarray]], value_bins: int = 64, max_steps: int = 400,
+                     log10: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How a set of scalar series spreads at each step, as a step x value matrix like
+    :meth:`MediaStore.histogram_matrix` (the per-layer gradient norms as one distribution over layers).
+
+    Each series' value at a step is its last point at or before that step; the steps are those of the longest
+    series, thinned to ``max_steps``. With ``log10`` the values are ``log10`` of the positive ones (others left out).
+
+    Returns:
+        ``(steps, value_edges, matrix)``; empty arrays when there is nothing finite to show.
+    """
+    columns = [(x, y) for x, y in columns if len(x)]
+    if not columns:
+        return np.zeros(0), np.zeros(0), np.zeros((0, 0))
+    steps_all = max((x for x, _ in columns), key=len)
+    picks = np.unique(np.linspace(0, len(steps_all) - 1, min(len(steps_all), max_steps)).round().astype(int))
+    steps = steps_all[picks]
+    values = np.full((len(steps), len(columns)), np.nan)
+    for j, (x, y) in enumerate(columns):
+        index = np.searchsorted(x, steps, side="right") - 1
+        values[:, j] = np.where(index >= 0, y[np.clip(index, 0, len(y) - 1)], np.nan)
+    if log10:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.where(values > 0, np.log10(np.where(values > 0, values, 1.0)), np.nan)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return np.zeros(0), np.zeros(0), np.zeros((0, 0))
+    low, high = float(values[finite].min()), float(values[finite].max())
+    if high <= low:
+        low, high = low - 0.5, high + 0.5
+    edges = np.linspace(low, high, value_bins + 1)
+    bins = np.clip(((np.where(finite, values, low) - low) / (high - low) * value_bins).astype(np.int64), 0,
+                   value_bins - 1)
+    flat = (np.arange(len(steps))[:, None] * value_bins + bins)[finite]
+    matrix = np.bincount(flat, minlength=len(steps) * value_bins).reshape(len(steps), value_bins).astype(np.float64)
+    return steps.astype(np.float64), edges, matrix
 
 
 class MediaStore:

@@ -3,8 +3,9 @@
 of each cell's fraction (tails stay visible beside a peak); each ridge is scaled to its own peak.
 
 Data: ``histogram`` events (``logger.experiment.add_histogram``, Bolts' ModuleDataMonitor and
-TrainingDataMonitor). Each step's counts are shown as fractions of that step's values, so a layer whose activations
-spread or collapse reads the same at any batch size.
+TrainingDataMonitor), and the per-layer gradient norms of ``track_grad_norm`` as one distribution over layers.
+Each step's counts are shown as fractions of that step's values, so a layer whose activations spread or collapse
+reads the same at any batch size.
 """
 
 from __future__ import annotations
@@ -25,11 +26,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.models.dashboards.grads import grad_layout
+from studio.models.dashboards.media import spread_of_series
 from studio.qt.dashboards.common import plot_export_button
 from studio.qt.plot_style import style_plot
 from studio.services.session import RunSession
 
-__all__ = ["DistributionsView", "RIDGE_LINES"]
+__all__ = ["DistributionsView", "GRAD_NORM_TAG", "RIDGE_LINES"]
+
+GRAD_NORM_TAG = "grad norms over layers (log10)"
+"""The tag listed first when the run tracks gradient norms: per step, how the layers' norms spread."""
 
 _EMPTY = ("No histograms in this run. Log them with self.logger.experiment.add_histogram(tag, values, step), or "
           "add ModuleDataMonitor (activations of submodules) or TrainingDataMonitor (the batch) from "
@@ -49,8 +55,11 @@ class DistributionsView(QWidget):
         super().__init__(parent)
         self.session = session
         self.store = session.model.media
+        self.metrics = session.model.metrics
         self.current_tag = ""
         self._drawn_version = -1
+        self._drawn_metrics = -1
+        self._grad_columns: dict[str, str] = {}
         self._drawn_at = 0.0
         self.matrix = np.zeros((0, 0))
         self.steps = np.zeros(0)
@@ -118,25 +127,38 @@ class DistributionsView(QWidget):
         self.current_tag = ""
         self.tags.clear()
         self._drawn_version = -1
+        self._drawn_metrics = -1
         if self.isVisible():
             self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
         """Pick up new tags and redraw the shown one when new histograms arrived (at most 5 times a second)."""
-        if self.store.histogram_version == self._drawn_version and not force:
+        metrics_moved = self.metrics.version != self._drawn_metrics
+        histograms_moved = self.store.histogram_version != self._drawn_version
+        if not (histograms_moved or metrics_moved or force):
             return
         now = time.monotonic()
         if not force and now - self._drawn_at < MIN_INTERVAL_S:
             return
         self._drawn_at = now
         self._drawn_version = self.store.histogram_version
-        if self.tags.count() != len(self.store.histogram_tags(self.filter.text().strip())):
+        if metrics_moved:
+            self._drawn_metrics = self.metrics.version
+            self._grad_columns = grad_layout(self.metrics.names()).layers
+        if self.tags.count() != len(self._tag_names()):
             self._fill_tags()
-        self.status.setVisible(not self.store.histograms)
-        self.redraw()
+        self.status.setVisible(not self.store.histograms and not self._grad_columns)
+        shown_moved = metrics_moved if self.current_tag == GRAD_NORM_TAG else histograms_moved
+        if shown_moved or force:
+            self.redraw()
+
+    def _tag_names(self) -> list[str]:
+        pattern = self.filter.text().strip()
+        grads = [GRAD_NORM_TAG] if self._grad_columns and pattern.lower() in GRAD_NORM_TAG else []
+        return grads + self.store.histogram_tags(pattern)
 
     def _fill_tags(self) -> None:
-        tags = self.store.histogram_tags(self.filter.text().strip())
+        tags = self._tag_names()
         self.tags.blockSignals(True)
         self.tags.clear()
         self.tags.addItems(tags)
@@ -160,7 +182,12 @@ class DistributionsView(QWidget):
             self.plot_item.removeItem(item)
         self.ridges.clear()
         self.heat.clear()
-        self.steps, self.edges, matrix = self.store.histogram_matrix(self.current_tag, VALUE_BINS)
+        if self.current_tag == GRAD_NORM_TAG:
+            columns = [series.view() for name in self._grad_columns.values()
+                       if (series := self.metrics.get(name)) is not None]
+            self.steps, self.edges, matrix = spread_of_series(columns, VALUE_BINS)
+        else:
+            self.steps, self.edges, matrix = self.store.histogram_matrix(self.current_tag, VALUE_BINS)
         totals = matrix.sum(axis=1, keepdims=True) if matrix.size else matrix
         self.matrix = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
         if not self.current_tag or not self.matrix.size:

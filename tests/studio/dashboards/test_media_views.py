@@ -150,3 +150,24 @@ def test_text_events_reach_the_console(session, media_events) -> None:
     lines = [text for level, text in session.model.console if level == "text"]
     assert lines[0] == "[notes @ step 0] epoch 0 started" and len(lines) == 3
     assert session.model.media.text_rows()[-1] == (8, "notes", "epoch 2 started")
+
+
+def test_spread_of_series_counts_each_layer_once_per_step() -> None:
+    from studio.models.dashboards.media import spread_of_series
+
+    x = np.array([0.0, 1.0, 2.0])
+    columns = [(x, np.array([1.0, 10.0, 100.0])), (x, np.array([1.0, 1.0, 1.0])), (x[:1], np.array([0.0]))]
+    steps, edges, matrix = spread_of_series(columns, value_bins=2)
+    assert steps.tolist() == [0, 1, 2] and edges.tolist() == [0.0, 1.0, 2.0]
+    assert matrix.tolist() == [[2, 0], [1, 1], [1, 1]], "log10: 0 and 0; 1 and 0; 2 and 0 (0.0 is left out)"
+
+
+def test_distributions_view_shows_the_grad_norms_of_a_recorded_fit(qtbot, session, fit_events) -> None:
+    from studio.qt.dashboards.distributions_view import GRAD_NORM_TAG, DistributionsView
+
+    view = _show(qtbot, DistributionsView(session))
+    feed(session, fit_events)
+    qtbot.waitUntil(lambda: view.tags.count() == 1)
+    assert view.tags.item(0).text() == GRAD_NORM_TAG and view.current_tag == GRAD_NORM_TAG
+    assert not view.status.isVisible()
+    assert view.matrix.shape[0] == 48 and np.allclose(view.matrix.sum(axis=1), 1.0)
