@@ -58,6 +58,7 @@ def run_validation(t: Any, limits: list[Any] | None = None, sanity: bool = False
     t._in_eval_loop = True
     was_training = t.lightning_module.training
     hooks.module("on_validation_model_eval")
+    t.lightning_module.zero_grad()  # 1.5: gradients are cleared before every evaluation
     try:
         hooks.call("on_validation_start")
         results = _eval_epoch(t, "validation", t.val_dataloaders, limits, publish=not sanity)
@@ -88,11 +89,13 @@ def run_evaluation_stage(t: Any, stage: str, verbose: bool) -> Any:
             f"trainer.{stage}(model, dataloaders=DataLoader(...))")
     limits = getattr(t, _NUM[kind])
     hooks.module(f"on_{name}_model_eval")
+    module.zero_grad()  # 1.5: gradients are cleared before every evaluation
     hooks.call(f"on_{name}_start")
     results = _eval_epoch(t, name, loaders, limits, publish=True)
     hooks.call(f"on_{name}_end")
     if kind == "predict":
         return results
+    hooks.module(f"on_{name}_model_train")  # 1.5: validate()/test() leave the model in train mode
     output = _results_per_dataloader(t, results, len(loaders))
     if verbose and t.is_global_zero:
         _print_results(stage, output)

@@ -146,7 +146,7 @@ def val_check_batch(interval: int | float, n: int | float, every_n_epochs: int |
 def _run_epochs(t: Trainer, run: FitRun) -> None:
     progress = t.progress
     if t._resume_epoch_end:
-        if not progress.epoch_schedulers_stepped:
+        if not progress.epoch_schedulers_stepped and t.lightning_module.automatic_optimization:
             step_schedulers(t, "epoch", progress.current_epoch + 1)
         _finish_epoch_counters(t)
         t._resume_epoch_end = False
@@ -181,8 +181,10 @@ def _max_steps_reached(t: Trainer) -> bool:
     return t.max_steps != -1 and t.global_step >= t.max_steps
 
 
-def _minimum_reached(t: Trainer) -> bool:
-    return t.current_epoch >= t.min_epochs and t.global_step >= (t.min_steps or 0)
+def _minimum_reached(t: Trainer, finishing_epoch: bool = False) -> bool:
+    """min_epochs and min_steps are met (``finishing_epoch``: counting the running epoch as done)."""
+    epochs_done = t.current_epoch + 1 if finishing_epoch else t.current_epoch
+    return epochs_done >= (t.min_epochs or 0) and t.global_step >= (t.min_steps or 0)
 
 
 def _finish_epoch_counters(t: Trainer) -> None:
@@ -200,10 +202,10 @@ def _run_training_epoch(t: Trainer, run: FitRun) -> None:
     if tbptt:
         check_tbptt_signature(t.lightning_module)
     collect = t._hooks.module_overrides("training_epoch_end")
-    epoch_outputs: list[Any] = []
+    epoch_outputs: list[tuple[int, Any]] = []
     with profile(t, "run_training_epoch"):
-        ran = _run_batches(t, run, results, tbptt, epoch_outputs if collect else None)
-    _end_epoch(t, results, epoch_outputs if collect and ran else None, tbptt)
+        ran, cut_by_max_steps = _run_batches(t, run, results, tbptt, epoch_outputs if collect else None)
+    _end_epoch(t, results, epoch_outputs if collect and ran else None, tbptt, cut_by_max_steps)
 
 
 def _start_epoch(t: Trainer, run: FitRun) -> ResultCollection:
@@ -225,8 +227,11 @@ def _start_epoch(t: Trainer, run: FitRun) -> ResultCollection:
 
 
 def _run_batches(t: Trainer, run: FitRun, results: ResultCollection, tbptt: int,
-                 epoch_outputs: list[Any] | None) -> bool:
-    """The epoch's batches; returns whether any batch ran its training step."""
+                 epoch_outputs: list[tuple[int, Any]] | None) -> tuple[bool, bool]:
+    """The epoch's batches; returns whether any batch ran, and whether max_steps cut the epoch short.
+
+    ``epoch_outputs`` (when training_epoch_end wants them) collects ``(batch_idx, outputs)``.
+    """
     n, skip, resume_rng = t.num_training_batches, t._resume_skip_batches, t._resume_rng
     iterator = iter(t.train_dataloader)
     stream = _lookahead(iterator) if n == math.inf else None
@@ -248,17 +253,21 @@ def _run_batches(t: Trainer, run: FitRun, results: ResultCollection, tbptt: int,
             break
         ran = True
         if epoch_outputs is not None and outputs is not None:
-            epoch_outputs.append(outputs)
+            epoch_outputs.append((batch_idx, outputs))
         if _should_validate(t, run, batch_idx, is_last):
             run_validation(t)
-        if _max_steps_reached(t) or (t.should_stop and _minimum_reached(t)):
-            break
+        if _max_steps_reached(t):
+            t._resume_skip_batches, t._resume_rng = 0, None
+            return ran, not is_last
+        if t.should_stop and _minimum_reached(t, finishing_epoch=True):
+            break  # a stop request ends the epoch after this batch (1.5)
         batch_idx += 1
     t._resume_skip_batches, t._resume_rng = 0, None
-    return ran
+    return ran, False
 
 
-def _end_epoch(t: Trainer, results: ResultCollection, epoch_outputs: list[Any] | None, tbptt: int) -> None:
+def _end_epoch(t: Trainer, results: ResultCollection, epoch_outputs: list[tuple[int, Any]] | None, tbptt: int,
+               cut_by_max_steps: bool) -> None:
     hooks, progress = t._hooks, t.progress
     progress.epoch_finished = True
     if epoch_outputs is not None:  # None: nobody overrides training_epoch_end, or no batch ran (1.5 skips it)
@@ -268,7 +277,9 @@ def _end_epoch(t: Trainer, results: ResultCollection, epoch_outputs: list[Any] |
     hooks.call("on_epoch_end")
     finish_epoch_logging(t, results)
     save_loggers(t)
-    step_schedulers(t, "epoch", progress.current_epoch + 1)
+    # The trainer steps no scheduler under manual optimization, nor for an epoch that max_steps cut short (1.5).
+    if t.lightning_module.automatic_optimization and not cut_by_max_steps:
+        step_schedulers(t, "epoch", progress.current_epoch + 1)
     progress.epoch_schedulers_stepped = True
     t._in_train_loop = False
     _finish_epoch_counters(t)
@@ -318,8 +329,10 @@ def _run_train_batch(t: Trainer, run: FitRun, results: ResultCollection, batch: 
     if hooks.module("on_train_batch_start", batch, batch_idx, 0) == -1:
         return _SKIP_EPOCH
     run.stepped_this_batch = False
+    run.stepped_optimizers.clear()
+    automatic = t.lightning_module.automatic_optimization
     with profile(t, "run_training_batch"):
-        if t.lightning_module.automatic_optimization:
+        if automatic:
             outputs = automatic_batch(t, run, batch, batch_idx, is_last, tbptt)
         else:
             outputs = manual_batch(t, batch, batch_idx, tbptt)
@@ -327,8 +340,8 @@ def _run_train_batch(t: Trainer, run: FitRun, results: ResultCollection, batch: 
     progress.total_batch_idx += 1
     if run.stepped_this_batch:
         progress.batches_that_stepped += 1
-        if t.lr_schedulers:
-            step_schedulers(t, "step", progress.batches_that_stepped)
+        if t.lr_schedulers and automatic:  # under manual optimization the user steps the schedulers (1.5)
+            step_schedulers(t, "step", progress.batches_that_stepped, run.stepped_optimizers)
     if t.terminate_on_nan:
         check_finite(t, outputs)
     hooks.call("on_train_batch_end", outputs, batch, batch_idx, 0)

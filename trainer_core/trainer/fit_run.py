@@ -9,7 +9,7 @@ per batch.
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from trainer_core.hooks import profiling_enabled
@@ -36,6 +36,8 @@ class FitRun:
         grad_norm_type: the p of gradient norms to compute per step, or None.
         validation: validation runs in this fit (``validation_step`` defined and not limited to 0 batches).
         stepped_this_batch: an optimizer step happened in the current batch (drives the step-interval schedulers).
+        stepped_optimizers: the indices of the optimizers that stepped in the current batch (automatic
+            optimization): only their step-interval schedulers are stepped.
     """
 
     profiling: bool
@@ -45,6 +47,7 @@ class FitRun:
     grad_norm_type: float | None
     validation: bool
     stepped_this_batch: bool = False
+    stepped_optimizers: list[int] = field(default_factory=list)
 
 
 def profile(trainer: Trainer, action: str) -> Any:

@@ -188,6 +188,7 @@ def _optimizer_step(t: Trainer, run: FitRun, batch_idx: int, opt_idx: int, closu
     if closure.loss is not None:
         t.progress.global_step += 1
         run.stepped_this_batch = True
+        run.stepped_optimizers.append(opt_idx)
 
 
 def _pop_hiddens(per_opt: list[Any]) -> Any:
@@ -248,8 +249,16 @@ def manual_batch(t: Trainer, batch: Any, batch_idx: int, tbptt: int) -> Any:
     return outputs if tbptt else outputs[0]
 
 
-def format_epoch_outputs(t: Trainer, outputs: list[Any], tbptt: int) -> Any:
-    """``training_epoch_end``'s input: per optimizer lists when several optimizers ran (1.5 layout)."""
-    if len(t.optimizers) > 1 and not tbptt:
-        return [[batch[i] for batch in outputs] for i in range(len(t.optimizers))]
-    return outputs
+def format_epoch_outputs(t: Trainer, outputs: list[tuple[int, Any]], tbptt: int) -> Any:
+    """``training_epoch_end``'s input: per optimizer lists when several optimizers ran automatically (1.5 layout).
+
+    Under manual optimization the outputs are the training_step returns as they are (``[]`` when all were None).
+    """
+    if len(t.optimizers) > 1 and not tbptt and t.lightning_module.automatic_optimization:
+        per_optimizer: list[list[Any]] = [[] for _ in t.optimizers]
+        for batch_idx, batch_outputs in outputs:
+            # With "frequency" rotation only the optimizer whose turn it was has an output for the batch.
+            for opt_idx, output in zip(_active_optimizers(t, batch_idx), batch_outputs):
+                per_optimizer[opt_idx].append(output)
+        return per_optimizer
+    return [batch_outputs for _, batch_outputs in outputs]

@@ -24,16 +24,22 @@ def _is_plateau(scheduler: Any) -> bool:
     return isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
 
 
-def scheduler_config(item: Any, monitor: str | None = None) -> dict[str, Any]:
-    """Normalise a scheduler or scheduler dict to the full config with 1.x defaults."""
+def scheduler_config(item: Any, monitor: str | None = None, automatic: bool = True) -> dict[str, Any]:
+    """Normalise a scheduler or scheduler dict to the full config with 1.x defaults.
+
+    Unknown keys are ignored with a warning (1.5). Under manual optimization (``automatic=False``) the user steps
+    the schedulers, so a ReduceLROnPlateau needs no ``monitor``.
+    """
     if isinstance(item, Mapping):
         if "scheduler" not in item:
             raise MisconfigurationError(
                 f"an lr_scheduler dict needs a 'scheduler' key; got keys {sorted(item)}")
         unknown = set(item) - _SCHEDULER_KEYS
         if unknown:
-            raise MisconfigurationError(
-                f"unknown lr_scheduler keys {sorted(unknown)}; accepted: {sorted(_SCHEDULER_KEYS - {'opt_idx'})}")
+            warnings.warn(f"Found unsupported keys in the lr_scheduler dict: {sorted(unknown)}; they are ignored. "
+                          f"Accepted keys: {sorted(_SCHEDULER_KEYS - {'opt_idx', 'reduce_on_plateau'})}",
+                          RuntimeWarning, stacklevel=2)
+            item = {key: value for key, value in item.items() if key not in unknown}
         config = {"interval": "epoch", "frequency": 1, "monitor": monitor, "strict": True, "name": None, **item}
     else:
         config = {"scheduler": item, "interval": "epoch", "frequency": 1, "monitor": monitor, "strict": True,
@@ -42,15 +48,16 @@ def scheduler_config(item: Any, monitor: str | None = None) -> dict[str, Any]:
         raise MisconfigurationError(
             f"lr_scheduler interval={config['interval']!r}; it must be \"step\" or \"epoch\"")
     config["reduce_on_plateau"] = _is_plateau(config["scheduler"])
-    if config["reduce_on_plateau"] and not config.get("monitor"):
+    if config["reduce_on_plateau"] and not config.get("monitor") and automatic:
         raise MisconfigurationError(
             "ReduceLROnPlateau needs a metric to monitor: return {'optimizer': opt, 'lr_scheduler': "
             "{'scheduler': sched, 'monitor': 'val_loss'}} from configure_optimizers")
     return config
 
 
-def parse_optimizers(result: Any) -> tuple[list[torch.optim.Optimizer], list[dict[str, Any]], list[int]]:
-    """Read what ``configure_optimizers`` returned.
+def parse_optimizers(result: Any, automatic: bool = True) -> tuple[list[torch.optim.Optimizer],
+                                                                   list[dict[str, Any]], list[int]]:
+    """Read what ``configure_optimizers`` returned (``automatic``: the module's automatic_optimization).
 
     Returns:
         optimizers, scheduler configs (each with ``opt_idx``), and per-optimizer frequencies ([] when none given).
@@ -65,15 +72,15 @@ def parse_optimizers(result: Any) -> tuple[list[torch.optim.Optimizer], list[dic
     if _is_optimizer(result):
         optimizers = [result]
     elif isinstance(result, Mapping):
-        optimizers, schedulers = _from_dict(result, 0)
+        optimizers, schedulers = _from_dict(result, 0, automatic)
     elif isinstance(result, (list, tuple)) and len(result) == 2 and isinstance(result[0], (list, tuple)) and all(
             _is_optimizer(o) for o in result[0]):
         optimizers = list(result[0])
         scheds = result[1] if isinstance(result[1], (list, tuple)) else [result[1]]
-        schedulers = [scheduler_config(s) for s in scheds]
+        schedulers = [scheduler_config(s, automatic=automatic) for s in scheds]
     elif isinstance(result, (list, tuple)) and all(isinstance(r, Mapping) for r in result):
         for idx, item in enumerate(result):
-            opts, scheds = _from_dict(item, idx)
+            opts, scheds = _from_dict(item, idx, automatic)
             optimizers += opts
             schedulers += scheds
             if "frequency" in item:
@@ -90,16 +97,22 @@ def parse_optimizers(result: Any) -> tuple[list[torch.optim.Optimizer], list[dic
     for config in schedulers:
         if "opt_idx" not in config:
             config["opt_idx"] = _owner(config["scheduler"], optimizers)
+        target = getattr(config["scheduler"], "optimizer", None)
+        if target is not None and not any(target is opt for opt in optimizers):
+            raise MisconfigurationError(
+                f"the lr scheduler {type(config['scheduler']).__name__} is attached to an optimizer that "
+                "configure_optimizers did not return; build the scheduler on one of the returned optimizers")
     return optimizers, schedulers, frequencies
 
 
-def _from_dict(item: Mapping[str, Any], idx: int) -> tuple[list[torch.optim.Optimizer], list[dict[str, Any]]]:
+def _from_dict(item: Mapping[str, Any], idx: int,
+               automatic: bool = True) -> tuple[list[torch.optim.Optimizer], list[dict[str, Any]]]:
     if "optimizer" not in item:
         raise MisconfigurationError(f"an optimizer dict needs an 'optimizer' key; got keys {sorted(item)}")
     optimizer = item["optimizer"]
     schedulers = []
     if item.get("lr_scheduler") is not None:
-        config = scheduler_config(item["lr_scheduler"], item.get("monitor"))
+        config = scheduler_config(item["lr_scheduler"], item.get("monitor"), automatic)
         config["opt_idx"] = idx
         schedulers.append(config)
     return [optimizer], schedulers
@@ -182,10 +195,16 @@ def _evaluates_closure_first(optimizer: torch.optim.Optimizer) -> bool:
     return known
 
 
-def step_schedulers(trainer: Any, interval: str, counter: int) -> None:
-    """Step the schedulers of ``interval`` whose frequency divides ``counter`` (steps or epochs done)."""
+def step_schedulers(trainer: Any, interval: str, counter: int, opt_indices: Sequence[int] | None = None) -> None:
+    """Step the schedulers of ``interval`` whose frequency divides ``counter`` (steps or epochs done).
+
+    ``opt_indices``: only the schedulers of these optimizers (those that stepped in this batch, so that with
+    ``frequency`` rotation a scheduler steps only on its optimizer's turns); None for all.
+    """
     for config in trainer.lr_schedulers:
         if config["interval"] != interval or counter % config["frequency"] != 0:
+            continue
+        if opt_indices is not None and config["opt_idx"] not in opt_indices:
             continue
         scheduler = config["scheduler"]
         if config["reduce_on_plateau"]:

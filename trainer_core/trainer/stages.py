@@ -38,6 +38,7 @@ class StageRunner:
                 raise MisconfigurationError("pass train_dataloaders or train_dataloader, not both")
             train_dataloaders = train_dataloader
         ckpt_path = ckpt_path or self.resume_from_checkpoint
+        train_dataloaders, datamodule = _datamodule_given_as_loaders(train_dataloaders, datamodule)
         self._attach(model, datamodule, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders)
         self._run_stage("fit", functools.partial(self._fit_impl, ckpt_path))
 
@@ -52,9 +53,14 @@ class StageRunner:
         return self._run_eval("test", model, dataloaders or test_dataloaders, ckpt_path, verbose, datamodule)
 
     def predict(self, model: Any = None, dataloaders: Any = None, datamodule: Any = None,
-                return_predictions: bool = True, ckpt_path: str | None = None) -> list[Any] | None:
-        """Run ``predict_step`` over the predict dataloader(s) and return the predictions."""
+                return_predictions: bool | None = None, ckpt_path: str | None = None) -> list[Any] | None:
+        """Run ``predict_step`` over the predict dataloader(s) and return the predictions.
+
+        ``return_predictions=None`` (the 1.5 default) returns them unless the strategy spawns processes.
+        """
         out = self._run_eval("predict", model, dataloaders, ckpt_path, False, datamodule)
+        if return_predictions is None:
+            return_predictions = not self.strategy.launches_processes
         return out if return_predictions else None
 
     # --- orchestration --------------------------------------------------------------------------------------
@@ -110,16 +116,16 @@ class StageRunner:
         self._teardown(stage)
 
     def _prepare(self, stage: str) -> None:
-        """prepare_data -> configure_callbacks -> setup, in the 1.5 order."""
+        """configure_callbacks -> prepare_data -> setup, in the 1.5 order."""
         module, dm = self.lightning_module, self.datamodule
         # Every rank: module hooks (configure_callbacks below) need the dispatcher to know the module.
         self._hooks.rebuild(self.callbacks, module, self.profiler, datamodule=dm)
+        self._merge_module_callbacks()
         if self.local_rank == 0 or not self.prepare_data_per_node:
             if self.is_global_zero or self.prepare_data_per_node:
                 self._hooks.datamodule("prepare_data")
                 self._hooks.module("prepare_data")
         self.strategy.barrier("prepare_data")
-        self._merge_module_callbacks()
         self.profiler.setup(stage=stage, local_rank=self.local_rank, log_dir=self.log_dir)
         self._hooks.callbacks("on_before_accelerator_backend_setup")
         self.strategy.setup_environment()
@@ -165,7 +171,8 @@ class StageRunner:
 
     def _setup_optimizers(self) -> None:
         module = self.lightning_module
-        optimizers, schedulers, frequencies = parse_optimizers(self._hooks.module("configure_optimizers"))
+        optimizers, schedulers, frequencies = parse_optimizers(self._hooks.module("configure_optimizers"),
+                                                               automatic=module.automatic_optimization)
         self.optimizers, self.lr_schedulers, self.optimizer_frequencies = optimizers, schedulers, frequencies
         self._lightning_optimizers = [LightningOptimizer(opt, self, idx) for idx, opt in enumerate(optimizers)]
         if not module.automatic_optimization:
@@ -180,24 +187,41 @@ class StageRunner:
 
     def _fit_impl(self, ckpt_path: str | None) -> None:
         self._prepare("fit")
-        self._setup_optimizers()
-        if ckpt_path:
-            checkpoint = checkpointing.load(self, ckpt_path)
+        checkpoint = checkpointing.load(self, ckpt_path) if ckpt_path else None
+        if checkpoint is not None:  # 1.5: on_load_checkpoint and the weights come before configure_optimizers
             checkpointing.restore_weights(self, checkpoint, ckpt_path)
+        self._setup_optimizers()
+        if checkpoint is not None:
             checkpointing.restore_training_state(self, checkpoint, ckpt_path)
         run_fit(self)
         self._teardown("fit")
 
     def _run_eval(self, stage: str, model: Any, dataloaders: Any, ckpt_path: str | None, verbose: bool,
                   datamodule: Any) -> Any:
+        dataloaders, datamodule = _datamodule_given_as_loaders(dataloaders, datamodule)
+        if ckpt_path is None and model is None and stage in ("validate", "test") \
+                and self.lightning_module is not None:
+            ckpt_path = self._default_eval_checkpoint(stage)
+        else:
+            ckpt_path = checkpointing.best_or_path(self, ckpt_path, stage)
         self._attach(model, datamodule, dataloaders=dataloaders)
-        fit_done = self.state.stage == "fit" and self.state.status == "finished"
-        ckpt_path = checkpointing.best_or_path(self, ckpt_path, stage)
-        if ckpt_path is None and model is None and fit_done and self.checkpoint_callback is not None and \
-                self.checkpoint_callback.best_model_path and stage in ("validate", "test"):
-            log.info("%s uses the current weights; pass ckpt_path=\"best\" for the best checkpoint", stage)
-
         return self._run_stage(stage, functools.partial(self._eval_impl, stage, ckpt_path, verbose))
+
+    def _default_eval_checkpoint(self, stage: str) -> str | None:
+        """1.5's ``ckpt_path="best"`` default for validate/test without a model, lenient where 1.5 raises.
+
+        The best checkpoint of the ModelCheckpoint (without a monitor: its latest save); with no ModelCheckpoint
+        or nothing saved, the current weights. The log line says which weights are used.
+        """
+        callback = self.checkpoint_callback
+        path = callback.best_model_path if callback is not None else ""
+        if path:
+            log.info("%s loads the best checkpoint %s (ckpt_path=\"best\"); pass ckpt_path=None to use the current "
+                     "weights", stage, path)
+            return path
+        reason = "no ModelCheckpoint" if callback is None else "no checkpoint was saved"
+        log.info("%s uses the current weights (%s to load with the default ckpt_path=\"best\")", stage, reason)
+        return None
 
     def _eval_impl(self, stage: str, ckpt_path: str | None, verbose: bool) -> Any:
         self._prepare(stage)
@@ -268,3 +292,14 @@ def _dm_overrides(dm: Any, hook: str) -> bool:
     from trainer_core.datamodule import LightningDataModule
 
     return getattr(type(dm), hook, None) is not getattr(LightningDataModule, hook, None)
+
+
+def _datamodule_given_as_loaders(loaders: Any, datamodule: Any) -> tuple[Any, Any]:
+    """``fit(model, dm)`` / ``test(model, dm)``: a LightningDataModule in the loaders' place is the datamodule."""
+    from trainer_core.datamodule import LightningDataModule
+
+    if isinstance(loaders, LightningDataModule):
+        if datamodule is not None:
+            raise MisconfigurationError("a LightningDataModule was passed both positionally and as datamodule=")
+        return None, loaders
+    return loaders, datamodule

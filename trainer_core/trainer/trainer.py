@@ -204,7 +204,9 @@ class Trainer(StageRunner):
 
     @property
     def training(self) -> bool:
-        return self.state.stage == "fit" and not self.state.sanity_checking and self._in_train_loop
+        # Validation inside fit is not training (1.5: trainer.training is False and trainer.validating True there).
+        return (self.state.stage == "fit" and not self.state.sanity_checking and self._in_train_loop
+                and not self._in_eval_loop)
 
     @property
     def validating(self) -> bool:

@@ -89,7 +89,7 @@ def _train_batch() -> list[str]:
 
 EXPECTED_FIT = [
     "Cb.on_init_start", "Cb.on_init_end",
-    "M.prepare_data", "M.configure_callbacks", "Cb.on_before_accelerator_backend_setup",
+    "M.configure_callbacks", "M.prepare_data", "Cb.on_before_accelerator_backend_setup",
     "Cb.setup", "M.setup", "M.configure_sharded_model", "Cb.on_configure_sharded_model",
     "M.configure_optimizers", *both("on_fit_start"), *both("on_pretrain_routine_start"),
     *both("on_pretrain_routine_end"),
@@ -118,14 +118,14 @@ def test_validate_hook_order() -> None:
     trainer = quiet_trainer(max_epochs=1, callbacks=[_recording_callback(calls)])
     trainer.validate(model, verbose=False)
     expected = [
-        "Cb.on_init_start", "Cb.on_init_end", "M.prepare_data", "M.configure_callbacks",
+        "Cb.on_init_start", "Cb.on_init_end", "M.configure_callbacks", "M.prepare_data",
         "Cb.on_before_accelerator_backend_setup", "Cb.setup", "M.setup", "M.configure_sharded_model",
         "Cb.on_configure_sharded_model", "M.on_val_dataloader", "M.val_dataloader",
     ]
-    body = _val_epoch()
-    expected += body[:-1]  # validate() leaves the model in eval mode: no on_validation_model_train
+    expected += _val_epoch()  # ends with on_validation_model_train: validate() leaves the model in train mode (1.5)
     expected += ["Cb.teardown", "M.teardown"]
     assert calls == expected
+    assert model.training
 
 
 @pytest.mark.parametrize("hook", ["on_fit_start", "on_train_batch_end", "on_validation_end"])
@@ -139,3 +139,65 @@ def test_unused_hooks_are_never_called(hook: str) -> None:
     trainer.fit(BoringModel(batch_size=32))
     assert not trainer._hooks.has_callbacks(hook) or all(
         not isinstance(cb, Nothing) for cb in trainer._hooks._by_hook[hook])
+
+
+def test_resume_restores_the_checkpoint_before_configure_optimizers(tmp_path: Any) -> None:
+    first = BoringModel(batch_size=32)
+    trainer = quiet_trainer(max_epochs=1, limit_val_batches=0)
+    trainer.fit(first)
+    path = str(tmp_path / "one.ckpt")
+    trainer.save_checkpoint(path)
+
+    calls: list[str] = []
+    model = _recording_model(calls)
+
+    class Resumed(type(model)):  # type: ignore[misc]
+        def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+            calls.append("M.on_load_checkpoint")
+
+    resumed = Resumed(batch_size=32)
+    quiet_trainer(max_epochs=2, limit_val_batches=0).fit(resumed, ckpt_path=path)
+    start = calls.index("M.configure_sharded_model")
+    assert calls[start:start + 3] == ["M.configure_sharded_model", "M.on_load_checkpoint", "M.configure_optimizers"]
+
+
+def test_hooks_set_on_the_instance_take_their_place_in_the_order() -> None:
+    calls: list[str] = []
+    model = _recording_model(calls)
+    model.training_step_end = None  # off
+    model.on_train_batch_end = lambda outputs, batch, batch_idx: calls.append("instance.on_train_batch_end")
+    trainer = quiet_trainer(max_epochs=1, limit_val_batches=0, num_sanity_val_steps=0,
+                            callbacks=[_recording_callback(calls)])
+    trainer.fit(model)
+    batch = [entry for entry in _train_batch() if entry != "M.training_step_end"]
+    batch[batch.index("M.on_train_batch_end")] = "instance.on_train_batch_end"
+    start = calls.index("Cb.on_batch_start") - len(_transfer())
+    assert calls[start:start + len(batch)] == batch
+    assert "M.training_step_end" not in calls
+
+
+def test_validation_inside_fit_is_not_training() -> None:
+    seen: list[tuple[bool, bool]] = []
+
+    class Watch(Callback):
+        def on_validation_batch_start(self, trainer: Any, *args: Any) -> None:
+            seen.append((trainer.training, trainer.validating))
+
+        def on_train_batch_start(self, trainer: Any, *args: Any) -> None:
+            seen.append((trainer.training, trainer.validating))
+
+    quiet_trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=1, num_sanity_val_steps=0,
+                  callbacks=[Watch()]).fit(BoringModel(batch_size=32))
+    assert seen == [(True, False), (False, True)]
+
+
+def test_gradients_are_cleared_before_evaluation() -> None:
+    grads: list[Any] = []
+
+    class Watch(Callback):
+        def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
+            grads.append(pl_module.layer.weight.grad)
+
+    quiet_trainer(max_epochs=1, limit_train_batches=2, limit_val_batches=1, num_sanity_val_steps=0,
+                  callbacks=[Watch()]).fit(BoringModel(batch_size=32))
+    assert grads == [None]
