@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMenuBar, QMessageBox, QStatusBar, QTabWidget, QWidget
 
 from studio.models.config import RunConfig
+from studio.qt import window_sweep
 from studio.qt.project_panel import DATA_SUFFIXES, ProjectPanel
 from studio.qt.settings import StudioSettings
 from studio.services.session import RunSession
@@ -103,6 +104,8 @@ def open_path(window: FileHost, path: str) -> None:
         window.open_script(path)
     elif lower.endswith((".yaml", ".yml")):
         window.load_config_file(path)
+    elif window_sweep.is_sweep_folder(path):
+        window_sweep.open_sweep(window, path)
     elif lower.endswith(".jsonl") or (os.path.isdir(path) and os.path.isfile(os.path.join(path, "events.jsonl"))):
         open_run(window, path)
     elif lower.endswith(DATA_SUFFIXES) or os.path.isdir(path):
@@ -147,6 +150,7 @@ def build_menus(window: FileHost) -> None:
     save = file_menu.addAction("Save config…", lambda: _save_config(window))
     save.setShortcut(QKeySequence.StandardKey.Save)
     file_menu.addAction("Open run…", lambda: _ask_run(window))
+    file_menu.addAction("Open sweep folder…", lambda: window_sweep.ask_open_sweep(window))
     file_menu.addSeparator()
     quit_action = file_menu.addAction("Quit", window.close)
     quit_action.setShortcut(QKeySequence.StandardKey.Quit)

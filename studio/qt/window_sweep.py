@@ -20,7 +20,8 @@ from studio.models.sweep_state import sweep_command, write_sweep_files
 from studio.qt.sweep_dialog import Candidate, SweepDialog
 from studio.services.sweep_controller import SweepController
 
-__all__ = ["add_action", "add_view", "candidates", "apply_params", "start_sweep"]
+__all__ = ["add_action", "add_view", "apply_params", "ask_open_sweep", "candidates", "is_sweep_folder", "open_sweep",
+           "start_sweep"]
 
 # Trainer flag groups whose numbers are hyper-parameters (hardware, logging and debugging flags are not).
 _SEARCHABLE_GROUPS = ("Loop", "Validation", "Optimization", "Precision")
@@ -143,7 +144,6 @@ def add_action(window: Any, toolbar: Any) -> QAction:
 def add_view(window: Any) -> None:
     """The Sweep tab, wired to the controller, the forms and the run views."""
     from studio.qt.dashboards.sweep_view import SweepView
-    from studio.qt.window_files import open_run
 
     view = SweepView()
     window.sweep_view = view
@@ -153,8 +153,43 @@ def add_view(window: Any) -> None:
     controller.output.connect(lambda line: window.session.model.log("info", f"sweep: {line}"))
     controller.finished.connect(lambda code: _on_finished(window, code))
     view.stop_requested.connect(controller.stop)
-    view.trial_opened.connect(lambda path: open_run(window, path))
+    view.trial_opened.connect(lambda path: _open_trial(window, path))
     view.best_applied.connect(lambda params: _on_best_applied(window, params))
+
+
+def is_sweep_folder(path: str) -> bool:
+    """A folder ``trainer-core sweep`` wrote (its study or its resolved sweep file)."""
+    return os.path.isdir(path) and any(os.path.isfile(os.path.join(path, name)) for name in ("study.db", "sweep.yaml"))
+
+
+def open_sweep(window: Any, path: str) -> None:
+    """Show a sweep folder in the Sweep tab (a finished sweep, or one a CLI or SLURM job is running)."""
+    window.ensure_views()
+    if window.sweep_controller.running:
+        window.show_problems(["A sweep is running in the Sweep tab; stop it before opening another."])
+        return
+    window.sweep_controller.watch(path)
+    window.views.setCurrentWidget(window.sweep_view)
+
+
+def ask_open_sweep(window: Any) -> None:
+    """File > Open sweep folder…"""
+    from PySide6.QtWidgets import QFileDialog
+
+    start = os.path.join(str(window.settings.runs_dir()), "sweeps")
+    path = QFileDialog.getExistingDirectory(window, "Open sweep folder", start if os.path.isdir(start) else "")
+    if path:
+        open_sweep(window, path)
+
+
+def _open_trial(window: Any, path: str) -> None:
+    """A trial's run in the run views (it is an ordinary run folder)."""
+    try:
+        window.session.open_run(path)
+    except (OSError, RuntimeError) as error:
+        window.show_problems([str(error)])
+        return
+    window.views.setCurrentWidget(window.metrics_view)
 
 
 def _on_finished(window: Any, code: int) -> None:

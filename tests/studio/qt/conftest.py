@@ -21,3 +21,4 @@ def make_window(qtbot):
     yield make
     for window in windows:
         window.session.shutdown()
+        window.sweep_controller.shutdown()
