@@ -109,8 +109,7 @@ class TuningSession:
         self._weights: dict[str, torch.Tensor] | None = None
         self._optimizer_states: list[tuple[Any, dict[str, Any]]] = []
         self._running: Any = None
-        # Telemetry goes to the user's callbacks (the studio's recorder), which are not installed during short fits;
-        # they receive the Trainer running the short fit while one runs, the user's Trainer otherwise.
+        # Telemetry goes to the user's callbacks (the studio's recorder), which are not installed during short fits.
         self._telemetry: HookDispatcher | None = None
         self._telemetry_trainer: Any = None
 
@@ -138,10 +137,8 @@ class TuningSession:
             scaler.load_state_dict(self._scaler_state)
         restore_rng_state(self._rng)
         self._reattach()
-        t = self.trainer
         if self.interrupted:
-            t.state.status = "interrupted"
-        t._hooks.rebuild(t.callbacks, model, t.profiler)
+            self.trainer.state.status = "interrupted"
 
     def _reattach(self) -> None:
         """The model (and datamodule) belong to the user's Trainer again, as after any stage (1.x)."""
@@ -230,12 +227,16 @@ class TuningSession:
         The user's callbacks do not run inside the short fits, so these hooks are where they can stop tuning: a
         ``KeyboardInterrupt`` raised here (the studio's Stop) ends the current short fit and the tuner gracefully.
         """
-        target = self._running if self._running is not None else self.trainer
-        telemetry = self._telemetry
-        if telemetry is None or self._telemetry_trainer is not target:
-            telemetry = self._telemetry = HookDispatcher(target)
-            telemetry.rebuild(self.trainer.callbacks, self.model, None)
-            self._telemetry_trainer = target
+        running = self._running
+        if running is None:
+            telemetry = self.trainer._hooks  # between short fits: the tune stage's dispatcher
+        else:
+            telemetry = self._telemetry
+            if telemetry is None or self._telemetry_trainer is not running:
+                # The hooks receive the Trainer running the short fit (its counters), with the user's callbacks.
+                telemetry = self._telemetry = HookDispatcher(running)
+                telemetry.rebuild(self.trainer.callbacks, self.model, None)
+                self._telemetry_trainer = running
         try:
             telemetry.callbacks(hook, payload)
         except KeyboardInterrupt:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 from trainer_core.exceptions import MisconfigurationError
-from trainer_core.hooks import HookDispatcher
+from trainer_core.trainer.stage_scope import stage_scope
 from trainer_core.tuner import batch_size as bs
 from trainer_core.tuner._attrs import find_holders, lr_attr_name
 from trainer_core.tuner._session import TuningSession
@@ -25,6 +24,8 @@ from trainer_core.tuner.lr_finder import lr_find as _run_lr_find
 __all__ = ["Tuner"]
 
 log = logging.getLogger("trainer_core")
+
+_R = TypeVar("_R")
 
 
 class Tuner:
@@ -36,38 +37,40 @@ class Tuner:
         self.last_trials: list[bs.Trial] = []
         self._depth = 0
 
-    @contextmanager
-    def _stage(self, model: Any) -> Iterator[None]:
-        """The "tune" stage around the outermost call: the user's callbacks get setup/teardown("tune").
+    def _in_stage(self, model: Any, body: Callable[[], _R]) -> _R | None:
+        """Run ``body`` inside the "tune" stage (the outermost call opens it); None when the stage was stopped first.
 
-        Callbacks never see the short fits themselves; this is how a recorder (the studio's events file) learns
-        that a tuning stage started and ended, next to the ``on_lr_find_point``/``on_batch_size_trial`` points.
+        The user's callbacks get setup/teardown("tune"); they never see the short fits themselves. This is how a
+        recorder (the studio's events file) learns that a tuning stage started and ended, next to the
+        ``on_lr_find_point``/``on_batch_size_trial`` points. The stage opens and closes like every other stage
+        (``stage_scope``: a Ctrl+C is a graceful stop, any other error propagates), through the trainer's own
+        dispatcher.
         """
         if self._depth:
-            yield
-            return
+            return body()
         trainer = self.trainer
-        hooks = HookDispatcher(trainer)
+        hooks = trainer._hooks
+        # The user's profiler is not set up for tuning: the tune stage's hooks are not profiled.
         hooks.rebuild(trainer.callbacks, model, None)
-        trainer.state.stage, trainer.state.status = "tune", "running"
+        torn_down: list[str] = []
+
+        def teardown(stage: str) -> None:
+            torn_down.append(stage)
+            hooks.callbacks("teardown", stage=stage)
+
+        result: _R | None = None
         self._depth += 1
         try:
-            hooks.callbacks("setup", stage="tune")
-            yield
-        except BaseException as exc:
-            trainer.state.status = "failed"
-            hooks.callbacks("on_exception", exc)
-            hooks.callbacks("teardown", stage="tune")
-            raise
+            # An early end (failure, Ctrl+C) tears down inside the scope; a normal or requested stop after it.
+            with stage_scope(trainer, "tune", hooks, cleanup=teardown):
+                hooks.callbacks("setup", stage="tune")
+                result = body()
+            if not torn_down:
+                teardown("tune")
         finally:
             self._depth -= 1
-        if trainer.state.status == "interrupted":
-            # As the trainer does for a stage stopped with Ctrl+C or the studio's Stop.
-            hooks.callbacks("on_keyboard_interrupt")
-            hooks.callbacks("on_exception", KeyboardInterrupt("stopped by the user"))
-        else:
-            trainer.state.status = "finished"
-        hooks.callbacks("teardown", stage="tune")
+            hooks.rebuild(trainer.callbacks, model, trainer.profiler)
+        return result
 
     # --- trainer.tune ---------------------------------------------------------------------------------------
     def tune(self, model: Any, train_dataloaders: Any = None, val_dataloaders: Any = None, datamodule: Any = None,
@@ -84,7 +87,7 @@ class Tuner:
         scale, find = trainer.auto_scale_batch_size, trainer.auto_lr_find
         if not scale and not find:
             log.info("trainer.tune(): nothing to tune; set auto_lr_find=True and/or auto_scale_batch_size=True")
-        with self._stage(model):
+        def body() -> None:
             if scale:
                 kwargs = {"mode": "power" if scale is True else scale, **(scale_batch_size_kwargs or {})}
                 result["scale_batch_size"] = self.scale_batch_size(model, **loaders, **kwargs)
@@ -93,6 +96,8 @@ class Tuner:
                 if isinstance(find, str):
                     kwargs.setdefault("attr_name", find)
                 result["lr_find"] = self.lr_find(model, **loaders, **kwargs)
+
+        self._in_stage(model, body)
         return result
 
     # --- learning-rate finder -------------------------------------------------------------------------------
@@ -125,9 +130,15 @@ class Tuner:
         # Validation is off in the short fits: only the training data is passed on.
         data = {"train_dataloaders": train_dataloaders} if train_dataloaders is not None else {"datamodule": dm}
         session = TuningSession(trainer, model, **data)
-        with self._stage(model), session:
-            finder = _run_lr_find(session, min_lr=min_lr, max_lr=max_lr, num_training=num_training, mode=mode,
-                                  early_stop_threshold=early_stop_threshold)
+
+        def body() -> LRFinder:
+            with session:
+                return _run_lr_find(session, min_lr=min_lr, max_lr=max_lr, num_training=num_training, mode=mode,
+                                    early_stop_threshold=early_stop_threshold)
+
+        finder = self._in_stage(model, body)
+        if finder is None:
+            return None  # stopped before the sweep started
         if update_attr:
             lr = finder.suggestion()
             if lr is not None and math.isfinite(lr):
@@ -201,7 +212,7 @@ class Tuner:
             limits = [n for n in (ctx.dataset_len, max_val) if n]
             return max(1, min(limits)) if limits else 2 ** 62
 
-        with self._stage(model):
+        def body() -> int | None:
             with session, bs.frozen_heap(full_collect=ctx.probe is not None):
                 if mode == "power":
                     found = bs.power_search(try_size, init_val, max_trials, cap)
@@ -215,21 +226,15 @@ class Tuner:
                 holders.write(original)
                 if session.interrupted:
                     return None
-                if not any(t.oom for t in trials):
-                    raise MisconfigurationError(
-                        f"The batch-size finder never got a training batch out of train_dataloader() (sizes tried: "
-                        f"{[t.batch_size for t in trials]}). Check that the loader reads self.{batch_arg_name}, "
-                        "that the dataset is not empty, and that drop_last=True does not drop every batch.")
-                raise MisconfigurationError(
-                    f"The batch-size finder found no {batch_arg_name} that fits in memory (tried "
-                    f"{[t.batch_size for t in trials]}). Use a smaller model or input, precision=16 or \"bf16\", or "
-                    "gradient accumulation with a small batch.")
+                _raise_nothing_fits(trials, batch_arg_name)
             if margin:
                 found = max(1, int(found * (1 - margin)))
             holders.write(found)
             log.info("Finished batch size finder (%s, %d trials): will continue with batch size %d", mode, len(trials),
                      found)
             return found
+
+        return self._in_stage(model, body)
 
     def _skip(self, what: str) -> bool:
         trainer = self.trainer
@@ -242,6 +247,18 @@ class Tuner:
             log.info("Skipping the %s: fast_dev_run is on. Turn fast_dev_run off to tune.", what)
             return True
         return False
+
+
+def _raise_nothing_fits(trials: list[bs.Trial], batch_arg_name: str) -> NoReturn:
+    if not any(t.oom for t in trials):
+        raise MisconfigurationError(
+            f"The batch-size finder never got a training batch out of train_dataloader() (sizes tried: "
+            f"{[t.batch_size for t in trials]}). Check that the loader reads self.{batch_arg_name}, "
+            "that the dataset is not empty, and that drop_last=True does not drop every batch.")
+    raise MisconfigurationError(
+        f"The batch-size finder found no {batch_arg_name} that fits in memory (tried "
+        f"{[t.batch_size for t in trials]}). Use a smaller model or input, precision=16 or \"bf16\", or "
+        "gradient accumulation with a small batch.")
 
 
 def _auto_lr_name(trainer: Any) -> str:

@@ -83,3 +83,25 @@ def test_overfit_batches_keeps_its_train_limit_without_validation() -> None:
 
 def test_override_flags_drops_the_other_spelling() -> None:
     assert override_flags({"gpus": 0, "max_steps": 3}, {"devices": 1}) == {"max_steps": 3, "devices": 1}
+
+
+def test_the_tune_stage_opens_and_closes_like_every_stage_on_ctrl_c() -> None:
+    seen: list[str] = []
+
+    class CtrlCAtSetup(pl.Callback):
+        def setup(self, trainer: Any, pl_module: Any, stage: str | None = None) -> None:
+            seen.append(f"setup:{stage}")
+            raise KeyboardInterrupt
+
+        def on_keyboard_interrupt(self, trainer: Any, pl_module: Any) -> None:
+            seen.append("interrupt")
+
+        def teardown(self, trainer: Any, pl_module: Any, stage: str | None = None) -> None:
+            seen.append(f"teardown:{stage}")
+
+    trainer = quiet(callbacks=[CtrlCAtSetup()], auto_lr_find=True)
+    model = Regressor()
+    trainer.tune(model)  # a graceful stop, as for fit: not re-raised
+    assert seen == ["setup:tune", "interrupt", "teardown:tune"]
+    assert trainer.state.stage == "tune" and trainer.state.status == "interrupted"
+    assert model.lr == 0.01
