@@ -282,7 +282,7 @@ _SCHEMA: list[Flag] = [
        setting="checkpointing", legacy=True),
     _f("resume_from_checkpoint", None, "str|none", "Callbacks",
        "1.x: checkpoint to resume from (use fit(ckpt_path=...)).", check_str_or_none, legacy=True),
-    _f("stochastic_weight_avg", False, "bool", "Callbacks", "Not supported: add an SWA callback instead.", check_bool,
+    _f("stochastic_weight_avg", False, "bool", "Callbacks", "Add StochasticWeightAveraging (defaults).", check_bool,
        legacy=True),
     _f("multiple_trainloader_mode", "max_size_cycle", "str", "Loop",
        'How several train loaders are combined: "max_size_cycle" or "min_size".',

@@ -5,6 +5,7 @@ from __future__ import annotations
 from trainer_core.callback import Callback
 from trainer_core.callbacks.device_stats import DeviceStatsMonitor
 from trainer_core.callbacks.early_stopping import EarlyStopping
+from trainer_core.callbacks.finetuning import BackboneFinetuning, BaseFinetuning
 from trainer_core.callbacks.gradient_accumulation import GradientAccumulationScheduler
 from trainer_core.callbacks.lambda_function import LambdaCallback
 from trainer_core.callbacks.lr_monitor import LearningRateMonitor
@@ -12,9 +13,12 @@ from trainer_core.callbacks.model_checkpoint import ModelCheckpoint
 from trainer_core.callbacks.model_summary import ModelSummary
 from trainer_core.callbacks.prediction_writer import BasePredictionWriter
 from trainer_core.callbacks.progress import ProgressBar
+from trainer_core.callbacks.swa import StochasticWeightAveraging
 from trainer_core.callbacks.timer import Timer
 
 __all__ = [
+    "BackboneFinetuning",
+    "BaseFinetuning",
     "BasePredictionWriter",
     "Callback",
     "DeviceStatsMonitor",
@@ -25,5 +29,6 @@ __all__ = [
     "ModelCheckpoint",
     "ModelSummary",
     "ProgressBar",
+    "StochasticWeightAveraging",
     "Timer",
 ]

@@ -48,6 +48,7 @@ def make_callbacks(trainer: Any, flags: dict[str, Any]) -> list[Callback]:
         ModelCheckpoint,
         ModelSummary,
         ProgressBar,
+        StochasticWeightAveraging,
         Timer,
     )
 
@@ -69,6 +70,9 @@ def make_callbacks(trainer: Any, flags: dict[str, Any]) -> list[Callback]:
     summary_mode = flags["weights_summary"]
     if flags["enable_model_summary"] and summary_mode is not None and not has(ModelSummary):
         callbacks.append(ModelSummary(max_depth=-1 if summary_mode == "full" else 1))
+
+    if flags["stochastic_weight_avg"] and not has(StochasticWeightAveraging):
+        callbacks.append(StochasticWeightAveraging())  # 1.x: the flag adds the callback with its defaults
 
     checkpointing = flags["enable_checkpointing"] and flags["checkpoint_callback"]
     if not checkpointing and has(ModelCheckpoint):

@@ -96,9 +96,6 @@ class Trainer(StageRunner):
         self.prepare_data_per_node: bool = f["prepare_data_per_node"]
         self.inference_mode: bool = f["inference_mode"]
         self.log_gpu_memory = f["log_gpu_memory"]
-        if f["stochastic_weight_avg"]:
-            raise MisconfigurationError("stochastic_weight_avg=True is not supported; use "
-                                        "torch.optim.swa_utils in a callback instead")
 
         root = f["default_root_dir"] or os.getcwd()
         self._default_root_dir = os.path.normpath(os.fspath(root))
