@@ -72,22 +72,28 @@ def short_fit_flags(given: dict[str, Any], callback: Callback, max_steps: int,
     return override_flags(given, settings)
 
 
-@functools.cache
-def _short_fit_class(trainer_class: type) -> type:
-    """``trainer_class`` whose fits leave out the module's ``configure_callbacks`` (a subclass, made once).
+class _WithoutModuleCallbacks(HookDispatcher):
+    """The short fit's dispatcher: the module's ``configure_callbacks`` is not asked for callbacks.
 
     A short fit must run only the finder's callback: a ModelCheckpoint or EarlyStopping that the module brings in
     would write checkpoints or stop the sweep.
     """
-    if not hasattr(trainer_class, "_merge_module_callbacks"):  # pragma: no cover - guards an engine refactor
-        raise RuntimeError(f"{trainer_class.__name__} has no _merge_module_callbacks step; the tuner's short fits "
-                           "need it to leave out the module's configure_callbacks")
 
-    def _merge_module_callbacks(self: Any) -> None:
-        self._hooks.rebuild(self.callbacks, self.lightning_module, self.profiler)
+    def module(self, hook: str, *args: Any, **kwargs: Any) -> Any:
+        if hook == "configure_callbacks":
+            return None
+        return super().module(hook, *args, **kwargs)
 
-    return type(f"Tuning{trainer_class.__name__}", (trainer_class,),
-                {"_merge_module_callbacks": _merge_module_callbacks, "__module__": __name__})
+
+@functools.cache
+def _short_fit_class(trainer_class: type) -> type:
+    """``trainer_class`` whose fits leave out the module's ``configure_callbacks`` (a subclass, made once)."""
+
+    def __init__(self: Any, **flags: Any) -> None:
+        trainer_class.__init__(self, **flags)
+        self._hooks = _WithoutModuleCallbacks(self)  # resolved afresh when the fit starts
+
+    return type(f"Tuning{trainer_class.__name__}", (trainer_class,), {"__init__": __init__, "__module__": __name__})
 
 
 class TuningSession:
