@@ -12,7 +12,10 @@ from trainer_core.callbacks.lr_monitor import LearningRateMonitor
 from trainer_core.callbacks.model_checkpoint import ModelCheckpoint
 from trainer_core.callbacks.model_summary import ModelSummary
 from trainer_core.callbacks.prediction_writer import BasePredictionWriter
-from trainer_core.callbacks.progress import ProgressBar
+from trainer_core.callbacks.progress import ProgressBar, TQDMProgressBar
+from trainer_core.callbacks.progress_base import ProgressBarBase
+from trainer_core.callbacks.rich_model_summary import RichModelSummary
+from trainer_core.callbacks.rich_progress import RichProgressBar
 from trainer_core.callbacks.swa import StochasticWeightAveraging
 from trainer_core.callbacks.timer import Timer
 
@@ -29,6 +32,10 @@ __all__ = [
     "ModelCheckpoint",
     "ModelSummary",
     "ProgressBar",
+    "ProgressBarBase",
+    "RichModelSummary",
+    "RichProgressBar",
     "StochasticWeightAveraging",
+    "TQDMProgressBar",
     "Timer",
 ]

@@ -22,9 +22,9 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from trainer_core.callback import Callback
+from trainer_core.callbacks.progress_base import ProgressBarBase
 
-__all__ = ["ProgressBar"]
+__all__ = ["ProgressBar", "ProgressBarBase", "TQDMProgressBar"]
 
 _RUNNING_LOSS_WINDOW = 20
 
@@ -54,7 +54,7 @@ def _losses_in(outputs: Any) -> list[torch.Tensor]:
     return []
 
 
-class ProgressBar(Callback):
+class ProgressBar(ProgressBarBase):
     """A tqdm progress bar for fit, validate, test and predict.
 
     Args:
@@ -307,3 +307,7 @@ class ProgressBar(Callback):
         for bar in (self.val_progress_bar, self.test_progress_bar, self.predict_progress_bar, self.main_progress_bar):
             self._close(bar)
         self.main_progress_bar = self.val_progress_bar = self.test_progress_bar = self.predict_progress_bar = None
+
+
+# 1.5's name for the tqdm bar.
+TQDMProgressBar = ProgressBar

@@ -48,6 +48,7 @@ def make_callbacks(trainer: Any, flags: dict[str, Any]) -> list[Callback]:
         ModelCheckpoint,
         ModelSummary,
         ProgressBar,
+        ProgressBarBase,
         StochasticWeightAveraging,
         Timer,
     )
@@ -61,10 +62,10 @@ def make_callbacks(trainer: Any, flags: dict[str, Any]) -> list[Callback]:
     # Progress bar: enable_progress_bar (2.x) or progress_bar_refresh_rate (1.x; 0 disables).
     refresh = flags["progress_bar_refresh_rate"]
     bar_on = flags["enable_progress_bar"] and refresh != 0
-    if bar_on and not has(ProgressBar):
+    if bar_on and not has(ProgressBarBase):
         callbacks.append(ProgressBar(refresh_rate=refresh or 1, process_position=flags["process_position"] or 0))
-    elif not bar_on and has(ProgressBar):
-        raise MisconfigurationError("a ProgressBar callback was passed but enable_progress_bar=False / "
+    elif not bar_on and has(ProgressBarBase):
+        raise MisconfigurationError("a progress bar callback was passed but enable_progress_bar=False / "
                                     "progress_bar_refresh_rate=0 turns the bar off; remove one of them")
 
     summary_mode = flags["weights_summary"]

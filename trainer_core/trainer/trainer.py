@@ -341,7 +341,7 @@ class Trainer(StageRunner):
 
     @property
     def progress_bar_callback(self) -> Any:
-        found = self._find_callbacks("ProgressBar")
+        found = self._find_callbacks("ProgressBarBase")
         return found[0] if found else None
 
     def describe_hooks(self) -> str:
