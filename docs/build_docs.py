@@ -93,7 +93,7 @@ EXAMPLES: dict[str, str] = {
     'enable_checkpointing': '`Trainer(enable_checkpointing=False)`',
     'checkpoint_callback': '`Trainer(checkpoint_callback=False)`',
     'resume_from_checkpoint': '`Trainer(resume_from_checkpoint="last.ckpt")  # prefer fit(ckpt_path=...)`',
-    'stochastic_weight_avg': '`Trainer(stochastic_weight_avg=True)  # raises: use an SWA callback`',
+    'stochastic_weight_avg': '`Trainer(stochastic_weight_avg=True)  # adds StochasticWeightAveraging()`',
 }
 
 
