@@ -220,7 +220,16 @@ def test_many_visible_charts_are_redrawn_a_few_per_tick(view):
     view.session.model.apply([{"type": "metrics", "step": 100, "epoch": 1, "time": 300.0,
                                "metrics": {f"train_m{i}": 1.0 for i in range(11)}}])
     for chart in on_screen:
-        chart.drawn_at = 0.0
+        chart.drawn_at = 1.0  # drawn long ago
     before = {chart: chart.redraws for chart in on_screen}
     view.refresh()
-    assert sum(chart.redraws - before[chart] for chart in on_screen) == 3
+    assert sum(chart.redraws - before[chart] for chart in on_screen) == 2
+    view.refresh()  # the next tick takes the next ones (a rotating order)
+    assert sum(chart.redraws - before[chart] for chart in on_screen) == 4
+    for chart in on_screen:
+        chart.drawn_at = 0.0  # never drawn: a first draw scans whole buffers, one chart per tick
+    view.session.model.apply([{"type": "metrics", "step": 101, "epoch": 1, "time": 301.0,
+                               "metrics": {f"train_m{i}": 2.0 for i in range(11)}}])
+    before = {chart: chart.redraws for chart in on_screen}
+    view.refresh()
+    assert sum(chart.redraws - before[chart] for chart in on_screen) == 1
