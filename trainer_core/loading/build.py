@@ -16,7 +16,7 @@ from trainer_core.loading.errors import DataError, ScriptError
 from trainer_core.loading.script import import_script, pick_class
 
 if TYPE_CHECKING:
-    from trainer_core.runner import RunSpec
+    from trainer_core.loading.spec import RunSpec
 
 __all__ = ["load_classes", "build_model", "build_datamodule", "check_init_args", "init_defaults"]
 
