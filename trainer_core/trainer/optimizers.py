@@ -13,6 +13,8 @@ from trainer_core.precision.plugins import StepClosure
 
 __all__ = ["parse_optimizers", "LightningOptimizer", "step_schedulers", "scheduler_config"]
 
+# The keys that tell the trainer when to step a scheduler: meaningless when the user steps it (manual optimization).
+_STEPPING_KEYS = {"interval", "frequency", "reduce_on_plateau", "monitor", "strict"}
 _SCHEDULER_KEYS = {"scheduler", "interval", "frequency", "monitor", "strict", "name", "reduce_on_plateau", "opt_idx"}
 
 
@@ -40,6 +42,11 @@ def scheduler_config(item: Any, monitor: str | None = None, automatic: bool = Tr
                           f"Accepted keys: {sorted(_SCHEDULER_KEYS - {'opt_idx', 'reduce_on_plateau'})}",
                           RuntimeWarning, stacklevel=2)
             item = {key: value for key, value in item.items() if key not in unknown}
+        stepping = sorted(set(item) & _STEPPING_KEYS)
+        if stepping and not automatic:  # 1.5 warns: these keys only tell the trainer how to step
+            warnings.warn(f"The lr_scheduler dict has the key(s) {stepping}, which are ignored under manual "
+                          "optimization: call lr_scheduler.step() yourself in training_step (or at epoch end).",
+                          RuntimeWarning, stacklevel=2)
         config = {"interval": "epoch", "frequency": 1, "monitor": monitor, "strict": True, "name": None, **item}
     else:
         config = {"scheduler": item, "interval": "epoch", "frequency": 1, "monitor": monitor, "strict": True,

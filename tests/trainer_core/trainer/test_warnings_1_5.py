@@ -72,3 +72,33 @@ def test_resuming_without_a_callback_whose_state_the_checkpoint_holds_warns(tmp_
     with pytest.warns(UserWarning, match="holds the state of callbacks this Trainer does not have: EarlyStopping"):
         second.fit(BoringModel(), ckpt_path=str(path))
     assert second.current_epoch == 2
+
+
+class _ManualWithScheduler(BoringModel):
+    def __init__(self, scheduler_keys: dict[str, Any]) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.scheduler_keys = scheduler_keys
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        opt = self.optimizers()
+        opt.zero_grad()
+        loss = self(batch).sum()
+        self.manual_backward(loss)
+        opt.step()
+
+    def configure_optimizers(self) -> Any:
+        opt = torch.optim.SGD(self.parameters(), lr=0.1)
+        scheduler = torch.optim.lr_scheduler.StepLR(opt, step_size=1)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": scheduler, **self.scheduler_keys}}
+
+
+def test_scheduler_keys_that_only_steer_the_trainer_warn_under_manual_optimization(tmp_path: Path) -> None:
+    with pytest.warns(RuntimeWarning, match=r"key\(s\) \['frequency', 'interval'\], which are ignored under manual"):
+        _trainer(tmp_path).fit(_ManualWithScheduler({"interval": "step", "frequency": 2}))
+
+
+def test_a_plain_scheduler_dict_under_manual_optimization_does_not_warn(tmp_path: Path,
+                                                                        recwarn: pytest.WarningsRecorder) -> None:
+    _trainer(tmp_path).fit(_ManualWithScheduler({"name": "my-lr"}))
+    assert not [w for w in recwarn if "ignored under manual" in str(w.message)]
