@@ -92,7 +92,6 @@ class SweepView(QWidget):
         self.parallel = ParallelCoordinatesView()
         self.importance = style_plot(pg.PlotWidget())
         self.importance.setLabel("bottom", "importance (share of the metric's variance)")
-        self.importance.getPlotItem().hideAxis("left")
         self.charts = QTabWidget()
         self.charts.addTab(self.best_plot, "Best so far")
         self.charts.addTab(self.parallel, "Parallel coordinates")
@@ -102,8 +101,8 @@ class SweepView(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.charts)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
@@ -123,6 +122,7 @@ class SweepView(QWidget):
         table = trials_table(snap)
         best_row = {i for i, t in enumerate(snap.trials) if best is not None and t.number == best.number}
         self.model.set_table(table, best_row)
+        self.table.resizeColumnsToContents()  # full parameter names in the headers
         self.apply_best.setEnabled(best is not None)
         self._refresh_chart()
 
@@ -169,8 +169,13 @@ class SweepView(QWidget):
                                             name="trial value"))
         curve = best_so_far(snap.trials, snap.direction)
         if curve:
+            # A staircase: the best stays flat until a trial beats it, then jumps at that trial.
             xs, ys = np.array(curve, dtype=np.float64).T
-            plot.addItem(pg.PlotCurveItem(xs, ys, pen=pg.mkPen(color_for(0), width=2), stepMode=None))
+            end = max(max(t.number for t in snap.trials), xs[-1]) + 0.5
+            # Each best holds from its trial to the next one's: (x0, y0), (x1, y0), (x1, y1), (x2, y1), ...
+            step_x = np.repeat(np.append(xs, end), 2)[1:-1]
+            step_y = np.repeat(ys, 2)
+            plot.addItem(pg.PlotCurveItem(step_x, step_y, pen=pg.mkPen(color_for(0), width=2), name="best so far"))
 
     def _draw_parallel(self, snap: SweepSnapshot) -> None:
         trials = [t for t in snap.trials if t.params]
@@ -187,16 +192,19 @@ class SweepView(QWidget):
             text = pg.TextItem("Parameter importance appears once three trials have completed", anchor=(0.5, 0.5),
                                color=plot_colors().muted)
             plot.addItem(text)
+            plot.hideAxis("left")
             plot.setRange(xRange=(0, 1), yRange=(0, 1))
             return
         ys = np.arange(len(items), dtype=np.float64)
         widths = np.array([v for _, v in items], dtype=np.float64)
         plot.addItem(pg.BarGraphItem(x0=0, y=ys, height=0.6, width=widths, brush=color_for(0)))
-        for y, (name, value) in zip(ys, items):
-            label = pg.TextItem(f"{name}  {value:.2f}", anchor=(0, 0.5), color=plot_colors().foreground)
-            label.setPos(0.01, y)
+        plot.showAxis("left")
+        plot.getAxis("left").setTicks([[(y, name) for y, (name, _) in zip(ys, items)]])
+        for y, (_, value) in zip(ys, items):  # the share, just past the end of its bar
+            label = pg.TextItem(f"{value:.2f}", anchor=(0, 0.5), color=plot_colors().foreground)
+            label.setPos(value + 0.01, y)
             plot.addItem(label)
-        plot.setRange(xRange=(0, 1.05), yRange=(-0.6, len(items) - 0.4))
+        plot.setRange(xRange=(0, 1.1), yRange=(-0.6, len(items) - 0.4))
 
     def _on_double_click(self, index: Any) -> None:
         if self.snapshot is None:

@@ -68,7 +68,10 @@ def test_the_view_draws_the_trials_and_emits_its_signals(qtbot, tmp_path: Path) 
     assert view.parallel.axes == [], "charts not on screen are drawn when shown, not on every snapshot"
     view.charts.setCurrentIndex(1)
     assert len(view.parallel.axes) == 3, "lr, hidden and the metric"
-    assert [round(v, 3) for v in view.best_plot.getPlotItem().listDataItems()[-1].getData()[1]] == [0.5, 0.2, 0.2]
+    staircase = view.best_plot.getPlotItem().listDataItems()[-1].getData()
+    # 0.5 from trial 0 until trial 1 beats it, then 0.2 held to the last trial
+    assert list(zip(staircase[0], [round(v, 3) for v in staircase[1]])) == [
+        (0, 0.5), (1, 0.5), (1, 0.2), (3, 0.2), (3, 0.2), (3.5, 0.2)]
     with qtbot.waitSignal(view.best_applied) as applied:
         view.apply_best.click()
     assert applied.args[0] == snap.best.params
