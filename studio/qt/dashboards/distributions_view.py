@@ -45,6 +45,12 @@ RIDGE_LINES = 24  # curves in the ridge plot (evenly spread over the steps, the 
 VALUE_BINS = 64
 
 
+def _shade(line: int, lines: int) -> float:
+    """Colour-map position of ridge ``line``: the middle 70 % of viridis, whose ends vanish on a dark or a light
+    background."""
+    return 0.15 + 0.7 * line / max(lines - 1, 1)
+
+
 class DistributionsView(QWidget):
     """The Distributions tab: a filterable tag list beside the chosen tag's heatmap or ridge plot."""
 
@@ -225,7 +231,7 @@ class DistributionsView(QWidget):
             # Each ridge scaled to its own peak (1.6 rows high), so a spiky early step does not flatten the rest.
             height = 1.6 * row / max(float(row.max()), 1e-12)
             curve = pg.PlotDataItem(centers, offset + height,
-                                    pen=pg.mkPen(colors.map(line / max(len(picks) - 1, 1), mode="qcolor"), width=1.5))
+                                    pen=pg.mkPen(colors.map(_shade(line, len(picks)), mode="qcolor"), width=1.5))
             self.plot_item.addItem(curve)
             self.ridges.append(curve)
             ticks.append((offset, f"{int(self.steps[index]):,}"))

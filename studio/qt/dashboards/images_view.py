@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -89,6 +90,7 @@ class ImagePanel(QFrame):
         self.shown_step: int | None = None
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setFixedWidth(_THUMB + 40)  # panels flow in columns; zoom for the full size
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)  # no stretching in a tall grid row
         self.title = QLabel(tag)
         self.title.setObjectName("imageTag")
         self.title.setWordWrap(True)
