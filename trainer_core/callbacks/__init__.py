@@ -6,6 +6,7 @@ from trainer_core.callback import Callback
 from trainer_core.callbacks.device_stats import DeviceStatsMonitor
 from trainer_core.callbacks.early_stopping import EarlyStopping
 from trainer_core.callbacks.finetuning import BackboneFinetuning, BaseFinetuning
+from trainer_core.callbacks.gpu_stats_monitor import GPUStatsMonitor
 from trainer_core.callbacks.gradient_accumulation import GradientAccumulationScheduler
 from trainer_core.callbacks.lambda_function import LambdaCallback
 from trainer_core.callbacks.lr_monitor import LearningRateMonitor
@@ -18,6 +19,7 @@ from trainer_core.callbacks.rich_model_summary import RichModelSummary
 from trainer_core.callbacks.rich_progress import RichProgressBar
 from trainer_core.callbacks.swa import StochasticWeightAveraging
 from trainer_core.callbacks.timer import Timer
+from trainer_core.callbacks.xla_stats_monitor import XLAStatsMonitor
 
 __all__ = [
     "BackboneFinetuning",
@@ -26,6 +28,7 @@ __all__ = [
     "Callback",
     "DeviceStatsMonitor",
     "EarlyStopping",
+    "GPUStatsMonitor",
     "GradientAccumulationScheduler",
     "LambdaCallback",
     "LearningRateMonitor",
@@ -38,4 +41,5 @@ __all__ = [
     "StochasticWeightAveraging",
     "TQDMProgressBar",
     "Timer",
+    "XLAStatsMonitor",
 ]
