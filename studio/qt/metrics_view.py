@@ -97,6 +97,9 @@ class MetricsView(QWidget):
         self.x_axis.addItem("Wall time", "time")
         self.x_axis.setToolTip("What the charts' x axis shows")
         self.x_axis.currentIndexChanged.connect(lambda _: self.refresh(force=True))
+        export = QPushButton("Export…")
+        export.setToolTip("Save the grid as a PNG picture, or every metric's raw and smoothed values as one CSV")
+        export.clicked.connect(lambda: self.export_grid())
         fit = QPushButton("Fit")
         fit.setToolTip("Show all points again in every chart (auto range)")
         fit.clicked.connect(self._on_fit)
@@ -117,6 +120,7 @@ class MetricsView(QWidget):
         controls.addWidget(QLabel("x"))
         controls.addWidget(self.x_axis)
         controls.addWidget(fit)
+        controls.addWidget(export)
         controls.addWidget(self.back)
 
         self.container = QWidget()
@@ -181,7 +185,7 @@ class MetricsView(QWidget):
             for key, spec in section.specs.items():
                 if name in spec.series:
                     if key not in section.widgets:
-                        section._build()
+                        section.build()
                     return section.widgets[key]
         return None
 
@@ -282,6 +286,31 @@ class MetricsView(QWidget):
             Path(path).write_text(series_csv(series, x_name=chart.x_mode), encoding="utf-8")
             return path
         return export_plot(chart.plot, path)
+
+    def export_grid(self, path: str | None = None) -> str:
+        """Write the grid as it looks (.png) or every metric's raw and smoothed values in named columns (.csv)."""
+        if path is None:
+            path = ask_save_path(self, "Export metrics", "metrics.csv", "CSV data (*.csv);;PNG image (*.png)")
+            if not path:
+                return ""
+        if Path(path).suffix.lower() == ".png":
+            page = self.stack.currentWidget()
+            target = self.container if page is self.scroll else page
+            target.grab().save(path)
+            return path
+        from studio.models.dashboards.report import series_csv
+        from studio.models.smoothing import ema
+
+        weight = self.weight
+        columns: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for name in self.store.names():
+            series = self.store.series(name)
+            x, y = series.view()
+            columns[name] = (x.copy(), y.copy())
+            if weight > 0 and series.kind == "step":
+                columns[f"{name} (smoothed {weight:.3g})"] = (x.copy(), ema(y, weight))
+        Path(path).write_text(series_csv(columns), encoding="utf-8")
+        return path
 
     # --- grouping ---------------------------------------------------------------------------------------------
     def _regroup(self, charts: list[Chart]) -> None:

@@ -76,7 +76,7 @@ class ChartSection(QWidget):
         if changed:
             self._update_header()
             if self.expanded:
-                self._build()
+                self.build()
                 self.relayout()
 
     def set_filter(self, text: str) -> int:
@@ -104,7 +104,7 @@ class ChartSection(QWidget):
         """Place the matching charts in the grid (the others are hidden)."""
         if not self.expanded:
             return
-        self._build()
+        self.build()
         matching = {c.key for c in self._matching()}
         for widget in self.widgets.values():
             self.grid.removeWidget(widget)
@@ -127,7 +127,8 @@ class ChartSection(QWidget):
         widget.setMaximumHeight(CHART_HEIGHT)
         self.relayout()
 
-    def _build(self) -> None:
+    def build(self) -> None:
+        """Create the widgets of charts that have none yet (called on expand; the grid calls it to reach one)."""
         for key, chart in self.specs.items():
             if key in self.widgets:
                 continue

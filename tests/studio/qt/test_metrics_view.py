@@ -171,6 +171,16 @@ def test_export_writes_named_raw_and_smoothed_columns_without_pyqtgraphs_dialog(
         assert (tmp_path / f"loss{suffix}").stat().st_size > 500, written
 
 
+def test_grid_export_writes_every_metric_or_a_picture(view, tmp_path):
+    feed(view, 30, extra=lambda s: {"lr-Adam": 0.1})
+    csv = view.export_grid(str(tmp_path / "all.csv"))
+    header = open(csv).readline().strip().split(",")
+    assert header == ["step", "train_loss", "train_loss (smoothed 0.6)", "lr-Adam", "lr-Adam (smoothed 0.6)",
+                      "val_loss"]
+    png = view.export_grid(str(tmp_path / "grid.png"))
+    assert (tmp_path / "grid.png").stat().st_size > 1000, png
+
+
 def test_dark_theme_at_runtime_repaints_existing_charts(view, qapp):
     """Bug 10: axes, legend and background of an open chart follow a theme switch."""
     from studio.qt.plot_style import plot_colors
