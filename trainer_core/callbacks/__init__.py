@@ -13,6 +13,7 @@ from trainer_core.callbacks.lr_monitor import LearningRateMonitor
 from trainer_core.callbacks.model_checkpoint import ModelCheckpoint
 from trainer_core.callbacks.model_summary import ModelSummary
 from trainer_core.callbacks.prediction_writer import BasePredictionWriter
+from trainer_core.callbacks.pruning import ModelPruning
 from trainer_core.callbacks.progress import ProgressBar, TQDMProgressBar
 from trainer_core.callbacks.progress_base import ProgressBarBase
 from trainer_core.callbacks.rich_model_summary import RichModelSummary
@@ -33,6 +34,7 @@ __all__ = [
     "LambdaCallback",
     "LearningRateMonitor",
     "ModelCheckpoint",
+    "ModelPruning",
     "ModelSummary",
     "ProgressBar",
     "ProgressBarBase",
