@@ -8,7 +8,11 @@ from trainer_core.bolts.callbacks.data_monitor import ModuleDataMonitor, Trainin
 from trainer_core.bolts.callbacks.optional_packages import ORTCallback, SparseMLCallback
 from trainer_core.bolts.callbacks.printing import PrintTableMetricsCallback
 from trainer_core.bolts.callbacks.ssl import BYOLMAWeightUpdate, KNNOnlineEvaluator, SSLOnlineEvaluator
-from trainer_core.bolts.callbacks.verification import BatchGradientVerification, BatchGradientVerificationCallback
+from trainer_core.bolts.callbacks.verification import (
+    BatchGradientVerification,
+    BatchGradientVerificationCallback,
+    check_batch_independence,
+)
 from trainer_core.bolts.callbacks.vision import (
     ConfusedLogitCallback,
     LatentDimInterpolator,
@@ -31,4 +35,5 @@ __all__ = [
     "SparseMLCallback",
     "TensorboardGenerativeModelImageSampler",
     "TrainingDataMonitor",
+    "check_batch_independence",
 ]

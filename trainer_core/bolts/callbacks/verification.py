@@ -16,8 +16,8 @@ from torch import nn
 from trainer_core.callback import Callback
 from trainer_core.utilities.apply import apply_to_tensors
 
-__all__ = ["BatchGradientVerification", "BatchGradientVerificationCallback", "default_input_mapping",
-           "default_output_mapping"]
+__all__ = ["BatchGradientVerification", "BatchGradientVerificationCallback", "check_batch_independence",
+           "default_input_mapping", "default_output_mapping"]
 
 MIXING_MESSAGE = (
     "Your model is mixing data across the batch dimension: the gradient of one sample's output reaches other "
@@ -123,3 +123,46 @@ class BatchGradientVerificationCallback(Callback):
         if not verification.check(example, input_mapping=self._input_mapping, output_mapping=self._output_mapping,
                                   sample_idx=self._sample_idx):
             raise RuntimeError(MIXING_MESSAGE)
+
+
+def _example_batch(model: nn.Module) -> Any:
+    example = getattr(model, "example_input_array", None)
+    if example is not None:
+        return example
+    loader_fn = getattr(model, "train_dataloader", None)
+    if callable(loader_fn):
+        batch = next(iter(loader_fn()))
+        # A training batch is usually (inputs, targets): the model's forward takes the inputs.
+        return batch[0] if isinstance(batch, (list, tuple)) and len(batch) > 1 else batch
+    raise ValueError(f"{type(model).__name__} has no example_input_array and no train_dataloader to take a batch "
+                     "from: set self.example_input_array to a batch of at least two samples")
+
+
+def check_batch_independence(model: nn.Module, input_array: Any = None, sample_idx: int = 0) -> tuple[bool, str]:
+    """Whether ``model`` keeps the samples of a batch apart, with the answer in plain words.
+
+    The input is ``input_array``, else ``model.example_input_array``, else the inputs of the first training batch.
+    A model that mixes only in training mode and not in eval mode mixes through batch statistics (BatchNorm), which
+    is expected and said so. The model's mode is restored afterwards.
+
+    Returns:
+        ``(independent, message)``; ``independent`` is False only for mixing that is not batch statistics.
+    """
+    batch = input_array if input_array is not None else _example_batch(model)
+    size = next((t.size(0) for t in _tensors(batch) if t.dim() > 0), 0)
+    was_training = model.training
+    try:
+        model.train()
+        in_training = BatchGradientVerification(model).check(batch, sample_idx=sample_idx)
+        model.eval()
+        in_eval = BatchGradientVerification(model).check(batch, sample_idx=sample_idx)
+    finally:
+        model.train(was_training)
+    name = type(model).__name__
+    if in_training and in_eval:
+        return True, (f"{name} keeps the samples of a batch apart: the output for sample {sample_idx} depends on input "
+                      f"sample {sample_idx} only (checked with a batch of {size}).")
+    if in_eval:
+        return True, (f"{name} mixes samples only in training mode, through batch statistics (a BatchNorm-like "
+                      "layer); in eval mode the samples stay apart. This is expected for such layers.")
+    return False, f"{name}: {MIXING_MESSAGE} (checked with a batch of {size})"

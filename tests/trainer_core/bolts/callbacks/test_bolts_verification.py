@@ -69,3 +69,24 @@ def test_callback_raises_a_plain_explanation_for_a_mixing_model() -> None:
     del module.example_input_array
     with pytest.raises(ValueError, match="example_input_array"):
         BatchGradientVerificationCallback().on_train_start(None, module)
+
+
+def test_check_batch_independence_says_the_result_in_plain_words() -> None:
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from trainer_core.bolts.callbacks import check_batch_independence
+
+    ok, message = check_batch_independence(Clean(), torch.randn(4, 4))
+    assert ok and "keeps the samples of a batch apart" in message and "batch of 4" in message
+    ok, message = check_batch_independence(Module())  # example_input_array of 3
+    assert not ok and "mixing data across the batch dimension" in message and "batch of 3" in message
+    batchnorm = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)).eval()
+    ok, message = check_batch_independence(batchnorm, torch.randn(5, 4))
+    assert ok and "batch statistics" in message and not batchnorm.training, "the mode is restored"
+
+    class FromLoader(Clean):
+        def train_dataloader(self) -> DataLoader:
+            return DataLoader(TensorDataset(torch.randn(8, 4), torch.zeros(8)), batch_size=6)
+
+    ok, message = check_batch_independence(FromLoader())
+    assert ok and "batch of 6" in message, "the inputs of the first training batch"
