@@ -318,9 +318,9 @@ def check_callbacks(name: str, value: Any) -> list[Any]:
 def check_str_or_none(name: str, value: Any) -> str | None:
     if value is None:
         return None
-    if isinstance(value, str) or hasattr(value, "__fspath__"):
-        return str(value)
-    raise _fail(name, value, "a path string or None")
+    if (isinstance(value, str) or hasattr(value, "__fspath__")) and "\0" not in str(value):
+        return str(value)  # a NUL byte fits no file name: the OS call would fail later with ValueError
+    raise _fail(name, value, "a path string (without NUL characters) or None")
 
 
 def check_auto_lr(name: str, value: Any) -> bool | str:

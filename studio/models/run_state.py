@@ -7,7 +7,6 @@ changed. Replaying an ``events.jsonl`` file through ``apply`` reproduces exactly
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections import deque
@@ -19,6 +18,7 @@ import numpy as np
 from studio.models.dashboards.media import MediaStore
 from studio.models.metric_store import MetricStore, to_number
 from studio.protocol import events as ev
+from studio.protocol.stream import read_events_file
 
 __all__ = ["RunStatus", "Progress", "RunModel", "load_events"]
 
@@ -129,6 +129,7 @@ class RunModel:
         self.started_at: float | None = time.time() if mode is not None else None
         self.ended_at: float | None = None
         self.events_seen = 0
+        self.events_skipped = 0  # malformed events apply() could not use
         self._epoch_points: dict[str, tuple[Any, int]] = {}
 
     # --- queries ----------------------------------------------------------------------------------------------
@@ -157,10 +158,15 @@ class RunModel:
         if batch and self.status == RunStatus.STARTING:
             self.status = RunStatus.RUNNING  # the child is talking (tuner runs start without run_started)
         for event in batch:
-            kind = event.get("type", "")
-            handler = _HANDLERS.get(kind)
+            kind = event.get("type", "") if isinstance(event, dict) else None
+            handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
             if handler is not None:
-                handler(self, event)
+                try:
+                    handler(self, event)
+                except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError):
+                    # A malformed event (a string where a number belongs...) is counted, never fatal to the GUI.
+                    self.events_skipped += 1
+                    continue
                 seen.add(ev.METRICS if kind == _METRICS_BLOCK else kind)
         self.events_seen += len(batch)
         return seen
@@ -339,15 +345,5 @@ _HANDLERS = {
 
 
 def load_events(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Read an ``events.jsonl`` file (a torn last line from a killed run is skipped)."""
-    out: list[dict[str, Any]] = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return out
+    """Read an ``events.jsonl`` file (torn, garbage or non-event lines are skipped: see ``read_events_file``)."""
+    return read_events_file(path).events

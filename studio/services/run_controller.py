@@ -30,6 +30,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.protocol import events as ev
 from studio.protocol.events import exit_code_meaning
+from studio.protocol.stream import well_formed
 from studio.worker.entry import child_main
 
 __all__ = ["RunController"]
@@ -71,6 +72,7 @@ class RunController(QObject):
         self.run_id: str | None = None
         self.detached: list[Any] = []  # processes handed over by detach(), newest last
         self.received = 0  # events (a columnar metrics block counts as the events it carries)
+        self.dropped = 0  # malformed messages and events left out (see studio.protocol.stream.well_formed)
 
     # --- queries ----------------------------------------------------------------------------------------------
     @property
@@ -121,6 +123,7 @@ class RunController(QObject):
         self._killed_by_user = False
         self._stop_requested = False
         self.received = 0
+        self.dropped = 0
         self._timer.start()
         self.started.emit(self.run_id)
         return self.run_id
@@ -204,7 +207,12 @@ class RunController(QObject):
             except (EOFError, OSError):
                 closed = True
                 break
-            out.extend(batch)
+            except Exception:  # noqa: BLE001 - a message that does not unpickle is dropped, never fatal to the GUI
+                self.dropped += 1
+                continue
+            events, dropped = well_formed(batch)
+            self.dropped += dropped
+            out.extend(events)
             if deadline is not None and time.perf_counter() > deadline:
                 break
         for event in out:

@@ -16,6 +16,7 @@ Examples:
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -26,6 +27,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.models.config import RunConfig
 from studio.models.run_state import RunModel, RunStatus, load_events
+from studio.protocol.stream import read_events_file
 from studio.services.run_controller import RunController
 
 __all__ = ["RunSession"]
@@ -79,11 +81,13 @@ class RunSession(QObject):
         run_id = uuid.uuid4().hex[:12]
         private = Path(runs_dir) / ".studio"
         private.mkdir(parents=True, exist_ok=True)
+        # A run that fails before the trainer makes its run folder still gets one (the Runs tab lists it).
+        failed_dir = Path(runs_dir) / "failed" / f"{time.strftime('%Y%m%d-%H%M%S')}-{run_id}"
         request: dict[str, Any] = {
             "run_id": run_id,
             "spec": spec,
             "faulthandler_path": str(private / f"{run_id}-native-crash.txt"),
-            "fallback_events_path": str(private / f"{run_id}-events.jsonl"),
+            "fallback_events_path": str(failed_dir / "events.jsonl"),
         }
         if synthetic is not None:
             request["synthetic"] = synthetic
@@ -140,9 +144,14 @@ class RunSession(QObject):
             path = path / "events.jsonl"
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist; choose a run folder that holds events.jsonl.")
-        events = load_events(path)
+        read = read_events_file(path)
+        events = read.events
         self.model.reset()
+        note = read.skipped_note(path)
+        if note:  # say what was left out: a torn last line from a killed run, garbage written over the file
+            self.model.log("studio", note)
         self.model.log_dir = str(path.parent)
+        self.model.media.run_dir = str(path.parent)  # media paths are relative to where the folder is now
         self.model.apply(events)
         if not self.model.ended:
             # Command-line runs have no worker to write run_finished: their last stage_finished tells the outcome.
@@ -156,6 +165,36 @@ class RunSession(QObject):
         self.updated.emit({e.get("type", "") for e in events})
         self.run_ended.emit(self.model.status, self.model.reason)
 
+    def _record_failed_run(self) -> None:
+        """Give a run that failed before it had a run folder one, so the Runs tab lists it with its error.
+
+        The worker wrote what it could (the exception and the final event) to the request's fallback file; a run
+        that died natively or was killed before that left nothing. Either way the file gets a ``run_started`` (the
+        mode and configuration) first and a final ``run_finished`` (failed, with the reason) when it has none.
+        """
+        request = self.last_request
+        path = Path(str(request.get("fallback_events_path") or ""))
+        if not path.name:
+            return
+        try:
+            written = load_events(path) if path.is_file() else []
+            events = [e for e in written if e.get("type") != "run_started"]
+            started = {"type": "run_started", "run_id": request.get("run_id"), "seq": -1,
+                       "time": self.model.started_at or time.time(), "mode": self.model.mode,
+                       "log_dir": str(path.parent), "config": request.get("spec") or {}}
+            if not any(e.get("type") == "run_finished" for e in events):
+                events.append({"type": "run_finished", "run_id": request.get("run_id"), "seq": len(events),
+                               "time": time.time(), "status": RunStatus.FAILED, "reason": self.model.reason,
+                               "metrics": {}, "result": {}})
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w", encoding="utf-8") as handle:
+                for event in [started, *events]:
+                    handle.write(json.dumps(event, default=repr) + "\n")
+        except OSError as error:
+            self.model.log("error", f"could not record the failed run in {path.parent}: {error}")
+            return
+        self.model.log_dir = str(path.parent)
+
     def _on_events(self, batch: list[dict[str, Any]]) -> None:
         seen = self.model.apply(batch)
         self.updated.emit(seen)
@@ -168,6 +207,8 @@ class RunSession(QObject):
             self.model.log("error", f"run failed: {reason}")
         self.model.log("studio", f"{time.strftime('%H:%M:%S')} run {self.model.status}"
                        + (f": {self.model.reason}" if self.model.reason else ""))
+        if self.model.status == RunStatus.FAILED and not self.model.log_dir and self.last_request:
+            self._record_failed_run()
         if self.model.log_dir:
             self.model.log("studio", f"run folder: {self.model.log_dir}")
         self.updated.emit({"status"})
