@@ -11,9 +11,12 @@ def test_transforms_and_dims_are_accepted_with_a_deprecation_warning() -> None:
     def flip(x: object) -> object:
         return x
 
-    with pytest.warns(DeprecationWarning, match=r"LightningDataModule\(train_transforms=...\) is deprecated"):
+    with pytest.warns(DeprecationWarning) as record:
         dm = pl.LightningDataModule(train_transforms=flip, val_transforms=flip, test_transforms=flip,
                                     dims=(1, 28, 28))
+    named = [str(w.message).split("=")[0] for w in record]
+    assert named == [f"LightningDataModule({name}" for name in ("train_transforms", "val_transforms",
+                                                                 "test_transforms", "dims")]
     assert dm.train_transforms is flip and dm.val_transforms is flip and dm.test_transforms is flip
     assert dm.dims == (1, 28, 28) and dm.size() == (1, 28, 28) and dm.size(1) == 28
 
