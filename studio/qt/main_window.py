@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -38,6 +38,7 @@ from studio.qt.settings import StudioSettings
 from studio.qt.status_view import StatusView
 from studio.qt.theme import app_icon, apply_theme
 from studio.qt.trainer_form import TrainerForm
+from studio.qt.view_tabs import ViewArea
 from studio.services.session import RunSession
 
 __all__ = ["MainWindow"]
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.forms.addTab(_scrolled(self.project), "Project")
         self.forms.addTab(_scrolled(self.model_form), "Model")
         self.forms.addTab(self.trainer_form, "Trainer")
+        self.forms.setMinimumWidth(320)  # narrower, the form rows are cut off
 
         self.status_view = StatusView(self.session)
         self.problems = QLabel()
@@ -88,8 +90,8 @@ class MainWindow(QMainWindow):
         self.problems.setStyleSheet("color: #d64545; padding: 4px;")
         self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.problems.hide()
-        self.views = QTabWidget()
-        self.views.setDocumentMode(True)
+        self.view_area = ViewArea()
+        self.views = self.view_area.tabs
         self.metrics_view: Any = None
         self.dashboard_views: dict[str, Any] = {}
         self._placeholder = QLabel("Loading the plots…")
@@ -102,13 +104,14 @@ class MainWindow(QMainWindow):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.status_view)
         right_layout.addWidget(self.problems)
-        right_layout.addWidget(self.views, 1)
-        splitter = QSplitter()
-        splitter.addWidget(self.forms)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([460, 1040])
-        self.setCentralWidget(splitter)
+        right_layout.addWidget(self.view_area, 1)
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.forms)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setCollapsible(1, False)
+        self.setCentralWidget(self.splitter)
+        self._sized = False
 
         self._build_actions()
         self.session.run_started.connect(self.sync_actions)
@@ -416,6 +419,15 @@ class MainWindow(QMainWindow):
         info = self.project.script_info
         name = Path(info.path).name if info is not None else "no script"
         self.setWindowTitle(f"{name} - Training Studio")
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._sized:
+            # The forms get about a third of the first shown width (360-480 px); the views the rest.
+            self._sized = True
+            width = max(self.splitter.width(), self.width())
+            forms = max(360, min(480, width // 3))
+            self.splitter.setSizes([forms, max(width - forms, 1)])
 
     # --- drag and drop ----------------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override

@@ -77,7 +77,8 @@ class ProjectPanel(QWidget):
 
         self.data_own = QRadioButton("The model's own *_dataloader methods")
         self.data_module = QRadioButton("A LightningDataModule class")
-        self.data_file = QRadioButton("A data file or folder (CSV, .npz, .pt, image folders)")
+        self.data_file = QRadioButton("A data file or image folder")
+        self.data_file.setToolTip("CSV, .npz or .pt file, or a folder of images in one subfolder per class")
         self.data_own.setChecked(True)
         group = QButtonGroup(self)
         for button in (self.data_own, self.data_module, self.data_file):
@@ -138,7 +139,9 @@ class ProjectPanel(QWidget):
         ckpt_browse = QPushButton("Browse…")
         ckpt_browse.clicked.connect(self._browse_ckpt)
         # Resuming is an explicit choice: a Fit with this unticked starts from fresh weights whatever the field holds.
-        self.resume_fit = QCheckBox("Resume from here (the next Fit continues this checkpoint's training)")
+        self.resume_fit = QCheckBox("Resume from here")
+        self.resume_fit.setToolTip("The next Fit continues this checkpoint's training (epoch, step, optimizer "
+                                   "state); unticked, a Fit starts from fresh weights")
         self.ckpt_note = QLabel()
         self.ckpt_note.setObjectName("checkpointNote")
         self.ckpt_note.setWordWrap(True)

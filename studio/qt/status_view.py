@@ -3,14 +3,16 @@ newest progress-bar metrics and, for an evaluation run, the weights it evaluated
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
+import html
+
+from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QResizeEvent
+from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
 from studio.models.run_state import RunStatus
 from studio.services.session import RunSession
 
-__all__ = ["StatusView", "format_duration", "weights_line"]
+__all__ = ["StatusView", "ElidedLabel", "format_duration", "weights_line"]
 
 _STATUS_COLOURS = {
     RunStatus.IDLE: "#7f7f7f",
@@ -44,6 +46,55 @@ def weights_line(mode: str | None, started: list[dict]) -> str:
             "loads its own)")
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that never asks for more width than it gets: its text is elided to fit, in full in the
+    tooltip. (An unwrapped QLabel's minimum width is its whole text: a long metric line or run folder path would
+    make the window wider than the screen.)
+
+    Args:
+        mode: where the ellipsis goes (``Qt.ElideRight`` for a list of values, ``Qt.ElideMiddle`` for a path).
+        link: show the text as a link to itself (a folder to open).
+    """
+
+    def __init__(self, mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight, *, link: bool = False,
+                 prefix: str = "") -> None:
+        super().__init__()
+        self._mode = mode
+        self._link = link
+        self._prefix = prefix
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def full_text(self) -> str:
+        """The text before eliding."""
+        return self._full
+
+    def set_full_text(self, text: str) -> None:
+        """Show ``text``, elided to the current width."""
+        if text != self._full:
+            self._full = text
+            self.setToolTip(text if self._link or len(text) > 40 else "")
+            self._elide()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(0, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        metrics = self.fontMetrics()
+        room = max(self.width() - metrics.horizontalAdvance(self._prefix) - 4, 20)
+        shown = metrics.elidedText(self._full, self._mode, room)
+        if self._link and self._full and self._full != "-":
+            # A mid blue reads on both the light and the dark theme.
+            self.setText(f'{html.escape(self._prefix)}<a style="color:#4a90e2" href="{html.escape(self._full)}">'
+                         f"{html.escape(shown)}</a>")
+        else:
+            self.setText(self._prefix + shown)
+
+
 class StatusView(QWidget):
     """Shows the run's progress; refreshed on the session clock."""
 
@@ -64,17 +115,18 @@ class StatusView(QWidget):
         self.speed = QLabel()
         self.speed.setMinimumWidth(self.speed.fontMetrics().horizontalAdvance(
             "000.0 batches/s · ETA 00:00 · elapsed 00:00"))
-        self.metrics = QLabel()
+        self.metrics = ElidedLabel()
         self.metrics.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.folder = QLabel()
+        self.folder = ElidedLabel(Qt.TextElideMode.ElideMiddle, link=True, prefix="run folder: ")
         self.folder.setOpenExternalLinks(False)
         self.folder.linkActivated.connect(lambda url: QDesktopServices.openUrl(QUrl.fromLocalFile(url)))
-        self.weights = QLabel()
+        self.weights = ElidedLabel(Qt.TextElideMode.ElideMiddle)
         self.weights.setObjectName("runWeights")
-        self.weights.setWordWrap(True)
         self.weights.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.reason = QLabel()
         self.reason.setWordWrap(True)
+        # Wrapped, and never wider than the strip: a path in an error message is one long word.
+        self.reason.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.reason.setObjectName("runReason")
         self.reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         grid = QGridLayout(self)
@@ -112,15 +164,12 @@ class StatusView(QWidget):
         rate = f"{progress.batches_per_s:.1f} batches/s" if progress.batches_per_s else "- batches/s"
         eta = progress.eta_s() if not model.ended else None
         self.speed.setText(f"{rate} · ETA {format_duration(eta)} · elapsed {format_duration(model.elapsed_s())}")
-        shown = list(model.latest.items())[:8]
-        self.metrics.setText("   ".join(f"{k}: {v:.4g}" for k, v in shown) if shown else "no metrics yet")
-        if model.log_dir:
-            # A mid blue reads on both the light and the dark theme.
-            self.folder.setText(f'run folder: <a style="color:#4a90e2" href="{model.log_dir}">{model.log_dir}</a>')
-        else:
-            self.folder.setText("run folder: -")
+        # The script's own metrics first; per-layer gradient norms (dozens of them) after.
+        shown = sorted(model.latest.items(), key=lambda item: item[0].startswith("grad_"))
+        self.metrics.set_full_text("   ".join(f"{k}: {v:.4g}" for k, v in shown) if shown else "no metrics yet")
+        self.folder.set_full_text(model.log_dir or "-")
         weights = weights_line(model.mode, model.extras.get("run_started") or [])
-        self.weights.setText(weights)
+        self.weights.set_full_text(weights)
         self.weights.setVisible(bool(weights))
         # Why it ended: the error or stop for a run that did not finish; for one that did, what is worth knowing
         # (stopped early by EarlyStopping or the time limit, the tuned values).

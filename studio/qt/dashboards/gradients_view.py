@@ -116,6 +116,7 @@ class GradientsView(QWidget):
             edit.editingFinished.connect(self._on_thresholds)
         self.clip_label = QLabel()
         self.clip_label.setObjectName("clipIndicator")
+        self.clip_label.setWordWrap(True)
         self.status = QLabel(_EMPTY)
         self.status.setObjectName("gradStatus")
         self.status.setWordWrap(True)
@@ -125,7 +126,6 @@ class GradientsView(QWidget):
         controls.addWidget(self.exploded_edit)
         controls.addWidget(QLabel("Vanished below"))
         controls.addWidget(self.vanished_edit)
-        controls.addWidget(self.clip_label)
         controls.addStretch(1)
         controls.addWidget(QLabel("Per layer:"))
         controls.addWidget(self.mode)
@@ -137,6 +137,7 @@ class GradientsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
+        layout.addWidget(self.clip_label)  # its own line: a long clipping note must not widen the window
         layout.addWidget(split, 1)
         layout.addWidget(self.status)
 

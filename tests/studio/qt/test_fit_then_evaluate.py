@@ -30,7 +30,7 @@ def test_validate_after_a_fit_evaluates_the_fits_checkpoint(make_window, qtbot, 
     # The trained weights, not a freshly built model: the same loss the fit's last validation reported.
     assert validate.latest["val_loss"] == pytest.approx(fit_val_loss, rel=1e-5)
     window.status_view.refresh()
-    assert window.status_view.weights.text() == f"weights: {checkpoint}"
+    assert window.status_view.weights.full_text() == f"weights: {checkpoint}"
 
     again = _run(window, qtbot, "fit")
     assert again.extras["run_started"][-1]["config"]["ckpt_path"] is None  # fresh, not resumed
