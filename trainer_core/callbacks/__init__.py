@@ -13,9 +13,10 @@ from trainer_core.callbacks.lr_monitor import LearningRateMonitor
 from trainer_core.callbacks.model_checkpoint import ModelCheckpoint
 from trainer_core.callbacks.model_summary import ModelSummary
 from trainer_core.callbacks.prediction_writer import BasePredictionWriter
-from trainer_core.callbacks.pruning import ModelPruning
 from trainer_core.callbacks.progress import ProgressBar, TQDMProgressBar
 from trainer_core.callbacks.progress_base import ProgressBarBase
+from trainer_core.callbacks.pruning import ModelPruning
+from trainer_core.callbacks.quantization import QuantizationAwareTraining
 from trainer_core.callbacks.rich_model_summary import RichModelSummary
 from trainer_core.callbacks.rich_progress import RichProgressBar
 from trainer_core.callbacks.swa import StochasticWeightAveraging
@@ -38,6 +39,7 @@ __all__ = [
     "ModelSummary",
     "ProgressBar",
     "ProgressBarBase",
+    "QuantizationAwareTraining",
     "RichModelSummary",
     "RichProgressBar",
     "StochasticWeightAveraging",
