@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,24 @@ def test_tuner_and_system_plots_show_real_values(qtbot):
         assert lr_axis.tickStrings([-4.0, -3.0], 1.0, 1.0) == ["1e-4", "0.001"]
     finally:
         session.shutdown()
+
+
+def test_the_windows_theme_switch_repaints_every_plot(make_window, qapp):
+    """Bug 10: after View > Dark theme at runtime, no plot in any tab keeps a white background or dark axes."""
+    import pyqtgraph as pg
+
+    window = make_window()
+    window.ensure_views()
+    window.session.open_run(Path(__file__).resolve().parents[1] / "fixtures" / "dashboard_fit")
+    window.metrics_view.refresh(force=True)
+    dark = plot_colors(True)
+    try:
+        window.switch_theme("dark")
+        plots = window.findChildren(pg.PlotWidget)
+        assert len(plots) > 5
+        light_left = [type(p.parent()).__name__ for p in plots
+                      if p.backgroundBrush().color().name() != dark.background
+                      or p.getPlotItem().getAxis("left").textPen().color().name() != dark.foreground]
+        assert not light_left, f"plots still in the light theme: {light_left}"
+    finally:
+        window.switch_theme("light")
