@@ -69,6 +69,9 @@ class MetricsView(QWidget):
         self._enlarged: MetricChart | None = None
         self._hover_x = math.nan
         self._rotation = 0
+        self._spare: list[MetricChart] = []
+        self._spare_holder = QWidget(self)  # hidden parent of the charts kept for reuse
+        self._spare_holder.setVisible(False)
         configure_pyqtgraph()
 
         self.search = QLineEdit()
@@ -321,8 +324,8 @@ class MetricsView(QWidget):
             section = self.sections.get(name)
             if section is None:
                 # Sections past the threshold start collapsed: 36 grad-norm charts would bury the losses.
-                section = ChartSection(name, self.store, expanded=len(by_section[name]) <= COLLAPSE_OVER)
-                section.chart_created.connect(self._connect_chart)
+                section = ChartSection(name, self.store, expanded=len(by_section[name]) <= COLLAPSE_OVER,
+                                       factory=self._make_chart)
                 section.toggled.connect(lambda _: self._schedule_redraw())
                 section.set_columns(self._columns())
                 self.sections[name] = section
@@ -331,12 +334,23 @@ class MetricsView(QWidget):
             if self.search.text():
                 section.set_filter(self.search.text())
 
+    def _make_chart(self, spec: Chart, parent: QWidget) -> MetricChart:
+        """A chart widget for ``spec``: one kept from an earlier run when there is one, else a new one."""
+        if self._spare:
+            chart = self._spare.pop()
+            chart.setParent(parent)
+            chart.reuse(spec)
+        else:
+            chart = MetricChart(spec, self.store, parent)
+            self._connect_chart(chart)
+        self._schedule_redraw()  # drawn when on screen, not when built (a 36-chart section opens at once)
+        return chart
+
     def _connect_chart(self, chart: MetricChart) -> None:
         chart.hovered.connect(lambda x, c=chart: self._on_hover(c, x))
         chart.enlarge_requested.connect(lambda c=chart: self.enlarge(c) if self._enlarged is not c
                                         else self.restore_grid())
         chart.export_requested.connect(lambda c=chart: self.export_chart(c))
-        self._schedule_redraw()  # drawn when on screen, not when built (a 36-chart section opens at once)
 
     def _columns(self) -> int:
         width = self.scroll.viewport().width() if self.scroll.isVisible() else self.width()
@@ -396,6 +410,12 @@ class MetricsView(QWidget):
     def _on_cleared(self) -> None:
         self.restore_grid()
         for section in self.sections.values():
+            for chart in section.widgets.values():
+                # Kept for the next run's charts: plot widgets are reused, never destroyed (PySide6 leaks them).
+                chart.setParent(self._spare_holder)
+                chart.setVisible(False)
+                self._spare.append(chart)
+            section.widgets.clear()
             self.container_layout.removeWidget(section)
             section.deleteLater()
         self.sections.clear()

@@ -159,6 +159,19 @@ class MetricChart(QFrame):
         self.set_chart(chart)
 
     # --- contents ---------------------------------------------------------------------------------------------
+    def reuse(self, chart: Chart) -> None:
+        """Start over for another run's ``chart``: the curves go, the plot stays (re-creating plot widgets for each
+        run leaks memory in PySide6)."""
+        for curve in self.curves.values():
+            self.plot.removeItem(curve.raw)
+            self.plot.removeItem(curve.smooth)
+        self.curves.clear()
+        self.redraws = 0
+        self.drawn_at = 0.0
+        self._vline.setVisible(False)
+        self.plot.enableAutoRange()
+        self.set_chart(chart)
+
     def set_chart(self, chart: Chart) -> None:
         """Show ``chart``'s series (new ones get curves; the key beside the title names them once there are two)."""
         self.chart = chart

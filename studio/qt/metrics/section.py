@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
@@ -18,20 +20,20 @@ class ChartSection(QWidget):
     """The charts of one section (``train / val``, ``grad_2.0_norm``, ...).
 
     Charts are created the first time the section is expanded: a collapsed section of 36 grad-norm charts costs
-    nothing until the user opens it.
+    nothing until the user opens it. ``factory(chart, parent)`` makes (or reuses) the widget of a chart.
 
     Signals:
-        chart_created(MetricChart): a chart widget was built (the grid connects its signals).
         toggled(bool): the section was expanded (True) or collapsed.
     """
 
-    chart_created = Signal(object)
     toggled = Signal(bool)
 
-    def __init__(self, name: str, store: MetricStore, *, expanded: bool, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, store: MetricStore, *, expanded: bool,
+                 factory: Callable[[Chart, QWidget], MetricChart], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.name = name
         self.store = store
+        self.factory = factory
         self.specs: dict[str, Chart] = {}
         self.widgets: dict[str, MetricChart] = {}
         self.columns = 2
@@ -132,12 +134,11 @@ class ChartSection(QWidget):
         for key, chart in self.specs.items():
             if key in self.widgets:
                 continue
-            widget = MetricChart(chart, self.store, self.body)
+            widget = self.factory(chart, self.body)
             widget.setMinimumHeight(CHART_HEIGHT)
             widget.setMaximumHeight(CHART_HEIGHT)
             widget.setMinimumWidth(160)
             self.widgets[key] = widget
-            self.chart_created.emit(widget)
 
     def _on_toggled(self, expanded: bool) -> None:
         self.body.setVisible(expanded)

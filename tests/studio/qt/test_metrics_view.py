@@ -64,6 +64,21 @@ def test_progress_bar_values_are_not_plotted(view):
     assert view.chart_for("loss") is None
 
 
+def test_a_new_run_reuses_the_chart_widgets(view):
+    feed(view, 20, extra=lambda s: {"lr-Adam": 0.1})
+    before = {id(c) for c in view.charts()}
+    view.session.model.reset()
+    view.session.cleared.emit()
+    assert not view.sections and not view.charts()
+    view.session.model.apply([{"type": "metrics", "step": s, "epoch": 0, "time": 1.0 * s,
+                               "metrics": {"val_acc": 0.5, "gpu_util": 30.0}} for s in range(5)])
+    view.refresh(force=True)
+    after = view.charts()
+    assert {id(c) for c in after} == before  # the same plot widgets, given the new run's charts
+    assert sorted(c.title.text() for c in after) == ["util", "val_acc"]
+    assert all(len(c.curves) == 1 for c in after) and len(view.curve_data("val_acc")[0]) == 5
+
+
 def test_big_sections_start_collapsed_and_build_charts_on_expand(view):
     layers = [f"grad_2.0_norm/layer{i}.weight" for i in range(36)]
     feed(view, 20, extra=lambda s: {name: 1.0 + s for name in layers})
