@@ -154,9 +154,11 @@ class RunTableModel(QAbstractTableModel):
             return False
         run = self.runs[index.row()]
         if role == Qt.ItemDataRole.CheckStateRole and index.column() == 0:
-            checked = Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, Qt.CheckState) \
-                else value == Qt.CheckState.Checked
-            (self.checked.add if checked else self.checked.discard)(run.path)
+            # Views pass the state as an int, code as the enum.
+            if Qt.CheckState(value) == Qt.CheckState.Checked:
+                self.checked.add(run.path)
+            else:
+                self.checked.discard(run.path)
             self.dataChanged.emit(index, index, [role])
             self.check_changed.emit()
             return True

@@ -141,6 +141,19 @@ def test_resume_test_and_tensorboard_signals(view, qtbot):
     assert "no checkpoint" in view.info.text()
 
 
+def test_ticking_a_run_in_the_table_overlays_it(view):
+    from PySide6.QtCore import Qt
+
+    view.metric_combo.setCurrentText("val_loss")
+    first = next(r for r in view.runs if r.path.endswith("version_0"))
+    model = view.table.model()
+    index = model.index(view.row_of(first.path), 0)
+    assert model.setData(index, Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)  # as a click does
+    assert view.checked_paths() == [first.path] and len(view.overlay.names()) == 1
+    assert model.setData(index, Qt.CheckState.Unchecked, Qt.ItemDataRole.CheckStateRole)
+    assert view.checked_paths() == [] and view.overlay.names() == []
+
+
 def test_parallel_coordinates_of_the_ticked_runs(view):
     view.metric_combo.setCurrentText("val_loss")
     view.right_tabs.setCurrentWidget(view.parallel)
