@@ -40,7 +40,13 @@ class RunStatus:
 
 @dataclass
 class Progress:
-    """Where the run is and how fast it goes (the GUI's progress bar)."""
+    """Where the run is and how fast it goes (the GUI's progress bar).
+
+    Batches are counted across epochs (epoch x batches per epoch + batch), so the rate is measured over epochs
+    shorter than the measuring window too (a small GAN's epoch lasts a fraction of a second). The ETA of a fit comes
+    from the training position and the training throughput since training began, validation time included, so it
+    neither swings with each sample nor drops to zero while validation runs.
+    """
 
     stage: str | None = None
     epoch: int = 0
@@ -50,36 +56,64 @@ class Progress:
     max_epochs: int | None = None
     max_steps: int | None = None
     batches_per_s: float | None = None
-    _last: tuple[str, int, int, float] | None = field(default=None, repr=False)
+    _anchor: tuple[str, int, float] | None = field(default=None, repr=False)
+    _train_at: tuple[int, int, int, int | None, float] | None = field(default=None, repr=False)
+    _train_origin: tuple[int, float] | None = field(default=None, repr=False)
+
+    RATE_WINDOW_S = 1.0
+    """The rate is measured over at least this long (two close samples would give absurd values)."""
 
     def update(self, stage: str, epoch: int, step: int, batch: int, num_batches: int | None, when: float) -> None:
         """Take a progress sample and refresh the smoothed rate."""
-        # The rate is measured over at least a quarter second: two samples close together (the always-reported
-        # last batch of an epoch) would otherwise give absurd values.
-        anchor = self._last
-        if anchor is None or anchor[0] != stage or anchor[1] != epoch or batch < anchor[2]:
-            self._last = (stage, epoch, batch, when)
-        elif when - anchor[3] >= 0.25 and batch > anchor[2]:
-            rate = (batch - anchor[2]) / (when - anchor[3])
-            self.batches_per_s = rate if self.batches_per_s is None else 0.6 * self.batches_per_s + 0.4 * rate
-            self._last = (stage, epoch, batch, when)
+        count = epoch * (num_batches or 0) + batch
+        anchor = self._anchor
+        if anchor is None or anchor[0] != stage or count < anchor[1]:
+            self._anchor = (stage, count, when)
+        elif when - anchor[2] >= self.RATE_WINDOW_S and count > anchor[1]:
+            rate = (count - anchor[1]) / (when - anchor[2])
+            self.batches_per_s = rate if self.batches_per_s is None else 0.7 * self.batches_per_s + 0.3 * rate
+            self._anchor = (stage, count, when)
+        if stage == "train":
+            self._train_at = (epoch, batch, step, num_batches, when)
+            if self._train_origin is None or count < self._train_origin[0]:
+                self._train_origin = (count, when)
         self.stage, self.epoch, self.step, self.batch, self.num_batches = stage, epoch, step, batch, num_batches
 
-    def eta_s(self) -> float | None:
-        """Seconds left in the current stage (training: until max_epochs/max_steps), or None when unknown."""
+    def eta_s(self, now: float | None = None) -> float | None:
+        """Seconds left: of the fit (to max_epochs/max_steps) once training started, else of the current stage.
+
+        Args:
+            now: the current time (``time.time()``); while validation runs it makes the fit's ETA include the time
+                spent there. None: the time of the last training sample.
+        """
+        if self._train_at is not None and self._train_origin is not None:
+            eta = self._train_eta(now)
+            if eta is not None:
+                return eta
         rate = self.batches_per_s
         if not rate or self.num_batches is None:
             return None
-        left = max(self.num_batches - self.batch, 0)
-        if self.stage == "train":
-            candidates = []
-            if self.max_epochs is not None and self.max_epochs > 0:
-                candidates.append(left + max(self.max_epochs - self.epoch - 1, 0) * self.num_batches)
-            if self.max_steps is not None and self.max_steps > 0:
-                candidates.append(max(self.max_steps - self.step, 0))
-            if candidates:
-                left = min(candidates)
-        return left / rate
+        return max(self.num_batches - self.batch, 0) / rate
+
+    def _train_eta(self, now: float | None) -> float | None:
+        epoch, batch, step, num_batches, when = self._train_at  # type: ignore[misc]
+        origin_count, origin_time = self._train_origin  # type: ignore[misc]
+        if not num_batches:
+            return None
+        done = epoch * num_batches + batch - origin_count
+        elapsed = max(now if now is not None else when, when) - origin_time
+        if done < 2 or elapsed < self.RATE_WINDOW_S:
+            return None
+        rate = done / elapsed
+        left = max(num_batches - batch, 0)
+        candidates = []
+        if self.max_epochs is not None and self.max_epochs > 0:
+            candidates.append(left + max(self.max_epochs - epoch - 1, 0) * num_batches)
+        if self.max_steps is not None and self.max_steps > 0:
+            candidates.append(max(self.max_steps - step, 0))
+        if not candidates:
+            return None  # an open-ended fit has no end to count down to
+        return min(candidates) / rate
 
     def fraction(self) -> float | None:
         """Done fraction of the current epoch/stage in [0, 1], or None when the total is unknown."""
@@ -297,6 +331,11 @@ class RunModel:
 
     def _on_exception(self, event: dict[str, Any]) -> None:
         self.exception = event
+        # Where the run was when it failed (progress samples are throttled, so the last one can be older).
+        if event.get("step") is not None:
+            self.progress.step = int(event["step"])
+        if event.get("epoch") is not None:
+            self.progress.epoch = int(event["epoch"])
         if event.get("exc_type") != "KeyboardInterrupt":
             frame = event.get("user_frame") or {}
             where = f" ({frame.get('file')}, line {frame.get('line')})" if frame else ""

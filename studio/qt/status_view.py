@@ -4,6 +4,7 @@ newest progress-bar metrics and, for an evaluation run, the weights it evaluated
 from __future__ import annotations
 
 import html
+import time
 
 from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QResizeEvent
@@ -162,7 +163,7 @@ class StatusView(QWidget):
             self.bar.setValue(int(fraction * 1000))
             self.bar.setFormat(f"{progress.batch}/{progress.num_batches}")
         rate = f"{progress.batches_per_s:.1f} batches/s" if progress.batches_per_s else "- batches/s"
-        eta = progress.eta_s() if not model.ended else None
+        eta = progress.eta_s(time.time()) if not model.ended else None
         self.speed.setText(f"{rate} · ETA {format_duration(eta)} · elapsed {format_duration(model.elapsed_s())}")
         # The script's own metrics first; per-layer gradient norms (dozens of them) after.
         shown = sorted(model.latest.items(), key=lambda item: item[0].startswith("grad_"))

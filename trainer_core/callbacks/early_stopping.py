@@ -90,6 +90,7 @@ class EarlyStopping(Callback):
         self.stopped_epoch = 0
         # Why this callback stopped the run, for run summaries (the CLI's last lines, the studio's status).
         self.stop_reason: str | None = None
+        self._best_at: str | None = None  # "epoch E, global step S" of the best score, for the stop reason
         self.best_score = torch.tensor(math.inf if mode == "min" else -math.inf)
 
     # --- identity and state ---------------------------------------------------------------------------------
@@ -154,13 +155,19 @@ class EarlyStopping(Callback):
         if not self._validate_condition_metric(logs):
             return
         current = torch.as_tensor(logs[self.monitor]).detach().squeeze().float().cpu()
+        best_before = self.best_score
         should_stop, reason = self._evaluate_stopping_criteria(current)
+        if self.best_score is not best_before:
+            self._best_at = f"epoch {trainer.current_epoch}, global step {trainer.global_step}"
         should_stop = reduce_decision(trainer, should_stop)  # any rank asking stops every rank
         trainer.should_stop = bool(trainer.should_stop) or should_stop
         where = f"(epoch {trainer.current_epoch}, global step {trainer.global_step})"
         if should_stop:
             self.stopped_epoch = int(trainer.current_epoch)
             why = (reason or "another rank's EarlyStopping asked to stop").replace(" Signaling Trainer to stop.", "")
+            if self._best_at and "did not improve" in why:
+                # Name both points: where the best score was reached and where patience ran out.
+                where = f"(best at {self._best_at}; stopped at {where[1:-1]})"
             self.stop_reason = f"{why.rstrip('.')} {where}"
         if reason and should_stop and trainer.is_global_zero and (self.verbose or not math.isfinite(float(current))):
             # A non-finite metric always says so: the user must learn which metric and when, not only that it stopped.

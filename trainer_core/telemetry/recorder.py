@@ -140,6 +140,11 @@ class EventRecorder(Callback):
     def _open(self, trainer: Any) -> None:
         if not self.write_file or self._file is not None:
             return
+        if not getattr(trainer, "is_global_zero", True):
+            # The copy in another rank's process (ddp_spawn): rank 0's copy writes the one events file.
+            self.write_file = False
+            self._pending.clear()
+            return
         path = self.path
         if path is None:
             logger_dir = getattr(getattr(trainer, "logger", None), "log_dir", None)
@@ -320,18 +325,24 @@ class EventRecorder(Callback):
         self.emit(ev.MODEL_SUMMARY, layers=layers, **ev.json_safe(summary))
 
     def on_checkpoint_saved(self, trainer: Any, pl_module: Any, filepath: str) -> None:
-        """Report each checkpoint when it is written, with the score of the callback that asked for it."""
-        if filepath in self._seen_checkpoints:
+        """Report each checkpoint when it is written, with the monitor, mode, score and best file of the callback.
+
+        A ``last`` file is reported every time it is rewritten (it then holds a newer epoch); others once.
+        """
+        kind = "last" if os.path.basename(filepath).startswith("last") else "checkpoint"
+        if filepath in self._seen_checkpoints and kind != "last":
             return
         self._seen_checkpoints.add(filepath)
-        monitor, score = None, None
+        monitor, score, mode, best_path = None, None, None, None
         for callback in getattr(trainer, "checkpoint_callbacks", None) or []:
+            best_path = best_path or getattr(callback, "best_model_path", None) or None
             if getattr(callback, "monitor", None):
                 monitor, score = callback.monitor, ev.to_float(getattr(callback, "current_score", None))
+                mode, best_path = getattr(callback, "mode", None), getattr(callback, "best_model_path", None) or None
                 break
-        kind = "last" if os.path.basename(filepath).startswith("last") else "checkpoint"
         self.emit(ev.CHECKPOINT_SAVED, path=filepath, kind=kind, epoch=getattr(trainer, "current_epoch", None),
-                  step=getattr(trainer, "global_step", None), monitor=monitor, score=score)
+                  step=getattr(trainer, "global_step", None), monitor=monitor, score=score, mode=mode,
+                  best_path=best_path)
 
     # --- checkpoints and errors -------------------------------------------------------------------------------
     def record_checkpoint(self, path: str, kind: str, trainer: Any = None) -> None:
@@ -350,7 +361,8 @@ class EventRecorder(Callback):
     def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
         interrupted = isinstance(exception, KeyboardInterrupt)
         self.status = "interrupted" if interrupted else "failed"
-        self.emit(ev.EXCEPTION, **describe_exception(exception, interrupted=interrupted))
+        self.emit(ev.EXCEPTION, **describe_exception(exception, interrupted=interrupted),
+                  epoch=getattr(trainer, "current_epoch", None), step=getattr(trainer, "global_step", None))
 
 
 def describe_exception(

@@ -76,7 +76,8 @@ def checkpoint_rows(events: list[dict[str, Any]], config: dict[str, Any] | None 
     (lower is better) when the run logged it. A checkpoint written outside the callback (the studio's stop
     checkpoint) is scored on the run's monitor too, so every row is ranked on one metric. The best row is the file
     the callback itself last named best; for older runs without that, the best score in the callback's direction.
-    A file no longer on disk is not marked best while others are. A file written again (``last.ckpt``) keeps its newest epoch/step.
+    A file no longer on disk is not marked best while others are. A file written again (``last.ckpt``) keeps its
+    newest epoch/step.
 
     The score of a checkpoint without one in its event or name is the monitored value of the last validation
     summary (``epoch_finished`` of stage validate) at or before the step the checkpoint was written.

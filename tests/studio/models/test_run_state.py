@@ -58,12 +58,45 @@ def test_progress_rate_and_eta():
     progress.update("train", 0, 50, 50, 100, when=0.5)
     progress.update("train", 0, 100, 100, 100, when=1.0)
     assert progress.batches_per_s == pytest.approx(100.0)
-    progress.batch = 50
-    assert progress.eta_s() == pytest.approx(1.5)  # 50 left in this epoch + 100 in the last one
+    progress.update("train", 1, 150, 50, 100, when=1.5)
+    assert progress.eta_s() == pytest.approx(0.5)  # 50 left in the last epoch at 100 batches/s
     assert progress.fraction() == 0.5
+
+
+def test_the_fit_eta_stays_sane_during_validation():
+    progress = Progress(max_epochs=3)
+    for batch in range(0, 101, 10):  # epoch 0 at 100 batches/s
+        progress.update("train", 0, batch, batch, 100, when=batch / 100)
+    before = progress.eta_s(now=1.0)
+    assert before == pytest.approx(2.0)  # two more epochs of 100 batches
+    for batch in range(1, 6):  # five fast validation batches during the next 2 s
+        progress.update("validate", 0, 100, batch, 5, when=1.0 + batch * 0.4)
+    during = progress.eta_s(now=3.0)
+    # Not 00:00 (the validation stage's own end) but the fit's: the time spent validating slows the estimate.
+    assert during == pytest.approx(2.0 * 3.0)
+    progress.update("train", 1, 101, 1, 100, when=3.01)
+    assert progress.eta_s(now=3.01) == pytest.approx(199 * 3.01 / 101, rel=1e-6)  # no jump back to the raw rate
+
+
+def test_a_rate_is_measured_across_epochs_shorter_than_the_window():
+    progress = Progress(max_epochs=100)  # a small GAN: 4 batches per epoch, 0.1 s each
+    for epoch in range(12):
+        for batch in range(1, 5):
+            progress.update("train", epoch, epoch * 4 + batch, batch, 4, when=epoch * 0.1 + batch * 0.025)
+    assert progress.batches_per_s == pytest.approx(40.0)
 
 
 def test_load_events_skips_a_torn_last_line(tmp_path):
     path = tmp_path / "events.jsonl"
     path.write_text('{"type": "log", "text": "a"}\n\n{"type": "lo')
     assert load_events(path) == [{"type": "log", "text": "a"}]
+
+
+def test_a_failed_run_shows_the_step_it_failed_at():
+    model = RunModel()
+    model.reset(mode="fit")
+    model.apply([{"type": "progress", "stage": "train", "epoch": 0, "step": 3, "batch": 3, "num_batches": 100,
+                  "time": 1.0},
+                 {"type": "exception", "exc_type": "ValueError", "message": "bad batch", "traceback": "",
+                  "user_frame": None, "epoch": 0, "step": 41}])
+    assert model.progress.step == 41

@@ -116,7 +116,7 @@ def test_an_early_stop_is_named_on_the_finished_run(make_window, qtbot, scripts)
     status, reason = ended.args
     assert status == "finished" and reason.startswith("stopped early by EarlyStopping: Monitored metric val_loss "
                                                       "did not improve in the last 1 records"), reason
-    assert "(epoch 1, global step 16)" in reason
+    assert "(best at epoch 0, global step 8; stopped at epoch 1, global step 16)" in reason
     window.status_view.refresh()
     assert window.status_view.reason.isVisibleTo(window) and window.status_view.reason.text() == reason
     assert window.status_view.bar.value() == 1000  # a finished run's bar is full, whatever the last stage was

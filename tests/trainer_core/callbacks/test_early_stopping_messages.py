@@ -38,7 +38,7 @@ def test_the_stop_reason_is_kept_for_run_summaries() -> None:
     trainer.fit(Flat())
     # Epoch 0 sets the best; epochs 1 and 2 do not improve on it: patience 2 stops after epoch 2 (6 steps).
     assert stopper.stop_reason == ("Monitored metric val_loss did not improve in the last 2 records. Best score: "
-                                   "1.000 (epoch 2, global step 6)")
+                                   "1.000 (best at epoch 0, global step 2; stopped at epoch 2, global step 6)")
 
 
 def test_no_stop_reason_when_the_run_reaches_max_epochs() -> None:
