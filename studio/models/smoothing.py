@@ -2,8 +2,9 @@
 
 ``last = w * last + (1 - w) * y`` over the finite points, output ``last / (1 - w ** count)``; non-finite points
 pass through unchanged and do not move the average; a constant series is returned untouched. The recurrence is
-evaluated in numpy chunks (closed form within a chunk, state carried across chunks), so a 1,000,000-point series
-smooths in tens of milliseconds, and :class:`EmaCache` only processes points appended since the last call.
+evaluated in numpy chunks (closed form within a chunk, all chunks at once, state carried across chunks), so a
+1,000,000-point series smooths in tens of milliseconds, and :class:`EmaCache` only processes points appended since
+the last call.
 
 Examples:
     >>> import numpy as np
@@ -30,19 +31,28 @@ def ema_step(y: np.ndarray, weight: float, last: float, count: int) -> tuple[np.
         out[:] = y
         return out, float(y[-1]), count + n
     log_w = math.log(weight)
-    # Within a chunk, last_t = w^(t+1) * last + (1-w) * sum_k w^(t-k) y_k; keep w^-k representable.
+    # Within a chunk, last_t = w^(t+1) * carry + (1-w) * sum_k w^(t-k) y_k; keep w^-k representable. All chunks
+    # are evaluated at once as the rows of a matrix (a Python loop per chunk made 1,000,000 points cost 300 ms);
+    # only the carry from one chunk to the next is a loop, over the rows.
     chunk = max(1, min(8192, int(600.0 / -log_w)))
-    for start in range(0, n, chunk):
-        part = y[start : start + chunk]
-        k = np.arange(len(part), dtype=np.float64)
-        w_pow = np.exp(log_w * (k + 1))  # w^(t+1)
-        scaled = np.cumsum(part * np.exp(-log_w * k))  # sum_k y_k w^-k
-        values = w_pow * last + (1.0 - weight) * w_pow / weight * scaled
-        counts = count + k + 1
-        out[start : start + len(part)] = values / (1.0 - np.exp(log_w * counts))
-        last = float(values[-1])
-        count += len(part)
-    return out, last, count
+    rows = -(-n // chunk)
+    matrix = np.zeros(rows * chunk, dtype=np.float64)
+    matrix[:n] = y
+    matrix = matrix.reshape(rows, chunk)
+    k = np.arange(chunk, dtype=np.float64)
+    w_pow = np.exp(log_w * (k + 1))  # w^(t+1)
+    local = np.cumsum(matrix * np.exp(-log_w * k), axis=1)  # sum_k y_k w^-k
+    local *= (1.0 - weight) * w_pow / weight  # each chunk's average as if it started from 0
+    carry_factor = math.exp(log_w * chunk)
+    carries = np.empty(rows, dtype=np.float64)
+    state = last
+    for row in range(rows):
+        carries[row] = state
+        state = float(local[row, -1]) + carry_factor * state
+    values = (local + w_pow[None, :] * carries[:, None]).reshape(-1)[:n]
+    counts = count + np.arange(1, n + 1, dtype=np.float64)
+    out[:] = values / (1.0 - np.exp(log_w * counts))
+    return out, float(values[-1]), count + n
 
 
 def ema(y: np.ndarray, weight: float) -> np.ndarray:
