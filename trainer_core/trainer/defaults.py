@@ -52,6 +52,7 @@ def make_callbacks(trainer: Any, flags: dict[str, Any]) -> list[Callback]:
         StochasticWeightAveraging,
         Timer,
     )
+    from trainer_core.strategies.slurm_requeue import requeue_callback
 
     callbacks: list[Callback] = list(flags["callbacks"])
     kinds = {type(cb) for cb in callbacks}
@@ -71,6 +72,10 @@ def make_callbacks(trainer: Any, flags: dict[str, Any]) -> list[Callback]:
     summary_mode = flags["weights_summary"]
     if flags["enable_model_summary"] and summary_mode is not None and not has(ModelSummary):
         callbacks.append(ModelSummary(max_depth=-1 if summary_mode == "full" else 1))
+
+    requeue = requeue_callback(flags["plugins"])  # SLURM: save and requeue on SIGUSR1, resume after
+    if requeue is not None:
+        callbacks.append(requeue)
 
     if flags["stochastic_weight_avg"] and not has(StochasticWeightAveraging):
         callbacks.append(StochasticWeightAveraging())  # 1.x: the flag adds the callback with its defaults
