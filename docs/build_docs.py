@@ -57,6 +57,7 @@ EXAMPLES: dict[str, str] = {
     'accelerator': '`Trainer(accelerator="gpu", devices=1)`',
     'devices': '`Trainer(accelerator="cpu", devices=2, strategy="ddp_spawn")`',
     'strategy': '`Trainer(strategy="ddp", accelerator="gpu", devices=2)`',
+    'distributed_backend': '`Trainer(distributed_backend="ddp")  # 1.0-1.4 spelling: use strategy="ddp"`',
     'gpus': '`Trainer(gpus="0,2")`',
     'auto_select_gpus': '`Trainer(gpus=2, auto_select_gpus=True)`',
     'tpu_cores': '`Trainer(tpu_cores=8)`',
