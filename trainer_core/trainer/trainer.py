@@ -12,10 +12,11 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,10 @@ from trainer_core.flags import validate_flags
 from trainer_core.hooks import HookDispatcher
 from trainer_core.precision.plugins import Precision, select_precision
 from trainer_core.strategies.registry import create_strategy
-from trainer_core.trainer import checkpointing, defaults
+from trainer_core.trainer import checkpointing, defaults, stages
 from trainer_core.trainer.fit_run import FitRun
 from trainer_core.trainer.limits import resolve_loop_limits
 from trainer_core.trainer.results import ResultCollection, to_floats
-from trainer_core.trainer.stages import StageRunner
 from trainer_core.trainer.state import LoopProgress, TrainerState
 from trainer_core.utilities import argparse as argparse_utils
 
@@ -41,7 +41,7 @@ __all__ = ["Trainer"]
 log = logging.getLogger("trainer_core")
 
 
-class Trainer(StageRunner):
+class Trainer:
     """Runs a LightningModule's training, validation, test and prediction loops.
 
     Every keyword is a flag of the 1.x Trainer (or its 2.x spelling); see ``trainer_core.flags`` and the README's
@@ -172,6 +172,68 @@ class Trainer(StageRunner):
     from_argparse_args = classmethod(argparse_utils.from_argparse_args)
     parse_argparser = classmethod(argparse_utils.parse_argparser)
     get_init_arguments_and_types = classmethod(argparse_utils.get_init_arguments_and_types)
+
+    # Set True to load fit/validate/test ckpt_path files with full unpickling (they may run code; trusted files only).
+    trust_checkpoint = False
+
+    # --- stages (the work around each lives in stages.py, the loops in fit_loop.py and eval_loop.py) ---------
+    def fit(self, model: Any, train_dataloaders: Any = None, val_dataloaders: Any = None, datamodule: Any = None,
+            ckpt_path: str | None = None, train_dataloader: Any = None) -> None:
+        """Train ``model``; resume from ``ckpt_path`` (weights, optimizers, schedulers, callbacks, counters).
+
+        A LightningDataModule passed in the loaders' place (``trainer.fit(model, dm)``) is the datamodule.
+        """
+        if train_dataloader is not None:  # the 1.2 spelling
+            if train_dataloaders is not None:
+                raise MisconfigurationError("pass train_dataloaders or train_dataloader, not both")
+            train_dataloaders = train_dataloader
+        ckpt_path = ckpt_path or self.resume_from_checkpoint
+        stages.attach(self, model, datamodule, train_dataloaders=train_dataloaders, val_dataloaders=val_dataloaders)
+        stages.run_stage(self, "fit", functools.partial(stages.fit_impl, self, ckpt_path))
+
+    def validate(self, model: Any = None, dataloaders: Any = None, ckpt_path: str | None = None,
+                 verbose: bool = True, datamodule: Any = None, val_dataloaders: Any = None) -> list[dict[str, float]]:
+        """Run one validation epoch; returns one dict of epoch metrics per dataloader.
+
+        Without a model (after fit) the best checkpoint is used, as 1.5's default ``ckpt_path="best"``.
+        """
+        return stages.run_eval(self, "validate", model, dataloaders or val_dataloaders, ckpt_path, verbose,
+                               datamodule)
+
+    def test(self, model: Any = None, dataloaders: Any = None, ckpt_path: str | None = None, verbose: bool = True,
+             datamodule: Any = None, test_dataloaders: Any = None) -> list[dict[str, float]]:
+        """Run one test epoch; without a model (after fit) the best checkpoint is used, as 1.5 does."""
+        return stages.run_eval(self, "test", model, dataloaders or test_dataloaders, ckpt_path, verbose, datamodule)
+
+    def predict(self, model: Any = None, dataloaders: Any = None, datamodule: Any = None,
+                return_predictions: bool | None = None, ckpt_path: str | None = None) -> list[Any] | None:
+        """Run ``predict_step`` over the predict dataloader(s) and return the predictions.
+
+        ``return_predictions=None`` (the 1.5 default) returns them unless the strategy spawns processes.
+        """
+        out = stages.run_eval(self, "predict", model, dataloaders, ckpt_path, False, datamodule)
+        if return_predictions is None:
+            return_predictions = not self.strategy.launches_processes
+        return out if return_predictions else None
+
+    # Entry points other parts call on the trainer (strategies, LightningModule, LightningOptimizer, the tuner).
+    def _run_stage_here(self, stage: str, body: Callable[[], Any]) -> Any:
+        """Run a stage's body in this process (a launching strategy calls it in each worker)."""
+        return stages.run_stage_here(self, stage, body)
+
+    def _merge_module_callbacks(self) -> None:
+        """Add the module's ``configure_callbacks`` to the trainer's (a method so that the tuner can replace it)."""
+        stages.merge_module_callbacks(self)
+
+    def _finalize_loggers(self, status: str) -> None:
+        stages.finalize_loggers(self, status)
+
+    def _manual_backward(self, loss: torch.Tensor, *args: Any, **kwargs: Any) -> None:
+        stages.manual_backward(self, loss, *args, **kwargs)
+
+    def _manual_optimizer_step(self, optimizer: torch.optim.Optimizer, opt_idx: int, closure: Any,
+                               **kwargs: Any) -> Any:
+        return stages.manual_optimizer_step(self, optimizer, opt_idx, closure, **kwargs)
 
     # --- counters -------------------------------------------------------------------------------------------
     @property
