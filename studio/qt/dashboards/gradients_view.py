@@ -44,8 +44,8 @@ MIN_INTERVAL_S = 0.2
 
 __all__ = ["GradientsView"]
 
-_EMPTY = ("No gradient norms in this run. Set the Trainer flag track_grad_norm (e.g. 2) to log them "
-          "(Trainer tab > Logging).")
+_EMPTY = ("No gradient norms in this run. Set the Trainer flag track_grad_norm (e.g. 2; Trainer tab > "
+          "Optimization) and run a Fit to log them.")
 
 
 class GradientsView(QWidget):

@@ -15,8 +15,8 @@ MIN_INTERVAL_S = 0.2
 
 __all__ = ["LearningRateView", "lr_series_names"]
 
-_EMPTY = ("No learning rates logged. Add the LearningRateMonitor callback (Trainer tab > Callbacks) to record the "
-          "LR of every optimizer and parameter group.")
+_EMPTY = ("No learning rates logged. Tick LearningRateMonitor (Trainer tab > Callbacks > More callbacks) and run a "
+          "Fit to record the learning rate of every optimizer and parameter group.")
 
 
 def lr_series_names(names: list[str]) -> list[str]:

@@ -85,7 +85,8 @@ class SummaryView(_TableTab):
         self.model.set_table(self.current)
         self.table.resizeColumnsToContents()
         if not events:
-            self.info.setText("No weights summary yet: it arrives when a run sets up the model.")
+            self.info.setText("No weights summary yet: run a Fit (or Validate/Test); the table arrives when the model "
+                              "is set up.")
             return
         totals = summary_totals(events)
         note = "" if totals["has_full"] else (" Only the top level was reported; in/out sizes need "
@@ -147,8 +148,8 @@ class ProfilerView(_TableTab):
         self.open_trace.setEnabled(bool(traces))
         self.save_trace.setEnabled(bool(traces))
         if not self.tables:
-            self.info.setText("No profiler report yet. Set the Trainer flag profiler (simple, advanced or pytorch); "
-                              "the tables update at the end of each stage.")
+            self.info.setText("No profiler report yet. Set the Trainer flag profiler (simple, advanced or pytorch; "
+                              "Trainer tab > Debugging) and run a Fit; the tables update at the end of each stage.")
         else:
             self.info.setText(f"{len(self.current_table().rows)} actions. "
                               + (f"Chrome trace: {traces[0]}" if traces else "No Chrome trace (profiler=pytorch "
@@ -224,7 +225,8 @@ class CheckpointsView(_TableTab):
         self.table.resizeColumnsToContents()
         best = next((r for r in self.rows if r.best), None)
         if not self.rows:
-            self.info.setText("No checkpoints saved yet (ModelCheckpoint saves one per epoch by default).")
+            self.info.setText("No checkpoints saved yet: run a Fit (ModelCheckpoint saves one per epoch by default; "
+                              "Stop also saves one).")
         else:
             self.info.setText(f"{len(self.rows)} checkpoint(s) in {model.log_dir or '?'}"
                               + (f"; best: {os.path.basename(best.path)} ({best.monitor} = {best.score:.5g})"

@@ -22,3 +22,11 @@ def make_window(qtbot):
     for window in windows:
         window.session.shutdown()
         window.sweep_controller.shutdown()
+
+
+@pytest.fixture
+def window_with_views(make_window):
+    """The studio window on the bundled example, with every dashboard built."""
+    window = make_window()
+    window.ensure_views()
+    return window
