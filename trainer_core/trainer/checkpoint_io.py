@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -36,12 +38,41 @@ def save_checkpoint_file(checkpoint: dict[str, Any], path: str | os.PathLike[str
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as err:
+        full = isinstance(err, Exception) and _disk_full(err, target.parent)
         try:
             os.unlink(tmp_name)
         except FileNotFoundError:
             pass
+        if full:
+            raise CheckpointError(_disk_full_message(target)) from err
         raise
+
+
+def _disk_full(err: Exception, folder: Path) -> bool:
+    """Whether a failed write ran out of space: ENOSPC/EDQUOT, or torch's zip writer's RuntimeError ("unexpected
+    pos ...") on a disk with (almost) nothing left."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    try:
+        return isinstance(err, RuntimeError) and shutil.disk_usage(folder).free < 1024 * 1024
+    except OSError:
+        return False
+
+
+def _disk_full_message(target: Path) -> str:
+    mount = target.parent.resolve()
+    while not os.path.ismount(mount) and mount != mount.parent:
+        mount = mount.parent
+    try:
+        usage = shutil.disk_usage(target.parent)
+        sizes = f"{usage.free / 2**20:.1f} MB free of {usage.total / 2**20:.1f} MB"
+    except OSError:
+        sizes = "size unknown"
+    kept = f"the previous {target.name} is unchanged" if target.exists() else "no earlier file was there"
+    return (f"checkpoint {str(target)!r} was not saved: the disk mounted at {str(mount)!r} is full ({sizes}); "
+            f"{kept}. Free space on that disk, or save checkpoints elsewhere (ModelCheckpoint(dirpath=...) or "
+            "default_root_dir)")
 
 
 def load_checkpoint_file(path: str | os.PathLike[str], map_location: Any = "cpu", trust: bool = False
