@@ -116,8 +116,60 @@ def _checkpoint_file(value: Any) -> str | None:
     return None
 
 
-# Keyed by flag name: only flags whose schema kinds admit text need a rule (the kind check covers the others).
+def _int_at_least(minimum: int, *, minus_one: bool = False, none: bool = True) -> Callable[[Any], str | None]:
+    """An int >= ``minimum`` (or -1 with ``minus_one``; or None with ``none``)."""
+    def rule(value: Any) -> str | None:
+        if (value is None and none) or (_is_int(value) and (value >= minimum or (minus_one and value == -1))):
+            return None
+        return f"an integer >= {minimum}" + (", or -1 for no limit" if minus_one else "") + (
+            " (or None)" if none else "")
+
+    return rule
+
+
+def _limit(value: Any) -> str | None:
+    # 1.x: a fraction in [0.0, 1.0], or a whole number of batches (1 means one batch, 1.0 all of them).
+    if value is None or (_is_number(value) and (0 <= value <= 1 or (value > 1 and float(value).is_integer()))):
+        return None
+    return "an int >= 0 (number of batches) or a float in [0.0, 1.0] (fraction of batches)"
+
+
+def _val_check_interval(value: Any) -> str | None:
+    if value is None or (_is_number(value) and value > 0 and (value <= 1 or float(value).is_integer())):
+        return None
+    return "an int > 0 (every N training batches) or a float in (0.0, 1.0] (fraction of an epoch)"
+
+
+def _accumulate(value: Any) -> str | None:
+    accepted = "an integer >= 1, or a dict {epoch: factor} with epochs >= 0 and factors >= 1"
+    if value is None or (_is_int(value) and value >= 1):
+        return None
+    if isinstance(value, dict) and value:
+        for key, factor in value.items():
+            if isinstance(key, str) and key.strip().isdigit():
+                key = int(key)
+            if not (_is_int(key) and key >= 0 and _is_int(factor) and factor >= 1):
+                return accepted
+        return None
+    return accepted
+
+
+# Keyed by flag name: flags whose schema kinds admit text, and numbers the engine takes only in a range.
 _RULES: dict[str, Callable[[Any], str | None]] = {
+    "max_epochs": _int_at_least(0, minus_one=True),
+    "max_steps": _int_at_least(0, minus_one=True),
+    "min_epochs": _int_at_least(0),
+    "min_steps": _int_at_least(0),
+    "num_sanity_val_steps": _int_at_least(0, minus_one=True),
+    "check_val_every_n_epoch": _int_at_least(1),
+    "log_every_n_steps": _int_at_least(1, none=False),
+    "limit_train_batches": _limit,
+    "limit_val_batches": _limit,
+    "limit_test_batches": _limit,
+    "limit_predict_batches": _limit,
+    "overfit_batches": _limit,
+    "val_check_interval": _val_check_interval,
+    "accumulate_grad_batches": _accumulate,
     "max_time": _max_time,
     "track_grad_norm": _track_grad_norm,
     "deterministic": _deterministic,

@@ -116,3 +116,31 @@ def test_validate_takes_class_paths_for_object_flags_only(schema):
                             "plugins": [{"class_path": "my.Plugin"}]}) == []
     assert schema.validate({"max_epochs": csv}) != []
     assert schema.validate({"logger": {"save_dir": "logs"}}) != []  # a mapping without class_path is no object
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("accumulate_grad_batches", "0"), ("accumulate_grad_batches", "{0: 0}"), ("limit_train_batches", "-1"),
+    ("limit_val_batches", "-0.5"), ("limit_test_batches", "1.5"), ("val_check_interval", "1.5"),
+    ("val_check_interval", "0"), ("max_epochs", "-2"), ("max_steps", "-5"), ("num_sanity_val_steps", "-2"),
+    ("log_every_n_steps", "0"), ("check_val_every_n_epoch", "0"),
+])
+def test_the_form_rejects_what_the_engine_rejects(name, text):
+    import ast
+
+    from trainer_core.exceptions import MisconfigurationError
+    from trainer_core.flags import FLAGS
+
+    schema = FlagSchema.load()
+    with pytest.raises(FlagError, match=f"{name}: {text!r} is not accepted"):
+        schema.parse(name, text)
+    with pytest.raises(MisconfigurationError):  # the engine agrees: this run would fail at start
+        FLAGS[name].validate(name, ast.literal_eval(text))
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("accumulate_grad_batches", "4"), ("accumulate_grad_batches", "{0: 8, 4: 1}"), ("limit_train_batches", "0.25"),
+    ("limit_train_batches", "10"), ("limit_val_batches", "0"), ("val_check_interval", "0.5"),
+    ("val_check_interval", "100"), ("max_epochs", "-1"), ("num_sanity_val_steps", "-1"),
+])
+def test_the_form_accepts_what_the_engine_accepts(name, text):
+    assert FlagSchema.load().parse(name, text) is not None
