@@ -176,18 +176,8 @@ class Tuner:
         if self._skip("batch-size finder"):
             return None
         _check_scale_args(mode, steps_per_trial, init_val, max_trials, margin, max_val, tolerance)
-        if train_dataloaders is not None:
-            raise MisconfigurationError(
-                "The batch-size finder cannot change the batch size of a DataLoader passed in directly. Let the "
-                f"model's train_dataloader() (or a LightningDataModule) build the loader from self.{batch_arg_name}, "
-                "and pass the model or datamodule instead.")
         dm = datamodule if datamodule is not None else trainer.datamodule
-        holders = find_holders(model, dm, batch_arg_name, warn=True)
-        if not holders:
-            raise MisconfigurationError(
-                f"The batch-size finder found no {batch_arg_name!r} on the model, in model.hparams or on the "
-                f"datamodule. Add `self.{batch_arg_name} = 2` to __init__ and use it in train_dataloader(), or pass "
-                "batch_arg_name=\"<your attribute>\".")
+        holders = _batch_size_holders(model, dm, batch_arg_name, train_dataloaders)
         self.last_trials = []
         if max_trials == 0 and mode != "binsearch":
             # Lightning 1.5: the search loop runs zero times and init_val (capped by max_val) is the answer, untried.
@@ -214,14 +204,7 @@ class Tuner:
 
         def body() -> int | None:
             with session, bs.frozen_heap(full_collect=ctx.probe is not None):
-                if mode == "power":
-                    found = bs.power_search(try_size, init_val, max_trials, cap)
-                elif mode == "binsearch":
-                    found = bs.binsearch(try_size, init_val, max_trials, cap)
-                else:
-                    probe = ctx.probe
-                    found = bs.fit_search(try_size, init_val, max_trials, cap,
-                                          (lambda: probe.budget()) if probe is not None else (lambda: None), tolerance)
+                found = _search(mode, try_size, init_val, max_trials, cap, ctx.probe, tolerance)
             if found is None:
                 holders.write(original)
                 if session.interrupted:
@@ -247,6 +230,32 @@ class Tuner:
             log.info("Skipping the %s: fast_dev_run is on. Turn fast_dev_run off to tune.", what)
             return True
         return False
+
+
+def _batch_size_holders(model: Any, datamodule: Any, batch_arg_name: str, train_dataloaders: Any) -> Any:
+    """Where the batch size lives; errors when a loader was passed in directly or nothing holds the attribute."""
+    if train_dataloaders is not None:
+        raise MisconfigurationError(
+            "The batch-size finder cannot change the batch size of a DataLoader passed in directly. Let the "
+            f"model's train_dataloader() (or a LightningDataModule) build the loader from self.{batch_arg_name}, "
+            "and pass the model or datamodule instead.")
+    holders = find_holders(model, datamodule, batch_arg_name, warn=True)
+    if not holders:
+        raise MisconfigurationError(
+            f"The batch-size finder found no {batch_arg_name!r} on the model, in model.hparams or on the "
+            f"datamodule. Add `self.{batch_arg_name} = 2` to __init__ and use it in train_dataloader(), or pass "
+            "batch_arg_name=\"<your attribute>\".")
+    return holders
+
+
+def _search(mode: str, try_size: bs.TrySize, init_val: int, max_trials: int, cap: Callable[[], int], probe: Any,
+            tolerance: float) -> int | None:
+    if mode == "power":
+        return bs.power_search(try_size, init_val, max_trials, cap)
+    if mode == "binsearch":
+        return bs.binsearch(try_size, init_val, max_trials, cap)
+    budget = (lambda: probe.budget()) if probe is not None else (lambda: None)
+    return bs.fit_search(try_size, init_val, max_trials, cap, budget, tolerance)
 
 
 def _raise_nothing_fits(trials: list[bs.Trial], batch_arg_name: str) -> NoReturn:
