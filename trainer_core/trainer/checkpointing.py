@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from trainer_core.exceptions import MisconfigurationError
 from trainer_core.trainer.checkpoint_io import VERSION_KEY, check_resume_state, load_checkpoint_file
+
+if TYPE_CHECKING:
+    from trainer_core.trainer.trainer import Trainer
 
 __all__ = ["dump_checkpoint", "restore_training_state", "restore_weights", "plain_hparams"]
 
@@ -40,7 +43,7 @@ def plain_hparams(hparams: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return kept, dropped
 
 
-def dump_checkpoint(trainer: Any, weights_only: bool = False) -> dict[str, Any]:
+def dump_checkpoint(trainer: Trainer, weights_only: bool = False) -> dict[str, Any]:
     from trainer_core import __version__
     from trainer_core.seed import capture_rng_state
 
@@ -78,11 +81,11 @@ def dump_checkpoint(trainer: Any, weights_only: bool = False) -> dict[str, Any]:
     return checkpoint
 
 
-def load(trainer: Any, path: str) -> dict[str, Any]:
+def load(trainer: Trainer, path: str) -> dict[str, Any]:
     return load_checkpoint_file(path, map_location="cpu", trust=getattr(trainer, "trust_checkpoint", False))
 
 
-def restore_weights(trainer: Any, checkpoint: dict[str, Any], path: str) -> None:
+def restore_weights(trainer: Trainer, checkpoint: dict[str, Any], path: str) -> None:
     module = trainer.lightning_module
     trainer._hooks.datamodule("on_load_checkpoint", checkpoint)
     trainer._hooks.module("on_load_checkpoint", checkpoint)
@@ -94,7 +97,7 @@ def restore_weights(trainer: Any, checkpoint: dict[str, Any], path: str) -> None
             "from another model or with other constructor arguments?") from err
 
 
-def restore_training_state(trainer: Any, checkpoint: dict[str, Any], path: str) -> None:
+def restore_training_state(trainer: Trainer, checkpoint: dict[str, Any], path: str) -> None:
     """Optimizers, schedulers, scaler, callback states and loop counters (after configure_optimizers)."""
     if "optimizer_states" not in checkpoint:
         raise MisconfigurationError(
@@ -128,7 +131,7 @@ def restore_training_state(trainer: Any, checkpoint: dict[str, Any], path: str) 
     _restore_progress(trainer, checkpoint)
 
 
-def _restore_progress(trainer: Any, checkpoint: dict[str, Any]) -> None:
+def _restore_progress(trainer: Trainer, checkpoint: dict[str, Any]) -> None:
     loops = checkpoint.get("loops")
     progress = trainer.progress
     if not loops:  # a checkpoint from elsewhere: counters only; resume at the next epoch
@@ -155,7 +158,7 @@ def _optimizer_state_to_device(optimizer: torch.optim.Optimizer, device: torch.d
                 state[key] = value.to(device)
 
 
-def best_or_path(trainer: Any, ckpt_path: str | None, stage: str) -> str | None:
+def best_or_path(trainer: Trainer, ckpt_path: str | None, stage: str) -> str | None:
     """Resolve ``ckpt_path="best"``/"last" for validate/test/predict."""
     if ckpt_path not in ("best", "last"):
         return ckpt_path

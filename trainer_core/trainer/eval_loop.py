@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -15,6 +15,9 @@ from trainer_core.trainer.logging_utils import finish_epoch_logging, log_eval_st
 from trainer_core.trainer.results import ResultCollection
 from trainer_core.trainer.transfer import batch_size_of, transfer_batch
 
+if TYPE_CHECKING:
+    from trainer_core.trainer.trainer import Trainer
+
 __all__ = ["run_validation", "run_evaluation_stage", "load_eval_loaders", "publish_epoch_metrics"]
 
 log = logging.getLogger("trainer_core")
@@ -25,7 +28,7 @@ _NUM = {"val": "num_val_batches", "test": "num_test_batches", "predict": "num_pr
 _LOADERS = {"val": "val_dataloaders", "test": "test_dataloaders", "predict": "predict_dataloaders"}
 
 
-def load_eval_loaders(t: Any, kind: str) -> list[Any]:
+def load_eval_loaders(t: Trainer, kind: str) -> list[Any]:
     """Request the ``kind`` ("val", "test", "predict") loaders and count their batches under the limits."""
     hooks = t._hooks
     hooks.module(f"on_{kind}_dataloader")
@@ -46,7 +49,7 @@ def load_eval_loaders(t: Any, kind: str) -> list[Any]:
     return loaders
 
 
-def run_validation(t: Any, limits: list[Any] | None = None, sanity: bool = False) -> None:
+def run_validation(t: Trainer, limits: list[Any] | None = None, sanity: bool = False) -> None:
     """One validation run inside fit (or the sanity check when ``sanity``)."""
     hooks = t._hooks
     if not t._val_loaders_loaded:
@@ -71,7 +74,7 @@ def run_validation(t: Any, limits: list[Any] | None = None, sanity: bool = False
     del results
 
 
-def run_evaluation_stage(t: Any, stage: str, verbose: bool) -> Any:
+def run_evaluation_stage(t: Trainer, stage: str, verbose: bool) -> Any:
     """The validate/test/predict stages."""
     kind = {"validate": "val", "test": "test", "predict": "predict"}[stage]
     name = _KIND[kind]
@@ -102,8 +105,8 @@ def run_evaluation_stage(t: Any, stage: str, verbose: bool) -> Any:
     return output
 
 
-def _eval_epoch(t: Any, name: str, loaders: list[Any], limits: list[Any], publish: bool) -> Any:
-    hooks, precision = t._hooks, t._precision
+def _eval_epoch(t: Trainer, name: str, loaders: list[Any], limits: list[Any], publish: bool) -> Any:
+    hooks = t._hooks
     results = ResultCollection(name)
     results.callback_metrics = None
     results.batch_size_fn = lambda: batch_size_of(t)
@@ -114,42 +117,12 @@ def _eval_epoch(t: Any, name: str, loaders: list[Any], limits: list[Any], publis
         hooks.call("on_epoch_start")
     hooks.call(f"on_{name}_epoch_start")
     collect = predicting or hooks.module_overrides(f"{name}_epoch_end")
-    has_step_end = hooks.module_overrides(f"{name}_step_end")
     all_outputs: list[list[Any]] = []
     grad_context = torch.inference_mode() if t.inference_mode else torch.no_grad()
-    stage_tag = "sanity_check" if t.sanity_checking else ("validate" if name == "validation" else name)
     with grad_context, _profile(t, f"run_{name}_evaluation"):
         for dl_idx, (loader, limit) in enumerate(zip(loaders, limits)):
             results.dataloader_idx = dl_idx
-            outputs: list[Any] = []
-            iterator = iter(loader)
-            batch_idx = 0
-            while batch_idx < limit:
-                with _profile(t, f"get_{stage_tag}_batch"):
-                    try:
-                        batch = next(iterator)
-                    except StopIteration:
-                        break
-                if t._needs_transfer:
-                    with _profile(t, "evaluation_batch_to_device"):
-                        batch = transfer_batch(t, batch, dl_idx)
-                t._current_batch, t._current_batch_bs = batch, None
-                results.batch_serial += 1
-                hooks.call(f"on_{name}_batch_start", batch, batch_idx, dl_idx)
-                args: list[Any] = [batch, batch_idx]
-                if len(loaders) > 1 or predicting:
-                    args.append(dl_idx)
-                with _profile(t, "evaluation_step_and_end"), precision.forward_context():
-                    with _profile(t, f"{name}_step"):
-                        out = t.strategy.eval_step(t, f"{name}_step", *args)
-                    if has_step_end:
-                        out = hooks.module(f"{name}_step_end", out)
-                hooks.call(f"on_{name}_batch_end", out, batch, batch_idx, dl_idx)
-                log_eval_step(t, results)
-                if collect:
-                    outputs.append(out)
-                batch_idx += 1
-            all_outputs.append(outputs)
+            all_outputs.append(_eval_loader(t, results, name, loader, limit, dl_idx, len(loaders) > 1, collect))
     results.dataloader_idx = None
     epoch_input = all_outputs[0] if len(all_outputs) == 1 else all_outputs
     if predicting:
@@ -168,7 +141,45 @@ def _eval_epoch(t: Any, name: str, loaders: list[Any], limits: list[Any], publis
     return results
 
 
-def _results_per_dataloader(t: Any, results: ResultCollection, count: int) -> list[dict[str, float]]:
+def _eval_loader(t: Trainer, results: ResultCollection, name: str, loader: Any, limit: int | float, dl_idx: int,
+                 several: bool, collect: bool) -> list[Any]:
+    """One dataloader's batches: transfer, batch hooks, ``{name}_step`` (+ ``_step_end``); returns the outputs."""
+    hooks, precision = t._hooks, t._precision
+    predicting = name == "predict"
+    has_step_end = hooks.module_overrides(f"{name}_step_end")
+    stage_tag = "sanity_check" if t.sanity_checking else ("validate" if name == "validation" else name)
+    outputs: list[Any] = []
+    iterator = iter(loader)
+    batch_idx = 0
+    while batch_idx < limit:
+        with _profile(t, f"get_{stage_tag}_batch"):
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                break
+        if t._needs_transfer:
+            with _profile(t, "evaluation_batch_to_device"):
+                batch = transfer_batch(t, batch, dl_idx)
+        t._current_batch, t._current_batch_bs = batch, None
+        results.batch_serial += 1
+        hooks.call(f"on_{name}_batch_start", batch, batch_idx, dl_idx)
+        args: list[Any] = [batch, batch_idx]
+        if several or predicting:
+            args.append(dl_idx)
+        with _profile(t, "evaluation_step_and_end"), precision.forward_context():
+            with _profile(t, f"{name}_step"):
+                out = t.strategy.eval_step(t, f"{name}_step", *args)
+            if has_step_end:
+                out = hooks.module(f"{name}_step_end", out)
+        hooks.call(f"on_{name}_batch_end", out, batch, batch_idx, dl_idx)
+        log_eval_step(t, results)
+        if collect:
+            outputs.append(out)
+        batch_idx += 1
+    return outputs
+
+
+def _results_per_dataloader(t: Trainer, results: ResultCollection, count: int) -> list[dict[str, float]]:
     return results.results_per_dataloader(t.strategy.reduce if t.world_size > 1 else None, count)
 
 

@@ -8,9 +8,12 @@ rewrites the error PyTorch raises.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:
+    from trainer_core.trainer.trainer import Trainer
 
 __all__ = ["grad_norm_dict", "grad_norm_type", "layer_grad_norms", "check_finite", "AnomalyStep"]
 
@@ -53,7 +56,7 @@ def grad_norm_dict(module: torch.nn.Module, norm_type: float) -> dict[str, torch
     return dict(zip(names, values.unbind(0), strict=True))
 
 
-def grad_norm_type(trainer: Any) -> float | None:
+def grad_norm_type(trainer: Trainer) -> float | None:
     """The p for this run's gradient norms: ``track_grad_norm``, else the first callback asking for norms.
 
     A callback (the studio's telemetry, for instance) asks by having an attribute ``grad_norm_type`` set to a p; the
@@ -68,7 +71,7 @@ def grad_norm_type(trainer: Any) -> float | None:
     return None
 
 
-def check_finite(t: Any, outputs: Any) -> None:
+def check_finite(t: Trainer, outputs: Any) -> None:
     """``terminate_on_nan``: one host read per batch for the loss and every parameter together."""
     loss = outputs.get("loss") if isinstance(outputs, dict) else None
     if isinstance(outputs, list):  # TBPTT: one output per split
@@ -105,7 +108,7 @@ class AnomalyStep:
 
     __slots__ = ("t", "batch_idx", "loss")
 
-    def __init__(self, t: Any, batch_idx: int, loss: torch.Tensor) -> None:
+    def __init__(self, t: Trainer, batch_idx: int, loss: torch.Tensor) -> None:
         self.t, self.batch_idx, self.loss = t, batch_idx, loss
 
     def __enter__(self) -> None:

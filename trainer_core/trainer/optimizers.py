@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from trainer_core.exceptions import MisconfigurationError
 from trainer_core.precision.plugins import StepClosure
+
+if TYPE_CHECKING:
+    from trainer_core.trainer.trainer import Trainer
 
 __all__ = ["parse_optimizers", "LightningOptimizer", "step_schedulers", "scheduler_config"]
 
@@ -139,7 +142,7 @@ class LightningOptimizer:
     Used for manual optimization (``self.optimizers()``) and as the object passed to ``optimizer_step``.
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, trainer: Any, opt_idx: int) -> None:
+    def __init__(self, optimizer: torch.optim.Optimizer, trainer: Trainer, opt_idx: int) -> None:
         self._optimizer = optimizer
         self._trainer = trainer
         self._opt_idx = opt_idx
@@ -202,7 +205,7 @@ def _evaluates_closure_first(optimizer: torch.optim.Optimizer) -> bool:
     return known
 
 
-def step_schedulers(trainer: Any, interval: str, counter: int, opt_indices: Sequence[int] | None = None) -> None:
+def step_schedulers(trainer: Trainer, interval: str, counter: int, opt_indices: Sequence[int] | None = None) -> None:
     """Step the schedulers of ``interval`` whose frequency divides ``counter`` (steps or epochs done).
 
     ``opt_indices``: only the schedulers of these optimizers (those that stepped in this batch, so that with

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trainer_core.utilities.apply import infer_batch_size
+
+if TYPE_CHECKING:
+    from trainer_core.trainer.trainer import Trainer
 
 __all__ = ["transfer_batch", "batch_size_of"]
 
 
-def transfer_batch(trainer: Any, batch: Any, dataloader_idx: int) -> Any:
+def transfer_batch(trainer: Trainer, batch: Any, dataloader_idx: int) -> Any:
     """on_before_batch_transfer -> transfer_batch_to_device -> on_after_batch_transfer (datamodule hooks win)."""
     dm, hooks = trainer.datamodule, trainer._hooks
     device = trainer.strategy.root_device
@@ -31,7 +34,7 @@ def _dm_overrides(dm: Any, hook: str) -> bool:
     return getattr(type(dm), hook, None) is not getattr(LightningDataModule, hook, None)
 
 
-def batch_size_of(trainer: Any) -> int:
+def batch_size_of(trainer: Trainer) -> int:
     """The current batch's size, inferred once per batch and only when an epoch-level mean needs it."""
     size = trainer._current_batch_bs
     if size is None:
