@@ -137,6 +137,7 @@ def _run_spec(request: dict[str, Any], channel: Any, stop_event: Any) -> int:
     emitter: Any = _Recorderless(channel.put, run_id)
     with capture_output(lambda level, stream, text: emitter.emit(ev.LOG, level=level, stream=stream, text=text)):
         try:
+            from studio.worker.relay import EventRelay
             from studio.worker.runner import execute_spec
             from studio.worker.stop import StopOnRequest
             from trainer_core.telemetry import EventRecorder, describe_exception
@@ -150,10 +151,12 @@ def _run_spec(request: dict[str, Any], channel: Any, stop_event: Any) -> int:
                          result={})
             _write_fallback(request, emitter.lines)
             return 1
-        recorder = EventRecorder(sink=channel.put, run_id=run_id, mode=spec.get("mode"), config=spec,
+        # Through the relay, a multi-process launch (ddp_spawn) streams rank 0's events and hears a stop too.
+        relay = EventRelay(channel.put, stop_event)
+        recorder = EventRecorder(sink=relay.sink, run_id=run_id, mode=spec.get("mode"), config=spec,
                                  progress_interval=float(request.get("progress_interval", 0.05)))
         emitter = recorder
-        stopper = StopOnRequest(stop_event, recorder)
+        stopper = StopOnRequest(relay.stop, recorder)
         started = time.monotonic()
         try:
             result = execute_spec(spec, callbacks=[recorder, stopper])
@@ -163,7 +166,7 @@ def _run_spec(request: dict[str, Any], channel: Any, stop_event: Any) -> int:
                 recorder.emit(ev.EXCEPTION, **describe_exception(error, interrupted=True))
                 recorder.emit(ev.RUN_FINISHED, status="interrupted", reason="stopped by the user", metrics={},
                               result={}, duration_s=time.monotonic() - started)
-                _finish_file(recorder, request)
+                _finish_file(recorder, request, relay)
                 return 0
             info = describe_exception(error, user_file=spec.get("model_script"))
             recorder.emit(ev.EXCEPTION, **info)
@@ -173,7 +176,7 @@ def _run_spec(request: dict[str, Any], channel: Any, stop_event: Any) -> int:
                 reason += f" ({os.path.basename(where['file'])}, line {where['line']})"
             recorder.emit(ev.RUN_FINISHED, status="failed", reason=reason, metrics={}, result={},
                           duration_s=time.monotonic() - started)
-            _finish_file(recorder, request)
+            _finish_file(recorder, request, relay)
             return 1
         interrupted = stopper.fired or recorder.status == "interrupted"
         status = "interrupted" if interrupted else ("failed" if recorder.status == "failed" else "finished")
@@ -189,11 +192,12 @@ def _run_spec(request: dict[str, Any], channel: Any, stop_event: Any) -> int:
             reason = (reason + "; " if reason else "") + f"tuned {tuned}"
         recorder.emit(ev.RUN_FINISHED, status=status, reason=reason, metrics=result.get("metrics") or {},
                       result=result, duration_s=time.monotonic() - started)
-        _finish_file(recorder, request, result.get("log_dir"))
+        _finish_file(recorder, request, relay, result.get("log_dir"))
     return 0
 
 
-def _finish_file(recorder: Any, request: dict[str, Any], log_dir: str | None = None) -> None:
+def _finish_file(recorder: Any, request: dict[str, Any], relay: Any, log_dir: str | None = None) -> None:
+    relay.close()  # every rank has reported; the final events go straight to the channel
     recorder.close()
     lines = getattr(recorder, "_pending", None)
     if recorder.write_file and recorder.path is None and lines:
