@@ -174,13 +174,9 @@ class HistoryView(QWidget):
         left_layout.addLayout(top)
         left_layout.addLayout(filters)
         left_layout.addWidget(self.table, 1)
-        actions = QHBoxLayout()
-        actions.setContentsMargins(0, 0, 0, 0)
-        for button in (self.open_button, self.resume_button, self.test_button, self.tensorboard_button,
-                       self.report_button):
-            actions.addWidget(button)
-        actions.addStretch(1)
-        left_layout.addLayout(actions)
+        # Two rows: at 1280x720 the table side is about 430 px wide, too narrow for five buttons in one row.
+        left_layout.addLayout(button_row(self.open_button, self.report_button, self.tensorboard_button))
+        left_layout.addLayout(button_row(self.resume_button, self.test_button))
         left_layout.addLayout(details)
 
         overlay_page = QWidget()

@@ -120,7 +120,7 @@ class ParallelCoordinatesView(pg.PlotWidget):
         for y, run_name, color in sorted(names, key=lambda item: item[0]):
             floor = max(y, floor + 0.07)
             label = pg.TextItem(run_name, color=color, anchor=(0.0, 0.5))
-            label.setPos(len(self.axes) - 1 + 0.22, floor)
+            label.setPos(len(self.axes) - 1 + 0.08, floor)
             self.plot_item.addItem(label)
             self._items.append(label)
         for index, axis in enumerate(self.axes):
@@ -131,10 +131,12 @@ class ParallelCoordinatesView(pg.PlotWidget):
             title.setPos(index, 1.08)
             self.plot_item.addItem(title)
             self._items.append(title)
+            last = index == len(self.axes) - 1
             for position, text in axis.labels:
-                label = pg.TextItem(text, color=colors.muted, anchor=(0.0, 0.5))
-                label.setPos(index + 0.03, position)
+                # The last axis's values sit on its left: its right side holds the run names.
+                label = pg.TextItem(text, color=colors.muted, anchor=(1.0, 0.5) if last else (0.0, 0.5))
+                label.setPos(index - 0.03 if last else index + 0.03, position)
                 self.plot_item.addItem(label)
                 self._items.append(label)
-        right = len(self.axes) - 1 + (0.9 if len(run_names) <= _NAMED_RUNS else 0.4)
+        right = len(self.axes) - 1 + (1.4 if len(run_names) <= _NAMED_RUNS else 0.3)
         self.plot_item.setRange(xRange=(-0.45, right), yRange=(-0.08, 1.15), padding=0)
