@@ -74,6 +74,14 @@ class ClassInfo:
     params: list[ParamInfo] = field(default_factory=list)
     doc: str = ""
     takes_var_kwargs: bool = False
+    methods: frozenset[str] = frozenset()
+    """Methods defined by the class and its bases in the same script."""
+    foreign_bases: bool = False
+    """A base class comes from elsewhere (another module), so it may define more methods."""
+
+    def may_define(self, method: str) -> bool:
+        """False only when the class certainly lacks ``method`` (e.g. no ``test_step``: the Test mode cannot run)."""
+        return self.foreign_bases or method in self.methods
 
 
 @dataclass
@@ -146,6 +154,7 @@ def parse_source(source: str, path: str = "<script>") -> ScriptInfo:
         cls = ClassInfo(name, node.lineno, role, doc=(ast.get_docstring(node) or "").strip().split("\n\n")[0])
         if init is not None:
             cls.params, cls.takes_var_kwargs = _params(init)
+        cls.methods, cls.foreign_bases = _methods(node, classes)
         (info.modules if role == "module" else info.datamodules).append(cls)
     if not info.modules and not info.datamodules:
         info.error = (
@@ -163,6 +172,33 @@ def _dotted_tail(node: ast.expr) -> str:
     if isinstance(node, ast.Subscript):
         return _dotted_tail(node.value)
     return ""
+
+
+_LIGHTNING_BASES = ("LightningModule", "LightningDataModule", "object", "Generic")
+
+
+def _methods(node: ast.ClassDef, classes: dict[str, ast.ClassDef]) -> tuple[frozenset[str], bool]:
+    """(names defined in ``node`` and its in-script bases, whether a base comes from elsewhere)."""
+    names: set[str] = set()
+    foreign = False
+    todo, seen = [node], set()
+    while todo:
+        current = todo.pop()
+        if current.name in seen:
+            continue
+        seen.add(current.name)
+        for item in current.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                names.add(item.name)
+            elif isinstance(item, ast.Assign):
+                names.update(t.id for t in item.targets if isinstance(t, ast.Name))
+        for base in current.bases:
+            tail = _dotted_tail(base)
+            if tail in classes:
+                todo.append(classes[tail])
+            elif tail not in _LIGHTNING_BASES:
+                foreign = True
+    return frozenset(names), foreign
 
 
 def _find_init(node: ast.ClassDef, classes: dict[str, ast.ClassDef]) -> ast.FunctionDef | None:

@@ -266,6 +266,12 @@ class MainWindow(QMainWindow):
         running = self.session.running
         for action in self.mode_actions.values():
             action.setEnabled(not running)
+        # Test needs a test_step (Lightning raises without one): not offered for a model that certainly lacks it.
+        cls = self.project.model_class()
+        no_test = cls is not None and not cls.may_define("test_step")
+        self.mode_actions["test"].setEnabled(not running and not no_test)
+        self.mode_actions["test"].setToolTip(f"{cls.name} defines no test_step: add one to run the test loop"
+                                             if no_test and cls is not None else "Run the test loop")
         self.stop_action.setEnabled(running)
         self.stop_action.setText("Kill" if running and self.session.controller.stop_requested else "Stop")
 
@@ -344,6 +350,10 @@ class MainWindow(QMainWindow):
             self.show_problems(["A run is in progress; stop it first."])
             return False
         config, problems = self.current_config()
+        cls = self.project.model_class()
+        if mode == "test" and cls is not None and not cls.may_define("test_step"):
+            problems.append(f"{cls.name} defines no test_step, so there is nothing to test: add a test_step (and a "
+                            "test_dataloader or DataModule test data) to the script.")
         if problems:
             self.show_problems(problems)
             self.statusBar().showMessage("cannot start: fix the problems listed above the plots", 8000)
@@ -392,7 +402,14 @@ class MainWindow(QMainWindow):
 
     # --- script -----------------------------------------------------------------------------------------------
     def open_script(self, path: str, *, with_example_config: bool = True) -> bool:
-        """Open a model script (and, for a bundled example, its recommended flags)."""
+        """Open a model script (and, for a bundled example, its recommended flags).
+
+        Another script starts a fresh project: the Trainer flags, seed, tune settings, checkpoint and data source of
+        the previous one are reset (a config loaded next fills them again), and the last run's plots are cleared.
+        """
+        previous = self.project.script_info
+        if previous is not None and os.path.abspath(os.path.expanduser(path)) != previous.path:
+            self._start_fresh_project()
         info = self.project.open_script(path)
         if info is None:
             return False
@@ -408,12 +425,22 @@ class MainWindow(QMainWindow):
         self._update_title()
         return True
 
+    def _start_fresh_project(self) -> None:
+        self.trainer_form.set_values({})
+        self.project.set_run_settings(None, {}, "fast_dev_run")
+        self.project.set_checkpoint(None)
+        self.project.set_data_config(None)
+        if not self.session.running:
+            self.session.clear()
+
     def _on_script_opened(self, path: str) -> None:
         self.settings.add_recent(path)
         self._update_title()
 
     def _on_model_class(self) -> None:
         self.model_form.set_class(self.project.model_class())
+        if hasattr(self, "mode_actions"):
+            self.sync_actions()
 
     def _update_title(self) -> None:
         info = self.project.script_info

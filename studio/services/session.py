@@ -29,6 +29,7 @@ from studio.models.config import RunConfig
 from studio.models.run_state import RunModel, RunStatus, load_events
 from studio.protocol.stream import read_events_file
 from studio.services.run_controller import RunController
+from studio.services.run_follower import RunFollower
 
 __all__ = ["RunSession"]
 
@@ -53,6 +54,7 @@ class RunSession(QObject):
         self._clock.timeout.connect(self.tick.emit)
         self._clock.start()
         self.last_request: dict[str, Any] = {}
+        self.follower: RunFollower | None = None  # a run another process writes, followed live
 
     @property
     def running(self) -> bool:
@@ -79,6 +81,7 @@ class RunSession(QObject):
         if "enable_progress_bar" not in flags and "progress_bar_refresh_rate" not in flags:
             flags["enable_progress_bar"] = False
         run_id = uuid.uuid4().hex[:12]
+        self.stop_following()
         private = Path(runs_dir) / ".studio"
         private.mkdir(parents=True, exist_ok=True)
         # A run that fails before the trainer makes its run folder still gets one (the Runs tab lists it).
@@ -98,6 +101,15 @@ class RunSession(QObject):
         self.controller.start(request)
         self.run_started.emit(mode)
         return run_id
+
+    def clear(self) -> None:
+        """Forget the shown run (a new project was opened); does nothing while a run is in progress."""
+        if self.controller.running:
+            return
+        self.model.reset()
+        self.last_request = {}
+        self.cleared.emit()
+        self.updated.emit({"status"})
 
     def stop(self) -> None:
         """Graceful stop; the second call kills."""
@@ -146,6 +158,7 @@ class RunSession(QObject):
             raise FileNotFoundError(f"{path} does not exist; choose a run folder that holds events.jsonl.")
         read = read_events_file(path)
         events = read.events
+        self.stop_following()
         self.model.reset()
         note = read.skipped_note(path)
         if note:  # say what was left out: a torn last line from a killed run, garbage written over the file
@@ -163,6 +176,47 @@ class RunSession(QObject):
                 self.model.end(RunStatus.FAILED, "the events file ends without a final event (the run was killed?)")
         self.cleared.emit()
         self.updated.emit({e.get("type", "") for e in events})
+        self.run_ended.emit(self.model.status, self.model.reason)
+
+    def follow_run(self, path: str | os.PathLike[str], *, stall_s: float = 120.0) -> None:
+        """Show a run another process is still writing (a CLI, torchrun or SLURM run), live, until it ends.
+
+        Raises:
+            RuntimeError: while a run of this window is in progress.
+        """
+        if self.controller.running:
+            raise RuntimeError("Stop the current run before opening another one.")
+        self.stop_following()
+        folder = Path(path) if Path(path).is_dir() else Path(path).parent
+        self.model.reset()
+        self.model.log_dir = self.model.media.run_dir = str(folder)
+        self.model.status = RunStatus.RUNNING
+        self.model.log("studio", f"{time.strftime('%H:%M:%S')} following {folder} live (another process writes it)")
+        self.cleared.emit()
+        follower = RunFollower(folder, stall_s=stall_s, parent=self)
+        follower.events.connect(self._on_events)
+        follower.ended.connect(self._on_follow_ended)
+        follower.stalled.connect(lambda quiet: self._note(
+            "warning", f"no new event for {quiet:.0f} s: the run may be stuck, or its process may have died"))
+        follower.resumed.connect(lambda: self._note("studio", "events arrive again"))
+        self.follower = follower
+        follower.start()
+        self.run_started.emit(self.model.mode or "fit")
+
+    def stop_following(self) -> None:
+        """Stop following a live run (what was shown stays)."""
+        if self.follower is not None:
+            self.follower.stop()
+            self.follower.deleteLater()
+            self.follower = None
+
+    def _note(self, level: str, text: str) -> None:
+        self.model.log(level, f"{time.strftime('%H:%M:%S')} {text}")
+        self.updated.emit({"log"})
+
+    def _on_follow_ended(self, status: str, reason: str) -> None:
+        self.model.end(status, reason)
+        self.updated.emit({"status"})
         self.run_ended.emit(self.model.status, self.model.reason)
 
     def _record_failed_run(self) -> None:
