@@ -176,7 +176,8 @@ class TuningSession:
             if short.interrupted:
                 self.interrupted = True
         finally:
-            self._running = None
+            # Nothing keeps the short Trainer (its optimizers, its last batch) alive once its fit is over.
+            self._running = self._telemetry = self._telemetry_trainer = None
             self._reattach()
 
     # --- weights --------------------------------------------------------------------------------------------
