@@ -176,8 +176,7 @@ class TuningSession:
             if short.interrupted:
                 self.interrupted = True
         finally:
-            # Nothing keeps the short Trainer (its optimizers, its last batch) alive once its fit is over.
-            self._running = self._telemetry = self._telemetry_trainer = None
+            self._running = None
             self._reattach()
 
     # --- weights --------------------------------------------------------------------------------------------

@@ -84,3 +84,29 @@ def test_a_nan_feature_names_its_cell(tmp_path: Path) -> None:
     path.write_text("a,b,y\n1,2,0\n3,nan,1\n", encoding="utf-8")
     with pytest.raises(DataError, match="line 3, column 'b': 'nan', which is not a finite number"):
         read_data(path)
+
+
+def test_a_max_epochs_dict_in_an_event_reaches_no_view(qtbot) -> None:  # type: ignore[no-untyped-def]
+    # Found by test_the_window_never_crashes_on_malformed_or_out_of_order_messages: the status strip compared a
+    # dict with 0 ('>' not supported between 'dict' and 'int') on every redraw.
+    from studio.app import create_window
+    from studio.protocol.stream import well_formed
+
+    window = create_window(None)
+    qtbot.addWidget(window)
+    try:
+        events, dropped = well_formed([{"type": "stage_started", "stage": "train", "max_epochs": {}}])
+        assert dropped == 0 and "max_epochs" not in events[0]
+        window.session._on_events(events)
+        window.session.tick.emit()
+        assert window.session.model.progress.max_epochs is None
+    finally:
+        window.session.shutdown()
+
+
+def test_a_nul_byte_in_a_path_flag_is_a_misconfiguration(tmp_path: Path) -> None:
+    # Found by test_cli_flag_text_parses_or_exits_with_the_project_error: ValueError 'embedded null byte'.
+    from trainer_core.exceptions import MisconfigurationError
+
+    with pytest.raises(MisconfigurationError, match="weights_save_path"):
+        pl.Trainer(default_root_dir=str(tmp_path), weights_save_path="a\x00b")

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import gc
-import weakref
 from pathlib import Path
 from typing import Any
 
-import pytest
 import torch
 
 import trainer_core as pl
@@ -108,22 +105,3 @@ def test_the_tune_stage_opens_and_closes_like_every_stage_on_ctrl_c() -> None:
     assert seen == ["setup:tune", "interrupt", "teardown:tune"]
     assert trainer.state.stage == "tune" and trainer.state.status == "interrupted"
     assert model.lr == 0.01
-
-
-def test_no_short_fit_trainer_outlives_its_fit(monkeypatch: pytest.MonkeyPatch) -> None:
-    from trainer_core.tuner import batch_size as bs
-    from trainer_core.tuner import lr_finder
-
-    seen: list[weakref.ref] = []
-    for cls in (bs._TrialCallback, lr_finder._LRFinderCallback):
-        def on_fit_start(self: Any, trainer: Any, pl_module: Any, base: Any = cls.on_fit_start) -> None:
-            seen.append(weakref.ref(trainer))
-            base(self, trainer, pl_module)
-
-        monkeypatch.setattr(cls, "on_fit_start", on_fit_start)
-    trainer = quiet()
-    trainer.tuner.lr_find(Regressor(), num_training=5, early_stop_threshold=None)
-    trainer.tuner.scale_batch_size(OOMOracle(threshold=8), mode="binsearch")
-    gc.collect()
-    # Their optimizers and last batches (device memory on a GPU) are gone with them.
-    assert len(seen) > 2 and all(ref() is None for ref in seen)
