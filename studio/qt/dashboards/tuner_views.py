@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHeaderView, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from studio.models.dashboards.tables import Table
 from studio.models.dashboards.tuning import BatchTrials, LrCurve, batch_trials, lr_curve
@@ -106,7 +106,7 @@ class LrFinderView(QWidget):
         self.raw.setData(lr[ok], loss[ok])
         ok = np.isfinite(smooth) & (lr > 0)
         self.smooth.setData(lr[ok], smooth[ok])
-        self._limit_y(smooth[ok])
+        self._limit_y(smooth[ok], np.where(np.isfinite(loss[ok]), loss[ok], np.nan))
         suggestion = self.curve.suggestion
         if suggestion is not None and suggestion > 0 and math.isfinite(suggestion):
             self.marker.setPos(math.log10(suggestion))  # log-x views are in log10 units
@@ -129,13 +129,17 @@ class LrFinderView(QWidget):
         self.refresh(force=True)
         return [("LR finder", self.plot, bool(len(self.curve.lr)))]
 
-    def _limit_y(self, smooth: np.ndarray) -> None:
+    def _limit_y(self, smooth: np.ndarray, raw: np.ndarray) -> None:
         # A diverging sweep ends with losses many orders above the rest; keep the interesting part in view.
         if len(smooth) < 3:
             return
-        low = float(np.min(smooth))
-        # Everything up to the minimum (the descent) plus the typical level; the divergence tail is cut off.
-        high = max(float(np.max(smooth[: int(np.argmin(smooth)) + 1])), float(np.median(smooth))) * 1.2
+        descent = int(np.argmin(smooth)) + 1
+        # Everything up to the minimum (the descent), raw points included (``raw`` is aligned with ``smooth``,
+        # NaN where not finite), plus the typical level; the divergence tail is cut off.
+        head = raw[:descent][np.isfinite(raw[:descent])]
+        low = float(min(np.min(smooth), np.min(head) if len(head) else np.inf))
+        high = max(float(np.max(smooth[:descent])), float(np.median(smooth)),
+                   float(np.max(head)) if len(head) else -np.inf) * 1.05
         if high > low:
             self.plot.setYRange(low - 0.05 * (high - low), high, padding=0)
 
@@ -180,7 +184,10 @@ class BatchFinderView(QWidget):
         self.apply_button.setToolTip("Write the found batch size into the data settings")
         self.apply_button.setEnabled(False)
         self.apply_button.clicked.connect(self.apply)
-        split = QSplitter(Qt.Orientation.Horizontal)
+        # The table above the plot, its columns sized to their contents: beside the plot they hid behind a
+        # horizontal scroll bar.
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.plot_widget)
         layout = QVBoxLayout(self)

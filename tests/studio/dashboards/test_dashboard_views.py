@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from dashboard_helpers import FIT_RUN, TUNE_RUN, FakeNvml, feed
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from studio.models.dashboards.checkpoints import CheckpointRow
 
@@ -72,6 +73,10 @@ def test_lr_finder_live_curve_suggestion_and_apply(qtbot, window, tune_events):
     suggestion = tune_events[-1]["result"]["tune"]["lr"]
     assert view.marker.isVisible() and view.marker.value() == pytest.approx(np.log10(suggestion))
     assert "Stop: diverged at step 58" in view.info.text()
+    raw_x, raw_y = view.raw.getData()
+    descent = raw_y[: int(np.argmin(view.curve.smoothed[np.isfinite(view.curve.smoothed)])) + 1]
+    low, high = view.plot.viewRange()[1]
+    assert low <= float(np.min(descent)) and high >= float(np.max(descent))  # the raw curve is not clipped
     assert view.apply_button.isEnabled()
     qtbot.mouseClick(view.apply_button, Qt.MouseButton.LeftButton)
     assert window.model_form.values()[0]["lr"] == pytest.approx(float(f"{suggestion:.3g}"))
@@ -88,6 +93,9 @@ def test_batch_finder_table_plot_and_apply(qtbot, window):
     assert view.model.highlight == {4}
     assert len(view.fits.getData()[0]) == 5
     assert view.oom.getData()[0] is None or len(view.oom.getData()[0]) == 0  # nothing ran out of memory
+    window.views.resize(700, 500)
+    QApplication.processEvents()
+    assert view.table.horizontalScrollBar().maximum() == 0  # every column in view, no horizontal scrolling
     window.project.batch_size.setValue(3)
     view.apply()
     assert window.project.batch_size.value() == 32
