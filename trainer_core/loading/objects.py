@@ -24,7 +24,7 @@ from trainer_core.exceptions import MisconfigurationError
 __all__ = ["instantiate_flag_objects", "resolve_class_path"]
 
 _OBJECT_FLAGS = ("callbacks", "logger", "profiler", "plugins")
-_HOMES = ("trainer_core.callbacks", "trainer_core.loggers", "trainer_core.profilers")
+_HOMES = ("trainer_core.callbacks", "trainer_core.loggers", "trainer_core.profilers", "trainer_core.plugins")
 _LIGHTNING_PREFIXES = ("pytorch_lightning.", "lightning.pytorch.", "lightning.")
 
 
@@ -64,13 +64,13 @@ def resolve_class_path(path: str, flag: str) -> type:
     close = difflib.get_close_matches(short, list(builtins), n=1)
     tip = f" Did you mean `{close[0]}`?" if close else ""
     raise MisconfigurationError(
-        f"`{flag}`: no class `{path}`.{tip} Use a class of trainer_core.callbacks, trainer_core.loggers or "
-        "trainer_core.profilers by name, or the full dotted path of your own class."
+        f"`{flag}`: no class `{path}`.{tip} Use a class of trainer_core.callbacks, trainer_core.loggers, "
+        "trainer_core.profilers or trainer_core.plugins by name, or the full dotted path of your own class."
     )
 
 
 def _build(spec: Any, flag: str) -> Any:
-    if isinstance(spec, str) and flag in ("callbacks", "logger"):
+    if isinstance(spec, str) and flag in ("callbacks", "logger", "plugins"):
         spec = {"class_path": spec}
     if not (isinstance(spec, Mapping) and "class_path" in spec):
         return spec
