@@ -98,7 +98,7 @@ def run(quick: bool, gpu: bool) -> list[dict]:
         idle = probe_lateness(min(seconds, 2.0))
         busy = probe_lateness(seconds, feed)
         store = session.model.media
-        counted = (sum(len(r) for r in store.images.values()), sum(len(s.steps) for s in store.histograms.values()))
+        counted = (sum(len(r) for r in store.images.values()), sum(len(s) for s in store.histograms.values()))
         host.close()
         session.shutdown()
     p99, p99_idle = float(np.percentile(busy, 99)) * 1000, float(np.percentile(idle, 99)) * 1000

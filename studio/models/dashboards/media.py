@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,23 +45,67 @@ class TextRecord:
     text: str
 
 
-@dataclass
 class HistogramSeries:
-    """One tag's histograms in arrival order (steps usually rise; a resumed run may repeat some)."""
+    """One tag's histograms in arrival order, in growing numpy arrays (rows picked by index without copying lists).
 
-    steps: list[int] = field(default_factory=list)
-    lows: list[float] = field(default_factory=list)
-    highs: list[float] = field(default_factory=list)
-    counts: list[np.ndarray] = field(default_factory=list)
+    Every row has the bin count of the first histogram; one logged with another count is spread over that many
+    bins of its own range first (mass kept). Logging the same step again replaces the last row.
+    """
+
+    def __init__(self) -> None:
+        self._size = 0
+        self._steps = np.zeros(16)
+        self._lows = np.zeros(16)
+        self._highs = np.zeros(16)
+        self._counts: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self._steps[: self._size]
+
+    @property
+    def lows(self) -> np.ndarray:
+        return self._lows[: self._size]
+
+    @property
+    def highs(self) -> np.ndarray:
+        return self._highs[: self._size]
+
+    @property
+    def counts(self) -> np.ndarray:
+        """``len x bins`` counts."""
+        return self._counts[: self._size] if self._counts is not None else np.zeros((0, 0))
 
     def add(self, step: int, low: float, high: float, counts: list[int]) -> None:
-        if self.steps and self.steps[-1] == step:  # logged again at the same step: the newest one counts
-            self.lows[-1], self.highs[-1], self.counts[-1] = low, high, np.asarray(counts, dtype=np.float64)
-            return
-        self.steps.append(step)
-        self.lows.append(low)
-        self.highs.append(high)
-        self.counts.append(np.asarray(counts, dtype=np.float64))
+        row = np.asarray(counts, dtype=np.float64)
+        if self._counts is None:
+            self._counts = np.zeros((16, max(len(row), 1)))
+        bins = self._counts.shape[1]
+        if len(row) != bins:
+            row = resample_counts(row, low, high, np.linspace(low, high, bins + 1)) if len(row) else np.zeros(bins)
+        if self._size and self._steps[self._size - 1] == step:
+            index = self._size - 1  # logged again at the same step: the newest one counts
+        else:
+            if self._size == len(self._steps):
+                self._grow()
+            index = self._size
+            self._size += 1
+        self._steps[index], self._lows[index], self._highs[index] = step, low, high
+        self._counts[index] = row
+
+    def _grow(self) -> None:
+        capacity = 2 * len(self._steps)
+        for name in ("_steps", "_lows", "_highs"):
+            grown = np.zeros(capacity)
+            grown[: self._size] = getattr(self, name)[: self._size]
+            setattr(self, name, grown)
+        assert self._counts is not None
+        counts = np.zeros((capacity, self._counts.shape[1]))
+        counts[: self._size] = self._counts[: self._size]
+        self._counts = counts
 
 
 def resample_counts(counts: np.ndarray, low: float, high: float, edges: np.ndarray) -> np.ndarray:
@@ -230,24 +274,17 @@ class MediaStore:
             ``(steps, value_edges, matrix)`` with ``matrix[i]`` the counts at ``steps[i]``.
         """
         series = self.histograms.get(tag)
-        if series is None or not series.steps:
+        if series is None or not len(series):
             return np.zeros(0), np.zeros(0), np.zeros((0, 0))
-        total = len(series.steps)
+        total = len(series)
         picks = np.unique(np.linspace(0, total - 1, min(total, max_steps)).round().astype(int))
-        low = min(series.lows[i] for i in picks)
-        high = max(series.highs[i] for i in picks)
+        lows, highs = series.lows[picks], series.highs[picks]
+        low, high = float(lows.min()), float(highs.max())
         if high <= low:
             low, high = low - 0.5, high + 0.5
         edges = np.linspace(low, high, value_bins + 1)
-        lows = np.asarray([series.lows[i] for i in picks])
-        highs = np.asarray([series.highs[i] for i in picks])
-        sizes = {len(series.counts[i]) for i in picks}
-        if len(sizes) == 1:
-            matrix = resample_many(np.vstack([series.counts[i] for i in picks]), lows, highs, edges)
-        else:  # different bin counts under one tag (bins changed between calls): one row at a time
-            matrix = np.vstack([resample_counts(series.counts[i], series.lows[i], series.highs[i], edges)
-                                for i in picks])
-        return np.asarray([series.steps[i] for i in picks], dtype=np.float64), edges, matrix
+        matrix = resample_many(series.counts[picks], lows, highs, edges)
+        return series.steps[picks].copy(), edges, matrix
 
     # --- text -------------------------------------------------------------------------------------------------
     def text_rows(self) -> list[tuple[int, str, str]]:
