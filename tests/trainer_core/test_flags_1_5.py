@@ -35,6 +35,7 @@ def test_the_setting_a_lone_spelling_gives_is_kept() -> None:
     assert trainer.checkpoint_callback is None
     cpu = pl.Trainer(num_processes=1, gpus=None, **_QUIET)
     assert cpu.root_device.type == "cpu"
+    assert pl.Trainer(num_processes=2, gpus=None, **_QUIET).world_size == 2  # CPU processes, as 1.5
 
 
 @pytest.mark.parametrize(("value", "expected"), [(True, 1), (False, 0), (3, 3)])
