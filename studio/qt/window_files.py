@@ -17,6 +17,7 @@ from studio.models.config import RunConfig
 from studio.qt import window_sweep
 from studio.qt.project_panel import DATA_SUFFIXES, ProjectPanel
 from studio.qt.settings import StudioSettings
+from studio.services.run_follower import is_live_run
 from studio.services.session import RunSession
 
 __all__ = ["FileHost", "build_menus", "example_config_for", "open_path", "new_project_available",
@@ -117,9 +118,12 @@ def open_path(window: FileHost, path: str) -> None:
 
 
 def open_run(window: FileHost, path: str) -> None:
-    """Show a finished run from disk."""
+    """Show a run from disk: a finished one replayed, one that another process still writes followed live."""
     try:
-        window.session.open_run(path)
+        if is_live_run(path):
+            window.session.follow_run(path)
+        else:
+            window.session.open_run(path)
     except (OSError, RuntimeError) as error:
         window.show_problems([str(error)])
         return
