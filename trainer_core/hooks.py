@@ -35,6 +35,7 @@ The fit loop, with hook names at their places (Cb = callbacks, M = module; 1.5 o
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -89,6 +90,9 @@ class HookDispatcher:
             for hook, cbs in self._by_hook.items() if cbs
         }
         self._module = module
+        if module is not None:
+            for cb in callbacks:
+                cb._logging_module = module  # Callback.log/log_dict go through the module (1.5)
         self._module_fns = _module_hooks(module) if module is not None else {}
         self._datamodule = datamodule
         self._live = frozenset(self._callback_fns) | frozenset(self._module_fns)
@@ -193,11 +197,13 @@ _TRAINER_ONLY = frozenset({"on_init_start", "on_init_end"})
 def _adapt_callback(hook: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """A callback hook as the dispatcher calls it: ``fn(trainer, module, *args)``."""
     if hook in _TRAINER_ONLY:
-        def trainer_only(trainer: Any, module: Any, *args: Any, **kwargs: Any) -> Any:
-            return fn(trainer, *args, **kwargs)
-
-        return trainer_only
+        # partial of a module-level function, not a closure: the dispatcher (and so a Trainer) stays picklable.
+        return functools.partial(_call_with_trainer_only, fn)
     return _adapt_signature(hook, fn, 2)
+
+
+def _call_with_trainer_only(fn: Callable[..., Any], trainer: Any, module: Any, *args: Any, **kwargs: Any) -> Any:
+    return fn(trainer, *args, **kwargs)
 
 
 def _adapt_signature(hook: str, fn: Callable[..., Any], leading: int) -> Callable[..., Any]:
@@ -217,11 +223,11 @@ def _adapt_signature(hook: str, fn: Callable[..., Any], leading: int) -> Callabl
     positional = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
     if positional >= leading + full:
         return fn
+    return functools.partial(_call_without_last_argument, fn)
 
-    def without_dataloader_idx(*args: Any) -> Any:
-        return fn(*args[:-1])
 
-    return without_dataloader_idx
+def _call_without_last_argument(fn: Callable[..., Any], *args: Any) -> Any:
+    return fn(*args[:-1])
 
 
 def _module_hooks(module: LightningModule) -> dict[str, Callable[..., Any]]:
