@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import logging
 from typing import Any
 
@@ -83,6 +84,19 @@ class _WithoutModuleCallbacks(HookDispatcher):
         if hook == "configure_callbacks":
             return None
         return super().module(hook, *args, **kwargs)
+
+
+def _buildable_class(trainer: Any) -> type:
+    """The user's Trainer class, or its engine base when a subclass's constructor does not take the flags as-is."""
+    cls = type(trainer)
+    base = next((c for c in cls.__mro__ if "tuner" in vars(c)), cls)  # the engine's Trainer defines ``tuner``
+    if cls.__init__ is base.__init__:
+        return cls
+    try:
+        inspect.signature(cls).bind(**trainer._init_flags)
+    except TypeError:
+        return base
+    return cls
 
 
 @functools.cache
@@ -169,14 +183,15 @@ class TuningSession:
         """
         callback.session = self
         flags = short_fit_flags(self.trainer._init_flags, callback, max_steps, overrides)
-        short = _short_fit_class(type(self.trainer))(**flags)
+        short = _short_fit_class(_buildable_class(self.trainer))(**flags)
         self._running = short
         try:
             short.fit(self.model, **self.fit_kwargs)
             if short.interrupted:
                 self.interrupted = True
         finally:
-            self._running = None
+            # Nothing keeps the short Trainer (its optimizers, its last batch) alive once its fit is over.
+            self._running = self._telemetry = self._telemetry_trainer = None
             self._reattach()
 
     # --- weights --------------------------------------------------------------------------------------------

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 
 import trainer_core as pl
@@ -105,3 +108,42 @@ def test_the_tune_stage_opens_and_closes_like_every_stage_on_ctrl_c() -> None:
     assert seen == ["setup:tune", "interrupt", "teardown:tune"]
     assert trainer.state.stage == "tune" and trainer.state.status == "interrupted"
     assert model.lr == 0.01
+
+
+def test_no_short_fit_trainer_outlives_its_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trainer_core.tuner import batch_size as bs
+    from trainer_core.tuner import lr_finder
+
+    seen: list[weakref.ref] = []
+    for cls in (bs._TrialCallback, lr_finder._LRFinderCallback):
+        def on_fit_start(self: Any, trainer: Any, pl_module: Any, base: Any = cls.on_fit_start) -> None:
+            seen.append(weakref.ref(trainer))
+            base(self, trainer, pl_module)
+
+        monkeypatch.setattr(cls, "on_fit_start", on_fit_start)
+    trainer = quiet()
+    trainer.tuner.lr_find(Regressor(), num_training=5, early_stop_threshold=None)
+    trainer.tuner.scale_batch_size(OOMOracle(threshold=8), mode="binsearch")
+    gc.collect()
+    # Their optimizers and last batches (device memory on a GPU) are gone with them.
+    assert len(seen) > 2 and all(ref() is None for ref in seen)
+
+
+def test_a_trainer_subclass_runs_the_short_fits_as_itself_or_as_its_engine_base() -> None:
+    built: list[str] = []
+
+    class Passing(pl.Trainer):
+        def __init__(self, **flags: Any) -> None:
+            built.append("passing")
+            super().__init__(**flags)
+
+    class OwnArguments(pl.Trainer):
+        def __init__(self, experiment: str) -> None:
+            built.append(experiment)
+            super().__init__(logger=False, enable_progress_bar=False, enable_model_summary=False,
+                             enable_checkpointing=False)
+
+    Passing(logger=False, enable_progress_bar=False).tuner.lr_find(Regressor(), num_training=3)
+    assert built == ["passing", "passing"]  # the user's Trainer, then the short fit of the same class
+    finder = OwnArguments("exp-1").tuner.lr_find(Regressor(), num_training=3, early_stop_threshold=None)
+    assert built[2:] == ["exp-1"] and len(finder.results["lr"]) == 3  # its constructor cannot take the flags
