@@ -65,7 +65,7 @@ def device_histogram(values: Any, bins: int) -> torch.Tensor:
     flat = flat.to(dtype)
     finite = torch.isfinite(flat)
     weights = finite.to(dtype)
-    inf = torch.tensor(math.inf, dtype=dtype, device=flat.device)
+    inf = flat.new_full((), math.inf)  # filled on the device: no host-to-device copy
     if flat.numel() == 0:
         return torch.zeros(5 + bins, dtype=dtype, device=flat.device)
     low = torch.where(finite, flat, inf).amin()
@@ -77,7 +77,8 @@ def device_histogram(values: Any, bins: int) -> torch.Tensor:
     scale = torch.where(span > 0, bins / torch.where(span > 0, span, torch.ones_like(span)), torch.zeros_like(span))
     clean = torch.where(finite, flat, low)
     index = ((clean - low) * scale).floor().clamp_(0, bins - 1).to(torch.long)
-    counts = torch.bincount(index, weights=weights, minlength=bins).to(dtype)
+    # scatter_add, not bincount: CUDA's bincount reads the largest index on the host to size its output (a sync).
+    counts = torch.zeros(bins, dtype=dtype, device=flat.device).scatter_add_(0, index, weights)
     stats = torch.stack([low, high, weights.sum(), (clean * weights).sum(), (clean * clean * weights).sum()])
     return torch.cat([stats, counts])
 
