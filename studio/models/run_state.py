@@ -23,6 +23,7 @@ from studio.protocol.stream import read_events_file
 __all__ = ["RunStatus", "Progress", "RunModel", "load_events"]
 
 _METRICS_BLOCK = "_metrics_block"  # columnar wire form of consecutive metrics events (studio.worker.channel.pack)
+_SYSTEM_SAMPLE = "system_sample"  # GPU and system samples the studio takes during a run (services.system_monitor)
 
 
 class RunStatus:
@@ -380,6 +381,7 @@ _HANDLERS = {
     ev.HISTOGRAM: RunModel._on_media,
     ev.TEXT: RunModel._on_media,
     ev.RUN_FINISHED: RunModel._on_run_finished,
+    _SYSTEM_SAMPLE: RunModel._keep,
 }
 
 

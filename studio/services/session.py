@@ -26,10 +26,12 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.models.config import RunConfig
+from studio.models.dashboards.system import SYSTEM_FILE
 from studio.models.run_state import RunModel, RunStatus, load_events
 from studio.protocol.stream import read_events_file
 from studio.services.run_controller import RunController
 from studio.services.run_follower import RunFollower
+from studio.services.system_monitor import SystemMonitor
 
 __all__ = ["RunSession"]
 
@@ -49,6 +51,7 @@ class RunSession(QObject):
         self.controller = RunController(self)
         self.controller.events.connect(self._on_events)
         self.controller.ended.connect(self._on_ended)
+        self.system = SystemMonitor(self)  # connected after _on_ended: it saves into the folder _on_ended may set
         self._clock = QTimer(self)
         self._clock.setInterval(int(1000 / render_hz))
         self._clock.timeout.connect(self.tick.emit)
@@ -158,6 +161,9 @@ class RunSession(QObject):
             raise FileNotFoundError(f"{path} does not exist; choose a run folder that holds events.jsonl.")
         read = read_events_file(path)
         events = read.events
+        system = path.with_name(SYSTEM_FILE)
+        if system.is_file():  # the GPU and system samples the studio took during the run
+            events = events + read_events_file(system).events
         self.stop_following()
         self.model.reset()
         note = read.skipped_note(path)

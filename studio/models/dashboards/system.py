@@ -14,7 +14,13 @@ from typing import Any
 
 import psutil
 
-__all__ = ["GpuSample", "GpuSampler", "ProcessSample", "ProcessSampler", "allocator_stats"]
+__all__ = ["GpuSample", "GpuSampler", "ProcessSample", "ProcessSampler", "allocator_stats", "system_event",
+           "SYSTEM_SAMPLE", "SYSTEM_FILE"]
+
+SYSTEM_SAMPLE = "system_sample"
+"""Event type of one GPU-and-system sample taken by the studio during a run."""
+SYSTEM_FILE = "system.jsonl"
+"""The file in the run folder that keeps those samples, so a reopened run shows them."""
 
 
 @dataclass
@@ -137,11 +143,11 @@ def _text(value: Any) -> str:
 
 @dataclass
 class ProcessSample:
-    """The training process tree at one moment."""
+    """The training process tree at one moment (``cpu_percent`` None: first look, nothing measured yet)."""
 
     pid: int
     processes: int
-    cpu_percent: float
+    cpu_percent: float | None
     rss_bytes: int
 
 
@@ -165,6 +171,7 @@ class ProcessSampler:
         cpu = 0.0
         rss = 0
         alive: dict[int, psutil.Process] = {}
+        measured = pid in self._procs
         for proc in tree:
             known = self._procs.get(proc.pid, proc)
             try:
@@ -173,10 +180,12 @@ class ProcessSampler:
                     rss += known.memory_info().rss
             except psutil.Error:
                 continue
-            cpu += value
+            if proc.pid in self._procs:  # a process seen for the first time has no CPU figure yet
+                cpu += value
             alive[proc.pid] = known
         self._procs = alive
-        return ProcessSample(pid, len(alive), cpu, rss)
+        # The first look at a process only primes its counter: reporting 0 % there would be a fake sample.
+        return ProcessSample(pid, len(alive), cpu if measured else None, rss)
 
 
 _ALLOCATOR = {
@@ -195,3 +204,25 @@ def allocator_stats(latest: dict[str, float]) -> dict[str, float]:
                 out[key] = value
                 break
     return out
+
+
+def system_event(when: float, gpus: list[GpuSample], proc: ProcessSample | None, ram_percent: float) -> dict[str, Any]:
+    """One ``system_sample`` event: the training process tree, system RAM and every GPU at ``when``."""
+    own = set()
+    if proc is not None:
+        try:
+            own = {proc.pid, *(c.pid for c in psutil.Process(proc.pid).children(recursive=True))}
+        except psutil.Error:
+            own = {proc.pid}
+    return {
+        "type": SYSTEM_SAMPLE, "time": when, "ram_percent": ram_percent,
+        "pid": proc.pid if proc is not None else None,
+        "processes": proc.processes if proc is not None else 0,
+        "cpu_percent": proc.cpu_percent if proc is not None else None,
+        "rss_bytes": proc.rss_bytes if proc is not None else None,
+        "gpus": [{"index": g.index, "name": g.name, "memory_used": g.memory_used, "memory_total": g.memory_total,
+                  "utilization": g.utilization, "temperature": g.temperature, "power_w": g.power_w,
+                  "power_limit_w": g.power_limit_w,
+                  "own_memory": sum(v for p, v in g.process_memory.items() if p in own) if own else None}
+                 for g in gpus],
+    }

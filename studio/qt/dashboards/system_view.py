@@ -1,8 +1,10 @@
 """GPU and system: NVML per GPU (memory, utilisation, temperature, power; the training process's own GPU memory),
 the torch allocator figures the child reports, and CPU % / RAM of the training process tree (psutil).
 
-Sampled about once a second by a timer that runs only while the tab is visible. Without NVIDIA drivers the GPU
-part is one line saying why; the rest works.
+During a run the session's SystemMonitor samples once a second whatever tab is visible and saves the samples in
+the run folder; this tab draws them (a reopened run shows its own). With no run samples (idle, or a run from
+before the studio kept them) the tab samples the machine itself once a second while it is visible. Without NVIDIA
+drivers the GPU part is one line saying why; the rest works.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from studio.models.dashboards.system import GpuSampler, ProcessSampler, allocator_stats
+from studio.models.dashboards.system import SYSTEM_SAMPLE, GpuSampler, ProcessSampler, allocator_stats
 from studio.models.dashboards.tables import Table
 from studio.qt.dashboards.common import TableModel, fmt_bytes, make_table_view
 from studio.qt.plot_style import style_plot
@@ -85,8 +87,16 @@ class SystemView(QWidget):
         elif not self.isVisible() and self.timer.isActive():
             self.timer.stop()
 
+    def run_samples(self) -> list[dict]:
+        """The samples taken during the shown run (live or reopened)."""
+        return self.session.model.extras.get(SYSTEM_SAMPLE) or []
+
     def sample(self) -> None:
-        """Take one sample of everything and update the tab."""
+        """Show the run's samples, or (with none) take one sample of the machine and show it."""
+        samples = self.run_samples()
+        if samples:
+            self._show_run(samples)
+            return
         self.samples += 1
         pid = self.session.controller.pid
         self._sample_gpus(pid)
@@ -102,17 +112,57 @@ class SystemView(QWidget):
         if proc is None:
             self.process_label.setText(f"No training process running. System: CPU {psutil.cpu_percent():.0f} %, "
                                        f"RAM {fmt_bytes(memory.used)} of {fmt_bytes(memory.total)}.")
-            self.history["cpu"].append(0.0)
         else:
+            # The first look at a process has no CPU figure yet (no fake 0 % point).
+            cpu = "measuring" if proc.cpu_percent is None else f"{proc.cpu_percent:.0f} %"
             self.process_label.setText(
-                f"pid {proc.pid} and {proc.processes - 1} child process(es): CPU {proc.cpu_percent:.0f} % "
+                f"pid {proc.pid} and {proc.processes - 1} child process(es): CPU {cpu} "
                 f"(of one core; {psutil.cpu_count()} cores), RAM {fmt_bytes(proc.rss_bytes)} resident. System RAM "
                 f"{fmt_bytes(memory.used)} of {fmt_bytes(memory.total)}.")
-            self.history["cpu"].append(proc.cpu_percent)
+            if proc.cpu_percent is not None:
+                self.history["cpu"].append(proc.cpu_percent)
         self.history["ram"].append(float(memory.percent))
+        self.plot.setLabel("bottom", "seconds ago")
         for key, curve in (("cpu", self.cpu_curve), ("gpu", self.gpu_curve), ("ram", self.ram_curve)):
             values = np.fromiter(self.history[key], dtype=np.float64)
             curve.setData(-np.arange(len(values))[::-1].astype(np.float64), values)
+        self.plot.setXRange(-120, 0, padding=0.02)
+
+    def _show_run(self, samples: list[dict]) -> None:
+        """Draw the run's samples against seconds since its first one; the tables show the newest."""
+        last = samples[-1]
+        start = float(samples[0].get("time") or 0.0)
+        x = np.array([float(e.get("time") or start) - start for e in samples])
+
+        def column(values: list) -> tuple[np.ndarray, np.ndarray]:
+            keep = np.array([v is not None for v in values], dtype=bool)
+            return x[keep], np.array([float(v) for v in values if v is not None])
+
+        self.plot.setLabel("bottom", "seconds since the run started")
+        self.cpu_curve.setData(*column([e.get("cpu_percent") for e in samples]))
+        self.ram_curve.setData(*column([e.get("ram_percent") for e in samples]))
+        gpu_util = [(e.get("gpus") or [{}])[0].get("utilization") for e in samples]
+        self.gpu_curve.setData(*column(gpu_util))
+        self.plot.enableAutoRange(x=True, y=True)
+        gpus = last.get("gpus") or []
+        if gpus:
+            table = Table(["GPU", "Name", "Memory used", "Memory total", "Util %", "Temp °C", "Power W",
+                           "Training process"])
+            for gpu in gpus:
+                table.rows.append([gpu.get("index"), gpu.get("name"), fmt_bytes(gpu.get("memory_used")),
+                                   fmt_bytes(gpu.get("memory_total")), _opt(gpu.get("utilization"), "{:.0f}"),
+                                   _opt(gpu.get("temperature"), "{:.0f}"), _opt(gpu.get("power_w"), "{:.0f}"),
+                                   fmt_bytes(gpu.get("own_memory")) if gpu.get("own_memory") else "not on this GPU"])
+            self.gpu_model.set_table(table)
+        self.gpu_table.setVisible(bool(gpus))
+        self.gpu_label.setText(f"{len(gpus)} NVIDIA GPU(s), {len(samples)} samples of this run." if gpus else
+                               "No GPU samples in this run (no NVIDIA driver, or a CPU-only machine).")
+        cpu = last.get("cpu_percent")
+        self.process_label.setText(
+            f"{len(samples)} samples over {x[-1]:.0f} s. Last: training processes CPU "
+            f"{'n/a' if cpu is None else f'{cpu:.0f} %'} (of one core), RAM "
+            f"{fmt_bytes(last.get('rss_bytes')) if last.get('rss_bytes') is not None else 'n/a'} resident; "
+            f"system RAM {last.get('ram_percent', 0):.0f} % used.")
 
     def _sample_gpus(self, pid: int | None) -> None:
         if not self.gpu.start():
