@@ -300,3 +300,26 @@ def test_wrong_types_anywhere_give_a_clear_error_on_resume(tmp_path: Path, valid
         trainer.fit(BoringModel(), ckpt_path=str(path))
     except MisconfigurationError as err:
         assert str(path) in str(err) or "checkpoint" in str(err), err
+
+
+def test_the_studio_checkpoint_field_with_a_corrupt_file_ends_the_run_naming_the_file(qtbot: Any,
+                                                                                      tmp_path: Path) -> None:
+    """The Checkpoint field's path reaches the training child, which refuses the file; the studio shows why."""
+    from studio.models.config import RunConfig
+    from studio.services.session import RunSession
+
+    path = tmp_path / "corrupt.ckpt"
+    path.write_bytes(CORRUPT_TEXT)
+    tiny = Path(__file__).resolve().parents[2] / "studio" / "scripts" / "tiny_model.py"
+    session = RunSession()
+    try:
+        config = RunConfig(model_script=str(tiny), ckpt_path=str(path), trainer_flags={"max_epochs": 1})
+        with qtbot.waitSignal(session.run_ended, timeout=120_000) as ended:
+            session.launch(config, "fit", tmp_path / "runs")
+        status, reason = ended.args
+        console = "\n".join(text for _, text in session.model.console)
+        assert status == "failed", (status, reason, console[-2000:])
+        assert str(path) in reason + console and "IndexError" not in reason.split("(")[0]
+    finally:
+        session.shutdown()
+    assert path.read_bytes() == CORRUPT_TEXT
