@@ -1,5 +1,5 @@
-"""Images: one panel per tag with the image at a step, a step slider that follows the run live, click to zoom, and
-export of the shown image.
+"""Images: one panel per tag with the image at a step, a step slider that follows the run live, click to zoom,
+export of the shown image, and other runs' images of the same tag side by side ("Compare with run…").
 
 Data: ``image`` events (``logger.experiment.add_image`` / ``add_images`` / ``add_figure`` and the Bolts image
 callbacks), whose PNGs live in the run folder under ``media/<tag>/<step>.png``.
@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import shutil
 from collections import OrderedDict
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QMouseEvent, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
+    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.models.dashboards.media import MediaStore
+from studio.models.run_state import load_events
 from studio.qt.dashboards.common import ask_save_path
 from studio.services.session import RunSession
 
@@ -81,22 +84,24 @@ class ImagePanel(QFrame):
     zoom_requested = Signal(str, str)
     """(path, title) of the shown image, for a larger view."""
 
-    def __init__(self, tag: str, store: MediaStore, cache: _PixmapCache, parent: QWidget | None = None) -> None:
+    def __init__(self, tag: str, store: MediaStore, cache: _PixmapCache,
+                 comparisons: list[tuple[str, MediaStore]] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tag = tag
         self.store = store
         self.cache = cache
+        self.comparisons = comparisons if comparisons is not None else []
+        self.compare_labels: list[tuple[QLabel, QLabel]] = []
         self.shown_path = ""
         self.shown_step: int | None = None
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setFixedWidth(_THUMB + 40)  # panels flow in columns; zoom for the full size
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)  # no stretching in a tall grid row
         self.title = QLabel(tag)
         self.title.setObjectName("imageTag")
         self.title.setWordWrap(True)
         self.image = _ClickableLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setFixedHeight(_THUMB)
+        self.image.setFixedSize(_THUMB, _THUMB)
         self.image.setToolTip("Click to zoom")
         self.image.setCursor(Qt.CursorShape.PointingHandCursor)
         self.image.clicked.connect(self._zoom)
@@ -111,10 +116,39 @@ class ImagePanel(QFrame):
         controls.addWidget(self.slider, 1)
         controls.addWidget(self.step_label)
         controls.addWidget(self.export_button)
+        self.caption = QLabel("this run")  # shown while other runs are compared, so the columns line up
+        own = QVBoxLayout()
+        own.addWidget(self.image)
+        own.addWidget(self.caption)
+        self.row = QHBoxLayout()
+        self.row.addLayout(own)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
-        layout.addWidget(self.image, 1)
+        layout.addLayout(self.row, 1)
         layout.addLayout(controls)
+        self.set_comparisons(self.comparisons)
+
+    def set_comparisons(self, comparisons: list[tuple[str, MediaStore]]) -> None:
+        """Show other runs' images of this tag beside this run's, at the same step (``(label, store)`` pairs)."""
+        self.comparisons = comparisons
+        for image, caption in self.compare_labels:
+            image.deleteLater()
+            caption.deleteLater()
+        self.compare_labels = []
+        self.caption.setVisible(bool(comparisons))
+        for _label, _store in comparisons:
+            image, caption = QLabel(), QLabel()
+            image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            image.setFixedSize(_THUMB, _THUMB)
+            caption.setWordWrap(True)
+            column = QVBoxLayout()
+            column.addWidget(image)
+            column.addWidget(caption)
+            self.row.addLayout(column)
+            self.compare_labels.append((image, caption))
+        # Panels flow in columns at a fixed width (zoom for the full size); each compared run adds one image.
+        self.setFixedWidth((_THUMB + 12) * (1 + len(comparisons)) + 28)
+        self.shown_path = ""
         self.refresh()
 
     def refresh(self) -> None:
@@ -146,18 +180,29 @@ class ImagePanel(QFrame):
         self.step_label.setText(f"step {step:,}  ({self.slider.value() + 1}/{len(steps)})")
         if path == self.shown_path:
             return
-        pixmap = self.cache.get(path)
         self.shown_path, self.shown_step = path, step
+        self._put(self.image, path, record.path)
+        for (image, caption), (label, store) in zip(self.compare_labels, self.comparisons):
+            other = store.image_at(self.tag, step) if store.image_steps(self.tag) else None
+            if other is None or other.step > step:
+                image.setPixmap(QPixmap())
+                image.setText("no image yet")
+                caption.setText(label)
+                continue
+            self._put(image, store.resolve(other), other.path)
+            caption.setText(f"{label} @ step {other.step:,}")
+
+    def _put(self, target: QLabel, path: str, recorded: str) -> None:
+        pixmap = self.cache.get(path)
         if pixmap.isNull():
-            self.image.setPixmap(QPixmap())
-            self.image.setText(f"missing file:\n{record.path}")
+            target.setPixmap(QPixmap())
+            target.setText(f"missing file:\n{recorded}")
             return
-        self.image.setText("")
+        target.setText("")
         # Small images (MNIST-sized samples) are enlarged without smoothing so pixels stay sharp.
-        scaled = pixmap.scaled(_THUMB, _THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                               Qt.TransformationMode.FastTransformation if pixmap.width() < _THUMB
-                               else Qt.TransformationMode.SmoothTransformation)
-        self.image.setPixmap(scaled)
+        target.setPixmap(pixmap.scaled(_THUMB, _THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                       Qt.TransformationMode.FastTransformation if pixmap.width() < _THUMB
+                                       else Qt.TransformationMode.SmoothTransformation))
 
     def _zoom(self) -> None:
         if self.shown_path:
@@ -197,6 +242,8 @@ class ImagesView(QWidget):
 
     zoom_opened = Signal(str)
     """The path of an image opened in the zoom dialog."""
+    comparison_added = Signal(str)
+    """The folder of a run now shown beside this one."""
 
     def __init__(self, session: RunSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -211,6 +258,13 @@ class ImagesView(QWidget):
         self.filter.setPlaceholderText("Filter tags")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(lambda _text: self._layout_panels())
+        self.comparisons: list[tuple[str, MediaStore]] = []
+        self.compare_button = QPushButton("Compare with run…")
+        self.compare_button.setToolTip("Show another run's images of the same tags beside these, at the same step")
+        self.compare_button.clicked.connect(self._choose_comparison)
+        self.clear_compare_button = QPushButton("Clear comparison")
+        self.clear_compare_button.setEnabled(False)
+        self.clear_compare_button.clicked.connect(self.clear_comparisons)
         self.status = QLabel(_EMPTY)
         self.status.setWordWrap(True)
         self.grid_host = QWidget()
@@ -221,6 +275,8 @@ class ImagesView(QWidget):
         scroll.setWidget(self.grid_host)
         top = QHBoxLayout()
         top.addWidget(self.filter, 1)
+        top.addWidget(self.compare_button)
+        top.addWidget(self.clear_compare_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.status)
@@ -252,7 +308,7 @@ class ImagesView(QWidget):
         self._drawn_version = self.store.image_version
         new_tags = [tag for tag in self.store.image_tags() if tag not in self.panels]
         for tag in new_tags:
-            panel = ImagePanel(tag, self.store, self.cache)
+            panel = ImagePanel(tag, self.store, self.cache, self.comparisons)
             panel.zoom_requested.connect(self.open_zoom)
             self.panels[tag] = panel
         for panel in self.panels.values():
@@ -265,7 +321,8 @@ class ImagesView(QWidget):
         needle = self.filter.text().strip().lower()
         while self.grid.count():
             self.grid.takeAt(0)
-        columns = max(1, self.width() // (_THUMB + 40))
+        width = (_THUMB + 12) * (1 + len(self.comparisons)) + 40
+        columns = max(1, self.width() // width)
         shown = 0
         for tag, panel in self.panels.items():
             visible = needle in tag.lower()
@@ -277,6 +334,45 @@ class ImagesView(QWidget):
     def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)  # type: ignore[arg-type]
         self._layout_panels()
+
+    # --- comparing runs ---------------------------------------------------------------------------------------
+    def add_comparison(self, folder: str) -> None:
+        """Show the images of the run in ``folder`` (its ``events.jsonl``) beside this run's, tag by tag.
+
+        Raises:
+            FileNotFoundError: when the folder has no events file.
+        """
+        events_file = Path(folder) / "events.jsonl"
+        if not events_file.is_file():
+            raise FileNotFoundError(f"{folder} has no events.jsonl; choose a run folder (lightning_logs/version_N).")
+        store = MediaStore()
+        store.run_dir = str(Path(folder))
+        for event in load_events(events_file):
+            store.add(event)
+        self.comparisons.append((Path(folder).name, store))
+        self._apply_comparisons()
+        self.comparison_added.emit(folder)
+
+    def clear_comparisons(self) -> None:
+        """Show this run's images alone again."""
+        self.comparisons.clear()
+        self._apply_comparisons()
+
+    def _apply_comparisons(self) -> None:
+        for panel in self.panels.values():
+            panel.set_comparisons(self.comparisons)
+        self.clear_compare_button.setEnabled(bool(self.comparisons))
+        self._layout_panels()
+
+    def _choose_comparison(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Compare with the run in folder", self.store.run_dir or "")
+        if not folder:
+            return
+        try:
+            self.add_comparison(folder)
+        except FileNotFoundError as error:
+            self.status.setText(str(error))
+            self.status.setVisible(True)
 
     def open_zoom(self, path: str, title: str) -> None:
         """Show ``path`` in the zoom dialog (non-modal; one at a time)."""

@@ -171,3 +171,25 @@ def test_distributions_view_shows_the_grad_norms_of_a_recorded_fit(qtbot, sessio
     assert view.tags.item(0).text() == GRAD_NORM_TAG and view.current_tag == GRAD_NORM_TAG
     assert not view.status.isVisible()
     assert view.matrix.shape[0] == 48 and np.allclose(view.matrix.sum(axis=1), 1.0)
+
+
+def test_images_of_another_run_side_by_side_at_the_same_step(qtbot, session, moved_run, tmp_path) -> None:
+    from studio.qt.dashboards.images_view import ImagesView
+
+    other = tmp_path / "other" / "version_9"
+    shutil.copytree(MEDIA_RUN, other)
+    view = _show(qtbot, ImagesView(session))
+    session.open_run(moved_run)
+    qtbot.waitUntil(lambda: len(view.panels) == 2)
+    with pytest.raises(FileNotFoundError, match="no events.jsonl"):
+        view.add_comparison(str(tmp_path))
+    with qtbot.waitSignal(view.comparison_added):
+        view.add_comparison(str(other))
+    panel = view.panels["TinyGenerator_images"]
+    image, caption = panel.compare_labels[0]
+    assert caption.text() == "version_9 @ step 12" and not image.pixmap().isNull()
+    panel.slider.setValue(1)
+    assert panel.shown_step == 8 and caption.text() == "version_9 @ step 8"
+    assert view.clear_compare_button.isEnabled()
+    view.clear_comparisons()
+    assert panel.compare_labels == [] and not view.clear_compare_button.isEnabled()
