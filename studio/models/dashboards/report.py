@@ -79,6 +79,33 @@ class RunReport:
         return Table(["Metric", "Value"], [[k, float(v)] for k, v in sorted(self.metrics.items())], "Final metrics")
 
 
+_DEFAULT_SPEC = {"trust_checkpoint": False, "debug": "fast_dev_run", "tune": {}, "ckpt_path": None, "seed": None,
+                 "data": None, "model_class": None, "model_init_args": {}}
+
+
+def readable_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The run configuration as a reader wants it: empty values and settings left at their defaults dropped.
+
+    ``trainer_flags`` holds only what the run set (the studio sends nothing else); the studio's own switch for the
+    progress bar (off because the status strip replaces it) is left out too, since the user never set it.
+    """
+    out: dict[str, Any] = {}
+    mode = config.get("mode")
+    for key, value in config.items():
+        if value is None or value == {} or value == [] or (key in _DEFAULT_SPEC and value == _DEFAULT_SPEC[key]):
+            continue
+        if key == "debug" and mode != "debug":
+            continue
+        if key == "tune" and mode != "tune":
+            continue
+        if key in ("trainer_flags", "trainer") and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k != "enable_progress_bar" or v is not False}
+            if not value:
+                continue
+        out[key] = value
+    return out
+
+
 def _config_text(config: dict[str, Any]) -> str:
     try:
         import yaml

@@ -13,7 +13,7 @@ import pyqtgraph.exporters  # noqa: F401 - registers ImageExporter
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtWidgets import QWidget
 
-from studio.models.dashboards.report import RunReport, write_report
+from studio.models.dashboards.report import RunReport, readable_config, write_report
 from studio.models.dashboards.tables import profiler_tables, summary_table
 from studio.qt.dashboards.common import run_config
 from studio.services.session import RunSession
@@ -47,22 +47,34 @@ def _plots(window: Any) -> list[tuple[str, pg.PlotItem]]:
     return out
 
 
+def _duration(session: RunSession) -> str:
+    """One duration for the run: the training process's own (start of the run to its final event) when it
+    reported it, else the time the studio saw the run take (process start and exit included)."""
+    finished = session.model.extras.get("run_finished") or []
+    reported = finished[-1].get("duration_s") if finished else None
+    if isinstance(reported, (int, float)):
+        return f"{reported:.1f} s (the run, as the training process measured it)"
+    elapsed = session.model.elapsed_s()
+    return f"{elapsed:.1f} s (as the studio saw it, process start included)" if elapsed is not None else "?"
+
+
 def build_report(session: RunSession, window: QWidget | None, path: str | os.PathLike[str]) -> Path:
     """Write the report of ``session``'s run to ``path`` (.html or .md); returns the path written."""
     model = session.model
     report = RunReport(f"Run report: {Path(model.log_dir).name if model.log_dir else model.run_id or 'run'}")
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(model.started_at)) if model.started_at else "?"
-    elapsed = model.elapsed_s()
     report.facts = [("Status", f"{model.status}" + (f" ({model.reason})" if model.reason else "")),
                     ("Mode", str(model.mode or "?")), ("Started", started),
-                    ("Duration", f"{elapsed:.1f} s" if elapsed is not None else "?"),
+                    ("Duration", _duration(session)),
                     ("Run folder", str(model.log_dir or "?")), ("Run id", str(model.run_id or "?"))]
-    report.config = run_config(session)
+    report.config = readable_config(run_config(session))
     report.metrics = dict(sorted(model.latest.items()))
     summary = summary_table(model.extras.get("model_summary") or [])
     if summary.rows:
         report.tables.append(summary)
     for table in profiler_tables(model.extras.get("profiler_report") or []):
+        if not table.rows:
+            continue  # a stage the profiler reported nothing for
         table.rows = table.rows[:25]
         table.title = f"Profiler ({table.title}, top 25 by total time)"
         report.tables.append(table)

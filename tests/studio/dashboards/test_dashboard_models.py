@@ -250,3 +250,13 @@ def test_checkpoint_rows_follow_the_callbacks_own_mode_monitor_and_best(tmp_path
     rows = {os.path.basename(r.path): r for r in checkpoints.checkpoint_rows(without_best, config={})}
     # Ranked in the callback's direction (max) among files still on disk: the deleted 0.6 file is never best.
     assert [name for name, row in rows.items() if row.best] == ["stopped-step=75.ckpt"]
+
+
+def test_the_report_config_block_keeps_only_what_the_run_set():
+    from studio.models.dashboards.report import readable_config
+
+    spec = {"mode": "fit", "model_script": "m.py", "model_class": None, "model_init_args": {}, "data": None,
+            "trainer_flags": {"max_epochs": 3, "enable_progress_bar": False}, "ckpt_path": None, "tune": {},
+            "debug": "fast_dev_run", "seed": 0, "trust_checkpoint": False, "hparams": {"lr": 0.1}}
+    assert readable_config(spec) == {"mode": "fit", "model_script": "m.py", "trainer_flags": {"max_epochs": 3},
+                                     "seed": 0, "hparams": {"lr": 0.1}}

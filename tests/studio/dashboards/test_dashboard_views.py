@@ -277,3 +277,15 @@ def test_dashboard_modules_never_look_up_the_window():
     offenders = [path.name for path in source_dir.glob("*_view*.py")
                  if "session.parent()" in path.read_text() or "host_window" in path.read_text()]
     assert offenders == []
+
+
+def test_the_report_names_one_duration_and_no_empty_tables(qtbot, window, tmp_path):
+    from studio.qt.dashboards.report_action import build_report
+
+    window.session.open_run(FIT_RUN)
+    md = build_report(window.session, None, tmp_path / "report.md").read_text()
+    duration = window.session.model.extras["run_finished"][-1]["duration_s"]
+    assert f"{duration:.1f} s (the run, as the training process measured it)" in md
+    assert "trust_checkpoint" not in md and "enable_progress_bar" not in md
+    sections = md.split("## ")
+    assert not any(s.startswith("Profiler") and "|" not in s for s in sections)
