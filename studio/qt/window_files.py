@@ -14,10 +14,10 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMenuBar, QMessageBox, QStatusBar, QTabWidget, QWidget
 
 from studio.models.config import RunConfig
+from studio.protocol.run_end import is_live_run
 from studio.qt import window_sweep
 from studio.qt.project_panel import DATA_SUFFIXES, ProjectPanel
 from studio.qt.settings import StudioSettings
-from studio.services.run_follower import is_live_run
 from studio.services.session import RunSession
 
 __all__ = ["FileHost", "build_menus", "example_config_for", "open_path", "new_project_available",

@@ -12,62 +12,16 @@ bytes received, so a reconnection asks for exactly the rest.
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 
-from studio.protocol.run_end import RunEnd
-from studio.protocol.stream import well_formed
+from studio.protocol.run_end import RunEnd, decode_lines, events_path
 
-__all__ = ["RunFollower", "is_live_run"]
+__all__ = ["RunFollower"]
 
 _MAX_READ = 4 * 1024 * 1024  # bytes per wake-up
-_TAIL = 1024 * 1024  # bytes of a file's end looked at to decide whether its run is still going
-
-
-def _events_path(path: str | os.PathLike[str]) -> Path:
-    path = Path(path)
-    return path / "events.jsonl" if path.is_dir() else path
-
-
-def is_live_run(path: str | os.PathLike[str], *, stall_s: float = 120.0) -> bool:
-    """Whether the run at ``path`` looks still running: no end event, and its file written within ``stall_s``.
-
-    Only the first line (the run's mode) and the last MiB are read, so a huge finished file is judged quickly.
-    """
-    file = _events_path(path)
-    try:
-        if time.time() - file.stat().st_mtime > stall_s:
-            return False
-        with open(file, "rb") as handle:
-            first = handle.readline()
-            handle.seek(max(0, file.stat().st_size - _TAIL))
-            tail = handle.read()
-    except OSError:
-        return False
-    end = RunEnd()
-    for line in [first, *tail.split(b"\n")[1:]]:
-        for event in _decode([line]):
-            if end.feed(event):
-                return False
-    return True
-
-
-def _decode(lines: list[bytes]) -> list[dict[str, Any]]:
-    items = []
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            items.append(json.loads(line))
-        except (ValueError, RecursionError):
-            items.append(None)  # counted as dropped by well_formed
-    events, _dropped = well_formed(items)
-    return events
 
 
 class RunFollower(QObject):
@@ -88,7 +42,7 @@ class RunFollower(QObject):
     def __init__(self, path: str | os.PathLike[str] | None = None, *, offset: int = 0, poll_ms: int = 1000,
                  stall_s: float = 120.0, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.path = _events_path(path) if path is not None else None
+        self.path = events_path(path) if path is not None else None
         self.offset = offset  # bytes of complete lines taken so far
         self.stall_s = stall_s
         self.skipped = 0
@@ -164,7 +118,7 @@ class RunFollower(QObject):
         complete, self._buffer = self._buffer[:cut + 1], self._buffer[cut + 1:]
         self.offset += len(complete)
         lines = complete.split(b"\n")[:-1]
-        events = _decode(lines)
+        events = decode_lines(lines)
         self.skipped += sum(1 for line in lines if line.strip()) - len(events)
         self._last_new = time.monotonic()
         if self._stalled:

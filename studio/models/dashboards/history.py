@@ -30,6 +30,7 @@ from studio.models.dashboards.run_meta import (
     parent_run,
 )
 from studio.models.run_state import RunModel, load_events
+from studio.protocol.run_end import RunEnd, is_live_run
 
 __all__ = ["RunSummary", "summarize_run", "scan_runs", "load_run", "value_at"]
 
@@ -68,16 +69,21 @@ class RunSummary:
         return self.meta.parent or parent_run(self.config.get("ckpt_path"))
 
 
-def _status(events: list[dict[str, Any]]) -> str:
-    for event in reversed(events):
-        kind = event.get("type")
-        if kind == "run_finished":
-            return str(event.get("status") or "finished")
-        if kind == "stage_finished":  # command-line runs end with the last stage's teardown
-            return str(event.get("status") or "finished")
-        if kind == "exception":
-            return "failed"
-    return "incomplete" if events else "empty"
+def _status(events: list[dict[str, Any]], folder: Path) -> str:
+    """finished / interrupted / failed once the run has ended (the rule of studio.protocol.run_end); before that
+    "running" while its events file is still being written; else the last stage's outcome, or "incomplete" (killed
+    before any stage ended)."""
+    end = RunEnd()
+    if any(end.feed(event) for event in events):
+        return end.status or "finished"
+    if any(event.get("type") == "exception" for event in events):
+        return "failed"
+    if not events:
+        return "empty"
+    if is_live_run(folder):
+        return "running"
+    stages = [event for event in events if event.get("type") == "stage_finished"]
+    return str(stages[-1].get("status") or "finished") if stages else "incomplete"
 
 
 def summarize_run(path: str | os.PathLike[str], events: list[dict[str, Any]] | None = None) -> RunSummary:
@@ -94,7 +100,7 @@ def summarize_run(path: str | os.PathLike[str], events: list[dict[str, Any]] | N
     summary.run_id = events[0].get("run_id")
     summary.mode = (started or {}).get("mode") or ((finished or {}).get("result") or {}).get("mode")
     summary.config = (started or {}).get("config") or {}
-    summary.status = _status(events)
+    summary.status = _status(events, folder)
     summary.started = times[0] if times else None
     if finished is not None and isinstance(finished.get("duration_s"), (int, float)):
         summary.duration_s = float(finished["duration_s"])

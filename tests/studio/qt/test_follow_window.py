@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from studio.services.run_follower import is_live_run
+from studio.protocol.run_end import is_live_run
 
 ROOT = Path(__file__).resolve().parents[3]
 
