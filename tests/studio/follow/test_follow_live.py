@@ -4,6 +4,7 @@ the engine's `python -m trainer_core.follow`."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,16 @@ def test_the_studio_and_the_engine_agree_on_when_a_run_ends(events: list[dict]) 
     studio, engine = RunEnd(), RunEndWatcher()
     assert [studio.feed(e) for e in events] == [engine.feed(e) for e in events]
     assert studio.status == engine.status
+
+
+def test_the_runs_list_shows_a_run_being_written_as_running(tmp_path: Path) -> None:
+    from studio.models.dashboards.history import summarize_run
+
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(_line(type="run_started", mode="fit", seq=0, time=1.0) + _line(type="metrics", seq=1, time=2.0))
+    assert summarize_run(tmp_path).status == "running"
+    old = path.stat().st_mtime - 3600
+    os.utime(path, (old, old))  # an hour without a new event: killed or stuck
+    assert summarize_run(tmp_path).status == "incomplete"
+    _append(path, _line(type="stage_finished", stage="fit", status="interrupted", seq=2, time=3.0))
+    assert summarize_run(tmp_path).status == "interrupted"
