@@ -36,6 +36,20 @@ class _Recorderless:
         return event
 
 
+
+def _emit_end(emitter: Any, exception: dict[str, Any], status: str, reason: str, **extra: Any) -> None:
+    """The pair every early end reports: the exception, then ``run_finished`` without metrics or result."""
+    emitter.emit(ev.EXCEPTION, **exception)
+    emitter.emit(ev.RUN_FINISHED, status=status, reason=reason, metrics={}, result={}, **extra)
+
+
+def _plain_exception(error: BaseException) -> dict[str, Any]:
+    """The exception event's fields without trainer_core's ``describe_exception`` (it may be what failed)."""
+    import traceback
+
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return {"exc_type": type(error).__name__, "message": str(error), "traceback": text, "user_frame": None}
+
 def child_main(request: dict[str, Any], conn: Any, stop_event: Any) -> None:
     """Entry point of the training child process (``multiprocessing`` spawn target).
 
@@ -118,13 +132,8 @@ def _run_synthetic(request: dict[str, Any], channel: Any, stop_event: Any) -> in
     try:
         run_synthetic(request, channel, stop_event)
     except Exception as error:
-        import traceback
-
         emitter = _Recorderless(channel.put, str(request.get("run_id") or ""))
-        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        emitter.emit(ev.EXCEPTION, exc_type=type(error).__name__, message=str(error), traceback=text, user_frame=None)
-        emitter.emit(ev.RUN_FINISHED, status="failed", reason=f"{type(error).__name__}: {error}", metrics={},
-                     result={})
+        _emit_end(emitter, _plain_exception(error), "failed", f"{type(error).__name__}: {error}")
         return 1
     return 0
 
@@ -142,13 +151,7 @@ def _run_spec(request: dict[str, Any], channel: Any, stop_event: Any) -> int:
             from studio.worker.stop import StopOnRequest
             from trainer_core.telemetry import EventRecorder, describe_exception
         except BaseException as error:  # trainer_core missing or broken: still report it like any failure
-            import traceback
-
-            text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-            emitter.emit(ev.EXCEPTION, exc_type=type(error).__name__, message=str(error), traceback=text,
-                         user_frame=None)
-            emitter.emit(ev.RUN_FINISHED, status="failed", reason=f"cannot start the engine: {error}", metrics={},
-                         result={})
+            _emit_end(emitter, _plain_exception(error), "failed", f"cannot start the engine: {error}")
             _write_fallback(request, emitter.lines)
             return 1
         # Through the relay, a multi-process launch (ddp_spawn) streams rank 0's events and hears a stop too.
@@ -163,19 +166,16 @@ def _run_spec(request: dict[str, Any], channel: Any, stop_event: Any) -> int:
         except BaseException as error:
             if isinstance(error, KeyboardInterrupt) and stopper.fired:
                 # Stopped outside the trainer's own handling (inside a tuner, for example): still a user stop.
-                recorder.emit(ev.EXCEPTION, **describe_exception(error, interrupted=True))
-                recorder.emit(ev.RUN_FINISHED, status="interrupted", reason="stopped by the user", metrics={},
-                              result={}, duration_s=time.monotonic() - started)
+                _emit_end(recorder, describe_exception(error, interrupted=True), "interrupted", "stopped by the user",
+                          duration_s=time.monotonic() - started)
                 _finish_file(recorder, request, relay)
                 return 0
             info = describe_exception(error, user_file=spec.get("model_script"))
-            recorder.emit(ev.EXCEPTION, **info)
             where = info["user_frame"]
             reason = f"{info['exc_type']}: {info['message']}"
             if where:
                 reason += f" ({os.path.basename(where['file'])}, line {where['line']})"
-            recorder.emit(ev.RUN_FINISHED, status="failed", reason=reason, metrics={}, result={},
-                          duration_s=time.monotonic() - started)
+            _emit_end(recorder, info, "failed", reason, duration_s=time.monotonic() - started)
             _finish_file(recorder, request, relay)
             return 1
         interrupted = stopper.fired or recorder.status == "interrupted"
@@ -199,7 +199,7 @@ def _run_spec(request: dict[str, Any], channel: Any, stop_event: Any) -> int:
 def _finish_file(recorder: Any, request: dict[str, Any], relay: Any, log_dir: str | None = None) -> None:
     relay.close()  # every rank has reported; the final events go straight to the channel
     recorder.close()
-    lines = getattr(recorder, "_pending", None)
+    lines = recorder.unwritten_lines
     if recorder.write_file and recorder.path is None and lines:
         # Nothing opened the file (a tuner run has no setup hook): put the events in the run folder if there is
         # one, else beside the studio's private files.

@@ -162,6 +162,11 @@ class EventRecorder(Callback):
                 self._file.write(line + "\n")
             self._pending.clear()
 
+    @property
+    def unwritten_lines(self) -> list[str]:
+        """Events emitted while no events file was open (none opened yet, e.g. a tuner-only run), as JSON lines."""
+        return list(self._pending)
+
     def _owns_default_file(self, trainer: Any) -> bool:
         # Two recorders on one trainer (the engine's default one and the studio's) must not write the same file:
         # the one with a sink (the studio's) or else the first in callback order writes it.
