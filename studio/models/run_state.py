@@ -22,7 +22,7 @@ from studio.protocol.stream import read_events_file
 
 __all__ = ["RunStatus", "Progress", "RunModel", "load_events"]
 
-_METRICS_BLOCK = "_metrics_block"  # columnar wire form of consecutive metrics events (studio.worker.channel.pack)
+_METRICS_BLOCK = ev.METRICS_BLOCK  # columnar wire form of consecutive metrics events (studio.worker.channel.pack)
 _SYSTEM_SAMPLE = "system_sample"  # GPU and system samples the studio takes during a run (services.system_monitor)
 
 

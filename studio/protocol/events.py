@@ -28,6 +28,7 @@ __all__ = [
     "HISTOGRAM",
     "TEXT",
     "EVENT_TYPES",
+    "METRICS_BLOCK",
     "NEVER_DROPPED",
     "exit_code_meaning",
 ]
@@ -50,6 +51,10 @@ RUN_FINISHED = "run_finished"
 IMAGE = "image"
 HISTOGRAM = "histogram"
 TEXT = "text"
+
+# Not an event of the stream: the pipe's columnar packing of consecutive metrics events (studio.worker.channel.pack),
+# unpacked by the GUI's run model.
+METRICS_BLOCK = "_metrics_block"
 
 EVENT_TYPES: tuple[str, ...] = (
     RUN_STARTED,

@@ -232,7 +232,7 @@ class RunController(QObject):
             more, _ = self._drain(None)  # drain, then join: the child's last words are in the pipe
             batch.extend(more)
         if batch:
-            self.received += sum(len(e["steps"]) if e.get("type") == "_metrics_block" else 1 for e in batch)
+            self.received += sum(len(e["steps"]) if e.get("type") == ev.METRICS_BLOCK else 1 for e in batch)
             self.events.emit(batch)
         if alive and not closed:
             return

@@ -16,11 +16,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from studio.protocol import events as ev
+
 __all__ = ["Channel", "pack", "METRICS_BLOCK"]
 
 _PROGRESS = "progress"
 _METRICS = "metrics"
-METRICS_BLOCK = "_metrics_block"
+METRICS_BLOCK = ev.METRICS_BLOCK
 _CHUNK = 4000  # events per pipe message: bounds how long one pickle holds the GIL in the child
 
 
