@@ -166,7 +166,19 @@ def _save_config(spec: RunSpec, trainer: Any) -> None:
     os.replace(tmp, os.path.join(folder, "config.yaml"))
 
 
+def _check_batch_independence(spec: RunSpec, model: Any, datamodule: Any) -> RunResult:
+    """Debug "batch_independence": say whether the model mixes samples across the batch (no training)."""
+    from trainer_core.bolts.callbacks import check_batch_independence
+
+    independent, message = check_batch_independence(model, datamodule=datamodule)
+    print(message)  # the command line's answer; the studio shows the child's output in its console
+    return RunResult(mode=spec.mode, log_dir=None, metrics={"batch_independent": float(independent)}, results=None,
+                     best_checkpoint=None, last_checkpoint=None, tune={"lr": None, "batch_size": None})
+
+
 def _run(spec: RunSpec, trainer: Any, model: Any, datamodule: Any) -> RunResult:
+    if spec.mode == "debug" and spec.debug == "batch_independence":
+        return _check_batch_independence(spec, model, datamodule)
     results: list[dict[str, Any]] | None = None
     tuned: dict[str, Any] = {"lr": None, "batch_size": None}
     predictions_path = None

@@ -238,6 +238,8 @@ class MainWindow(QMainWindow):
                              lambda: self.launch("debug", overrides={"debug": "fast_dev_run"}))
         debug_menu.addAction("overfit_batches (train and validate on the same few batches)",
                              lambda: self.launch("debug", overrides={"debug": "overfit_batches"}))
+        debug_menu.addAction("Check batch independence (does the model mix samples across the batch?)",
+                             lambda: self.launch("debug", overrides={"debug": "batch_independence"}))
         self.mode_actions["debug"] = self._menu_button(
             toolbar, "Debug", debug_menu, "Click: fast_dev_run (one batch of each loop). Arrow: overfit_batches",
             lambda: self.launch("debug", overrides={"debug": "fast_dev_run"}))

@@ -45,7 +45,7 @@ _CLASS_KEYS = ("script", "class", "init_args")
 DATA_FILE_KEYS = ("path", "batch_size", "val_split", "shuffle", "seed", "num_workers", "target", "header", "trust",
                   "num_classes")
 _TUNE_KEYS = ("lr_find", "scale_batch_size", "lr_find_kwargs", "scale_batch_size_kwargs")
-_DEBUG_MODES = ("fast_dev_run", "overfit_batches")
+_DEBUG_MODES = ("fast_dev_run", "overfit_batches", "batch_independence")
 # YAML 1.1 reads 1e-3 as a string (it wants 1.0e-3); nobody means the string, so numbers like it become floats.
 _EXPONENT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 

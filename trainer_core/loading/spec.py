@@ -15,7 +15,7 @@ from trainer_core.loading.errors import ConfigError
 __all__ = ["MODES", "DEBUG_MODES", "RunSpec"]
 
 MODES = ("fit", "validate", "test", "predict", "tune", "debug")
-DEBUG_MODES = ("fast_dev_run", "overfit_batches")
+DEBUG_MODES = ("fast_dev_run", "overfit_batches", "batch_independence")
 
 
 @dataclass
@@ -34,7 +34,8 @@ class RunSpec:
             allows them.
         tune: ``{"lr_find", "scale_batch_size", "lr_find_kwargs", "scale_batch_size_kwargs"}`` for mode "tune";
             with neither finder asked for (here or by the auto_* flags) the LR finder runs.
-        debug: "fast_dev_run" or "overfit_batches" (mode "debug").
+        debug: "fast_dev_run", "overfit_batches" or "batch_independence" (mode "debug"; the last one checks that
+            the model does not mix samples across the batch and prints the answer instead of training).
         seed: passed to ``seed_everything`` before the model is built, when set.
         trust_checkpoint: load ``ckpt_path`` with full unpickling (it may run code: only for trusted files).
     """

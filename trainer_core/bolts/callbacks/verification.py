@@ -125,30 +125,37 @@ class BatchGradientVerificationCallback(Callback):
             raise RuntimeError(MIXING_MESSAGE)
 
 
-def _example_batch(model: nn.Module) -> Any:
+def _example_batch(model: nn.Module, datamodule: Any = None) -> Any:
     example = getattr(model, "example_input_array", None)
     if example is not None:
         return example
-    loader_fn = getattr(model, "train_dataloader", None)
-    if callable(loader_fn):
-        batch = next(iter(loader_fn()))
-        # A training batch is usually (inputs, targets): the model's forward takes the inputs.
-        return batch[0] if isinstance(batch, (list, tuple)) and len(batch) > 1 else batch
-    raise ValueError(f"{type(model).__name__} has no example_input_array and no train_dataloader to take a batch "
-                     "from: set self.example_input_array to a batch of at least two samples")
+    source = datamodule if datamodule is not None else model
+    loader_fn = getattr(source, "train_dataloader", None)
+    if not callable(loader_fn):
+        raise ValueError(f"{type(model).__name__} has no example_input_array and no train_dataloader to take a batch "
+                         "from: set self.example_input_array to a batch of at least two samples")
+    for hook in ("prepare_data", "setup"):  # datasets are often made in these hooks
+        method = getattr(source, hook, None)
+        if callable(method):
+            method(*(("fit",) if hook == "setup" else ()))
+    batch = next(iter(loader_fn()))
+    # A training batch is usually (inputs, targets): the model's forward takes the inputs.
+    return batch[0] if isinstance(batch, (list, tuple)) and len(batch) > 1 else batch
 
 
-def check_batch_independence(model: nn.Module, input_array: Any = None, sample_idx: int = 0) -> tuple[bool, str]:
+def check_batch_independence(model: nn.Module, input_array: Any = None, sample_idx: int = 0,
+                             datamodule: Any = None) -> tuple[bool, str]:
     """Whether ``model`` keeps the samples of a batch apart, with the answer in plain words.
 
-    The input is ``input_array``, else ``model.example_input_array``, else the inputs of the first training batch.
+    The input is ``input_array``, else ``model.example_input_array``, else the inputs of the first training batch
+    (of ``datamodule`` when given, else of the model; their ``prepare_data`` and ``setup("fit")`` run first).
     A model that mixes only in training mode and not in eval mode mixes through batch statistics (BatchNorm), which
     is expected and said so. The model's mode is restored afterwards.
 
     Returns:
         ``(independent, message)``; ``independent`` is False only for mixing that is not batch statistics.
     """
-    batch = input_array if input_array is not None else _example_batch(model)
+    batch = input_array if input_array is not None else _example_batch(model, datamodule)
     size = next((t.size(0) for t in _tensors(batch) if t.dim() > 0), 0)
     was_training = model.training
     try:
