@@ -118,7 +118,13 @@ class Trainer:
         self.callbacks: list[Callback] = defaults.make_callbacks(self, f)
         self.resume_from_checkpoint = f["resume_from_checkpoint"]
 
-        # --- run-time state -----------------------------------------------------------------------------------
+        self._init_run_state()
+        self._hooks.rebuild(self.callbacks, None, self.profiler)
+        self._hooks.callbacks("on_init_start")
+        self._hooks.callbacks("on_init_end")
+
+    def _init_run_state(self) -> None:
+        """Every field the stages and loops set while running, created here with its empty value and type."""
         self.lightning_module: Any = None
         self.datamodule: Any = None
         self._model: Any = None  # the module as the strategy wraps it (DP/DDP), else the module
@@ -163,9 +169,6 @@ class Trainer:
         self._resume_rng: Any = None
         self._resume_skip_batches = 0
         self._resume_epoch_end = False
-        self._hooks.rebuild(self.callbacks, None, self.profiler)
-        self._hooks.callbacks("on_init_start")
-        self._hooks.callbacks("on_init_end")
 
     # 1.x argparse helpers, built from the flag schema.
     add_argparse_args = classmethod(argparse_utils.add_argparse_args)
