@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 class StepClosure:
-    """The closure the fit loop hands to ``optimizer_step`` once forward and backward have already run.
+    """What ``LightningOptimizer.step`` hands the plugin once the training closure has run (forward and backward done).
 
     Calling it returns the loss. Plugins recognise it and call ``optimizer.step()`` without a closure, which spares
     the optimizer's ``enable_grad`` block around a closure that would do nothing (a few microseconds per step).
