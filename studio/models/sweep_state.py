@@ -60,6 +60,7 @@ class SweepSnapshot:
     direction: str = "minimize"
     trials: list[SweepTrial] = field(default_factory=list)
     importances: dict[str, float] = field(default_factory=dict)
+    log_parameters: set[str] = field(default_factory=set)  # searched on a log scale (drawn on one)
 
     @property
     def best(self) -> SweepTrial | None:
@@ -110,6 +111,8 @@ def read_sweep(sweep_dir: str | os.PathLike[str], storage: str | None = None, *,
         snapshot.metric = spec.get("metric")
         snapshot.direction = spec.get("direction") or "minimize"
         study_name = spec.get("study_name") or "sweep"
+        parameters = spec.get("parameters") if isinstance(spec.get("parameters"), dict) else {}
+        snapshot.log_parameters = {name for name, p in parameters.items() if isinstance(p, dict) and p.get("log")}
     url = storage or f"sqlite:///{folder.resolve() / 'study.db'}"
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         return snapshot

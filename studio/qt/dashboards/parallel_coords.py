@@ -20,6 +20,8 @@ from studio.qt.plot_style import format_tick, plot_colors, style_plot
 __all__ = ["Axis", "ParallelCoordinatesView", "build_axes"]
 
 _NAMED_RUNS = 12
+# Distinct line colours from the lowest to the highest metric value (lines of one colour are drawn as one item).
+_COLOR_LEVELS = 16
 
 
 @dataclass
@@ -40,8 +42,12 @@ def _value_label(value: float) -> str:
     return f"{value:,.4g}" if value == 0 or 1e-3 <= abs(value) < 1e6 else format_tick(value, abs(value))
 
 
-def build_axes(columns: list[tuple[str, list[Any]]]) -> list[Axis]:
-    """Axes for (name, one value per run) columns; columns with no value at all are left out."""
+def build_axes(columns: list[tuple[str, list[Any]]], log_axes: frozenset[str] | set[str] = frozenset()) -> list[Axis]:
+    """Axes for (name, one value per run) columns; columns with no value at all are left out.
+
+    A column named in ``log_axes`` whose values are all positive is placed on a log scale (a learning rate sampled
+    from 1e-4 to 1e-1 would otherwise crowd at the bottom); its labels still show the real values.
+    """
     axes = []
     for name, values in columns:
         present = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
@@ -50,6 +56,13 @@ def build_axes(columns: list[tuple[str, list[Any]]]) -> list[Axis]:
         if all(_is_number(v) for v in present):
             low, high = min(float(v) for v in present), max(float(v) for v in present)
             span = high - low
+            if name in log_axes and low > 0 and span > 0:
+                log_low, log_span = math.log10(low), math.log10(high) - math.log10(low)
+                positions = [math.nan if not _is_number(v) or float(v) <= 0 else
+                             (math.log10(float(v)) - log_low) / log_span for v in values]
+                labels = [(0.0, format_tick(low, low / 10)), (1.0, format_tick(high, high / 10))]
+                axes.append(Axis(f"{name} (log)", positions, labels))
+                continue
             positions = [math.nan if not _is_number(v) else (0.5 if span == 0 else (float(v) - low) / span)
                          for v in values]
             labels = [(0.0, _value_label(low))] + ([(1.0, _value_label(high))] if span else [])
@@ -82,14 +95,15 @@ class ParallelCoordinatesView(pg.PlotWidget):
         self.plot_item.addItem(self.message)
 
     def set_runs(self, run_names: list[str], hparams: list[tuple[str, list[Any]]],
-                 metric: tuple[str, list[Any]] | None) -> None:
-        """Draw one line per run through its hyper-parameter values and ``metric`` (name, value per run)."""
+                 metric: tuple[str, list[Any]] | None, *, log_axes: frozenset[str] | set[str] = frozenset()) -> None:
+        """Draw one line per run through its hyper-parameter values and ``metric`` (name, value per run);
+        hyper-parameters named in ``log_axes`` on a log scale."""
         for item in self._items:
             self.plot_item.removeItem(item)
         self._items.clear()
         self.run_names = list(run_names)
         columns = list(hparams) + ([metric] if metric is not None else [])
-        self.axes = build_axes(columns)
+        self.axes = build_axes(columns, log_axes)
         colors = plot_colors()
         if not run_names or not self.axes:
             self.message.setText("Tick runs in the table to compare their hyper-parameters against a metric"
@@ -105,15 +119,24 @@ class ParallelCoordinatesView(pg.PlotWidget):
         cmap = pg.ColorMap([0.0, 1.0], ["#0072B2", "#E69F00"])
         xs = np.arange(len(self.axes), dtype=np.float64)
         names: list[tuple[float, str, Any]] = []
+        # Lines of (nearly) the same colour share one curve item, broken by NaN between runs: 50 trials then cost a
+        # handful of items to build instead of 50 (a rebuild per second must stay far below a frame).
+        buckets: dict[int, list[np.ndarray]] = {}
         for row, run_name in enumerate(run_names):
             ys = np.array([axis.positions[row] for axis in self.axes], dtype=np.float64)
             level = metric_axis.positions[row] if metric_axis is not None else 0.5
-            color = cmap.map(0.5 if math.isnan(level) else level, mode="qcolor")
-            curve = pg.PlotCurveItem(xs, ys, pen=pg.mkPen(color, width=2), connect="finite")
+            bucket = round((0.5 if math.isnan(level) else level) * (_COLOR_LEVELS - 1))
+            buckets.setdefault(bucket, []).append(ys)
+            if len(run_names) <= _NAMED_RUNS and not math.isnan(ys[-1]):
+                names.append((float(ys[-1]), run_name, cmap.map(bucket / (_COLOR_LEVELS - 1), mode="qcolor")))
+        gap = np.array([np.nan])
+        for bucket, lines in buckets.items():
+            color = cmap.map(bucket / (_COLOR_LEVELS - 1), mode="qcolor")
+            all_x = np.concatenate([part for _ in lines for part in (xs, gap)])
+            all_y = np.concatenate([part for ys in lines for part in (ys, gap)])
+            curve = pg.PlotCurveItem(all_x, all_y, pen=pg.mkPen(color, width=2), connect="finite")
             self.plot_item.addItem(curve)
             self._items.append(curve)
-            if len(run_names) <= _NAMED_RUNS and not math.isnan(ys[-1]):
-                names.append((float(ys[-1]), run_name, color))
         # A few runs are named at the end of their line, so each line can be told apart; names of runs ending at
         # the same height are moved apart instead of printed over each other.
         floor = -math.inf

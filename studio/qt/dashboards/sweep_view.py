@@ -182,7 +182,8 @@ class SweepView(QWidget):
         names = snap.parameter_names
         self.parallel.set_runs([f"#{t.number}" for t in trials],
                                [(n, [t.params.get(n) for t in trials]) for n in names],
-                               (snap.metric or "value", [t.current for t in trials]))
+                               (snap.metric or "value", [t.current for t in trials]),
+                               log_axes=snap.log_parameters)
 
     def _draw_importance(self, snap: SweepSnapshot) -> None:
         plot = self.importance.getPlotItem()

@@ -21,7 +21,9 @@ def _recorded_sweep(folder: Path, values: list[float | None], *, pruned: int | N
     import optuna
 
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sweep.yaml").write_text(yaml.safe_dump({"metric": "val_loss", "direction": "minimize"}))
+    (folder / "sweep.yaml").write_text(yaml.safe_dump({"metric": "val_loss", "direction": "minimize", "parameters": {
+        "model.lr": {"type": "float", "low": 1e-3, "high": 1.0, "log": True},
+        "model.hidden": {"type": "int", "low": 8, "high": 64, "step": 8}}}))
     study = optuna.create_study(study_name="sweep", direction="minimize", storage=f"sqlite:///{folder / 'study.db'}")
     for number, value in enumerate(values):
         trial = study.ask()
@@ -67,7 +69,14 @@ def test_the_view_draws_the_trials_and_emits_its_signals(qtbot, tmp_path: Path) 
     assert view.model.table.rows[2][1] == "pruned"
     assert view.parallel.axes == [], "charts not on screen are drawn when shown, not on every snapshot"
     view.charts.setCurrentIndex(1)
-    assert len(view.parallel.axes) == 3, "lr, hidden and the metric"
+    assert [a.name for a in view.parallel.axes] == ["model.lr (log)", "model.hidden", "val_loss"], \
+        "the learning rate was searched on a log scale and is drawn on one"
+    lr = snap.trials[0].params["model.lr"]
+    lrs = [t.params["model.lr"] for t in snap.trials]
+    expected = (math.log10(lr) - math.log10(min(lrs))) / (math.log10(max(lrs)) - math.log10(min(lrs)))
+    assert view.parallel.axes[0].positions[0] == pytest.approx(expected)
+    curves = [i for i in view.parallel.plot_item.items if type(i).__name__ == "PlotCurveItem"]
+    assert len(curves) <= 4, "lines of one colour share one item"
     staircase = view.best_plot.getPlotItem().listDataItems()[-1].getData()
     # 0.5 from trial 0 until trial 1 beats it, then 0.2 held to the last trial
     assert list(zip(staircase[0], [round(v, 3) for v in staircase[1]])) == [
@@ -133,12 +142,12 @@ def test_the_controller_streams_snapshots_and_stop_ends_the_sweep(qtbot, tmp_pat
     lines: list[str] = []
     controller.output.connect(lines.append)
     try:
-        with qtbot.waitSignal(controller.snapshot, timeout=30_000,
+        with qtbot.waitSignal(controller.snapshot, timeout=120_000,
                               check_params_cb=lambda snap: len(snap.trials) == 1):
             controller.start([sys.executable, "-c", FAKE_SWEEP, str(folder)], str(folder))
         assert controller.running
-        qtbot.waitUntil(lambda: any("trial 0 complete" in line for line in lines), timeout=10_000)
-        with qtbot.waitSignal(controller.finished, timeout=10_000) as finished:
+        qtbot.waitUntil(lambda: any("trial 0 complete" in line for line in lines), timeout=60_000)
+        with qtbot.waitSignal(controller.finished, timeout=60_000) as finished:
             controller.stop()
         assert finished.args[0] == 130
         assert not controller.running
