@@ -62,7 +62,9 @@ def _mode_flags(spec: RunSpec) -> dict[str, Any]:
     if spec.mode == "debug":
         if spec.debug not in DEBUG_MODES:
             raise MisconfigurationError(f"debug={spec.debug!r} is not valid: give {' or '.join(DEBUG_MODES)}.")
-        if spec.debug == "overfit_batches" or flags.get("overfit_batches"):
+        if spec.debug == "batch_independence":
+            flags["logger"] = False  # a check, not a run: nothing is written (and nothing is fitted)
+        elif spec.debug == "overfit_batches" or flags.get("overfit_batches"):
             flags["overfit_batches"] = flags.get("overfit_batches") or 1
         elif not flags.get("fast_dev_run"):
             flags["fast_dev_run"] = True
