@@ -57,6 +57,17 @@ check_system() {
     fi
 }
 
+# The remote tests (tests/remote) start a real sshd and a one-node SLURM cluster. As root on Debian/Ubuntu (CI),
+# install their servers when missing; elsewhere those tests skip and say why.
+remote_test_servers() {
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || return 0
+    [ -x /usr/sbin/sshd ] && command -v slurmctld >/dev/null && command -v munged >/dev/null && return 0
+    echo "installing openssh-server, slurm-wlm and munge for tests/remote ..."
+    (apt-get install -y -qq --no-install-recommends openssh-server slurm-wlm munge >/dev/null ||
+        { apt-get update -qq && apt-get install -y -qq --no-install-recommends openssh-server slurm-wlm munge; } \
+        >/dev/null) || echo "could not install them: the tests in tests/remote will skip" >&2
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -70,6 +81,7 @@ case "$cmd" in
         ;;
     test)
         setup
+        remote_test_servers
         export QT_QPA_PLATFORM=offscreen
         "$venv/bin/python" -m pytest -q "$@"
         ;;
