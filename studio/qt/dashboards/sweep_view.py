@@ -70,6 +70,7 @@ class SweepView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.snapshot: SweepSnapshot | None = None
+        self._headers: list[str] = []
         self.summary = QLabel(_EMPTY)
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -122,7 +123,9 @@ class SweepView(QWidget):
         table = trials_table(snap)
         best_row = {i for i, t in enumerate(snap.trials) if best is not None and t.number == best.number}
         self.model.set_table(table, best_row)
-        self.table.resizeColumnsToContents()  # full parameter names in the headers
+        if table.headers != self._headers:  # sizing reads every cell: only when the columns change
+            self._headers = list(table.headers)
+            self.table.resizeColumnsToContents()  # full parameter names in the headers
         self.apply_best.setEnabled(best is not None)
         self._refresh_chart()
 
