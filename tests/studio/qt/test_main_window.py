@@ -242,7 +242,7 @@ def test_fit_from_a_csv_data_file(make_window, qtbot):
         pass
     assert ended.args[0] == "finished", window.console_view.plain_text()
     # 600 rows, 25 % held out: 450 training rows in batches of 64 = 8 steps in the one epoch.
-    assert window.session.model.metrics.series("loss").view()[0][-1] == 8
+    assert window.session.model.progress.step == 8
 
 
 def test_missing_data_file_blocks_launch(make_window, tmp_path):
