@@ -123,14 +123,15 @@ class TensorBoardLogger(VersionedLogger):
         ``step_source`` gives the step for calls that pass no ``global_step`` (the trainer's global step). The
         writer is not created for this: a run that logs nothing writes no TensorBoard file.
         """
-        if all(known is not listener for known, _ in self._media_listeners):
+        # == (not "is"): a bound method such as recorder.emit is a new object on every access, equal to the last.
+        if all(known != listener for known, _ in self._media_listeners):
             self._media_listeners.append((listener, step_source))
         if self._experiment is not None:
             self._experiment.attach(listener, step_source)
 
     def detach_media_listener(self, listener: Callable[..., Any]) -> None:
         """Stop reporting to ``listener`` once the media already queued has been written."""
-        self._media_listeners = [(known, src) for known, src in self._media_listeners if known is not listener]
+        self._media_listeners = [(known, src) for known, src in self._media_listeners if known != listener]
         if self._experiment is not None:
             self._experiment.detach(listener)
 

@@ -158,3 +158,29 @@ def test_other_ranks_get_a_writer_that_ignores_every_call(tmp_path: Path, monkey
     assert isinstance(logger.experiment, DummyExperiment)
     logger.experiment.add_image("x", torch.zeros(3, 2, 2), 0)
     assert not (tmp_path / "ddp").exists()
+
+
+class TextEachStage(BoringModel):
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        if batch_idx == 0:
+            self.logger.experiment.add_text("stage", "fit", self.global_step)
+        return super().training_step(batch, batch_idx)
+
+    def test_step(self, batch: Any, batch_idx: int) -> Any:
+        if batch_idx == 0:
+            self.logger.experiment.add_text("stage", "test", self.global_step)
+        return super().test_step(batch, batch_idx)
+
+    def test_dataloader(self) -> Any:
+        return self.train_dataloader()
+
+
+def test_fit_then_test_reports_each_call_once(tmp_path: Path) -> None:
+    trainer = pl.Trainer(default_root_dir=tmp_path, max_epochs=1, limit_train_batches=2, limit_val_batches=0,
+                         limit_test_batches=2, enable_progress_bar=False, enable_model_summary=False,
+                         enable_checkpointing=False)
+    model = TextEachStage()
+    trainer.fit(model)
+    trainer.test(model, verbose=False)
+    texts = [e["text"] for e in _events(str(trainer.log_dir)) if e["type"] == "text"]
+    assert texts == ["fit", "test"]
