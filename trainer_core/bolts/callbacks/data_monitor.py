@@ -58,7 +58,8 @@ class DataMonitorBase(Callback):
     def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int, *args: Any) -> None:
         every = self._log_every_n_steps or 0
         self._log = every > 0 and trainer.global_step % every == 0
-        self._logged_this_step: set[str] = set()
+        if self._log:
+            self._logged_this_step.clear()
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, *args: Any) -> None:
         self._log = False  # validation forwards between training steps are not logged
