@@ -1,0 +1,102 @@
+"""Start a Fit/Tune/Sweep on a server, detached: it goes on when the connection drops or the studio closes.
+
+The config file (and any file it needs, e.g. the model script) is copied into a folder on the server with ``scp``,
+then ``setsid nohup PYTHON -m trainer_core MODE --config FILE > run.log 2>&1 &`` starts it in a session of its
+own. Nothing else is sent.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from studio.services.remote.runs import shell_path
+from studio.services.remote.ssh import SSH_FAILED, RemoteError, SshTarget, explain_failure, run_remote
+
+__all__ = ["RemoteLaunch", "launch_detached"]
+
+MODES = ("fit", "validate", "test", "predict", "tune", "debug", "sweep")
+_NO_PYTHON, _NO_TRAINER_CORE = 127, 3
+_CHECK = ("import importlib.util, sys; "
+          "sys.exit(0 if importlib.util.find_spec('trainer_core') else 3)")
+
+
+@dataclass(frozen=True)
+class RemoteLaunch:
+    """A run started on a server.
+
+    Attributes:
+        pid: the process id there (the leader of its own session).
+        workdir: the folder it runs in (the copied files and ``run.log`` are there).
+        log: its stdout and stderr.
+        command: the command line it runs.
+    """
+
+    pid: int
+    workdir: str
+    log: str
+    command: str
+
+
+def launch_detached(target: SshTarget, *, mode: str, config: str | Path, workdir: str,
+                    extra_files: tuple[str | Path, ...] = (), args: tuple[str, ...] = (),
+                    timeout_s: float = 60.0) -> RemoteLaunch:
+    """Copy ``config`` (and ``extra_files``) into ``workdir`` on the server and start ``mode`` there, detached.
+
+    Args:
+        mode: a ``trainer-core`` subcommand (``fit``, ``tune``, ``sweep``, ...).
+        config: the run's YAML config file, as the CLI takes it; paths in it are read on the server, relative to
+            ``workdir``.
+        workdir: the folder on the server (made if missing); ``~/`` means the login's home.
+        extra_files: more files the run needs, copied next to the config (a model script, a sweep file).
+        args: more command-line options, e.g. ``("--sweep", "sweep.yaml")``.
+
+    Raises:
+        RemoteError: no connection, no remote Python or no ``trainer_core`` there, a failed copy.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    python = shlex.quote(target.python)
+    check = f"mkdir -p {shell_path(workdir)} && cd {shell_path(workdir)} && {python} -c {shlex.quote(_CHECK)} && pwd"
+    try:
+        absolute = run_remote(target, check, timeout_s=timeout_s, what="preparing the run").strip().splitlines()[-1]
+    except RemoteError as exc:
+        raise _explain_check(target, exc) from None
+    files = [Path(config), *map(Path, extra_files)]
+    _copy(target, files, absolute, timeout_s=timeout_s)
+    command = shlex.join([target.python, "-m", "trainer_core", mode, "--config", files[0].name, *args])
+    log = str(PurePosixPath(absolute) / "run.log")
+    # setsid: a session of its own, so no hang-up reaches it; stdin from /dev/null and output to the log, so the
+    # ssh session has nothing left open and returns at once.
+    start = (f"cd {shlex.quote(absolute)} && {{ setsid nohup {command} > run.log 2>&1 < /dev/null & }} && "
+             "echo $!")
+    pid = int(run_remote(target, start, timeout_s=timeout_s, what="starting the run").strip().splitlines()[-1])
+    return RemoteLaunch(pid=pid, workdir=absolute, log=log, command=command)
+
+
+def _explain_check(target: SshTarget, exc: RemoteError) -> RemoteError:
+    message = str(exc)
+    if f"(status {_NO_TRAINER_CORE})" in message:
+        return RemoteError(f"trainer_core is not installed for {target.python} on {target.label()}: install the "
+                           "project there (pip install training-studio) or set the remote Python to the "
+                           "environment that has it.")
+    if "a program was not found there" in message:
+        return RemoteError(f"there is no Python at {target.python!r} on {target.label()}: set the remote Python to "
+                           "one that exists there (e.g. /opt/conda/bin/python or ~/venv/bin/python).")
+    return exc
+
+
+def _copy(target: SshTarget, files: list[Path], remote_folder: str, *, timeout_s: float) -> None:
+    missing = [str(file) for file in files if not file.is_file()]
+    if missing:
+        raise RemoteError(f"cannot send {', '.join(missing)}: no such file on this computer.")
+    argv = target.scp_argv([str(file) for file in files], ":" + remote_folder + "/")
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise RemoteError(f"copying the config to {target.label()} took longer than {timeout_s:g} s "
+                          "and was stopped.") from exc
+    if done.returncode != 0:
+        raise RemoteError(explain_failure(target, SSH_FAILED, done.stderr.decode(errors="replace")))
