@@ -115,3 +115,48 @@ def test_optional_package_callbacks_name_their_packages() -> None:
         ORTCallback()
     with pytest.raises(MisconfigurationError, match=r"`sparseml`.*pip install sparseml"):
         SparseMLCallback(recipe_path="recipe.yaml")
+
+
+def test_probes_run_inside_a_real_fit() -> None:
+    from torch.utils.data import DataLoader, TensorDataset
+
+    import trainer_core as pl
+
+    class SelfSupervised(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Linear(2, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.net(x)
+
+        def training_step(self, batch, batch_idx):
+            x, _y = batch
+            return self(x).pow(2).mean()  # lr 0: the representation stays a fixed random projection
+
+        def validation_step(self, batch, batch_idx):
+            return None
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.0)
+
+        def _loader(self):
+            generator = torch.Generator().manual_seed(0)
+            x = torch.cat([torch.randn(32, 2, generator=generator) + 3, torch.randn(32, 2, generator=generator) - 3])
+            y = torch.cat([torch.zeros(32, dtype=torch.long), torch.ones(32, dtype=torch.long)])
+            return DataLoader(TensorDataset(x, y), batch_size=16, shuffle=False)
+
+        def train_dataloader(self):
+            return self._loader()
+
+        def val_dataloader(self):
+            return self._loader()
+
+    torch.manual_seed(0)
+    trainer = pl.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, num_sanity_val_steps=0,
+                         callbacks=[SSLOnlineEvaluator(z_dim=4, num_classes=2), KNNOnlineEvaluator(k=5)])
+    trainer.fit(SelfSupervised())
+    metrics = trainer.callback_metrics
+    assert {"online_train_acc", "online_train_loss", "online_val_acc", "online_val_loss"} <= set(metrics)
+    assert float(metrics["online_knn_val_acc"]) == 1.0, "two clusters far apart: every neighbour votes right"
