@@ -90,3 +90,22 @@ def test_check_batch_independence_says_the_result_in_plain_words() -> None:
 
     ok, message = check_batch_independence(FromLoader())
     assert ok and "batch of 6" in message, "the inputs of the first training batch"
+
+
+def test_callback_stops_a_real_fit_of_a_mixing_model_before_the_first_step() -> None:
+    import trainer_core as pl
+    from tests.helpers.boring_model import BoringModel
+
+    class MixingBoring(BoringModel):
+        def __init__(self) -> None:
+            super().__init__(batch_size=4)
+            self.example_input_array = torch.randn(4, 32)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.layer(x.roll(1, dims=0))  # each sample sees its neighbour's features
+
+    trainer = pl.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, callbacks=[BatchGradientVerificationCallback()])
+    with pytest.raises(RuntimeError, match="mixing data across the batch dimension"):
+        trainer.fit(MixingBoring())
+    assert trainer.global_step == 0
