@@ -8,9 +8,10 @@ The fit loop, with hook names at their places (Cb = callbacks, M = module; 1.5 o
 
     Trainer(...)                    Cb.on_init_start, Cb.on_init_end
     fit():
-      M.prepare_data, M.configure_callbacks, Cb.on_before_accelerator_backend_setup
+      M.configure_callbacks, M.prepare_data, Cb.on_before_accelerator_backend_setup
       Cb.setup("fit"), M.setup("fit"), M.configure_sharded_model, Cb.on_configure_sharded_model
-      M.configure_optimizers, Cb/M.on_fit_start, Cb/M.on_pretrain_routine_start, Cb/M.on_pretrain_routine_end
+      [resume] M.on_load_checkpoint (+ weights), M.configure_optimizers, [resume] Cb.on_load_checkpoint,
+      Cb/M.on_fit_start, Cb/M.on_pretrain_routine_start, Cb/M.on_pretrain_routine_end
       sanity check:                 Cb.on_sanity_check_start, [validation run], Cb.on_sanity_check_end
       M.on_train_dataloader, M.train_dataloader, Cb/M.on_train_start
       for each epoch:
@@ -18,13 +19,14 @@ The fit loop, with hook names at their places (Cb = callbacks, M = module; 1.5 o
         for each batch:
           M.on_before_batch_transfer, M.transfer_batch_to_device, M.on_after_batch_transfer
           Cb.on_batch_start, Cb/M.on_train_batch_start
+          [window end] M.optimizer_step(closure) -> optimizer.step(closure) runs the closure inside:
           closure: M.training_step, M.training_step_end, [window start] Cb/M.on_before_zero_grad,
-                   M.optimizer_zero_grad, Cb/M.on_before_backward, M.backward, Cb/M.on_after_backward
-          [window end] precision unscale, Cb/M.on_before_optimizer_step, grad-norm tracking (M.log_grad_norm),
-                   M.configure_gradient_clipping (when clipping is on or the module overrides it),
-                   M.optimizer_step, lr schedulers (interval="step")
+                   M.optimizer_zero_grad, Cb/M.on_before_backward, M.backward, Cb/M.on_after_backward,
+                   [window end] precision unscale, Cb/M.on_before_optimizer_step, grad-norm tracking
+                   (M.log_grad_norm), M.configure_gradient_clipping (when clipping is on or overridden)
+          (while accumulating the closure runs without optimizer_step), lr schedulers (interval="step")
           Cb/M.on_train_batch_end, Cb.on_batch_end
-          [val check] validation run: M.on_validation_model_eval, Cb/M.on_validation_start,
+          [val check] validation run: M.on_validation_model_eval, model.zero_grad(), Cb/M.on_validation_start,
                    Cb/M.on_epoch_start, Cb/M.on_validation_epoch_start,
                    per batch Cb/M.on_validation_batch_start, M.validation_step, M.validation_step_end,
                    Cb/M.on_validation_batch_end; M.validation_epoch_end, Cb/M.on_validation_epoch_end,
@@ -90,9 +92,6 @@ class HookDispatcher:
             for hook, cbs in self._by_hook.items() if cbs
         }
         self._module = module
-        if module is not None:
-            for cb in callbacks:
-                cb._logging_module = module  # Callback.log/log_dict go through the module (1.5)
         self._module_fns = _module_hooks(module) if module is not None else {}
         self._datamodule = datamodule
         self._live = frozenset(self._callback_fns) | frozenset(self._module_fns)
