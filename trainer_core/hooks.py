@@ -92,6 +92,9 @@ class HookDispatcher:
             for hook, cbs in self._by_hook.items() if cbs
         }
         self._module = module
+        if module is not None:
+            for cb in callbacks:
+                cb._logging_module = module  # Callback.log/log_dict go through the module (1.5)
         self._module_fns = _module_hooks(module) if module is not None else {}
         self._datamodule = datamodule
         self._live = frozenset(self._callback_fns) | frozenset(self._module_fns)
