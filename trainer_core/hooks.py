@@ -75,12 +75,10 @@ class HookDispatcher:
         self._callback_fns: dict[str, list[tuple[Callback, Callable[..., Any]]]] = {}
         self._module: LightningModule | None = None
         self._module_fns: dict[str, Callable[..., Any]] = {}
-        self._datamodule: Any = None
         self._live: frozenset[str] = frozenset()
         self._profiler: Any = None
 
-    def rebuild(self, callbacks: Iterable[Callback], module: LightningModule | None, profiler: Any,
-                datamodule: Any = None) -> None:
+    def rebuild(self, callbacks: Iterable[Callback], module: LightningModule | None, profiler: Any) -> None:
         """Resolve which callback and module functions serve which hook (at the start of every stage)."""
         callbacks = list(callbacks)
         self._by_hook = {
@@ -96,7 +94,6 @@ class HookDispatcher:
             for cb in callbacks:
                 cb._logging_module = module  # Callback.log/log_dict go through the module (1.5)
         self._module_fns = _module_hooks(module) if module is not None else {}
-        self._datamodule = datamodule
         self._live = frozenset(self._callback_fns) | frozenset(self._module_fns)
         self._profiler = profiler if profiling_enabled(profiler) else None
 
@@ -162,8 +159,8 @@ class HookDispatcher:
             object.__setattr__(module, "_current_fx_name", prev)
 
     def datamodule(self, hook: str, *args: Any, **kwargs: Any) -> Any:
-        """A LightningDataModule hook (prepare_data, setup, the batch-transfer and checkpoint hooks, ...)."""
-        dm = self._datamodule
+        """A hook of the trainer's LightningDataModule (prepare_data, setup, dataloaders, batch transfer, ...)."""
+        dm = getattr(self._trainer, "datamodule", None)
         fn = getattr(dm, hook, None) if dm is not None else None
         if fn is None:
             return None

@@ -168,7 +168,7 @@ def source_loader(t: Trainer, kind: str) -> Any:
     method = f"{kind}_dataloader"
     dm = t.datamodule
     if dm is not None and hasattr(dm, method):
-        return getattr(dm, method)()
+        return t._hooks.datamodule(method)
     if hasattr(t.lightning_module, method):
         return t._hooks.module(method) if t._hooks.module_overrides(method) else getattr(t.lightning_module,
                                                                                           method)()

@@ -91,7 +91,7 @@ def prepare(trainer: Trainer, stage: str) -> None:
     """configure_callbacks -> prepare_data -> setup, in the 1.5 order."""
     module, dm = trainer.lightning_module, trainer.datamodule
     # Every rank: module hooks (configure_callbacks below) need the dispatcher to know the module.
-    trainer._hooks.rebuild(trainer.callbacks, module, trainer.profiler, datamodule=dm)
+    trainer._hooks.rebuild(trainer.callbacks, module, trainer.profiler)
     trainer._merge_module_callbacks()
     if trainer.local_rank == 0 or not trainer.prepare_data_per_node:
         if trainer.is_global_zero or trainer.prepare_data_per_node:
@@ -141,7 +141,7 @@ def merge_module_callbacks(trainer: Trainer) -> None:
                      sorted(t.__name__ for t in replaced))
         kept = [cb for cb in trainer.callbacks if type(cb) not in replaced]
         trainer.callbacks = order_callbacks(kept + extra)
-    trainer._hooks.rebuild(trainer.callbacks, trainer.lightning_module, trainer.profiler, datamodule=trainer.datamodule)
+    trainer._hooks.rebuild(trainer.callbacks, trainer.lightning_module, trainer.profiler)
 
 
 def setup_optimizers(trainer: Trainer) -> None:
