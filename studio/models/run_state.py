@@ -57,7 +57,8 @@ class Progress:
     max_epochs: int | None = None
     max_steps: int | None = None
     batches_per_s: float | None = None
-    _anchor: tuple[str, int, float] | None = field(default=None, repr=False)
+    _anchors: dict[str, tuple[int, float]] = field(default_factory=dict, repr=False)
+    _rates: dict[str, float] = field(default_factory=dict, repr=False)
     _train_at: tuple[int, int, int, int | None, float] | None = field(default=None, repr=False)
     _train_origin: tuple[int, float] | None = field(default=None, repr=False)
 
@@ -67,13 +68,17 @@ class Progress:
     def update(self, stage: str, epoch: int, step: int, batch: int, num_batches: int | None, when: float) -> None:
         """Take a progress sample and refresh the smoothed rate."""
         count = epoch * (num_batches or 0) + batch
-        anchor = self._anchor
-        if anchor is None or anchor[0] != stage or count < anchor[1]:
-            self._anchor = (stage, count, when)
-        elif when - anchor[2] >= self.RATE_WINDOW_S and count > anchor[1]:
-            rate = (count - anchor[1]) / (when - anchor[2])
-            self.batches_per_s = rate if self.batches_per_s is None else 0.7 * self.batches_per_s + 0.3 * rate
-            self._anchor = (stage, count, when)
+        # One anchor per stage: the training count carries on across the validation runs between its epochs.
+        anchor = self._anchors.get(stage)
+        if anchor is None or count < anchor[0]:
+            self._anchors[stage] = (count, when)
+        elif when - anchor[1] >= self.RATE_WINDOW_S and count > anchor[0]:
+            rate = (count - anchor[0]) / (when - anchor[1])
+            previous = self._rates.get(stage)
+            self._rates[stage] = rate if previous is None else 0.7 * previous + 0.3 * rate
+            self._anchors[stage] = (count, when)
+        # The current stage's rate; a validation too short to measure shows the training rate meanwhile.
+        self.batches_per_s = self._rates.get(stage) or self._rates.get("train")
         if stage == "train":
             self._train_at = (epoch, batch, step, num_batches, when)
             if self._train_origin is None or count < self._train_origin[0]:

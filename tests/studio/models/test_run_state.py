@@ -79,11 +79,14 @@ def test_the_fit_eta_stays_sane_during_validation():
 
 
 def test_a_rate_is_measured_across_epochs_shorter_than_the_window():
-    progress = Progress(max_epochs=100)  # a small GAN: 4 batches per epoch, 0.1 s each
+    progress = Progress(max_epochs=100)  # a small GAN: 4 batches per epoch (0.1 s), then a validation (0.1 s)
     for epoch in range(12):
         for batch in range(1, 5):
-            progress.update("train", epoch, epoch * 4 + batch, batch, 4, when=epoch * 0.1 + batch * 0.025)
-    assert progress.batches_per_s == pytest.approx(40.0)
+            progress.update("train", epoch, epoch * 4 + batch, batch, 4, when=epoch * 0.2 + batch * 0.025)
+        progress.update("validate", epoch, epoch * 4 + 4, 1, 1, when=epoch * 0.2 + 0.15)
+        assert epoch < 5 or progress.batches_per_s is not None  # shown during the validations too
+    progress.update("train", 12, 49, 1, 4, when=12 * 0.2 + 0.025)
+    assert progress.batches_per_s == pytest.approx(20.0, rel=0.05)  # training batches per second of the run
 
 
 def test_load_events_skips_a_torn_last_line(tmp_path):
