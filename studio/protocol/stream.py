@@ -3,7 +3,7 @@
 The studio shows whatever part of a stream it can read and counts the rest, instead of failing on it: a run killed
 mid-write leaves a torn last line, a disk error or another program can leave garbage lines, and a worker bug could
 send a message of the wrong shape. An event is well formed when it is a dict whose ``type`` is a string; a columnar
-``_metrics_block`` also needs lists for its ``steps``, ``names`` and ``values``.
+``_metrics_block`` (METRICS_BLOCK) also needs lists for its ``steps``, ``names`` and ``values``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
+
+from studio.protocol.events import METRICS_BLOCK
 
 __all__ = ["EventsFile", "read_events_file", "well_formed"]
 
@@ -50,7 +52,7 @@ def _event(item: Any) -> dict[str, Any] | None:
     """The event ``item`` holds, cleaned of wrongly typed fields; None when it is not an event at all."""
     if not isinstance(item, dict) or not isinstance(item.get("type"), str):
         return None
-    if item["type"] == "_metrics_block" and not all(isinstance(item.get(key), list) for key in _BLOCK_LISTS):
+    if item["type"] == METRICS_BLOCK and not all(isinstance(item.get(key), list) for key in _BLOCK_LISTS):
         return None
     return _clean(item)
 

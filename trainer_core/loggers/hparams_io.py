@@ -103,7 +103,12 @@ def atomic_write_text(path: str, text: str) -> None:
 def save_hparams_to_yaml(path: str, params: Mapping[str, Any] | Namespace | None) -> None:
     """Write ``params`` (converted with :func:`to_plain`) to ``path`` as block-style YAML, atomically."""
     plain = to_plain(params if params is not None else {})
-    atomic_write_text(path, yaml.safe_dump(plain, sort_keys=False, default_flow_style=False, allow_unicode=True))
+    text = yaml.safe_dump(plain, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    if yaml.safe_load(text) != plain:
+        # PyYAML writes some characters raw that its reader takes as line breaks (U+0085 in a name became a space):
+        # escaped ASCII reads back exactly. NaN never equals itself, so a NaN value also lands here, harmlessly.
+        text = yaml.safe_dump(plain, sort_keys=False, default_flow_style=False, allow_unicode=False)
+    atomic_write_text(path, text)
 
 
 def load_hparams_from_yaml(path: str) -> dict[str, Any]:

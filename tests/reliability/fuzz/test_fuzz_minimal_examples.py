@@ -110,3 +110,12 @@ def test_a_nul_byte_in_a_path_flag_is_a_misconfiguration(tmp_path: Path) -> None
 
     with pytest.raises(MisconfigurationError, match="weights_save_path"):
         pl.Trainer(default_root_dir=str(tmp_path), weights_save_path="a\x00b")
+
+
+def test_a_next_line_character_in_an_hparam_name_round_trips(tmp_path: Path) -> None:
+    # Found by test_hparams_yaml_round_trips_or_refuses_with_the_file_name: U+0085 came back as a space.
+    from trainer_core.loggers.hparams_io import load_hparams_from_yaml, save_hparams_to_yaml
+
+    path = tmp_path / "hparams.yaml"
+    save_hparams_to_yaml(str(path), {"\x85": None, "lr": 0.1, "name": "ünï"})
+    assert load_hparams_from_yaml(str(path)) == {"\x85": None, "lr": 0.1, "name": "ünï"}
