@@ -83,8 +83,22 @@ class LightningArgumentParser(_JsonArgumentParser):
         """``--KEY.ARG`` options from ``cls``'s constructor; ``KEY:`` in a config takes the init arguments directly
         or as ``class_path``/``init_args`` (``subclass_mode`` accepts subclasses named by ``class_path``)."""
         self.add_subclass_arguments(cls, key, required=False, fail_untyped=False)
+        self._class_keys = {*getattr(self, "_class_keys", ()), key}
         if not subclass_mode or not getattr(cls, "__abstractmethods__", None):
             self.set_defaults({key: {"class_path": f"{cls.__module__}.{cls.__qualname__}"}})
+
+
+    def link_arguments(self, source: Any, target: str, compute_fn: Any = None, apply_on: str = "parse") -> None:
+        """jsonargparse's ``link_arguments``; ``model.X``/``data.X`` name the init argument X (1.5 spelling)."""
+        sources = tuple(self._init_arg_key(key) for key in source) if isinstance(source, tuple) else \
+            self._init_arg_key(source)
+        super().link_arguments(sources, self._init_arg_key(target), compute_fn, apply_on)
+
+    def _init_arg_key(self, key: str) -> str:
+        group, dot, rest = key.partition(".")
+        if dot and group in getattr(self, "_class_keys", ()) and not rest.startswith(("init_args.", "class_path")):
+            return f"{group}.init_args.{rest}"
+        return key
 
 
 class SaveConfigCallback(Callback):

@@ -125,3 +125,19 @@ def test_a_15_style_script_runs_in_a_subprocess(tmp_path: Path) -> None:
     saved = yaml.safe_load((tmp_path / "lightning_logs" / "version_0" / "config.yaml").read_text())
     assert saved["seed_everything"] == 1234 and saved["data"]["init_args"]["batch_size"] == 16
     assert torch.__version__  # the script imported torch through trainer_core only
+
+
+class LinkingCLI(LightningCLI):
+    def add_arguments_to_parser(self, parser: Any) -> None:
+        parser.add_argument("--notes", default="none")
+        parser.link_arguments("data.batch_size", "model.hidden_dim")
+
+
+def test_equals_syntax_profiler_gpus_and_linked_arguments(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # the 1.5 profiler example's command line: --trainer.X=VALUE, gpus=0, a profiler by name
+    cli = run_cli(monkeypatch, tmp_path, "fit", "--trainer.max_epochs=1", "--trainer.limit_train_batches=2",
+                  "--trainer.limit_val_batches=1", "--trainer.profiler=simple", "--trainer.gpus=0",
+                  "--data.batch_size=12", "--notes=linked", "--trainer.logger=false", *QUIET, cls=LinkingCLI)
+    assert cli.model.hparams.hidden_dim == 12 and cli.config["fit"]["notes"] == "linked"
+    assert type(cli.trainer.profiler).__name__ == "SimpleProfiler" and cli.trainer.num_gpus == 0
+    assert cli.trainer.current_epoch == 1
