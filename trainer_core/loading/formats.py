@@ -219,7 +219,11 @@ def _targets(raw: list[str], shown: str, first_line: int, column: str) -> tuple[
 def _as_tensor(array: Any, name: str, shown: str) -> torch.Tensor:
     tensor = array if isinstance(array, torch.Tensor) else None
     if tensor is None:
-        array = np.asarray(array)
+        try:
+            array = np.asarray(array)
+        except (ValueError, TypeError) as err:  # ragged nested lists, tensors of different shapes
+            raise DataError(f"{shown}: '{name}' is not a rectangular array of numbers ({err}). Save tensors of "
+                            "one shape: torch.save((x, y), path).", path=shown) from err
         if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
             raise DataError(f"{shown}: array '{name}' has dtype {array.dtype}; it must hold numbers.", path=shown)
         tensor = torch.from_numpy(np.ascontiguousarray(array))

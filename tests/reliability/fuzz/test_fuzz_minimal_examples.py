@@ -119,3 +119,11 @@ def test_a_next_line_character_in_an_hparam_name_round_trips(tmp_path: Path) -> 
     path = tmp_path / "hparams.yaml"
     save_hparams_to_yaml(str(path), {"\x85": None, "lr": 0.1, "name": "ünï"})
     assert load_hparams_from_yaml(str(path)) == {"\x85": None, "lr": 0.1, "name": "ünï"}
+
+
+def test_a_pt_dict_of_ragged_tensors_is_a_data_error(tmp_path: Path) -> None:
+    # Found by the long profile of test_pt_with_any_structure: ValueError from numpy (inhomogeneous shape).
+    path = tmp_path / "data.pt"
+    torch.save({"x": [torch.tensor(0.0), torch.tensor([])]}, path)
+    with pytest.raises(DataError, match="not a rectangular array"):
+        read_data(path)
