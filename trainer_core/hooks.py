@@ -251,12 +251,19 @@ def _module_hooks(module: LightningModule) -> dict[str, Callable[..., Any]]:
 _PUBLIC_METHODS: dict[type, tuple[str, ...]] = {}
 
 
+def _is_method(attribute: Any) -> bool:
+    """A function, static/class method or other callable defined on a class; not a property or data."""
+    if isinstance(attribute, (staticmethod, classmethod, functools.partialmethod)):
+        return True
+    return callable(attribute) and not isinstance(attribute, (property, type))
+
+
 def _public_methods(cls: type) -> tuple[str, ...]:
-    """Public function attributes of ``cls`` (properties and data excluded), cached per class."""
+    """Public method names of ``cls`` (properties, data and nested classes excluded), cached per class."""
     names = _PUBLIC_METHODS.get(cls)
     if names is None:
         names = tuple(name for name in dir(cls) if not name.startswith("_")
-                      and inspect.isfunction(inspect.getattr_static(cls, name, None)))
+                      and _is_method(inspect.getattr_static(cls, name, None)))
         _PUBLIC_METHODS[cls] = names
     return names
 

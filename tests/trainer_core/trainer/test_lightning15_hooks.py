@@ -3,6 +3,7 @@ inside ``optimizer.step``, and ``on_init_start/end`` called with the trainer onl
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -168,3 +169,20 @@ def test_optimizer_step_that_never_runs_the_closure_is_an_error() -> None:
 
     with pytest.raises(MisconfigurationError, match="closure hasn't been executed"):
         quiet_trainer(max_steps=1, limit_val_batches=0).fit(Model(batch_size=4))
+
+
+def test_hooks_defined_by_other_callables_on_the_class_are_called() -> None:
+    seen: list[str] = []
+
+    def record(self: Any, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int) -> None:
+        seen.append(f"end {batch_idx}")
+
+    class Model(BoringModel):
+        on_train_batch_end = functools.partialmethod(record)
+
+        @staticmethod
+        def on_train_epoch_start() -> None:
+            seen.append("epoch")
+
+    quiet_trainer(max_epochs=1, limit_train_batches=2, limit_val_batches=0).fit(Model(batch_size=4))
+    assert seen == ["epoch", "end 0", "end 1"]
