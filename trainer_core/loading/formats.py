@@ -167,7 +167,14 @@ def _read_csv(path: Path, shown: str, target: str | int | None, header: bool | N
         features.append(values)
     raw_targets = [row[col].strip() for row in body]
     y, classes = _targets(raw_targets, shown, first_line, names[col])
-    x = torch.tensor(np.asarray(features, dtype=np.float32))
+    with np.errstate(over="ignore"):
+        array = np.asarray(features, dtype=np.float32)
+    if not np.isfinite(array).all():  # finite as text, but past float32's range (3.4e38): inf after the cast
+        row, column = (int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        name = [n for j, n in enumerate(names) if j != col][column]
+        raise DataError(f"{shown}, line {row + first_line}, column '{name}': {body[row][names.index(name)].strip()} "
+                        "is beyond the float32 range (about 3.4e38). Rescale the column.", path=shown)
+    x = torch.from_numpy(array)
     return LoadedData(x=x, y=y, classes=classes, feature_names=[n for j, n in enumerate(names) if j != col])
 
 

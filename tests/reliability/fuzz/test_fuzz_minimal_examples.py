@@ -127,3 +127,11 @@ def test_a_pt_dict_of_ragged_tensors_is_a_data_error(tmp_path: Path) -> None:
     torch.save({"x": [torch.tensor(0.0), torch.tensor([])]}, path)
     with pytest.raises(DataError, match="not a rectangular array"):
         read_data(path)
+
+
+def test_a_feature_past_the_float32_range_names_its_cell(tmp_path: Path) -> None:
+    # Found by test_csv_rows_of_any_shape_and_encoding (numpy's overflow warning): 1e39 became inf.
+    path = tmp_path / "data.csv"
+    path.write_text("a,b,y\n1,2,0\n3,1e39,1\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line 3, column 'b': 1e39 is beyond the float32 range"):
+        read_data(path)
