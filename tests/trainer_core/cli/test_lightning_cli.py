@@ -141,3 +141,11 @@ def test_equals_syntax_profiler_gpus_and_linked_arguments(monkeypatch: pytest.Mo
     assert cli.model.hparams.hidden_dim == 12 and cli.config["fit"]["notes"] == "linked"
     assert type(cli.trainer.profiler).__name__ == "SimpleProfiler" and cli.trainer.num_gpus == 0
     assert cli.trainer.current_epoch == 1
+
+
+def test_tune_subcommand_passes_its_method_arguments(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    cli = run_cli(monkeypatch, tmp_path, "tune", "--trainer.auto_lr_find=true", "--trainer.logger=false",
+                  "--lr_find_kwargs={num_training: 20, min_lr: 0.002, max_lr: 0.1}", *QUIET)
+    assert cli.trainer.state.fn == "tune"
+    # the model's default is 1e-3: a value in the finder's range shows its suggestion was written back
+    assert 0.002 <= cli.model.hparams.learning_rate <= 0.1
