@@ -14,16 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
     QMainWindow,
-    QMenu,
     QScrollArea,
     QSplitter,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +32,7 @@ from studio.qt import applied_values, window_files, window_sweep
 from studio.qt.console_view import ConsoleView
 from studio.qt.model_form import ArgsForm
 from studio.qt.project_panel import ProjectPanel
+from studio.qt.run_toolbar import RunToolbar
 from studio.qt.settings import StudioSettings
 from studio.qt.status_view import StatusView
 from studio.qt.theme import app_icon, apply_theme
@@ -42,9 +41,6 @@ from studio.qt.view_tabs import ViewArea
 from studio.services.session import RunSession
 
 __all__ = ["MainWindow"]
-
-_MODES = (("fit", "Fit", "Train the model (Ctrl+R)"), ("validate", "Validate", "Run the validation loop once"),
-          ("test", "Test", "Run the test loop"), ("predict", "Predict", "Run predict_step over the predict data"))
 
 
 class MainWindow(QMainWindow):
@@ -213,55 +209,13 @@ class MainWindow(QMainWindow):
 
     # --- actions ----------------------------------------------------------------------------------------------
     def _build_actions(self) -> None:
-        toolbar = self.addToolBar("Run")
-        toolbar.setObjectName("runToolbar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.mode_actions: dict[str, QAction] = {}
-        for mode, text, tip in _MODES:
-            action = QAction(text, self)
-            action.setToolTip(tip)
-            action.triggered.connect(lambda _=False, m=mode: self.launch(m))
-            toolbar.addAction(action)
-            self.mode_actions[mode] = action
-        self.mode_actions["fit"].setShortcut(QKeySequence("Ctrl+R"))
-        tune_menu = QMenu(self)
-        for text, tune in (("LR finder", {"lr_find": True, "scale_batch_size": False}),
-                           ("Batch-size finder", {"lr_find": False, "scale_batch_size": True}),
-                           ("Both (batch size, then LR)", {"lr_find": True, "scale_batch_size": True})):
-            tune_menu.addAction(text, lambda t=tune: self.launch("tune", overrides={"tune": t}))
-        self.mode_actions["tune"] = self._menu_button(
-            toolbar, "Tune", tune_menu, "Click: learning-rate finder. Arrow: batch-size finder, or both",
-            lambda: self.launch("tune", overrides={"tune": {"lr_find": True, "scale_batch_size": False}}))
-        debug_menu = QMenu(self)
-        debug_menu.addAction("fast_dev_run (one batch of each loop)",
-                             lambda: self.launch("debug", overrides={"debug": "fast_dev_run"}))
-        debug_menu.addAction("overfit_batches (train and validate on the same few batches)",
-                             lambda: self.launch("debug", overrides={"debug": "overfit_batches"}))
-        debug_menu.addAction("Check batch independence (does the model mix samples across the batch?)",
-                             lambda: self.launch("debug", overrides={"debug": "batch_independence"}))
-        self.mode_actions["debug"] = self._menu_button(
-            toolbar, "Debug", debug_menu, "Click: fast_dev_run (one batch of each loop). Arrow: overfit_batches",
-            lambda: self.launch("debug", overrides={"debug": "fast_dev_run"}))
-        window_sweep.add_action(self, toolbar)
-        toolbar.addSeparator()
-        self.stop_action = QAction("Stop", self)
-        self.stop_action.setToolTip("Stop after the current batch, saving a checkpoint; click again to kill")
-        self.stop_action.setShortcut(QKeySequence("Ctrl+."))
-        self.stop_action.triggered.connect(self.stop)
-        toolbar.addAction(self.stop_action)
+        self.toolbar = RunToolbar(self, before_stop=lambda toolbar: window_sweep.add_action(self, toolbar))
+        self.addToolBar(self.toolbar)
+        self.toolbar.launch_requested.connect(lambda mode, overrides: self.launch(mode, overrides=overrides or None))
+        self.toolbar.stop_requested.connect(self.stop)
+        self.mode_actions = self.toolbar.mode_actions
+        self.stop_action = self.toolbar.stop_action
         window_files.build_menus(self)
-
-    def _menu_button(self, toolbar: Any, text: str, menu: QMenu, tip: str, default: Any) -> QAction:
-        # One click runs the common variant; the arrow opens the others.
-        button = QToolButton()
-        button.setText(text)
-        button.setToolTip(tip)
-        button.setMenu(menu)
-        button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-        button.setStyleSheet(_menu_button_style())
-        button.clicked.connect(default)
-        return toolbar.addWidget(button)
 
     def sync_actions(self, *_: Any) -> None:
         """Enable the run modes when idle and Stop (or Kill, after a stop request) while a run is alive."""
@@ -518,21 +472,6 @@ def fit_checkpoint(result: dict[str, Any], saved: list[str],
         if path and os.path.isfile(path):
             return path, "Last checkpoint"
     return None
-
-
-def _menu_button_style() -> str:
-    """The split button's arrow (the bundled themes style plain tool buttons only)."""
-    arrow = ""
-    try:
-        from resources import resource_path
-        from studio.qt.theme import is_dark
-
-        path = resource_path("themes", f"chevron-down-{'dark' if is_dark() else 'light'}.svg")
-        if path.is_file():
-            arrow = f"QToolButton::menu-arrow {{ image: url({path.as_posix()}); width: 9px; height: 9px; }}"
-    except ImportError:
-        pass
-    return ("QToolButton::menu-button { border: none; background: transparent; width: 14px; } " + arrow)
 
 
 def _scrolled(widget: QWidget) -> QScrollArea:
