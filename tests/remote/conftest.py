@@ -1,4 +1,4 @@
-"""Fixtures for tests against a real sshd (started per test module on 127.0.0.1)."""
+"""Fixtures for tests against a real sshd on 127.0.0.1 and a real one-node SLURM cluster (one per test module)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.remote.cluster import Cluster, cluster_missing, start_cluster
 from tests.remote.sshd import SshServer, sshd_missing, start_sshd
 
 
@@ -19,3 +20,14 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
     server = start_sshd(tmp_path_factory.mktemp("sshd"), python=sys.executable)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A one-node SLURM cluster (munged, slurmctld, slurmd) with every file in a temporary folder."""
+    reason = cluster_missing()
+    if reason:
+        pytest.skip(reason)
+    cluster = start_cluster(tmp_path_factory.mktemp("slurm"))
+    yield cluster
+    cluster.stop()

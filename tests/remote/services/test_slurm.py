@@ -1,0 +1,94 @@
+"""SLURM from the studio against a real one-node cluster: the batch script, submit, follow, cancel, bad input."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from studio.services.remote.calls import wait_for_calls
+from studio.services.remote.slurm import SlurmError, SlurmJobSpec, SlurmShell, batch_script, job_state, submit
+from studio.services.remote.slurm_watch import SlurmJobWatcher
+from studio.services.run_follower import RunFollower
+from tests.remote.cluster import Cluster
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = ROOT / "resources" / "examples" / "mlp_classifier.py"
+
+
+def _shell(cluster: Cluster) -> SlurmShell:
+    return SlurmShell(env=(("SLURM_CONF", str(cluster.conf)),))
+
+
+def test_the_batch_script_carries_every_form_value() -> None:
+    spec = SlurmJobSpec(config="run.yaml", job_name="mlp", partition="gpu", nodes=2, tasks_per_node=4,
+                        gpus_per_node=4, cpus_per_task=8, memory="64G", time_limit="02:00:00", account="proj",
+                        python="/opt/env/bin/python", extra_sbatch=("#SBATCH --constraint=a100",))
+    script = batch_script(spec)
+    for line in ("#SBATCH --job-name=mlp", "#SBATCH --partition=gpu", "#SBATCH --nodes=2",
+                 "#SBATCH --ntasks-per-node=4", "#SBATCH --gpus-per-node=4", "#SBATCH --cpus-per-task=8",
+                 "#SBATCH --mem=64G", "#SBATCH --time=02:00:00", "#SBATCH --account=proj",
+                 "#SBATCH --signal=SIGUSR1@90", "#SBATCH --requeue", "#SBATCH --constraint=a100",
+                 "srun /opt/env/bin/python -m trainer_core fit --config run.yaml --num_nodes 2 --devices 4 "
+                 "--accelerator gpu --strategy ddp"):
+        assert line in script.splitlines()
+    cpu = batch_script(SlurmJobSpec(config="run.yaml"))
+    assert "--partition" not in cpu and "--gpus-per-node" not in cpu and "--accelerator cpu" in cpu
+    assert "--strategy" not in cpu
+    with pytest.raises(ValueError, match="must be #SBATCH options"):
+        batch_script(SlurmJobSpec(config="run.yaml", extra_sbatch=("rm -rf /",)))
+
+
+def test_a_partition_that_does_not_exist_is_one_clear_error(slurm_cluster: Cluster, tmp_path) -> None:
+    script = batch_script(SlurmJobSpec(config="run.yaml", partition="nope"))
+    with pytest.raises(SlurmError, match=r"SLURM refused the job: Invalid partition name.*Pick a partition that "
+                                         r"`sinfo` lists"):
+        submit(_shell(slurm_cluster), script, workdir=str(tmp_path))
+
+
+def test_cancel_ends_a_running_job(qtbot, slurm_cluster: Cluster, tmp_path) -> None:
+    shell = _shell(slurm_cluster)
+    job = submit(shell, "#!/bin/bash\n#SBATCH --output=out.txt\nsleep 300\n", workdir=str(tmp_path))
+    watcher = SlurmJobWatcher(shell, job, runs_root=str(tmp_path), poll_ms=200)
+    states: list[str] = []
+    watcher.state_changed.connect(lambda state: states.append(state.state))
+    watcher.start()
+    qtbot.waitUntil(lambda: "RUNNING" in states, timeout=30_000)
+    with qtbot.waitSignal(watcher.finished, timeout=30_000) as finished:
+        watcher.cancel()
+    assert finished.args[0].state == "CANCELLED"
+    assert job_state(shell, job).state == "CANCELLED"
+    assert wait_for_calls()
+
+
+@pytest.mark.slow  # a 2-process DDP fit under srun: about 30 s on 2 busy cores
+def test_a_two_process_fit_is_submitted_and_followed_to_its_end(qtbot, slurm_cluster: Cluster, tmp_path) -> None:
+    (tmp_path / "run.yaml").write_text(f"seed_everything: 0\ntrainer: {{max_epochs: 1, log_every_n_steps: 5}}\n"
+                                       f"model: {{script: {EXAMPLE}}}\n")
+    shell = _shell(slurm_cluster)
+    spec = SlurmJobSpec(config="run.yaml", tasks_per_node=2, python=sys.executable, time_limit="00:10:00")
+    job = submit(shell, batch_script(spec), workdir=str(tmp_path))
+    watcher = SlurmJobWatcher(shell, job, runs_root=str(tmp_path), poll_ms=500)
+    states: list[str] = []
+    watcher.state_changed.connect(lambda state: states.append(state.state))
+    follower_box: list[RunFollower] = []
+    received: list[dict] = []
+
+    def follow(path: str) -> None:
+        follower = RunFollower(path, poll_ms=200)
+        follower.events.connect(received.extend)
+        follower_box.append(follower)
+        follower.start()
+
+    watcher.run_found.connect(follow)
+    with qtbot.waitSignal(watcher.finished, timeout=240_000) as finished:
+        watcher.start()
+    output = "".join(path.read_text() for path in tmp_path.glob("slurm-*.out"))
+    assert finished.args[0].state == "COMPLETED", output[-3000:]
+    assert states[-1] == "COMPLETED" and "RUNNING" in states
+    assert follower_box, "the job's run folder was found"
+    qtbot.waitUntil(lambda: follower_box[0].finished, timeout=30_000)
+    assert finished.args[0].fields["NumTasks"] == "2", "two processes ran under srun"
+    assert any(event["type"] == "metrics" for event in received)
+    assert wait_for_calls()
