@@ -225,6 +225,28 @@ class RunSession(QObject):
         self.updated.emit({"status"})
         self.run_ended.emit(self.model.status, self.model.reason)
 
+    def _end_events_file(self, path: Path) -> None:
+        """A run that died without its final event (a native crash, a kill) gets one, so Runs lists its error.
+
+        The training process is gone when this runs, so nothing else writes the file.
+        """
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(max(path.stat().st_size - 65536, 0))
+                tail = [line for line in handle.read().splitlines() if line.strip()]
+            last = json.loads(tail[-1]) if tail else {}
+        except (OSError, ValueError):
+            last = {}
+        if not path.is_file() or (isinstance(last, dict) and last.get("type") == "run_finished"):
+            return
+        event = {"type": "run_finished", "run_id": self.last_request.get("run_id"), "seq": -1, "time": time.time(),
+                 "status": RunStatus.FAILED, "reason": self.model.reason, "metrics": {}, "result": {}}
+        try:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(event, default=repr) + "\n")
+        except OSError as error:
+            self.model.log("error", f"could not record the failure in {path}: {error}")
+
     def _record_failed_run(self) -> None:
         """Give a run that failed before it had a run folder one, so the Runs tab lists it with its error.
 
@@ -267,8 +289,11 @@ class RunSession(QObject):
             self.model.log("error", f"run failed: {reason}")
         self.model.log("studio", f"{time.strftime('%H:%M:%S')} run {self.model.status}"
                        + (f": {self.model.reason}" if self.model.reason else ""))
-        if self.model.status == RunStatus.FAILED and not self.model.log_dir and self.last_request:
-            self._record_failed_run()
+        if self.model.status == RunStatus.FAILED and self.last_request:
+            if not self.model.log_dir:
+                self._record_failed_run()
+            else:
+                self._end_events_file(Path(self.model.log_dir) / "events.jsonl")
         if self.model.log_dir:
             self.model.log("studio", f"run folder: {self.model.log_dir}")
         self.updated.emit({"status"})

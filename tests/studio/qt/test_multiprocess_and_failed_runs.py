@@ -43,3 +43,19 @@ def test_a_run_failing_before_its_run_folder_is_listed_in_runs_with_its_error(ma
     assert window.session.model.log_dir == runs[0].path
     window.session.open_run(runs[0].path)
     assert "no weights for you" in window.session.model.reason
+
+
+def test_a_run_that_crashes_natively_is_listed_as_failed_with_its_reason(make_window, qtbot, scripts, studio_env):
+    from studio.models.dashboards.history import scan_runs
+
+    window = make_window(str(scripts / "tiny_model.py"))
+    window.model_form.rows["crash"].widget.setText("segfault")
+    assert window.launch("fit"), window.problems.text()
+    with qtbot.waitSignal(window.session.run_ended, timeout=120_000) as ended:
+        pass
+    assert ended.args[0] == "failed"
+    runs = [run for run in scan_runs(studio_env / "runs") if run.path == window.session.model.log_dir]
+    assert len(runs) == 1 and runs[0].status == "failed"
+    lines = (Path(window.session.model.log_dir) / "events.jsonl").read_text().splitlines()
+    last = json.loads(lines[-1])
+    assert last["type"] == "run_finished" and last["reason"] == ended.args[1] and ended.args[1]
