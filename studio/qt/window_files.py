@@ -155,6 +155,7 @@ def build_menus(window: FileHost) -> None:
     save.setShortcut(QKeySequence.StandardKey.Save)
     file_menu.addAction("Open run…", lambda: _ask_run(window))
     file_menu.addAction("Open sweep folder…", lambda: window_sweep.ask_open_sweep(window))
+    file_menu.addAction("Connect to a server…", lambda: _connect_to_server(window))
     file_menu.addSeparator()
     quit_action = file_menu.addAction("Quit", window.close)
     quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -162,6 +163,23 @@ def build_menus(window: FileHost) -> None:
     view_menu = window.menuBar().addMenu("&View")
     for name in ("light", "dark"):
         view_menu.addAction(f"{name.title()} theme", lambda n=name: window.switch_theme(n))
+
+
+def _connect_to_server(window: FileHost) -> None:
+    """The remote runs dialog; its Follow shows the chosen run live in this window."""
+    from studio.qt.remote_dialog import RemoteDialog  # noqa: PLC0415 - only when asked for
+    from studio.services.remote.session_follow import follow_remote_run  # noqa: PLC0415
+
+    dialog = RemoteDialog(_widget(window), copy_folder=str(window.settings.runs_dir()))
+
+    def follow(target: object, path: str) -> None:
+        try:
+            follow_remote_run(window.session, target, path)  # type: ignore[arg-type] - an SshTarget
+        except RuntimeError as exc:
+            window.show_problems([str(exc)])
+
+    dialog.follow_requested.connect(follow)
+    dialog.open()
 
 
 def _widget(window: FileHost) -> QWidget:

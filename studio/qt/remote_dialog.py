@@ -1,0 +1,205 @@
+"""File ▸ Connect to a server…: host, user, key or agent; browse the remote runs root; Follow or Copy back a run.
+
+Every remote call runs off the GUI thread with a timeout (:mod:`studio.services.remote.calls`); no password is
+asked for or kept: the system ssh client uses the user's agent, keys and config (jump hosts, host-key checks).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.services.remote.calls import call_in_background
+from studio.services.remote.runs import RemoteRun, copy_back, list_runs
+from studio.services.remote.ssh import SshTarget
+
+__all__ = ["RemoteDialog"]
+
+
+def _size(size: int) -> str:
+    return f"{size / 1024:.1f} KiB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MiB"
+
+
+def _age(modified: float) -> str:
+    seconds = max(0.0, time.time() - modified)
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    return f"{seconds / 60:.0f} min ago" if seconds < 7200 else time.strftime("%Y-%m-%d %H:%M",
+                                                                             time.localtime(modified))
+
+
+class RemoteDialog(QDialog):
+    """Connect, browse and pick a remote run.
+
+    Signals:
+        follow_requested(object, str): the :class:`SshTarget` and the run folder to follow live.
+        copied(str): a run or checkpoint was copied to this local path.
+    """
+
+    follow_requested = Signal(object, str)
+    copied = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, *, copy_folder: str | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Connect to a server")
+        self.runs: list[RemoteRun] = []
+        self._target_override: SshTarget | None = None  # settings the fields do not show (known hosts, timeouts)
+        self.copy_folder = copy_folder or str(Path.home())
+        self.host = QLineEdit(placeholderText="gpu-server or an alias from ~/.ssh/config")
+        self.user = QLineEdit(placeholderText="as the ssh config says")
+        self.port = QSpinBox(minimum=0, maximum=65535, specialValueText="as the ssh config says")
+        self.key = QLineEdit(placeholderText="empty: the ssh agent and the config's keys")
+        self.python = QLineEdit("python3")
+        self.root = QLineEdit("~/lightning_logs")
+        form = QFormLayout()
+        for label, field in (("Host", self.host), ("User", self.user), ("Port", self.port), ("Key file", self.key),
+                             ("Remote Python", self.python), ("Runs folder", self.root)):
+            form.addRow(label, field)
+        self.browse_button = QPushButton("Connect and list runs")
+        self.browse_button.clicked.connect(self.browse)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Run folder", "Events", "Written"])
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.doubleClicked.connect(lambda _index: self.follow())
+        self.follow_button = QPushButton("Follow")
+        self.follow_button.clicked.connect(self.follow)
+        self.copy_button = QPushButton("Copy back…")
+        self.copy_button.clicked.connect(self._ask_copy)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.follow_button)
+        buttons.addWidget(self.copy_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.browse_button)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        self.resize(720, 480)
+        self._update_buttons()
+
+    def target(self) -> SshTarget:
+        """The connection the fields describe (raises ValueError without a host)."""
+        host = self.host.text().strip()
+        if not host:
+            raise ValueError("give the server's host name (or an alias from ~/.ssh/config).")
+        return SshTarget(host=host, user=self.user.text().strip() or None, port=self.port.value() or None,
+                         identity_file=self.key.text().strip() or None, python=self.python.text().strip() or "python3")
+
+    def set_target(self, target: SshTarget) -> None:
+        """Fill the fields from ``target`` (tests, and a connection chosen elsewhere)."""
+        self.host.setText(target.host)
+        self.user.setText(target.user or "")
+        self.port.setValue(target.port or 0)
+        self.key.setText(target.identity_file or "")
+        self.python.setText(target.python)
+        self._target_override = target
+
+    def _current_target(self) -> SshTarget:
+        override, target = self._target_override, self.target()
+        if override is not None and (override.host, override.user, override.port, override.identity_file) == (
+                target.host, target.user, target.port, target.identity_file):
+            return override
+        return target
+
+    def browse(self) -> None:
+        """List the run folders under the runs folder (off the GUI thread)."""
+        try:
+            target = self._current_target()
+        except ValueError as exc:
+            self._show_error(str(exc))
+            return
+        root = self.root.text().strip() or "~"
+        self.browse_button.setEnabled(False)
+        self.status.setText(f"connecting to {target.label()}…")
+        call_in_background(lambda: list_runs(target, root), on_done=self._show_runs, on_failed=self._browse_failed,
+                           parent=self)
+
+    def _browse_failed(self, message: str) -> None:
+        self.browse_button.setEnabled(True)
+        self._show_error(message)
+
+    def _show_error(self, message: str) -> None:
+        self.status.setText(message)
+        self.status.setProperty("error", True)
+
+    def _show_runs(self, runs: list[RemoteRun]) -> None:
+        self.browse_button.setEnabled(True)
+        self.runs = runs
+        self.table.setRowCount(len(runs))
+        for row, run in enumerate(runs):
+            for column, text in enumerate((run.path, _size(run.size), _age(run.modified))):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        self.status.setText(f"{len(runs)} run folders under {self.root.text().strip()}" if runs else
+                            "no run folders there (none holds an events.jsonl)")
+        if runs:
+            self.table.selectRow(0)
+        self._update_buttons()
+
+    def selected_run(self) -> RemoteRun | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.runs[rows[0].row()] if rows else None
+
+    def _update_buttons(self) -> None:
+        chosen = self.selected_run() is not None
+        self.follow_button.setEnabled(chosen)
+        self.copy_button.setEnabled(chosen)
+
+    def follow(self) -> None:
+        """Ask the window to follow the selected run live, and close."""
+        run = self.selected_run()
+        if run is None:
+            return
+        self.follow_requested.emit(self._current_target(), run.path)
+        self.accept()
+
+    def _ask_copy(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Copy the run into", self.copy_folder)
+        if folder:
+            self.copy_to(folder)
+
+    def copy_to(self, folder: str) -> None:
+        """Copy the selected run into ``folder`` (off the GUI thread); ``copied`` names the copy."""
+        run = self.selected_run()
+        if run is None:
+            return
+        self.copy_folder = folder
+        target = self._current_target()
+        self.copy_button.setEnabled(False)
+        self.status.setText(f"copying {run.path} …")
+        call_in_background(lambda: str(copy_back(target, run.path, folder)), on_done=self._copied,
+                           on_failed=self._copy_failed, parent=self)
+
+    def _copied(self, path: str) -> None:
+        self._update_buttons()
+        self.status.setText(f"copied to {path}")
+        self.copied.emit(path)
+
+    def _copy_failed(self, message: str) -> None:
+        self._update_buttons()
+        self._show_error(message)
