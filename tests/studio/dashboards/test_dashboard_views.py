@@ -73,10 +73,6 @@ def test_lr_finder_live_curve_suggestion_and_apply(qtbot, window, tune_events):
     suggestion = tune_events[-1]["result"]["tune"]["lr"]
     assert view.marker.isVisible() and view.marker.value() == pytest.approx(np.log10(suggestion))
     assert "Stop: diverged at step 58" in view.info.text()
-    raw_x, raw_y = view.raw.getData()
-    descent = raw_y[: int(np.argmin(view.curve.smoothed[np.isfinite(view.curve.smoothed)])) + 1]
-    low, high = view.plot.viewRange()[1]
-    assert low <= float(np.min(descent)) and high >= float(np.max(descent))  # the raw curve is not clipped
     assert view.apply_button.isEnabled()
     qtbot.mouseClick(view.apply_button, Qt.MouseButton.LeftButton)
     assert window.model_form.values()[0]["lr"] == pytest.approx(float(f"{suggestion:.3g}"))
@@ -289,3 +285,19 @@ def test_the_report_names_one_duration_and_no_empty_tables(qtbot, window, tmp_pa
     assert "trust_checkpoint" not in md and "enable_progress_bar" not in md
     sections = md.split("## ")
     assert not any(s.startswith("Profiler") and "|" not in s for s in sections)
+
+
+def test_lr_finder_keeps_the_noisy_raw_descent_in_view(qtbot, session):
+    from studio.qt.dashboards.tuner_views import LrFinderView
+
+    view = _show(qtbot, LrFinderView(session))
+    lrs = np.logspace(-5, 0, 40)
+    smooth = np.concatenate([np.linspace(2.0, 1.0, 30), np.geomspace(1.0, 50.0, 10)])  # descent, then divergence
+    raw = smooth + np.where(np.arange(40) % 2 == 0, 0.6, -0.6)  # a noisy batch loss around it
+    feed(session, [{"type": "lr_find_point", "step": i, "lr": float(lr), "loss": float(r), "smoothed_loss": float(m)}
+                   for i, (lr, r, m) in enumerate(zip(lrs, raw, smooth))])
+    view.refresh(force=True)
+    low, high = view.plot.viewRange()[1]
+    descent = raw[:30]
+    assert low <= descent.min() and high >= descent.max()  # the raw curve is not clipped
+    assert high < 50.0  # the divergence tail stays cut off
