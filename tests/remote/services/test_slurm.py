@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from studio.services.remote.calls import wait_for_calls
-from studio.services.remote.slurm import SlurmError, SlurmJobSpec, SlurmShell, batch_script, job_state, submit
+from studio.services.remote.slurm import SlurmError, SlurmJobSpec, SlurmShell, batch_script, cancel, job_state, submit
 from studio.services.remote.slurm_watch import SlurmJobWatcher
 from studio.services.run_follower import RunFollower
 from tests.remote.cluster import Cluster
@@ -92,3 +94,39 @@ def test_a_two_process_fit_is_submitted_and_followed_to_its_end(qtbot, slurm_clu
     assert finished.args[0].fields["NumTasks"] == "2", "two processes ran under srun"
     assert any(event["type"] == "metrics" for event in received)
     assert wait_for_calls()
+
+
+def _wait(condition, what: str, timeout_s: float) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)  # polling the cluster with a deadline
+
+
+@pytest.mark.slow  # two job starts, the requeue waits out the 10 s credential lifetime: about a minute
+def test_usr1_checkpoints_requeues_and_resumes_with_no_step_lost_or_repeated(slurm_cluster: Cluster,
+                                                                             tmp_path) -> None:
+    shell = _shell(slurm_cluster)
+    script = "\n".join(["#!/bin/bash", "#SBATCH --job-name=requeue-test", "#SBATCH --output=slurm-%j.out",
+                        "#SBATCH --open-mode=append", "#SBATCH --requeue",
+                        f"export PYTHONPATH={ROOT} OMP_NUM_THREADS=1",
+                        f"srun {sys.executable} {ROOT / 'tests' / 'remote' / 'scripts' / 'requeue_job.py'} "
+                        f"{tmp_path} 6", ""])
+    job = submit(shell, script, workdir=str(tmp_path))
+    output = lambda: "".join(p.read_text() for p in tmp_path.glob("slurm-*.out"))  # noqa: E731
+    _wait(lambda: (tmp_path / "training").exists() or job_state(shell, job).final, "training to start", 180)
+    assert (tmp_path / "training").exists(), output()[-3000:]
+    cancel(shell, job, signal="USR1")
+    _wait(lambda: job_state(shell, job).final, "the requeued job to end", 240)
+    state = job_state(shell, job)
+    assert state.state == "COMPLETED" and state.restarts == 1, (state, output()[-3000:])
+    import torch  # only this test reads a checkpoint
+
+    saved_step = torch.load(tmp_path / "hpc_ckpt_1.ckpt", weights_only=False)["global_step"]
+    records = [json.loads(line) for line in (tmp_path / "steps.jsonl").read_text().splitlines()]
+    first = [r["step"] for r in records if r["restart"] == 0]
+    second = [r["step"] for r in records if r["restart"] == 1]
+    assert second and second[0] == saved_step, "the requeued job resumed from the checkpoint"
+    assert [s for s in first if s < saved_step] + second == list(range(6)), "no step lost or repeated"
+    assert f"restart=1 resumed={tmp_path / 'hpc_ckpt_1.ckpt'} step=6" in output()
