@@ -168,6 +168,9 @@ def open_sweep(window: Any, path: str) -> None:
     if window.sweep_controller.running:
         window.show_problems(["A sweep is running in the Sweep tab; stop it before opening another."])
         return
+    base = os.path.join(path, "run.yaml")
+    if os.path.isfile(base) and not window.session.running:
+        window.load_config_file(base)  # the forms the trials started from: Apply best and Sweep again build on it
     window.sweep_controller.watch(path)
     window.views.setCurrentWidget(window.sweep_view)
 

@@ -87,6 +87,11 @@ def test_fit_on_the_example_draws_curves_and_finishes_with_a_run_folder(make_win
     window.status_view.refresh()
     assert "FINISHED" in window.status_view.status.text()
     assert window.mode_actions["fit"].isEnabled() and not window.stop_action.isEnabled()
+    # The README tour's step 3: the bundled example's flags fill Gradients, Learning rate, Weights and Profiler.
+    names = model.metrics.names()
+    assert any(n.startswith("lr-Adam") for n in names), names
+    assert any(n.startswith("grad_2.0_norm_total") for n in names), names
+    assert model.extras.get("profiler_report") and model.extras.get("model_summary")
 
 
 def test_stop_leaves_a_checkpoint(make_window, qtbot, scripts):

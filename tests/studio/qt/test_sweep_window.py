@@ -31,11 +31,15 @@ def _recorded_sweep(folder: Path) -> Path:
 
 
 def test_a_sweep_folder_opens_in_the_sweep_tab_and_apply_best_fills_the_forms(make_window, qtbot, tmp_path):
-    window = make_window()
+    window = make_window(str(tmp_path))  # nothing open yet: the sweep brings its own base config
     folder = _recorded_sweep(tmp_path / "sw")
+    example = Path(__file__).resolve().parents[3] / "resources" / "examples" / "mlp_classifier.py"
+    (folder / "run.yaml").write_text(yaml.safe_dump({"trainer": {"max_epochs": 7}, "model": {"script": str(example)}}))
     with qtbot.waitSignal(window.sweep_controller.snapshot, timeout=20_000):
         window_files.open_path(window, str(folder))
     assert window.views.currentWidget() is window.sweep_view
+    assert window.project.script_info.path == str(example), "the sweep's run config is loaded into the forms"
+    assert window.trainer_form.values()[0]["max_epochs"] == 7
     view = window.sweep_view
     qtbot.waitUntil(lambda: view.snapshot is not None)
     best = view.snapshot.best
