@@ -7,6 +7,7 @@ protocol, so this module does not depend on the main window's module (which buil
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Protocol, cast
 
@@ -156,6 +157,7 @@ def build_menus(window: FileHost) -> None:
     file_menu.addAction("Open run…", lambda: _ask_run(window))
     file_menu.addAction("Open sweep folder…", lambda: window_sweep.ask_open_sweep(window))
     file_menu.addAction("Connect to a server…", lambda: _connect_to_server(window))
+    file_menu.addAction("Submit to SLURM…", lambda: _submit_to_slurm(window))
     file_menu.addSeparator()
     quit_action = file_menu.addAction("Quit", window.close)
     quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -179,6 +181,37 @@ def _connect_to_server(window: FileHost) -> None:
             window.show_problems([str(exc)])
 
     dialog.follow_requested.connect(follow)
+    dialog.open()
+
+
+def _submit_to_slurm(window: FileHost) -> None:
+    """The SLURM job form for the current config (saved next to the runs); its run is followed in this window."""
+    from studio.qt.slurm_dialog import SlurmDialog  # noqa: PLC0415 - only when asked for
+    from studio.services.remote.slurm import SlurmShell  # noqa: PLC0415
+
+    if not SlurmShell.local_available():
+        window.show_problems(["sbatch is not on this computer's PATH: run the studio on the cluster's login node "
+                              "(or a machine that shares its file system), or start the job there with the script "
+                              "shown in docs/remote.md."])
+        return
+    config, problems = window.current_config()
+    if problems:
+        window.show_problems(problems)
+        return
+    info = window.project.script_info
+    stem = Path(info.path).stem if info is not None else "run"
+    folder = Path(window.settings.runs_dir()) / "slurm" / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder.mkdir(parents=True, exist_ok=True)
+    config.save(str(folder / f"{stem}.yaml"))
+    dialog = SlurmDialog(folder / f"{stem}.yaml", workdir=str(folder), parent=_widget(window))
+
+    def follow(path: str) -> None:
+        try:
+            window.session.follow_run(path)
+        except RuntimeError as exc:  # a run of this window is in progress: the job goes on regardless
+            window.show_problems([str(exc)])
+
+    dialog.run_found.connect(follow)
     dialog.open()
 
 

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from studio.services.remote.runs import shell_path
 from studio.services.remote.ssh import SSH_FAILED, RemoteError, SshTarget, explain_failure, run_remote
 
-__all__ = ["RemoteLaunch", "launch_detached"]
+__all__ = ["RemoteLaunch", "copy_files", "launch_detached"]
 
 MODES = ("fit", "validate", "test", "predict", "tune", "debug", "sweep")
 _NO_PYTHON, _NO_TRAINER_CORE = 127, 3
@@ -65,7 +65,7 @@ def launch_detached(target: SshTarget, *, mode: str, config: str | Path, workdir
     except RemoteError as exc:
         raise _explain_check(target, exc) from None
     files = [Path(config), *map(Path, extra_files)]
-    _copy(target, files, absolute, timeout_s=timeout_s)
+    copy_files(target, files, absolute, timeout_s=timeout_s)
     command = shlex.join([target.python, "-m", "trainer_core", mode, "--config", files[0].name, *args])
     log = str(PurePosixPath(absolute) / "run.log")
     # setsid: a session of its own, so no hang-up reaches it; stdin from /dev/null and output to the log, so the
@@ -88,7 +88,9 @@ def _explain_check(target: SshTarget, exc: RemoteError) -> RemoteError:
     return exc
 
 
-def _copy(target: SshTarget, files: list[Path], remote_folder: str, *, timeout_s: float) -> None:
+def copy_files(target: SshTarget, files: list[Path], remote_folder: str, *, timeout_s: float = 60.0) -> None:
+    """Copy local files into ``remote_folder`` on the server (made if missing) with ``scp``."""
+    run_remote(target, f"mkdir -p {shell_path(remote_folder)}", timeout_s=timeout_s, what="making the folder")
     missing = [str(file) for file in files if not file.is_file()]
     if missing:
         raise RemoteError(f"cannot send {', '.join(missing)}: no such file on this computer.")

@@ -1,0 +1,176 @@
+"""Submit to SLURM…: the job form, the batch script it makes (for review), submit, queue state, follow, cancel.
+
+``sbatch`` runs on this computer when it is on PATH (a login node, or a shared file system with the cluster), else
+over SSH on a login node (the connection of the remote dialog). Every call runs off the GUI thread with a timeout.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shutil
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.services.remote.calls import call_in_background
+from studio.services.remote.launch import copy_files
+from studio.services.remote.slurm import JobState, SlurmJobSpec, SlurmShell, batch_script, submit
+from studio.services.remote.slurm_watch import SlurmJobWatcher
+
+__all__ = ["SlurmDialog"]
+
+
+class SlurmDialog(QDialog):
+    """The SLURM job form for one config file.
+
+    Signals:
+        run_found(str): the folder of the run the job writes (on the machine ``shell`` runs on).
+        job_ended(object): the job's final :class:`JobState`.
+    """
+
+    run_found = Signal(str)
+    job_ended = Signal(object)
+
+    def __init__(self, config: str | Path, *, shell: SlurmShell | None = None, workdir: str | None = None,
+                 mode: str = "fit", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Submit to SLURM")
+        self.config, self.mode = Path(config), mode
+        self.shell = shell if shell is not None else SlurmShell()
+        self.watcher: SlurmJobWatcher | None = None
+        self.job_id: str | None = None
+        self.partition, self.account = QLineEdit(placeholderText="the cluster's default"), QLineEdit()
+        self.nodes = QSpinBox(minimum=1, maximum=4096, value=1)
+        self.tasks = QSpinBox(minimum=1, maximum=64, value=1)
+        self.gpus = QSpinBox(minimum=0, maximum=64, value=0)
+        self.cpus = QSpinBox(minimum=0, maximum=512, value=0, specialValueText="default")
+        self.memory = QLineEdit(placeholderText="e.g. 32G")
+        self.time_limit = QLineEdit(placeholderText="e.g. 02:00:00")
+        self.python = QLineEdit("python3")
+        self.workdir = QLineEdit(workdir or str(self.config.parent))
+        self.extra = QPlainTextEdit()
+        self.extra.setPlaceholderText("#SBATCH --constraint=a100")
+        self.extra.setMaximumHeight(60)
+        form = QFormLayout()
+        for label, field in (("Partition", self.partition), ("Nodes", self.nodes),
+                             ("Processes per node (devices)", self.tasks), ("GPUs per node", self.gpus),
+                             ("CPUs per process", self.cpus), ("Memory per node", self.memory),
+                             ("Time limit", self.time_limit), ("Account", self.account),
+                             ("Python on the cluster", self.python), ("Job folder", self.workdir),
+                             ("Extra #SBATCH lines", self.extra)):
+            form.addRow(label, field)
+        self.script = QPlainTextEdit(readOnly=True)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.submit_button = QPushButton("Submit")
+        self.submit_button.clicked.connect(self.submit)
+        self.cancel_job_button = QPushButton("Cancel job")
+        self.cancel_job_button.setEnabled(False)
+        self.cancel_job_button.clicked.connect(self.cancel_job)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.submit_button)
+        buttons.addWidget(self.cancel_job_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(QLabel("Batch script (submitted as shown):"))
+        layout.addWidget(self.script, 1)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        for widget in (self.partition, self.account, self.memory, self.time_limit, self.python, self.workdir):
+            widget.textChanged.connect(self.refresh)
+        for spin in (self.nodes, self.tasks, self.gpus, self.cpus):
+            spin.valueChanged.connect(self.refresh)
+        self.extra.textChanged.connect(self.refresh)
+        self.resize(640, 720)
+        self.refresh()
+
+    def spec(self) -> SlurmJobSpec:
+        """The job the form describes."""
+        return SlurmJobSpec(config=self.config.name, mode=self.mode, job_name=self.config.stem,
+                            partition=self.partition.text().strip() or None, nodes=self.nodes.value(),
+                            tasks_per_node=self.tasks.value(), gpus_per_node=self.gpus.value(),
+                            cpus_per_task=self.cpus.value() or None, memory=self.memory.text().strip() or None,
+                            time_limit=self.time_limit.text().strip() or None,
+                            account=self.account.text().strip() or None,
+                            python=self.python.text().strip() or "python3",
+                            extra_sbatch=tuple(self.extra.toPlainText().splitlines()))
+
+    def refresh(self) -> None:
+        """Rewrite the batch script from the form (or say what is wrong)."""
+        try:
+            self.script.setPlainText(batch_script(self.spec()))
+        except ValueError as exc:
+            self.status.setText(str(exc))
+            self.submit_button.setEnabled(False)
+            return
+        self.status.setText("")
+        self.submit_button.setEnabled(self.job_id is None)
+
+    def submit(self) -> None:
+        """Copy the config into the job folder and submit the script (off the GUI thread)."""
+        script, workdir, shell, config = self.script.toPlainText(), self.workdir.text().strip(), self.shell, self.config
+        self.submit_button.setEnabled(False)
+        self.status.setText("submitting…")
+        submitted_at = time.time()
+
+        def work() -> str:
+            if shell.target is None:
+                Path(workdir).mkdir(parents=True, exist_ok=True)
+                if Path(workdir).resolve() != config.parent.resolve():
+                    shutil.copy2(config, Path(workdir) / config.name)
+            else:
+                copy_files(shell.target, [config], workdir)
+            return submit(shell, script, workdir=workdir)
+
+        def submitted(job_id: str) -> None:
+            self.job_id = job_id
+            self.status.setText(f"job {job_id} submitted")
+            self.cancel_job_button.setEnabled(True)
+            runs_root = workdir if shell.target is None else posixpath.normpath(workdir)
+            self.watcher = SlurmJobWatcher(shell, job_id, runs_root=runs_root, submitted_at=submitted_at,
+                                           parent=self)
+            self.watcher.state_changed.connect(self._show_state)
+            self.watcher.run_found.connect(self.run_found.emit)
+            self.watcher.finished.connect(self._ended)
+            self.watcher.error.connect(self.status.setText)
+            self.watcher.start()
+
+        def failed(message: str) -> None:
+            self.status.setText(message)
+            self.submit_button.setEnabled(True)
+
+        call_in_background(work, on_done=submitted, on_failed=failed, parent=self)
+
+    def _show_state(self, state: JobState) -> None:
+        reason = f" ({state.reason})" if state.reason else ""
+        requeued = f", requeued {state.restarts}×" if state.restarts else ""
+        self.status.setText(f"job {self.job_id}: {state.state}{reason}{requeued}")
+
+    def _ended(self, state: JobState) -> None:
+        self.cancel_job_button.setEnabled(False)
+        self.job_ended.emit(state)
+
+    def cancel_job(self) -> None:
+        """``scancel`` the submitted job."""
+        if self.watcher is not None:
+            self.watcher.cancel()
+            self.status.setText(f"job {self.job_id}: cancelling…")
+
+    def done(self, result: int) -> None:  # noqa: D102 - closing stops the polling; the job itself goes on
+        if self.watcher is not None:
+            self.watcher.stop()
+        super().done(result)

@@ -1,0 +1,87 @@
+"""Submit to SLURM…: the form writes the script shown for review; submit, queue state and cancel on a real
+one-node cluster; a refused job is one line in the dialog."""
+
+from __future__ import annotations
+
+from studio.qt.slurm_dialog import SlurmDialog
+from studio.services.remote.calls import wait_for_calls
+from studio.services.remote.slurm import SlurmShell
+from tests.remote.cluster import Cluster
+
+
+def _dialog(qtbot, cluster: Cluster, tmp_path) -> SlurmDialog:
+    config = tmp_path / "mlp.yaml"
+    config.write_text("trainer: {max_epochs: 1}\n")
+    dialog = SlurmDialog(config, shell=SlurmShell(env=(("SLURM_CONF", str(cluster.conf)),)),
+                         workdir=str(tmp_path / "job"))
+    qtbot.addWidget(dialog)
+    return dialog
+
+
+def test_the_form_writes_the_script_and_bad_lines_block_submit(qtbot, slurm_cluster: Cluster, tmp_path) -> None:
+    dialog = _dialog(qtbot, slurm_cluster, tmp_path)
+    dialog.tasks.setValue(2)
+    dialog.time_limit.setText("00:30:00")
+    script = dialog.script.toPlainText().splitlines()
+    assert "#SBATCH --ntasks-per-node=2" in script and "#SBATCH --time=00:30:00" in script
+    assert script[-1] == ("srun python3 -m trainer_core fit --config mlp.yaml --num_nodes 1 --devices 2 "
+                          "--accelerator cpu --strategy ddp")
+    dialog.extra.setPlainText("echo hi")
+    assert not dialog.submit_button.isEnabled() and "must be #SBATCH options" in dialog.status.text()
+    dialog.extra.setPlainText("")
+    assert dialog.submit_button.isEnabled()
+
+
+def test_a_bad_partition_is_shown_and_submit_can_be_tried_again(qtbot, slurm_cluster: Cluster, tmp_path) -> None:
+    dialog = _dialog(qtbot, slurm_cluster, tmp_path)
+    dialog.partition.setText("nope")
+    dialog.submit_button.click()
+    qtbot.waitUntil(lambda: "SLURM refused the job" in dialog.status.text(), timeout=30_000)
+    assert "Invalid partition" in dialog.status.text() and dialog.submit_button.isEnabled()
+    assert wait_for_calls()
+
+
+def test_submit_shows_the_queue_state_and_cancel_ends_the_job(qtbot, slurm_cluster: Cluster, tmp_path) -> None:
+    dialog = _dialog(qtbot, slurm_cluster, tmp_path)
+    waits = tmp_path / "python"  # stands in for the cluster's Python: runs until cancelled (the state is tested)
+    waits.write_text("#!/bin/sh\nexec sleep 300\n")
+    waits.chmod(0o755)
+    dialog.python.setText(str(waits))
+    dialog.submit_button.click()
+    qtbot.waitUntil(lambda: "RUNNING" in dialog.status.text(), timeout=30_000)
+    assert (tmp_path / "job" / "mlp.yaml").exists(), "the config was copied into the job folder"
+    with qtbot.waitSignal(dialog.job_ended, timeout=30_000) as ended:
+        dialog.cancel_job_button.click()
+    assert ended.args[0].state == "CANCELLED" and not dialog.cancel_job_button.isEnabled()
+    dialog.close()
+    assert wait_for_calls()
+
+
+def test_the_file_menu_saves_the_config_and_follows_the_jobs_run(qtbot, slurm_cluster: Cluster, tmp_path,
+                                                                  monkeypatch) -> None:
+    from PySide6.QtGui import QAction
+
+    from studio.app import create_window
+    from studio.models.run_state import RunStatus
+
+    monkeypatch.setenv("TRAINING_STUDIO_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("TRAINING_STUDIO_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("SLURM_CONF", str(slurm_cluster.conf))
+    window = create_window(None)
+    qtbot.addWidget(window)
+    try:
+        [action] = [a for a in window.findChildren(QAction) if a.text() == "Submit to SLURM…"]
+        action.trigger()
+        [dialog] = window.findChildren(SlurmDialog)
+        assert dialog.config.exists() and dialog.config.parent.parent == tmp_path / "runs" / "slurm"
+        assert f"--config {dialog.config.name}" in dialog.script.toPlainText()
+        run = tmp_path / "run"
+        run.mkdir()
+        (run / "events.jsonl").write_text('{"type": "run_started", "mode": "fit"}\n'
+                                          '{"type": "stage_finished", "stage": "fit", "status": "finished"}\n')
+        with qtbot.waitSignal(window.session.run_ended, timeout=30_000):
+            dialog.run_found.emit(str(run))
+        assert window.session.model.status == RunStatus.FINISHED
+    finally:
+        window.session.shutdown()
+        window.sweep_controller.shutdown()
