@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -73,6 +74,8 @@ class SlurmDialog(QDialog):
                              ("Extra #SBATCH lines", self.extra)):
             form.addRow(label, field)
         self.script = QPlainTextEdit(readOnly=True)
+        self.script.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.script.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)  # one line per option, as in the file
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.submit_button = QPushButton("Submit")
