@@ -7,11 +7,13 @@ asked for or kept: the system ssh client uses the user's agent, keys and config 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QDialog,
     QFileDialog,
     QFormLayout,
@@ -28,10 +30,13 @@ from PySide6.QtWidgets import (
 )
 
 from studio.services.remote.calls import call_in_background
+from studio.services.remote.launch import RemoteLaunch, launch_detached
 from studio.services.remote.runs import RemoteRun, copy_back, list_runs
-from studio.services.remote.ssh import SshTarget
+from studio.services.remote.ssh import RemoteError, SshTarget
 
 __all__ = ["RemoteDialog"]
+
+RUN_APPEARS_S = 180  # seconds a started run may take to write its first event (imports, data loading)
 
 
 def _size(size: int) -> str:
@@ -56,9 +61,14 @@ class RemoteDialog(QDialog):
 
     follow_requested = Signal(object, str)
     copied = Signal(str)
+    launched = Signal(object)  # the RemoteLaunch of a run started on the server
 
-    def __init__(self, parent: QWidget | None = None, *, copy_folder: str | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, copy_folder: str | None = None,
+                 bundle: Callable[[], tuple[Path, list[Path]]] | None = None) -> None:
+        """``bundle`` writes the window's current config for a server (see ``bundle_for_server``); without it the
+        dialog offers no Start button."""
         super().__init__(parent)
+        self.bundle = bundle
         self.setWindowTitle("Connect to a server")
         self.runs: list[RemoteRun] = []
         self._target_override: SshTarget | None = None  # settings the fields do not show (known hosts, timeouts)
@@ -100,6 +110,19 @@ class RemoteDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
+        if bundle is not None:
+            self.mode = QComboBox()
+            self.mode.addItems(["fit", "tune"])
+            self.job_folder = QLineEdit(f"~/training-studio/run-{time.strftime('%Y%m%d-%H%M%S')}")
+            self.start_button = QPushButton("Start on this server")
+            self.start_button.clicked.connect(self.start_run)
+            start = QHBoxLayout()
+            start.addWidget(QLabel("Start the current config:"))
+            start.addWidget(self.mode)
+            start.addWidget(QLabel("in"))
+            start.addWidget(self.job_folder, 1)
+            start.addWidget(self.start_button)
+            layout.addLayout(start)
         self.resize(720, 480)
         self._update_buttons()
 
@@ -199,6 +222,44 @@ class RemoteDialog(QDialog):
         self._update_buttons()
         self.status.setText(f"copied to {path}")
         self.copied.emit(path)
+
+    def start_run(self) -> None:
+        """Send the current config to the server, start it detached, and follow its run once it appears."""
+        if self.bundle is None:
+            return
+        try:
+            target = self._current_target()
+            config, files = self.bundle()
+        except (ValueError, OSError) as exc:
+            self._show_error(str(exc))
+            return
+        mode, folder = self.mode.currentText(), self.job_folder.text().strip()
+        self.start_button.setEnabled(False)
+        self.status.setText(f"starting {mode} on {target.label()}…")
+
+        def work() -> tuple[RemoteLaunch, str]:
+            launch = launch_detached(target, mode=mode, config=config, workdir=folder, extra_files=tuple(files))
+            deadline = time.monotonic() + RUN_APPEARS_S
+            while time.monotonic() < deadline:  # the run folder appears once the trainer has started
+                runs = list_runs(target, launch.workdir)
+                if runs:
+                    return launch, runs[0].path
+                time.sleep(1.0)  # a worker thread, polling the server with a deadline
+            raise RemoteError(f"the run started (pid {launch.pid}) but wrote no events within {RUN_APPEARS_S} s; "
+                              f"see {launch.log} on {target.label()}.")
+
+        def started(result: tuple[RemoteLaunch, str]) -> None:
+            launch, run = result
+            self.start_button.setEnabled(True)
+            self.launched.emit(launch)
+            self.follow_requested.emit(target, run)
+            self.accept()
+
+        def failed(message: str) -> None:
+            self.start_button.setEnabled(True)
+            self._show_error(message)
+
+        call_in_background(work, on_done=started, on_failed=failed, parent=self)
 
     def _copy_failed(self, message: str) -> None:
         self._update_buttons()

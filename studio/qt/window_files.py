@@ -172,7 +172,16 @@ def _connect_to_server(window: FileHost) -> None:
     from studio.qt.remote_dialog import RemoteDialog  # noqa: PLC0415 - only when asked for
     from studio.services.remote.session_follow import follow_remote_run  # noqa: PLC0415
 
-    dialog = RemoteDialog(_widget(window), copy_folder=str(window.settings.runs_dir()))
+    def bundle() -> tuple[Path, list[Path]]:
+        from studio.services.remote.launch import bundle_for_server  # noqa: PLC0415
+
+        config, problems = window.current_config()
+        if problems:
+            raise ValueError("; ".join(problems))
+        folder = Path(window.settings.runs_dir()) / "remote" / time.strftime("%Y%m%d-%H%M%S")
+        return bundle_for_server(config, folder)
+
+    dialog = RemoteDialog(_widget(window), copy_folder=str(window.settings.runs_dir()), bundle=bundle)
 
     def follow(target: object, path: str) -> None:
         try:

@@ -7,15 +7,17 @@ own. Nothing else is sent.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from studio.models.config import RunConfig
 from studio.services.remote.runs import shell_path
 from studio.services.remote.ssh import SSH_FAILED, RemoteError, SshTarget, explain_failure, run_remote
 
-__all__ = ["RemoteLaunch", "copy_files", "launch_detached"]
+__all__ = ["RemoteLaunch", "bundle_for_server", "copy_files", "launch_detached"]
 
 MODES = ("fit", "validate", "test", "predict", "tune", "debug", "sweep")
 _NO_PYTHON, _NO_TRAINER_CORE = 127, 3
@@ -102,3 +104,32 @@ def copy_files(target: SshTarget, files: list[Path], remote_folder: str, *, time
                           "and was stopped.") from exc
     if done.returncode != 0:
         raise RemoteError(explain_failure(target, SSH_FAILED, done.stderr.decode(errors="replace")))
+
+
+def bundle_for_server(config: RunConfig, folder: str | Path, *, name: str = "run.yaml") -> tuple[Path, list[Path]]:
+    """Write ``config`` for a server into ``folder``: local files it names (the model script, a data file, a
+    DataModule script, a checkpoint to resume from) are sent along and named by their file names, which the CLI
+    resolves next to the config.
+
+    Returns:
+        The config file and the files to send with it.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+
+    def sent(path: str) -> str:
+        if path and Path(path).is_file():
+            files.append(Path(path))
+            return Path(path).name
+        return path
+
+    data = dict(config.data) if config.data else None
+    if data:
+        for key in ("path", "script"):
+            if isinstance(data.get(key), str):
+                data[key] = sent(data[key])
+    ckpt = sent(config.ckpt_path) if config.ckpt_path else None  # resuming on the server needs the file there
+    server = dataclasses.replace(config, model_script=sent(config.model_script), data=data, ckpt_path=ckpt)
+    server.save(folder / name)
+    return folder / name, files

@@ -6,6 +6,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from studio.models.run_state import RunStatus
 from studio.qt.remote_dialog import RemoteDialog
 from studio.services.remote.calls import wait_for_calls
@@ -86,3 +88,54 @@ def test_the_file_menu_opens_the_dialog_and_follow_shows_the_run_in_the_window(q
     finally:
         window.session.shutdown()
         window.sweep_controller.shutdown()
+
+
+TINY_MODEL = """
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+import trainer_core as pl
+
+
+class Tiny(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(4, 1)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self.layer(x), y)
+        self.log("loss", loss)
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    def train_dataloader(self):
+        x = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
+        return DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=16)
+"""
+
+
+@pytest.mark.slow  # a real fit started on the server: about 25 s on 2 busy cores
+def test_start_on_this_server_runs_detached_and_follows_its_run(qtbot, sshd: SshServer, tmp_path) -> None:
+    from studio.models.config import RunConfig
+    from studio.services.remote.launch import bundle_for_server
+
+    script = tmp_path / "tiny.py"  # its data is made in the script, so the script is all the server needs
+    script.write_text(TINY_MODEL)
+    config = RunConfig(model_script=str(script), trainer_flags={"max_epochs": 2}, seed=0)
+    dialog = RemoteDialog(bundle=lambda: bundle_for_server(config, tmp_path / "local"))
+    qtbot.addWidget(dialog)
+    dialog.set_target(sshd.target)
+    dialog.job_folder.setText(str(tmp_path / "server" / "job"))
+    with qtbot.waitSignal(dialog.follow_requested, timeout=180_000) as follow:
+        dialog.start_button.click()
+    assert follow.args[1].startswith(str(tmp_path / "server" / "job" / "lightning_logs"))
+    assert (tmp_path / "server" / "job" / "tiny.py").exists(), "the model script was sent"
+    session = RunSession()
+    with qtbot.waitSignal(session.run_ended, timeout=180_000) as ended:
+        follow_remote_run(session, *follow.args)
+    assert ended.args[0] == RunStatus.FINISHED
+    session.stop_following()
+    assert wait_for_calls()

@@ -91,3 +91,17 @@ def test_a_launched_fit_runs_detached_and_is_browsed_followed_and_copied_back(qt
     assert any(event["type"] == "metrics" for event in received)
     copy = copy_back(sshd.target, run.path, tmp_path / "local")
     assert (copy / "events.jsonl").read_bytes() == (Path(run.path) / "events.jsonl").read_bytes()
+
+
+def test_a_config_for_the_server_sends_the_files_it_names(tmp_path) -> None:
+    from studio.models.config import RunConfig
+    from studio.services.remote.launch import bundle_for_server
+
+    data = tmp_path / "data.csv"
+    data.write_text("x,y\n1,2\n")
+    config = RunConfig(model_script=str(EXAMPLE), data={"path": str(data), "batch_size": 8},
+                       trainer_flags={"max_epochs": 1})
+    path, files = bundle_for_server(config, tmp_path / "out")
+    assert files == [EXAMPLE, data]
+    text = path.read_text()
+    assert "script: mlp_classifier.py" in text and "path: data.csv" in text and str(tmp_path) not in text
