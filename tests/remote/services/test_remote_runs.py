@@ -102,6 +102,6 @@ def test_a_config_for_the_server_sends_the_files_it_names(tmp_path) -> None:
     config = RunConfig(model_script=str(EXAMPLE), data={"path": str(data), "batch_size": 8},
                        trainer_flags={"max_epochs": 1})
     path, files = bundle_for_server(config, tmp_path / "out")
-    assert files == [EXAMPLE, data]
+    assert sorted(files) == sorted([EXAMPLE, data])
     text = path.read_text()
     assert "script: mlp_classifier.py" in text and "path: data.csv" in text and str(tmp_path) not in text
