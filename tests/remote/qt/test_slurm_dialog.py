@@ -3,10 +3,19 @@ one-node cluster; a refused job is one line in the dialog."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from studio.qt.slurm_dialog import SlurmDialog
 from studio.services.remote.calls import wait_for_calls
 from studio.services.remote.slurm import SlurmShell
 from tests.remote.cluster import Cluster
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return " Z " not in Path(f"/proc/{pid}/stat").read_text()  # a zombie has ended
+    except OSError:
+        return False
 
 
 def _dialog(qtbot, cluster: Cluster, tmp_path) -> SlurmDialog:
@@ -44,7 +53,7 @@ def test_a_bad_partition_is_shown_and_submit_can_be_tried_again(qtbot, slurm_clu
 def test_submit_shows_the_queue_state_and_cancel_ends_the_job(qtbot, slurm_cluster: Cluster, tmp_path) -> None:
     dialog = _dialog(qtbot, slurm_cluster, tmp_path)
     waits = tmp_path / "python"  # stands in for the cluster's Python: runs until cancelled (the state is tested)
-    waits.write_text("#!/bin/sh\nexec sleep 300\n")
+    waits.write_text(f"#!/bin/sh\necho $$ > {tmp_path / 'pid'}\nexec sleep 300\n")
     waits.chmod(0o755)
     dialog.python.setText(str(waits))
     dialog.submit_button.click()
@@ -53,6 +62,8 @@ def test_submit_shows_the_queue_state_and_cancel_ends_the_job(qtbot, slurm_clust
     with qtbot.waitSignal(dialog.job_ended, timeout=30_000) as ended:
         dialog.cancel_job_button.click()
     assert ended.args[0].state == "CANCELLED" and not dialog.cancel_job_button.isEnabled()
+    pid = int((tmp_path / "pid").read_text())
+    qtbot.waitUntil(lambda: not _alive(pid), timeout=30_000)  # scancel ended the job's process too
     dialog.close()
     assert wait_for_calls()
 

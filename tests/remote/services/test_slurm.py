@@ -19,6 +19,13 @@ ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "resources" / "examples" / "mlp_classifier.py"
 
 
+def _alive(pid: int) -> bool:
+    try:
+        return " Z " not in Path(f"/proc/{pid}/stat").read_text()  # a zombie has ended
+    except OSError:
+        return False
+
+
 def _shell(cluster: Cluster) -> SlurmShell:
     return SlurmShell(env=(("SLURM_CONF", str(cluster.conf)),))
 
@@ -51,7 +58,8 @@ def test_a_partition_that_does_not_exist_is_one_clear_error(slurm_cluster: Clust
 
 def test_cancel_ends_a_running_job(qtbot, slurm_cluster: Cluster, tmp_path) -> None:
     shell = _shell(slurm_cluster)
-    job = submit(shell, "#!/bin/bash\n#SBATCH --output=out.txt\nsleep 300\n", workdir=str(tmp_path))
+    job = submit(shell, f"#!/bin/bash\n#SBATCH --output=out.txt\necho $$ > {tmp_path / 'pid'}\nexec sleep 300\n",
+                 workdir=str(tmp_path))
     watcher = SlurmJobWatcher(shell, job, runs_root=str(tmp_path), poll_ms=200)
     states: list[str] = []
     watcher.state_changed.connect(lambda state: states.append(state.state))
@@ -61,6 +69,8 @@ def test_cancel_ends_a_running_job(qtbot, slurm_cluster: Cluster, tmp_path) -> N
         watcher.cancel()
     assert finished.args[0].state == "CANCELLED"
     assert job_state(shell, job).state == "CANCELLED"
+    pid = int((tmp_path / "pid").read_text())
+    qtbot.waitUntil(lambda: not _alive(pid), timeout=30_000)  # scancel ended the job's process too
     assert wait_for_calls()
 
 
