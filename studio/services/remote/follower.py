@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
@@ -115,7 +116,8 @@ class RemoteRunFollower(QObject):
         """The running ssh process (tests kill it to drop the connection)."""
         return self._process
 
-    def _launch(self, remote_command: str, on_finished, *, stream: bool) -> None:  # noqa: ANN001 - a method
+    def _launch(self, remote_command: str, on_finished: Callable[[QProcess, int, QProcess.ExitStatus], None], *,
+                stream: bool) -> None:
         argv = self.target.ssh_argv(remote_command)
         process = QProcess(self)
         process.setProgram(argv[0])
