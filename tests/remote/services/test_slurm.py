@@ -140,3 +140,17 @@ def test_usr1_checkpoints_requeues_and_resumes_with_no_step_lost_or_repeated(slu
     assert second and second[0] == saved_step, "the requeued job resumed from the checkpoint"
     assert [s for s in first if s < saved_step] + second == list(range(6)), "no step lost or repeated"
     assert f"restart=1 resumed={tmp_path / 'hpc_ckpt_1.ckpt'} step=6" in output()
+
+
+def test_sbatch_squeue_and_scancel_over_ssh_on_a_login_node(slurm_cluster: Cluster, sshd, tmp_path) -> None:
+    # The login node is this machine reached over the test sshd; SLURM_CONF travels as an `env` prefix.
+    shell = SlurmShell(target=sshd.target, env=(("SLURM_CONF", str(slurm_cluster.conf)),))
+    job = submit(shell, f"#!/bin/bash\n#SBATCH --output=out.txt\necho $$ > {tmp_path / 'pid'}\nexec sleep 300\n",
+                 workdir=str(tmp_path))
+    _wait(lambda: job_state(shell, job).state == "RUNNING", "the job to run", 30)
+    cancel(shell, job)
+    _wait(lambda: job_state(shell, job).state == "CANCELLED", "the job to be cancelled", 30)
+    _wait(lambda: (tmp_path / "pid").exists() and not _alive(int((tmp_path / "pid").read_text())),
+          "the job's process to end", 30)
+    with pytest.raises(SlurmError, match="SLURM refused the job: .*Invalid partition"):
+        submit(shell, batch_script(SlurmJobSpec(config="run.yaml", partition="nope")), workdir=str(tmp_path))
