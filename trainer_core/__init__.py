@@ -12,6 +12,9 @@ __version__ = "0.1.0"
 
 import logging as _logging
 
+# 1.x scripts reach these through the package (`pl.callbacks.ModelCheckpoint`, `pl.loggers.TensorBoardLogger`,
+# `pl.profiler.SimpleProfiler`, `pl.plugins.DDPPlugin`) without importing the submodule first.
+from trainer_core import callbacks, loggers, plugins, profiler, profilers, tuner  # noqa: F401
 from trainer_core.callback import Callback
 from trainer_core.datamodule import LightningDataModule
 from trainer_core.exceptions import MisconfigurationError, MisconfigurationException
