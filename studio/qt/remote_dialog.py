@@ -29,9 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.qt.slurm_dialog import SlurmDialog
 from studio.services.remote.calls import call_in_background
 from studio.services.remote.launch import RemoteLaunch, launch_detached
 from studio.services.remote.runs import RemoteRun, copy_back, list_runs
+from studio.services.remote.slurm import SlurmShell
 from studio.services.remote.ssh import RemoteError, SshTarget
 
 __all__ = ["RemoteDialog"]
@@ -122,6 +124,10 @@ class RemoteDialog(QDialog):
             start.addWidget(QLabel("in"))
             start.addWidget(self.job_folder, 1)
             start.addWidget(self.start_button)
+            self.slurm_button = QPushButton("Submit to SLURM here…")
+            self.slurm_button.setToolTip("The server is a SLURM login node: write, review and submit a batch job")
+            self.slurm_button.clicked.connect(self.open_slurm)
+            start.addWidget(self.slurm_button)
             layout.addLayout(start)
         self.resize(720, 480)
         self._update_buttons()
@@ -260,6 +266,24 @@ class RemoteDialog(QDialog):
             self._show_error(message)
 
         call_in_background(work, on_done=started, on_failed=failed, parent=self)
+
+    def open_slurm(self) -> SlurmDialog | None:
+        """The SLURM job form for the current config, submitted with sbatch over this connection; the job's run is
+        followed in the window (``follow_requested``) once it appears."""
+        if self.bundle is None:
+            return None
+        try:
+            target = self._current_target()
+            config, files = self.bundle()
+        except (ValueError, OSError) as exc:
+            self._show_error(str(exc))
+            return None
+        dialog = SlurmDialog(config, shell=SlurmShell(target=target), workdir=self.job_folder.text().strip(),
+                             mode=self.mode.currentText(), extra_files=tuple(files), parent=self)
+        dialog.python.setText(target.python)
+        dialog.run_found.connect(lambda path: self.follow_requested.emit(dialog.shell.target or target, path))
+        dialog.open()
+        return dialog
 
     def _copy_failed(self, message: str) -> None:
         self._update_buttons()

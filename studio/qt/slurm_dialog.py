@@ -46,10 +46,12 @@ class SlurmDialog(QDialog):
     job_ended = Signal(object)
 
     def __init__(self, config: str | Path, *, shell: SlurmShell | None = None, workdir: str | None = None,
-                 mode: str = "fit", parent: QWidget | None = None) -> None:
+                 mode: str = "fit", extra_files: tuple[Path, ...] = (), parent: QWidget | None = None) -> None:
+        """``extra_files`` (the model script, data files) are copied into the job folder with the config."""
         super().__init__(parent)
-        self.setWindowTitle("Submit to SLURM")
-        self.config, self.mode = Path(config), mode
+        where = f" on {shell.target.label()}" if shell is not None and shell.target is not None else ""
+        self.setWindowTitle(f"Submit to SLURM{where}")
+        self.config, self.mode, self.extra_files = Path(config), mode, tuple(extra_files)
         self.shell = shell if shell is not None else SlurmShell()
         self.watcher: SlurmJobWatcher | None = None
         self.job_id: str | None = None
@@ -126,6 +128,7 @@ class SlurmDialog(QDialog):
     def submit(self) -> None:
         """Copy the config into the job folder and submit the script (off the GUI thread)."""
         script, workdir, shell, config = self.script.toPlainText(), self.workdir.text().strip(), self.shell, self.config
+        files = [config, *self.extra_files]
         self.submit_button.setEnabled(False)
         self.status.setText("submitting…")
         submitted_at = time.time()
@@ -133,10 +136,11 @@ class SlurmDialog(QDialog):
         def work() -> str:
             if shell.target is None:
                 Path(workdir).mkdir(parents=True, exist_ok=True)
-                if Path(workdir).resolve() != config.parent.resolve():
-                    shutil.copy2(config, Path(workdir) / config.name)
+                for file in files:
+                    if Path(workdir).resolve() != file.parent.resolve():
+                        shutil.copy2(file, Path(workdir) / file.name)
             else:
-                copy_files(shell.target, [config], workdir)
+                copy_files(shell.target, files, workdir)
             return submit(shell, script, workdir=workdir)
 
         def submitted(job_id: str) -> None:

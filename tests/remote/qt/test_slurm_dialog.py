@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from studio.qt.slurm_dialog import SlurmDialog
 from studio.services.remote.calls import wait_for_calls
 from studio.services.remote.slurm import SlurmShell
@@ -96,3 +98,34 @@ def test_the_file_menu_saves_the_config_and_follows_the_jobs_run(qtbot, slurm_cl
     finally:
         window.session.shutdown()
         window.sweep_controller.shutdown()
+
+
+@pytest.mark.slow  # a real fit under srun, submitted over ssh: about 20 s on 2 busy cores
+def test_submit_to_slurm_over_ssh_from_the_connect_dialog_follows_the_jobs_run(qtbot, slurm_cluster: Cluster, sshd,
+                                                                               tmp_path) -> None:
+    from studio.models.config import RunConfig
+    from studio.qt.remote_dialog import RemoteDialog
+    from studio.services.remote.launch import bundle_for_server
+    from tests.remote.qt.test_remote_dialog import TINY_MODEL
+
+    script = tmp_path / "tiny.py"
+    script.write_text(TINY_MODEL)
+    config = RunConfig(model_script=str(script), trainer_flags={"max_epochs": 2}, seed=0)
+    remote = RemoteDialog(bundle=lambda: bundle_for_server(config, tmp_path / "local"))
+    qtbot.addWidget(remote)
+    remote.set_target(sshd.target)
+    remote.job_folder.setText(str(tmp_path / "login" / "job"))
+    dialog = remote.open_slurm()
+    assert dialog is not None and dialog.windowTitle().startswith("Submit to SLURM on root@127.0.0.1")
+    # The login node's environment would name the cluster; the test cluster's config travels with the command.
+    dialog.shell = SlurmShell(target=sshd.target, env=(("SLURM_CONF", str(slurm_cluster.conf)),))
+    ended: list = []
+    dialog.job_ended.connect(ended.append)  # before submitting: the job may end in the poll that finds its run
+    with qtbot.waitSignal(remote.follow_requested, timeout=180_000) as follow:
+        dialog.submit_button.click()
+    assert follow.args[0] == sshd.target
+    assert follow.args[1].startswith(str(tmp_path / "login" / "job" / "lightning_logs"))
+    assert (tmp_path / "login" / "job" / "tiny.py").exists(), "the model script was sent with the config"
+    qtbot.waitUntil(lambda: bool(ended), timeout=180_000)
+    assert ended[0].state == "COMPLETED"
+    assert wait_for_calls()
