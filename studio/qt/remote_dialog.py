@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -38,6 +38,7 @@ from studio.services.remote.ssh import RemoteError, SshTarget
 
 __all__ = ["RemoteDialog"]
 
+_SETTINGS = "remote"  # the QSettings group of the last connection
 RUN_APPEARS_S = 180  # seconds a started run may take to write its first event (imports, data loading)
 
 
@@ -66,11 +67,13 @@ class RemoteDialog(QDialog):
     launched = Signal(object)  # the RemoteLaunch of a run started on the server
 
     def __init__(self, parent: QWidget | None = None, *, copy_folder: str | None = None,
-                 bundle: Callable[[], tuple[Path, list[Path]]] | None = None) -> None:
+                 bundle: Callable[[], tuple[Path, list[Path]]] | None = None,
+                 settings: QSettings | None = None) -> None:
         """``bundle`` writes the window's current config for a server (see ``bundle_for_server``); without it the
-        dialog offers no Start button."""
+        dialog offers no Start button. ``settings`` keeps the last connection that listed runs (host, user, port,
+        key file path, remote Python, runs folder: never a password, there is none)."""
         super().__init__(parent)
-        self.bundle = bundle
+        self.bundle, self.settings = bundle, settings
         self.setWindowTitle("Connect to a server")
         self.runs: list[RemoteRun] = []
         self._target_override: SshTarget | None = None  # settings the fields do not show (known hosts, timeouts)
@@ -130,7 +133,30 @@ class RemoteDialog(QDialog):
             start.addWidget(self.slurm_button)
             layout.addLayout(start)
         self.resize(720, 480)
+        self._restore()
         self._update_buttons()
+
+    def _fields(self) -> dict[str, QLineEdit]:
+        return {"host": self.host, "user": self.user, "key": self.key, "python": self.python, "root": self.root}
+
+    def _restore(self) -> None:
+        if self.settings is None:
+            return
+        for name, field in self._fields().items():
+            value = self.settings.value(f"{_SETTINGS}/{name}")
+            if isinstance(value, str) and value:
+                field.setText(value)
+        port = self.settings.value(f"{_SETTINGS}/port")
+        if port not in (None, ""):
+            self.port.setValue(int(port))  # type: ignore[call-overload] - stored as text by ini files
+
+    def _remember(self) -> None:
+        if self.settings is None:
+            return
+        for name, field in self._fields().items():
+            self.settings.setValue(f"{_SETTINGS}/{name}", field.text().strip())
+        self.settings.setValue(f"{_SETTINGS}/port", self.port.value())
+        self.settings.sync()
 
     def target(self) -> SshTarget:
         """The connection the fields describe (raises ValueError without a host)."""
@@ -179,6 +205,7 @@ class RemoteDialog(QDialog):
 
     def _show_runs(self, runs: list[RemoteRun]) -> None:
         self.browse_button.setEnabled(True)
+        self._remember()  # this connection works: offer it next time
         self.runs = runs
         self.table.setRowCount(len(runs))
         for row, run in enumerate(runs):

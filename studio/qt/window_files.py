@@ -181,7 +181,8 @@ def _connect_to_server(window: FileHost) -> None:
         folder = Path(window.settings.runs_dir()) / "remote" / time.strftime("%Y%m%d-%H%M%S")
         return bundle_for_server(config, folder)
 
-    dialog = RemoteDialog(_widget(window), copy_folder=str(window.settings.runs_dir()), bundle=bundle)
+    dialog = RemoteDialog(_widget(window), copy_folder=str(window.settings.runs_dir()), bundle=bundle,
+                          settings=window.settings.qsettings)
 
     def follow(target: object, path: str) -> None:
         try:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QSettings
 
 from studio.models.run_state import RunStatus
 from studio.qt.remote_dialog import RemoteDialog
@@ -27,7 +28,8 @@ def _finished_run(folder: Path) -> Path:
 
 def test_browse_then_follow_and_copy_back(qtbot, sshd: SshServer, tmp_path) -> None:
     run = _finished_run(tmp_path / "logs" / "mlp" / "version_0")
-    dialog = RemoteDialog()
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    dialog = RemoteDialog(settings=settings)
     qtbot.addWidget(dialog)
     dialog.set_target(sshd.target)
     dialog.root.setText(str(tmp_path / "logs"))
@@ -41,6 +43,11 @@ def test_browse_then_follow_and_copy_back(qtbot, sshd: SshServer, tmp_path) -> N
     with qtbot.waitSignal(dialog.follow_requested) as follow:
         dialog.follow_button.click()
     assert follow.args == [sshd.target, str(run)]
+    again = RemoteDialog(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(again)
+    assert again.target() == replace(sshd.target, known_hosts_file=None, connect_timeout_s=10)
+    assert again.root.text() == str(tmp_path / "logs"), "the connection that listed runs is offered again"
+    assert "password" not in (tmp_path / "settings.ini").read_text().lower()
     assert wait_for_calls()
 
 
