@@ -207,8 +207,9 @@ def checkpoint_problem(checkpoint: dict[str, Any]) -> str | None:
 
 
 def _training_state_problem(checkpoint: dict[str, Any]) -> str | None:
+    # Present means it is read: None is as wrong as any other non-list (the restore iterates it).
     optimizers = checkpoint.get("optimizer_states")
-    if optimizers is not None:
+    if "optimizer_states" in checkpoint:
         if not isinstance(optimizers, list):
             return "'optimizer_states' is not a list"
         for i, state in enumerate(optimizers):
@@ -218,11 +219,11 @@ def _training_state_problem(checkpoint: dict[str, Any]) -> str | None:
                 return f"optimizer state {i} is not an optimizer's state_dict (state, param_groups)"
     for key in ("lr_schedulers",):
         value = checkpoint.get(key)
-        if value is not None and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+        if key in checkpoint and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
             return f"{key!r} is not a list of state dicts"
     for key in ("callbacks", "native_amp_scaling_state"):
         value = checkpoint.get(key)
-        if value is not None and not isinstance(value, dict):
+        if key in checkpoint and not isinstance(value, dict):
             return f"{key!r} is a {type(value).__name__}, not a dict"
     loops = checkpoint.get("loops")
     if loops is None:

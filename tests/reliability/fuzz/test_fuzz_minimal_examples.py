@@ -135,3 +135,19 @@ def test_a_feature_past_the_float32_range_names_its_cell(tmp_path: Path) -> None
     path.write_text("a,b,y\n1,2,0\n3,1e39,1\n", encoding="utf-8")
     with pytest.raises(DataError, match="line 3, column 'b': 1e39 is beyond the float32 range"):
         read_data(path)
+
+
+@pytest.mark.parametrize("key", ["optimizer_states", "lr_schedulers", "callbacks"])
+def test_a_training_state_entry_of_none_is_refused(tmp_path: Path, key: str) -> None:
+    # Found by the long profile of test_wrong_types_anywhere_give_a_clear_error_on_resume: len(None) on resume.
+    flags = {"default_root_dir": str(tmp_path), "limit_train_batches": 2, "limit_val_batches": 0, "logger": False,
+             "enable_checkpointing": False, "enable_progress_bar": False, "enable_model_summary": False}
+    trainer = pl.Trainer(max_epochs=1, **flags)
+    trainer.fit(BoringModel())
+    path = tmp_path / "none.ckpt"
+    trainer.save_checkpoint(str(path))
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint[key] = None
+    torch.save(checkpoint, path)
+    with pytest.raises(CheckpointError, match=key):
+        pl.Trainer(max_epochs=2, **flags).fit(BoringModel(), ckpt_path=str(path))
