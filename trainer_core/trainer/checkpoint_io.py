@@ -306,6 +306,10 @@ def _resume_state_problem(trainer: Any, checkpoint: dict[str, Any]) -> str | Non
             problem = _mismatch({k: v for k, v in live.items() if k != "params"}, saved, f"optimizer {i} group {g}")
             if problem:
                 return problem
+            # Options left at None (foreach, fused...) are switches: a saved tensor or list there is damage.
+            for key in (k for k, v in live.items() if v is None and saved.get(k) is not None):
+                if not isinstance(saved[key], (bool, int, float, str)):
+                    return f"optimizer {i} group {g} {key!r} is {_short(repr(saved[key]))}, not an option value"
         for key, entry in state["state"].items():
             values = entry.values() if isinstance(entry, dict) else [None]
             if not all(isinstance(v, (torch.Tensor, int, float)) for v in values):

@@ -151,3 +151,19 @@ def test_a_training_state_entry_of_none_is_refused(tmp_path: Path, key: str) -> 
     torch.save(checkpoint, path)
     with pytest.raises(CheckpointError, match=key):
         pl.Trainer(max_epochs=2, **flags).fit(BoringModel(), ckpt_path=str(path))
+
+
+def test_a_tensor_in_an_optimizer_switch_is_refused(tmp_path: Path) -> None:
+    # Found by the long profile of test_wrong_types_anywhere_give_a_clear_error_on_resume: SGD's 'foreach' set to
+    # an empty tensor failed at the first step ("Boolean value of Tensor with no values is ambiguous").
+    flags = {"default_root_dir": str(tmp_path), "limit_train_batches": 2, "limit_val_batches": 0, "logger": False,
+             "enable_checkpointing": False, "enable_progress_bar": False, "enable_model_summary": False}
+    trainer = pl.Trainer(max_epochs=1, **flags)
+    trainer.fit(BoringModel())
+    path = tmp_path / "foreach.ckpt"
+    trainer.save_checkpoint(str(path))
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["optimizer_states"][0]["param_groups"][0]["foreach"] = torch.zeros(0)
+    torch.save(checkpoint, path)
+    with pytest.raises(CheckpointError, match="'foreach'"):
+        pl.Trainer(max_epochs=2, **flags).fit(BoringModel(), ckpt_path=str(path))
