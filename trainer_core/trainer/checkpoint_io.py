@@ -241,6 +241,8 @@ def _training_state_problem(checkpoint: dict[str, Any]) -> str | None:
         return None
     if not isinstance(rng, dict):
         return "the saved random number generator state is not a dict"
+    if not isinstance(rng.get("current"), dict):  # resuming always restores it; epoch_start may be None
+        return "the saved random number generator state has no 'current' state"
     for moment in ("current", "epoch_start"):
         if rng.get(moment) is not None:
             problem = _rng_problem(rng[moment])

@@ -167,3 +167,19 @@ def test_a_tensor_in_an_optimizer_switch_is_refused(tmp_path: Path) -> None:
     torch.save(checkpoint, path)
     with pytest.raises(CheckpointError, match="'foreach'"):
         pl.Trainer(max_epochs=2, **flags).fit(BoringModel(), ckpt_path=str(path))
+
+
+def test_an_rng_state_without_its_current_part_is_refused(tmp_path: Path) -> None:
+    # Found by the long profile of test_wrong_types_anywhere_give_a_clear_error_on_resume: "'NoneType' is not
+    # iterable" when the fit loop restored loops.rng.current = None.
+    flags = {"default_root_dir": str(tmp_path), "limit_train_batches": 2, "limit_val_batches": 0, "logger": False,
+             "enable_checkpointing": False, "enable_progress_bar": False, "enable_model_summary": False}
+    trainer = pl.Trainer(max_epochs=1, **flags)
+    trainer.fit(BoringModel())
+    path = tmp_path / "rng.ckpt"
+    trainer.save_checkpoint(str(path))
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["loops"]["rng"]["current"] = None
+    torch.save(checkpoint, path)
+    with pytest.raises(CheckpointError, match="random number generator"):
+        pl.Trainer(max_epochs=2, **flags).fit(BoringModel(), ckpt_path=str(path))
