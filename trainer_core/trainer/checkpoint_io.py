@@ -215,7 +215,8 @@ def _training_state_problem(checkpoint: dict[str, Any]) -> str | None:
         for i, state in enumerate(optimizers):
             if not (isinstance(state, dict) and isinstance(state.get("state"), dict)
                     and isinstance(state.get("param_groups"), list)
-                    and all(isinstance(g, dict) and isinstance(g.get("params"), list) for g in state["param_groups"])):
+                    and all(isinstance(g, dict) and isinstance(g.get("params"), list)
+                            and all(_is_count(p) for p in g["params"]) for g in state["param_groups"])):
                 return f"optimizer state {i} is not an optimizer's state_dict (state, param_groups)"
     for key in ("lr_schedulers",):
         value = checkpoint.get(key)

@@ -14,7 +14,7 @@ from tests.helpers.boring_model import BoringModel
 from trainer_core.loading import read_data
 from trainer_core.loading.config import load_config
 from trainer_core.loading.errors import ConfigError, DataError
-from trainer_core.trainer.checkpoint_io import CheckpointError
+from trainer_core.trainer.checkpoint_io import CheckpointError, load_checkpoint_file
 
 pytestmark = pytest.mark.fuzz
 
@@ -183,3 +183,19 @@ def test_an_rng_state_without_its_current_part_is_refused(tmp_path: Path) -> Non
     torch.save(checkpoint, path)
     with pytest.raises(CheckpointError, match="random number generator"):
         pl.Trainer(max_epochs=2, **flags).fit(BoringModel(), ckpt_path=str(path))
+
+
+def test_an_optimizer_parameter_id_that_is_a_list_is_refused(tmp_path: Path) -> None:
+    # Found by the long profile of test_wrong_types_anywhere_give_a_clear_error_on_resume: "unhashable type: 'list'"
+    # from Optimizer.load_state_dict.
+    path = tmp_path / "ids.ckpt"
+    trainer = pl.Trainer(default_root_dir=str(tmp_path), max_epochs=1, limit_train_batches=2, limit_val_batches=0,
+                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False)
+    trainer.fit(BoringModel())
+    trainer.save_checkpoint(str(path))
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["optimizer_states"][0]["param_groups"][0]["params"][0] = []
+    torch.save(checkpoint, path)
+    with pytest.raises(CheckpointError, match="optimizer state 0"):
+        load_checkpoint_file(path)
