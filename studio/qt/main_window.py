@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from studio.models.config import ConfigFileError, RunConfig
 from studio.models.flag_schema import FlagSchema
-from studio.qt import applied_values, window_files, window_sweep
+from studio.qt import applied_values, run_actions, window_files, window_sweep
 from studio.qt.console_view import ConsoleView
 from studio.qt.model_form import ArgsForm
 from studio.qt.project_panel import ProjectPanel
@@ -176,6 +176,8 @@ class MainWindow(QMainWindow):
             views["Batch size"].batch_size_applied.connect(self.apply_batch_size)
         if "Gradients" in views:
             views["Gradients"].warning.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        if "Runs" in views:
+            run_actions.connect(self, views["Runs"])
         self.session.run_started.connect(self._follow_tuner)
 
     def apply_lr(self, lr: float) -> str:
