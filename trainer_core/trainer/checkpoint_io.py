@@ -8,11 +8,14 @@ import pickle
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from trainer_core.exceptions import MisconfigurationError
+
+if TYPE_CHECKING:  # annotations only: the trainer imports this module
+    from trainer_core.trainer.trainer import Trainer
 
 __all__ = ["CheckpointError", "save_checkpoint_file", "load_checkpoint_file", "checkpoint_problem",
            "check_resume_state", "module_from_checkpoint", "VERSION_KEY"]
@@ -282,7 +285,7 @@ def _short(text: str) -> str:
     return text if len(text) <= 60 else text[:60] + "..."
 
 
-def check_resume_state(trainer: Any, checkpoint: dict[str, Any], path: str) -> None:
+def check_resume_state(trainer: Trainer, checkpoint: dict[str, Any], path: str) -> None:
     """Refuse optimizer, scheduler and callback states whose values do not have the types the live objects use.
 
     ``Optimizer.load_state_dict`` takes any value for a hyper-parameter, so an ``lr`` of None or a string from a
@@ -298,7 +301,7 @@ def check_resume_state(trainer: Any, checkpoint: dict[str, Any], path: str) -> N
                               "file, or start a new fit from its weights with Model.load_from_checkpoint")
 
 
-def _resume_state_problem(trainer: Any, checkpoint: dict[str, Any]) -> str | None:
+def _resume_state_problem(trainer: Trainer, checkpoint: dict[str, Any]) -> str | None:
     for i, (optimizer, state) in enumerate(zip(trainer.optimizers, checkpoint.get("optimizer_states") or [])):
         live_groups, groups = optimizer.state_dict()["param_groups"], state["param_groups"]
         if len(groups) != len(live_groups):

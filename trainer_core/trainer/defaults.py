@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from trainer_core.callback import Callback
 from trainer_core.exceptions import MisconfigurationError
+
+if TYPE_CHECKING:  # annotations only: the trainer imports this module
+    from trainer_core.trainer.trainer import Trainer
 
 __all__ = ["make_profiler", "make_loggers", "make_callbacks", "configure_determinism", "order_callbacks"]
 
@@ -41,7 +44,7 @@ def make_loggers(value: Any, root: str, fast_dev_run: bool, flush_every: int | N
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def make_callbacks(trainer: Any, flags: dict[str, Any]) -> list[Callback]:
+def make_callbacks(trainer: Trainer, flags: dict[str, Any]) -> list[Callback]:
     """User callbacks plus the defaults the flags ask for, checkpoint callbacks last."""
     from trainer_core.callbacks import (
         GradientAccumulationScheduler,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trainer_core.trainer.results import ResultCollection, flatten_metrics, to_floats
+
+if TYPE_CHECKING:  # annotations only: the trainer imports this module
+    from trainer_core.trainer.trainer import Trainer
 
 __all__ = [
     "log_to_loggers",
@@ -16,11 +19,11 @@ __all__ = [
 ]
 
 
-def _wants_metrics(trainer: Any) -> bool:
+def _wants_metrics(trainer: Trainer) -> bool:
     return bool(trainer.loggers) or trainer._hooks.has_callbacks("on_log_metrics")
 
 
-def step_metrics_payload(trainer: Any, results: ResultCollection) -> dict[str, Any] | None:
+def step_metrics_payload(trainer: Trainer, results: ResultCollection) -> dict[str, Any] | None:
     if not _wants_metrics(trainer):
         return None
     payload: dict[str, Any] = dict(results.fresh_step_metrics())
@@ -31,7 +34,7 @@ def step_metrics_payload(trainer: Any, results: ResultCollection) -> dict[str, A
     return payload or None
 
 
-def log_to_loggers(trainer: Any, metrics: dict[str, Any], step: int | None = None) -> None:
+def log_to_loggers(trainer: Trainer, metrics: dict[str, Any], step: int | None = None) -> None:
     """Convert ``metrics`` to floats and hand them, with ``epoch`` added, to every logger and telemetry callback.
 
     ``trainer.logged_metrics`` gets the values as logged (a dict logged under one name stays a dict there) without
@@ -51,7 +54,7 @@ def log_to_loggers(trainer: Any, metrics: dict[str, Any], step: int | None = Non
     trainer._hooks.callbacks("on_log_metrics", flat, step)
 
 
-def log_eval_step(trainer: Any, results: ResultCollection) -> None:
+def log_eval_step(trainer: Trainer, results: ResultCollection) -> None:
     """After an evaluation batch: ``on_step`` values logged in it go to the loggers as ``name_step`` (1.5).
 
     The logger step counts evaluation batches per stage across the whole run (1.5's separate validation and test
@@ -68,7 +71,7 @@ def log_eval_step(trainer: Any, results: ResultCollection) -> None:
     log_to_loggers(trainer, payload, step)
 
 
-def publish_epoch_metrics(trainer: Any, results: ResultCollection) -> dict[str, Any]:
+def publish_epoch_metrics(trainer: Trainer, results: ResultCollection) -> dict[str, Any]:
     """Epoch aggregates into callback/progress-bar metrics; returns what goes to the logger (tensors)."""
     reduce = trainer.strategy.reduce if trainer.world_size > 1 else None
     to_logger: dict[str, Any] = {}
@@ -83,7 +86,7 @@ def publish_epoch_metrics(trainer: Any, results: ResultCollection) -> dict[str, 
     return to_logger
 
 
-def finish_epoch_logging(trainer: Any, results: ResultCollection, step: int | None = None) -> None:
+def finish_epoch_logging(trainer: Trainer, results: ResultCollection, step: int | None = None) -> None:
     """The end of an epoch's logging: publish the aggregates, send them to the loggers, reset metric objects."""
     values = publish_epoch_metrics(trainer, results)
     if values:
@@ -91,7 +94,7 @@ def finish_epoch_logging(trainer: Any, results: ResultCollection, step: int | No
     results.reset_metric_objects()
 
 
-def call_and_log_hook(trainer: Any, hook: str, stage: str = "train") -> None:
+def call_and_log_hook(trainer: Trainer, hook: str, stage: str = "train") -> None:
     """Run a once-per-stage hook (``on_train_start``) with its own results, then publish what it logged (1.5)."""
     previous = trainer._results
     results = ResultCollection(stage)
@@ -104,7 +107,7 @@ def call_and_log_hook(trainer: Any, hook: str, stage: str = "train") -> None:
         finish_epoch_logging(trainer, results)
 
 
-def save_loggers(trainer: Any) -> None:
+def save_loggers(trainer: Trainer) -> None:
     """Flush every logger's files; a write failure (disk full, folder not writable) says how to fix it."""
     for logger in trainer.loggers:
         try:
