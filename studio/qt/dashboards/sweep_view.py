@@ -12,11 +12,12 @@ The view only emits signals: ``trial_opened(run_dir)`` on a double-click, ``best
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from studio.models.dashboards.tables import Table
@@ -26,6 +27,10 @@ from studio.qt.dashboards.parallel_coords import ParallelCoordinatesView
 from studio.qt.plot_style import color_for, plot_colors, style_plot
 
 __all__ = ["SweepView", "trials_table"]
+
+# A chart redraw (parallel coordinates of 50 trials: ~50 ms) happens at most this often while trials stream; the
+# summary and the table follow every read of the study.
+_MIN_CHART_INTERVAL_S = 2.0
 
 _EMPTY = ("No sweep yet. Click Sweep in the toolbar, tick the model arguments and Trainer flags to search with their "
           "ranges, and the trials appear here as they run. File > Open sweep folder shows an earlier sweep.")
@@ -98,7 +103,11 @@ class SweepView(QWidget):
         self.charts.addTab(self.parallel, "Parallel coordinates")
         self.charts.addTab(self.importance, "Parameter importance")
         self._drawn: dict[int, Any] = {}  # chart tab index -> the data it was last drawn from
-        self.charts.currentChanged.connect(lambda _index: self._refresh_chart())
+        self._drawn_at = -math.inf
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.timeout.connect(self._refresh_chart)
+        self.charts.currentChanged.connect(lambda _index: self._refresh_chart(throttle=False))  # the user asked
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.charts)
@@ -131,9 +140,9 @@ class SweepView(QWidget):
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
-        self._refresh_chart()
+        self._refresh_chart(throttle=False)
 
-    def _refresh_chart(self) -> None:
+    def _refresh_chart(self, throttle: bool = True) -> None:
         """Redraw the chart tab on screen when what it shows changed since it was last drawn.
 
         While trials run, a snapshot arrives every second; redrawing all three charts each time would cost the GUI
@@ -154,7 +163,13 @@ class SweepView(QWidget):
             draw = self._draw_importance
         if self._drawn.get(index) == key:
             return
+        wait = self._drawn_at + _MIN_CHART_INTERVAL_S - time.monotonic()
+        if throttle and wait > 0:  # drawn a moment ago: draw the newest data once the interval is over
+            if not self._redraw.isActive():
+                self._redraw.start(int(wait * 1000) + 1)
+            return
         self._drawn[index] = key
+        self._drawn_at = time.monotonic()
         draw(snap)
 
     def _table(self) -> Table:

@@ -153,3 +153,21 @@ def test_the_controller_streams_snapshots_and_stop_ends_the_sweep(qtbot, tmp_pat
         assert not controller.running
     finally:
         controller.shutdown()
+
+
+def test_streaming_snapshots_redraw_the_chart_at_most_every_interval(qtbot, tmp_path: Path, monkeypatch) -> None:
+    import studio.qt.dashboards.sweep_view as sweep_view
+
+    monkeypatch.setattr(sweep_view, "_MIN_CHART_INTERVAL_S", 0.5)
+    first = read_sweep(_recorded_sweep(tmp_path / "a", [0.5, 0.2]))
+    second = read_sweep(_recorded_sweep(tmp_path / "b", [0.5, 0.2, 0.1]))
+    view = SweepView()
+    qtbot.addWidget(view)
+    view.show()
+    view.show_snapshot(first)
+    drawn = view.best_plot.getPlotItem().listDataItems()[-1].getData()[1]
+    view.show_snapshot(second)  # a moment later: the table follows, the chart waits for its interval
+    assert view.model.rowCount() == 3
+    assert list(view.best_plot.getPlotItem().listDataItems()[-1].getData()[1]) == list(drawn)
+    qtbot.waitUntil(lambda: round(view.best_plot.getPlotItem().listDataItems()[-1].getData()[1][-1], 3) == 0.1,
+                    timeout=5000)
