@@ -27,11 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from trainer_core.exceptions import MisconfigurationError
 from trainer_core.flags import FLAGS, suggest_flag
-from trainer_core.loading.config import DATA_FILE_KEYS
+from trainer_core.loading.config import DATA_FILE_KEYS, read_yaml_file
+from trainer_core.loading.errors import ConfigError
 
 __all__ = ["SweepError", "Parameter", "SweepSpec", "load_sweep", "parse_sweep", "apply_params"]
 
@@ -125,14 +124,12 @@ def load_sweep(path: str | Path) -> SweepSpec:
         SweepError: the file is missing, not YAML, or a field is wrong (the message names it).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise SweepError(f"cannot read the sweep file {path}: {err.strerror or err}.") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise SweepError(f"the sweep file {path} is not valid YAML: {' '.join(str(err).split())}") from None
+    try:  # the project's hardened reader: bounded size, nesting and alias expansion, YAML 1.2 numbers
+        data = read_yaml_file(path, f"the sweep file {path}")
+    except FileNotFoundError:
+        raise SweepError(f"cannot read the sweep file {path}: it does not exist.") from None
+    except ConfigError as err:
+        raise SweepError(str(err)) from None
     return parse_sweep(data, str(path))
 
 

@@ -84,3 +84,12 @@ def test_dotted_keys_land_in_the_run_config() -> None:
     assert config["model"]["init_args"] == {"lr": 0.1}, "the base config is not changed"
     with pytest.raises(SweepError, match=r"data.batchsize: `batchsize` is not an option of a data file.*batch_size"):
         apply_params(config, {"data.batchsize": 4})
+
+
+def test_a_hostile_sweep_file_is_refused_not_expanded(tmp_path: Path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(7))
+    path = tmp_path / "bomb.yaml"
+    path.write_text(bomb)
+    with pytest.raises(SweepError, match="expands to more than"):
+        load_sweep(path)
