@@ -66,7 +66,8 @@ def test_nothing_points_to_documents_outside_the_repository() -> None:
     offenders: list[str] = []
     for name in tracked:
         path = ROOT / name
-        if path.suffix not in {".py", ".md", ".sh", ".toml", ".yaml", ".txt"} or path.resolve() == this_file:
+        if path.suffix not in {".py", ".md", ".sh", ".toml", ".yaml", ".txt", ".spec", ".cfg", ".ini"} \
+                or path.resolve() == this_file:
             continue
         if not path.is_file():
             continue
