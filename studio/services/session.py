@@ -21,7 +21,7 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -33,7 +33,17 @@ from studio.services.run_controller import RunController
 from studio.services.run_follower import RunFollower
 from studio.services.system_monitor import SystemMonitor
 
-__all__ = ["RunSession"]
+__all__ = ["FollowSource", "RunSession"]
+
+
+class FollowSource(Protocol):
+    """What feeds a followed run's :class:`RunFollower` (the follower itself for a local file; an SSH stream)."""
+
+    def start(self) -> None: ...  # noqa: D102
+
+    def stop(self) -> None: ...  # noqa: D102
+
+    def deleteLater(self) -> None: ...  # noqa: D102, N802 - QObject's name
 
 
 class RunSession(QObject):
@@ -58,6 +68,7 @@ class RunSession(QObject):
         self._clock.start()
         self.last_request: dict[str, Any] = {}
         self.follower: RunFollower | None = None  # a run another process writes, followed live
+        self._follow_source: FollowSource | None = None  # what feeds the follower (itself, or an SSH stream)
 
     @property
     def running(self) -> bool:
@@ -190,33 +201,64 @@ class RunSession(QObject):
         Raises:
             RuntimeError: while a run of this window is in progress.
         """
+        if self.controller.running:  # before a follower is made for nothing
+            raise RuntimeError("Stop the current run before opening another one.")
+        folder = Path(path) if Path(path).is_dir() else Path(path).parent
+        self.attach_follower(RunFollower(folder, stall_s=stall_s, parent=self), where=str(folder),
+                             run_dir=str(folder), how="another process writes it")
+
+    def attach_follower(self, follower: RunFollower, *, where: str, run_dir: str | None = None,
+                        how: str = "another process writes it", source: FollowSource | None = None) -> None:
+        """Show the run ``follower`` delivers, live, in the same views as this window's own runs, until it ends.
+
+        The shown run is replaced; its end, a stall (no event for ``follower.stall_s``) and the notes of ``source``
+        go to the console. :meth:`stop_following` stops it (what was shown stays).
+
+        Args:
+            follower: hands on the run's events and says when it ended or stalled (it reads a local file, or is fed
+                by ``source``).
+            where: the run as the user knows it (a folder, or ``host:folder``); kept as the model's ``log_dir``.
+            run_dir: the run's folder on this computer, where the views find its media files (None: not here).
+            how: the few words after "following WHERE live" in the console.
+            source: what feeds ``follower`` (an SSH stream), started and stopped in its place; None when the
+                follower reads its file itself. Its own news (reconnections, failures) is for its maker to
+                pass to :meth:`note`.
+
+        Raises:
+            RuntimeError: while a run of this window is in progress.
+        """
         if self.controller.running:
             raise RuntimeError("Stop the current run before opening another one.")
         self.stop_following()
-        folder = Path(path) if Path(path).is_dir() else Path(path).parent
         self.model.reset()
-        self.model.log_dir = self.model.media.run_dir = str(folder)
+        self.model.log_dir = where
+        if run_dir is not None:
+            self.model.media.run_dir = run_dir
         self.model.status = RunStatus.RUNNING
-        self.model.log("studio", f"{time.strftime('%H:%M:%S')} following {folder} live (another process writes it)")
+        self.model.log("studio", f"{time.strftime('%H:%M:%S')} following {where} live ({how})")
         self.cleared.emit()
-        follower = RunFollower(folder, stall_s=stall_s, parent=self)
         follower.events.connect(self._on_events)
         follower.ended.connect(self._on_follow_ended)
-        follower.stalled.connect(lambda quiet: self._note(
+        follower.stalled.connect(lambda quiet: self.note(
             "warning", f"no new event for {quiet:.0f} s: the run may be stuck, or its process may have died"))
-        follower.resumed.connect(lambda: self._note("studio", "events arrive again"))
+        follower.resumed.connect(lambda: self.note("studio", "events arrive again"))
         self.follower = follower
-        follower.start()
+        self._follow_source = source if source is not None else follower
+        self._follow_source.start()
         self.run_started.emit(self.model.mode or "fit")
 
     def stop_following(self) -> None:
         """Stop following a live run (what was shown stays)."""
-        if self.follower is not None:
+        source, self._follow_source = self._follow_source, None
+        if source is not None:
+            source.stop()
+            source.deleteLater()
+        if self.follower is not None and self.follower is not source:
             self.follower.stop()
-            self.follower.deleteLater()
-            self.follower = None
+        self.follower = None
 
-    def _note(self, level: str, text: str) -> None:
+    def note(self, level: str, text: str) -> None:
+        """Add a time-stamped line to the console (``level``: studio, info, warning or error) and redraw it."""
         self.model.log(level, f"{time.strftime('%H:%M:%S')} {text}")
         self.updated.emit({"log"})
 

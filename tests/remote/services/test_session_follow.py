@@ -1,0 +1,60 @@
+"""RunSession's public follow API: a run fed by any source (a local file, an SSH stream) is shown live and ends."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QObject
+
+from studio.models.run_state import RunStatus
+from studio.services.run_follower import RunFollower
+from studio.services.session import RunSession
+
+
+class _Stream(QObject):
+    """Stands in for an SSH stream: records being started and stopped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def start(self) -> None:
+        self.calls.append("start")
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+
+def _lines(*events: dict) -> bytes:
+    return "".join(json.dumps(event) + "\n" for event in events).encode()
+
+
+def test_an_attached_follower_fills_the_views_and_its_end_ends_the_run(qtbot) -> None:
+    session = RunSession()
+    follower, stream = RunFollower(), _Stream()
+    with qtbot.waitSignal(session.run_started):
+        session.attach_follower(follower, where="gpu:/runs/v0", how="over SSH", source=stream)
+    assert stream.calls == ["start"] and session.follower is follower
+    assert session.model.status == RunStatus.RUNNING and session.model.log_dir == "gpu:/runs/v0"
+    with qtbot.waitSignal(session.updated):
+        follower.feed(_lines({"type": "run_started", "mode": "fit"},
+                             {"type": "metrics", "step": 0, "metrics": {"loss": 0.5}}))
+    assert session.model.metrics.series("loss")
+    with qtbot.waitSignal(session.run_ended) as ended:
+        follower.feed(_lines({"type": "stage_finished", "stage": "fit", "status": "finished"}))
+    assert ended.args[0] == RunStatus.FINISHED
+    session.note("warning", "a note for the console")
+    assert any("a note for the console" in line[-1] for line in session.model.console)
+    session.stop_following()
+    assert stream.calls == ["start", "stop"] and session.follower is None
+
+
+def test_following_another_run_stops_the_first_source(qtbot, tmp_path) -> None:
+    session = RunSession()
+    first = _Stream()
+    session.attach_follower(RunFollower(), where="a:/one", source=first)
+    (tmp_path / "events.jsonl").write_bytes(_lines({"type": "run_started", "mode": "fit"}))
+    session.follow_run(tmp_path)
+    assert first.calls == ["start", "stop"]
+    assert session.model.log_dir == str(tmp_path) and session.model.media.run_dir == str(tmp_path)
+    session.stop_following()
