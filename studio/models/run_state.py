@@ -311,9 +311,13 @@ class RunModel:
         # Epoch summaries hold metrics already plotted per step (e.g. the progress-bar loss); only names that are
         # epoch-level (never seen per step) become epoch series.
         # Names the logger already reported in this epoch are skipped (the logger's point sits one step earlier).
+        # A metric logged with on_step and on_epoch reaches the loggers as NAME_step and NAME_epoch; the bare NAME in
+        # the summary is the 1.x callback_metrics alias (the step value after validation, the epoch value after
+        # training), so plotting it would draw a third, zig-zagging copy of the same quantity.
         epoch = event.get("epoch")
         epoch_values = {k: v for k, v in values.items() if (k not in self.metrics or
-                        self.metrics.series(k).kind == "epoch") and self._epoch_points.get(k, (None,))[0] != epoch}
+                        self.metrics.series(k).kind == "epoch") and self._epoch_points.get(k, (None,))[0] != epoch
+                        and not (f"{k}_step" in values or f"{k}_epoch" in values)}
         self.metrics.add_many(step, epoch_values, kind="epoch")
         self._note_latest(values)
 

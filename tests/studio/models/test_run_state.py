@@ -103,3 +103,21 @@ def test_a_failed_run_shows_the_step_it_failed_at():
                  {"type": "exception", "exc_type": "ValueError", "message": "bad batch", "traceback": "",
                   "user_frame": None, "epoch": 0, "step": 41}])
     assert model.progress.step == 41
+
+
+def test_the_callback_metrics_alias_of_a_step_and_epoch_metric_is_not_plotted():
+    """``self.log(name, on_step=True, on_epoch=True)`` reaches loggers as name_step / name_epoch; the bare name in the
+    epoch summary flips between the two and would draw a third, misleading series."""
+    model = RunModel()
+    model.reset(mode="fit")
+    after_val = {"g/w": 2.0, "g/w_step": 2.0, "g/w_epoch": 3.0}
+    after_train = {"g/w": 3.0, "g/w_step": 2.0, "g/w_epoch": 3.0}
+    model.apply([
+        ev("run_started", mode="fit", log_dir="/runs/v0", pid=1, config={}),
+        ev("metrics", step=4, epoch=0, metrics={"g/w_step": 2.0}),
+        ev("epoch_finished", stage="validate", epoch=0, step=5, metrics=after_val),
+        ev("epoch_finished", stage="train", epoch=0, step=5, metrics=after_train),
+    ])
+    assert "g/w" not in model.metrics
+    assert model.metrics.series("g/w_epoch").kind == "epoch"
+    assert model.latest["g/w"] == 3.0  # still shown as the latest value
