@@ -10,8 +10,9 @@ The fit loop, with hook names at their places (Cb = callbacks, M = module; 1.5 o
     fit():
       M.configure_callbacks, M.prepare_data, Cb.on_before_accelerator_backend_setup
       Cb.setup("fit"), M.setup("fit"), M.configure_sharded_model, Cb.on_configure_sharded_model
-      [resume] M.on_load_checkpoint (+ weights), M.configure_optimizers, [resume] Cb.on_load_checkpoint,
-      Cb/M.on_fit_start, Cb/M.on_pretrain_routine_start, Cb/M.on_pretrain_routine_end
+      [resume] M.on_load_checkpoint (+ weights), M.configure_optimizers, [resume] Cb.on_load_checkpoint
+      (+ loop counters), Cb/M.on_fit_start, [resume] optimizer, scheduler and scaler states,
+      Cb/M.on_pretrain_routine_start, Cb/M.on_pretrain_routine_end
       sanity check:                 Cb.on_sanity_check_start, [validation run], Cb.on_sanity_check_end
       M.on_train_dataloader, M.train_dataloader, Cb/M.on_train_start
       for each epoch:

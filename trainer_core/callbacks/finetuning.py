@@ -32,10 +32,15 @@ class BaseFinetuning(Callback):
     ``freeze_before_training(pl_module)`` runs before the optimizers are configured; ``finetune_function(pl_module,
     epoch, optimizer, opt_idx)`` at the start of every training epoch, once per optimizer, typically calling
     :meth:`unfreeze_and_add_param_group` at the chosen epoch.
+
+    A checkpoint keeps each optimizer's param groups by parameter name; on resume ``on_fit_start`` adds the groups
+    the saved run had added (their parameters trainable again) before the trainer loads the optimizer states.
     """
 
     def __init__(self) -> None:
+        # Per optimizer, its param groups as saved: hyper-parameters and the *names* of the parameters, in order.
         self._internal_optimizer_metadata: dict[int, list[dict[str, Any]]] = {}
+        self._restarting = False
 
     # --- helpers (static, as in 1.x) ----------------------------------------------------------------------------
     @staticmethod
@@ -119,17 +124,62 @@ class BaseFinetuning(Callback):
     def on_before_accelerator_backend_setup(self, trainer: Any, pl_module: Any) -> None:
         self.freeze_before_training(pl_module)
 
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        """On resume, add back the param groups the saved run had added, before the trainer loads the optimizer
+        states (which only fit the same layout)."""
+        if not self._restarting:
+            return
+        self._restarting = False
+        named = dict(pl_module.named_parameters())
+        for opt_idx, optimizer in enumerate(trainer.optimizers):
+            saved_groups = self._internal_optimizer_metadata.get(opt_idx, [])
+            for group in saved_groups[len(optimizer.param_groups):]:
+                optimizer.add_param_group(self._group_from_names(group, named, optimizer, opt_idx))
+
+    @staticmethod
+    def _group_from_names(group: dict[str, Any], named: dict[str, torch.nn.Parameter],
+                          optimizer: torch.optim.Optimizer, opt_idx: int) -> dict[str, Any]:
+        names = group.get("params")
+        if not isinstance(names, list):  # a state written before parameter names were kept
+            raise MisconfigurationError(
+                f"the checkpoint's {BaseFinetuning.__name__} state does not name the parameters of optimizer "
+                f"{opt_idx}'s added param groups, so they cannot be rebuilt; resume from a checkpoint saved before "
+                "the modules were unfrozen, or start a new fit from the weights")
+        missing = [name for name in names if name not in named]
+        if missing:
+            raise MisconfigurationError(
+                f"the checkpoint's finetuning state names parameters the model does not have: {missing[:5]}. "
+                "Resume with the model the checkpoint was saved from")
+        params = [named[name] for name in names]
+        already = BaseFinetuning.filter_on_optimizer(optimizer, params)
+        if len(already) != len(params):
+            raise MisconfigurationError(
+                f"optimizer {opt_idx} from configure_optimizers already holds parameters that the checkpoint's "
+                "finetuning state adds as a later param group; configure_optimizers must return the optimizer the "
+                "saved run started with")
+        for param in params:  # they trained in the saved run: freeze_before_training froze them again
+            param.requires_grad = True
+        return {**{k: v for k, v in group.items() if k != "params"}, "params": params}
+
     def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
         for opt_idx, optimizer in enumerate(trainer.optimizers):
             self.finetune_function(pl_module, trainer.current_epoch, optimizer, opt_idx)
-            self._internal_optimizer_metadata[opt_idx] = [
-                {k: v for k, v in group.items() if k != "params"} for group in optimizer.param_groups]
+
+    def _param_group_layout(self, trainer: Any, pl_module: Any) -> dict[int, list[dict[str, Any]]]:
+        names = {id(p): name for name, p in pl_module.named_parameters()}
+        return {opt_idx: [{**{k: v for k, v in group.items() if k != "params"},
+                           "params": [names[id(p)] for p in group["params"] if id(p) in names]}
+                          for group in optimizer.param_groups]
+                for opt_idx, optimizer in enumerate(trainer.optimizers)}
 
     def on_save_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict[str, Any]) -> dict[str, Any]:
+        # The layout at save time is the one the saved optimizer states fit.
+        self._internal_optimizer_metadata = self._param_group_layout(trainer, pl_module)
         return {"internal_optimizer_metadata": self._internal_optimizer_metadata}
 
     def on_load_checkpoint(self, trainer: Any, pl_module: Any, callback_state: dict[str, Any]) -> None:
         self._internal_optimizer_metadata = dict(callback_state.get("internal_optimizer_metadata", {}))
+        self._restarting = True
 
 
 class BackboneFinetuning(BaseFinetuning):

@@ -15,7 +15,8 @@ from trainer_core.trainer.checkpoint_io import VERSION_KEY, check_resume_state, 
 if TYPE_CHECKING:
     from trainer_core.trainer.trainer import Trainer
 
-__all__ = ["dump_checkpoint", "restore_training_state", "restore_weights", "plain_hparams"]
+__all__ = ["dump_checkpoint", "restore_optimization_state", "restore_training_state", "restore_weights",
+           "plain_hparams"]
 
 log = logging.getLogger("trainer_core")
 
@@ -98,7 +99,10 @@ def restore_weights(trainer: Trainer, checkpoint: dict[str, Any], path: str) -> 
 
 
 def restore_training_state(trainer: Trainer, checkpoint: dict[str, Any], path: str) -> None:
-    """Optimizers, schedulers, scaler, callback states and loop counters (after configure_optimizers)."""
+    """Callback states and loop counters; runs after ``configure_optimizers`` and before ``on_fit_start``.
+
+    The optimizer, scheduler and scaler states wait for :func:`restore_optimization_state`, after ``on_fit_start``.
+    """
     if "optimizer_states" not in checkpoint:
         raise MisconfigurationError(
             f"checkpoint {path!r} holds weights only (save_weights_only=True), so training cannot resume from it. "
@@ -108,14 +112,8 @@ def restore_training_state(trainer: Trainer, checkpoint: dict[str, Any], path: s
         raise MisconfigurationError(
             f"checkpoint {path!r} has {len(states)} optimizer state(s) but configure_optimizers returned "
             f"{len(trainer.optimizers)}")
-    check_resume_state(trainer, checkpoint, path)
-    for optimizer, state in zip(trainer.optimizers, states):
-        optimizer.load_state_dict(state)
-        _optimizer_state_to_device(optimizer, trainer.strategy.root_device)
-    for config, state in zip(trainer.lr_schedulers, checkpoint.get("lr_schedulers", [])):
-        config["scheduler"].load_state_dict(state)
-    trainer.precision_plugin.load_state_dict(checkpoint.get("native_amp_scaling_state", {}))
     callback_states = checkpoint.get("callbacks", {})
+    check_resume_state(trainer, {"callbacks": callback_states}, path)
     for cb in trainer.callbacks:
         state = callback_states.get(cb.state_key)
         if state is None:
@@ -129,6 +127,22 @@ def restore_training_state(trainer: Trainer, checkpoint: dict[str, Any], path: s
                       f"{', '.join(absent)}. That state is not restored; pass the same callbacks to the Trainer to "
                       "resume them too.", UserWarning, stacklevel=2)
     _restore_progress(trainer, checkpoint)
+
+
+def restore_optimization_state(trainer: Trainer, checkpoint: dict[str, Any], path: str) -> None:
+    """Optimizer, scheduler and AMP scaler states; runs after ``on_fit_start``.
+
+    As in 1.5, ``on_fit_start`` comes first so that a callback which added param groups to an optimizer during the
+    saved run (``BaseFinetuning``) can add them again: the saved optimizer state only loads into the same layout.
+    """
+    check_resume_state(trainer, {"optimizer_states": checkpoint["optimizer_states"],
+                                 "lr_schedulers": checkpoint.get("lr_schedulers")}, path)
+    for optimizer, state in zip(trainer.optimizers, checkpoint["optimizer_states"]):
+        optimizer.load_state_dict(state)
+        _optimizer_state_to_device(optimizer, trainer.strategy.root_device)
+    for config, state in zip(trainer.lr_schedulers, checkpoint.get("lr_schedulers", [])):
+        config["scheduler"].load_state_dict(state)
+    trainer.precision_plugin.load_state_dict(checkpoint.get("native_amp_scaling_state", {}))
 
 
 def _restore_progress(trainer: Trainer, checkpoint: dict[str, Any]) -> None:

@@ -42,14 +42,14 @@ _SKIP_EPOCH = object()
 
 
 def run_fit(t: Trainer) -> None:
-    """Everything of ``fit`` after set-up: the fit-start hooks, the sanity check, the epochs, the fit-end hooks."""
+    """Everything of ``fit`` after ``on_fit_start`` (called by ``stages.fit_impl``, which restores the optimizers
+    after it): the pretrain-routine hooks, the sanity check, the epochs, the fit-end hooks."""
     hooks, module = t._hooks, t.lightning_module
     run = t._fit_run = plan_fit(t)
     t._profiling = run.profiling
     t.grad_norms = {}
     if run.profiling and hasattr(t.profiler, "register_module"):
         t.profiler.register_module(module)  # PyTorchProfiler: per-module forward scopes (removed at teardown)
-    hooks.call("on_fit_start")
     hooks.call("on_pretrain_routine_start")
     hooks.call("on_pretrain_routine_end")
     _log_hyperparams(t)

@@ -163,12 +163,18 @@ def setup_optimizers(trainer: Trainer) -> None:
 
 def fit_impl(trainer: Trainer, ckpt_path: str | None) -> None:
     prepare(trainer, "fit")
+    # The resume order (1.5), in this one place: the module's on_load_checkpoint and the weights before
+    # configure_optimizers; callback states and loop counters before on_fit_start; optimizer, scheduler and scaler
+    # states after it, once a callback (BaseFinetuning) has re-added the param groups the saved state expects.
     checkpoint = checkpointing.load(trainer, ckpt_path) if ckpt_path else None
-    if checkpoint is not None:  # 1.5: on_load_checkpoint and the weights come before configure_optimizers
+    if checkpoint is not None:
         checkpointing.restore_weights(trainer, checkpoint, ckpt_path)
     setup_optimizers(trainer)
     if checkpoint is not None:
         checkpointing.restore_training_state(trainer, checkpoint, ckpt_path)
+    trainer._hooks.call("on_fit_start")
+    if checkpoint is not None:
+        checkpointing.restore_optimization_state(trainer, checkpoint, ckpt_path)
     run_fit(trainer)
     teardown(trainer, "fit")
 
