@@ -9,29 +9,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from tests.helpers.boring_model import BoringModel, RandomDataset, quiet_trainer
+from tests.helpers.list_logger import ListLogger
 from trainer_core import MisconfigurationError
-from trainer_core.loggers import Logger
-
-
-class ListLogger(Logger):
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[tuple[int, dict[str, float]]] = []
-        self.hparams: dict[str, Any] = {}
-
-    @property
-    def name(self) -> str:
-        return "list"
-
-    @property
-    def version(self) -> int:
-        return 0
-
-    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        self.rows.append((step, dict(metrics)))
-
-    def log_hyperparams(self, params: Any) -> None:
-        self.hparams = dict(params)
 
 
 class LoggingModel(BoringModel):

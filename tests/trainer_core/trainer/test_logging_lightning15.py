@@ -9,36 +9,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from tests.helpers.boring_model import BoringModel, RandomDataset, quiet_trainer
+from tests.helpers.list_logger import ListLogger
 from trainer_core import Callback, MisconfigurationError
-from trainer_core.loggers import Logger
-
-
-class ListLogger(Logger):
-    """Keeps every (step, metrics) row and the order of finalize calls."""
-
-    def __init__(self, events: list[str] | None = None) -> None:
-        self.rows: list[tuple[int | None, dict[str, float]]] = []
-        self.events = events if events is not None else []
-
-    @property
-    def name(self) -> str:
-        return "list"
-
-    @property
-    def version(self) -> int:
-        return 0
-
-    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        self.rows.append((step, dict(metrics)))
-
-    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def finalize(self, status: str) -> None:
-        self.events.append(f"finalize:{status}")
-
-    def keys(self) -> set[str]:
-        return {key for _, row in self.rows for key in row}
 
 
 def test_test_results_hold_plain_and_epoch_keys_of_a_forked_metric() -> None:

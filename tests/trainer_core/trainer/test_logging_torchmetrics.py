@@ -8,31 +8,9 @@ import pytest
 import torch
 
 from tests.helpers.boring_model import BoringModel, quiet_trainer
-from trainer_core.loggers import Logger
+from tests.helpers.list_logger import ListLogger
 
 torchmetrics = pytest.importorskip("torchmetrics", reason="torchmetrics is a main dependency; missing install")
-
-
-class ListLogger(Logger):
-    def __init__(self) -> None:
-        self.rows: list[tuple[int | None, dict[str, float]]] = []
-
-    @property
-    def name(self) -> str:
-        return "list"
-
-    @property
-    def version(self) -> int:
-        return 0
-
-    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        self.rows.append((step, dict(metrics)))
-
-    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def series(self, key: str) -> list[float]:
-        return [row[key] for _, row in self.rows if key in row]
 
 
 class TrainMetric(BoringModel):
