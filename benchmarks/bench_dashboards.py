@@ -7,8 +7,9 @@ Rows (``ours`` vs ``baseline`` measured in the same run):
   a 10 ms probe timer vs the same tab idle.
 - Learning-rate + Runs overlay: the LR tab (two 500,000-point LR series) under the same stream.
 - Metrics grid: 100 charts of 1,000,000 points each (``--quick``: 100,000), the section expanded, new points on every
-  chart; a second row also scrolls the grid by one row (240 px) every second (charts coming into view redraw from
-  their full buffers).
+  chart; a second row also scrolls the grid by one row (240 px) every second: charts coming into view are drawn
+  for the first time (only the charts on screen when the section opened were drawn before), from their full
+  million-point histories.
 
 Target (issue: dashboards): p99 below 50 ms.
 """
@@ -90,6 +91,7 @@ def _grid_row(points_per_chart: int, seconds: float, scroll: bool) -> dict:
     start = _fill(session, names, points_per_chart * len(names))
     view.refresh(force=True)
     view.sections["train / val"].set_expanded(True)  # past the collapse threshold: the user opened it
+    _app().processEvents()  # laid out first, as on a user's click: only the charts on screen are drawn
     view.refresh(force=True)
     feed = _feeder(session, names, start)
     bar = view.scroll.verticalScrollBar()
@@ -108,6 +110,7 @@ def _grid_row(points_per_chart: int, seconds: float, scroll: bool) -> dict:
     probe_lateness(1.5, feed)
     busy = probe_lateness(seconds, feed_and_scroll)
     drawn = sum(chart.redraws for chart in view.charts())
+    first_drawn = sum(chart.redraws > 0 for chart in view.charts())
     view.close()
     session.shutdown()
     p99, p99_idle = float(np.percentile(busy, 99)) * 1000, float(np.percentile(idle, 99)) * 1000
@@ -115,7 +118,8 @@ def _grid_row(points_per_chart: int, seconds: float, scroll: bool) -> dict:
     return {"name": f"dashboards: Metrics grid p99 event-loop lateness, 100 charts x {points_per_chart:,} points, "
                     f"{doing}",
             "ours": p99, "baseline": p99_idle, "unit": "ms", "ratio": p99 / p99_idle if p99_idle else float("inf"),
-            "note": f"{drawn} chart redraws; {len(busy)} probes; baseline: same grid idle; load average "
+            "note": f"{drawn} chart redraws, {first_drawn} charts drawn at all; worst {busy.max() * 1000:.0f} ms; "
+                    f"{len(busy)} probes; baseline: same grid idle; load average "
                     f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; target < 50 ms"}
 
 

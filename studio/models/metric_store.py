@@ -5,6 +5,10 @@ objects). Points arrive with non-decreasing ``x`` (the global step); a point at 
 replaces it, so a metric reported by two events of one step (the logger payload and the epoch summary) is stored
 once. Past ``max_points`` a series keeps every other point (the whole history stays visible at half the density).
 
+A series also keeps its EMA-smoothed values (the metric grid's smoothing) once asked for them, in a buffer grown
+with its own, and smooths only the points added since: a chart that scrolls into view for the first time does not
+smooth a million points on the GUI thread.
+
 Examples:
     >>> store = MetricStore()
     >>> store.add("loss", 0, 1.0)
@@ -20,6 +24,8 @@ import math
 from collections.abc import Iterable
 
 import numpy as np
+
+from studio.models.smoothing import EmaCache
 
 __all__ = ["Series", "MetricStore", "StepClock", "to_number"]
 
@@ -47,7 +53,7 @@ class Series:
         version: increases on every change; views redraw a series only when it moved.
     """
 
-    __slots__ = ("name", "kind", "version", "max_points", "_x", "_y", "_n")
+    __slots__ = ("name", "kind", "version", "max_points", "_x", "_y", "_n", "_ema")
 
     def __init__(self, name: str, kind: str = "step", capacity: int = 1024, max_points: int = 4_000_000) -> None:
         self.name = name
@@ -57,6 +63,7 @@ class Series:
         self._x = np.empty(capacity, dtype=np.float64)
         self._y = np.empty(capacity, dtype=np.float64)
         self._n = 0
+        self._ema: EmaCache | None = None
 
     def __len__(self) -> int:
         return self._n
@@ -67,6 +74,33 @@ class Series:
         x.flags.writeable = False
         y.flags.writeable = False
         return x, y
+
+    def smoothed(self, weight: float) -> np.ndarray:
+        """The debiased EMA of the values (see :mod:`studio.models.smoothing`), kept and extended incrementally.
+
+        A new ``weight`` smooths the whole series again. Returns a view, valid until the series next changes.
+        """
+        out = self._smoother().update(self._y[: self._n], weight)
+        assert out is not None  # without a budget every point is smoothed
+        return out
+
+    def smooth_some(self, weight: float, budget: int) -> bool:
+        """Smooth at most ``budget`` more points for ``weight`` (spreads a long history over several calls).
+
+        Returns:
+            True when every point is smoothed.
+        """
+        return self._smoother().update(self._y[: self._n], weight, budget) is not None
+
+    def _smoother(self) -> EmaCache:
+        if self._ema is None:
+            self._ema = EmaCache()
+            self._ema.reserve(len(self._x))
+        return self._ema
+
+    def smoothing_lag(self, weight: float) -> int:
+        """How many points :meth:`smoothed` would still have to smooth for ``weight``."""
+        return self._n if self._ema is None else self._ema.lag(self._n, weight)
 
     def last(self) -> tuple[float, float] | None:
         """The newest point, or None when empty."""
@@ -81,6 +115,8 @@ class Series:
                 return False
             if x == last_x:
                 self._y[n - 1] = y
+                if self._ema is not None:
+                    self._ema.rewind_newest(n)
                 self.version += 1
                 return True
         if n == len(self._x):
@@ -122,6 +158,8 @@ class Series:
             self._x[:kept] = self._x[: self._n : 2]
             self._y[:kept] = self._y[: self._n : 2]
             self._n = kept
+            if self._ema is not None:
+                self._ema.reset()  # every other point is gone: the average of what is left differs
             needed = kept + extra
             if needed <= len(self._x):
                 return
@@ -131,6 +169,8 @@ class Series:
         x[: self._n] = self._x[: self._n]
         y[: self._n] = self._y[: self._n]
         self._x, self._y = x, y
+        if self._ema is not None:
+            self._ema.reserve(capacity)
 
 
 class StepClock:

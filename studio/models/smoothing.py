@@ -69,7 +69,12 @@ def ema(y: np.ndarray, weight: float) -> np.ndarray:
 
 
 class EmaCache:
-    """Incremental smoothing of one growing series: recomputes only the new tail unless the weight changed."""
+    """Incremental smoothing of one growing series: recomputes only the new tail unless the weight changed.
+
+    The smoothed values live in one buffer that :meth:`reserve` grows with the series' own buffers, so a redraw
+    never copies the whole history; :meth:`update` with a ``budget`` advances at most that many points, so the
+    first smoothing of a long history can be spread over several event-loop turns.
+    """
 
     def __init__(self) -> None:
         self.weight = -1.0
@@ -79,30 +84,74 @@ class EmaCache:
         self.out = np.empty(0, dtype=np.float64)
         self.first: float | None = None
         self.constant = True
+        # The average before the newest smoothed point, so a replaced newest point is re-smoothed exactly.
+        self._before_newest = (0.0, 0)
 
-    def update(self, y: np.ndarray, weight: float) -> np.ndarray:
-        """The smoothed series for ``y`` (which only grew since the previous call, or restarts)."""
+    def lag(self, n: int, weight: float) -> int:
+        """How many of a series' ``n`` points :meth:`update` still has to smooth for ``weight``."""
+        if weight != self.weight or n < self.done:
+            return n
+        return n - self.done
+
+    def reserve(self, capacity: int) -> None:
+        """Make room for ``capacity`` smoothed points (the series grew its buffers; one copy, here, not on draw)."""
+        if capacity > len(self.out):
+            grown = np.empty(capacity, dtype=np.float64)
+            grown[: self.done] = self.out[: self.done]
+            self.out = grown
+
+    def reset(self) -> None:
+        """Forget the smoothed values (the series changed other than by appending)."""
+        self.weight = -1.0
+
+    def rewind_newest(self, n: int) -> None:
+        """The newest of the series' ``n`` points was replaced: smooth it again on the next update."""
+        if self.done == n and n > 0:
+            self.done = n - 1
+            self.last, self.count = self._before_newest
+
+    def update(self, y: np.ndarray, weight: float, budget: int | None = None) -> np.ndarray | None:
+        """The smoothed series for ``y`` (which only grew since the previous call, or restarts).
+
+        Args:
+            y: the series' values, all of them.
+            weight: the EMA weight in [0, 1).
+            budget: smooth at most this many new points now; None smooths all of them.
+
+        Returns:
+            The smoothed values of all of ``y``, or None while ``budget`` left points unsmoothed (call again).
+        """
         n = len(y)
         if weight != self.weight or n < self.done:
             self.weight, self.done, self.last, self.count = weight, 0, 0.0, 0
             self.first, self.constant = None, True
-            self.out = np.empty(max(n, 1024), dtype=np.float64)
+            self._before_newest = (0.0, 0)
+            if len(self.out) < 1024:
+                self.out = np.empty(max(n, 1024), dtype=np.float64)
         if n > len(self.out):
-            grown = np.empty(max(n, 2 * len(self.out)), dtype=np.float64)
-            grown[: self.done] = self.out[: self.done]
-            self.out = grown
-        tail = np.asarray(y[self.done : n], dtype=np.float64)
+            self.reserve(max(n, 2 * len(self.out)))
+        stop = n if budget is None else min(n, self.done + max(1, budget))
+        if stop > self.done:
+            self._smooth(np.asarray(y[self.done : stop - 1], dtype=np.float64), self.done)
+            self._before_newest = (self.last, self.count)
+            self._smooth(np.asarray(y[stop - 1 : stop], dtype=np.float64), stop - 1)
+            self.done = stop
+        if stop < n:
+            return None
+        if self.constant:
+            return np.asarray(y, dtype=np.float64)
+        return self.out[:n]
+
+    def _smooth(self, tail: np.ndarray, start: int) -> None:
+        if not len(tail):
+            return
         finite = np.isfinite(tail)
         values = tail[finite]
         if len(values):
             if self.first is None:
                 self.first = float(values[0])
             self.constant = self.constant and bool(np.all(values == self.first))
-        smoothed, self.last, self.count = ema_step(values, weight, self.last, self.count)
+        smoothed, self.last, self.count = ema_step(values, self.weight, self.last, self.count)
         result = tail.copy()
         result[finite] = smoothed
-        self.out[self.done : n] = result
-        self.done = n
-        if self.constant:
-            return np.asarray(y, dtype=np.float64)
-        return self.out[:n]
+        self.out[start : start + len(tail)] = result

@@ -4,7 +4,9 @@ Charts are grouped into collapsible sections by name prefix (see :mod:`studio.mo
 pair of one quantity shares a chart; each chart has its own y axis and title. Smoothing, log-y, "ignore outliers",
 the x axis (step / epoch / wall time) and the crosshair apply to the whole grid. Sections with more than
 ``COLLAPSE_OVER`` charts start collapsed, and only charts on screen are redrawn (on the session's redraw clock),
-so a run with 100 charts of 1,000,000 points each stays smooth.
+so a run with 100 charts of 1,000,000 points each stays smooth: charts coming into view are drawn one per
+event-loop turn, and a series with a long unsmoothed history (a reopened run, a new smoothing weight) is smoothed
+a few milliseconds at a time before its chart draws, never a whole million points in one turn.
 """
 
 from __future__ import annotations
@@ -42,10 +44,18 @@ __all__ = ["COLLAPSE_OVER", "MetricsView", "visible_range"]
 
 COLLAPSE_OVER = 12
 # Paint work per redraw-clock tick: each chart repaint costs ~8 ms (axes, two curves) on one core, a first draw of a
-# 1,000,000-point chart ~50 ms (EMA and peak decimation of the whole buffer). Measured on 2 busy cores: 3 charts a
+# 1,000,000-point chart a few ms more (peak decimation of the whole buffer). Measured on 2 busy cores: 3 charts a
 # tick every 0.5 s gave a p99 lateness of 74 ms, 2 charts every 1 s 40 ms (100 charts of 1M points).
 _CHARTS_PER_TICK = 2
 _MIN_REDRAW_INTERVAL_S = 1.0
+# Smoothing a whole 1,000,000-point series costs 60-170 ms on this project's 2-core machine: a chart whose series
+# lag more than _SMOOTH_ON_DRAW points is not drawn until the smoother has caught them up, _SMOOTH_CHUNK points at
+# a time for at most _SMOOTH_SLICE_S per event-loop turn (every turn for charts on screen, every
+# _SMOOTH_IDLE_INTERVAL_MS for the others, so a long history is smoothed before the user scrolls to it).
+_SMOOTH_ON_DRAW = 20_000
+_SMOOTH_CHUNK = 32_768
+_SMOOTH_SLICE_S = 0.008
+_SMOOTH_IDLE_INTERVAL_MS = 10
 _MIN_CHART_WIDTH = 380
 _EMPTY_IDLE = "Press Fit (Ctrl+R) to train: one chart per logged metric appears here."
 _EMPTY_RUNNING = "Starting the training process: charts appear with the first logged values."
@@ -164,6 +174,10 @@ class MetricsView(QWidget):
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.setInterval(0)
         self._redraw_timer.timeout.connect(lambda: self.refresh(force=False, redraw_all_visible=True))
+        self._pass_started = 0.0  # when the pending redraw of every visible chart was asked for
+        self._smooth_timer = QTimer(self)
+        self._smooth_timer.setSingleShot(True)
+        self._smooth_timer.timeout.connect(self._smooth_in_slices)
         session.tick.connect(self.refresh)
         session.cleared.connect(self._on_cleared)
 
@@ -211,13 +225,19 @@ class MetricsView(QWidget):
         chart = self.chart_for(name)
         if chart is None:
             raise KeyError(name)
-        if chart.curves[name].drawn_version < 0:
-            chart.redraw(self.options(), force=True)  # a chart off screen has not been drawn yet
+        if chart.curves[name].drawn_version < 0 or chart.curves[name].drawn_options != self.options():
+            chart.redraw(self.options(), force=True)  # off screen, or waiting for the smoother: drawn now
         x, y = chart.curves[name].smooth.getOriginalDataset()
         return (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
 
     def refresh(self, force: bool = False, redraw_all_visible: bool = False) -> None:
-        """Regroup new metrics and redraw the visible charts that changed (called on the session clock)."""
+        """Regroup new metrics and redraw the visible charts that changed (called on the session clock).
+
+        Args:
+            force: redraw every visible chart now, smoothing whole series where needed (toggles, reports).
+            redraw_all_visible: redraw each visible chart that changed, one per event-loop turn (after a scroll,
+                a resize or a new smoothing weight); the grid's timer calls it again until none is left.
+        """
         if not force and not self.isVisible():
             return
         if self.store.version != self._store_version or force:
@@ -240,15 +260,24 @@ class MetricsView(QWidget):
         for index, chart in enumerate(charts):
             if throttle and now - chart.drawn_at < _MIN_REDRAW_INTERVAL_S and chart.drawn_at > 0:
                 continue  # a streaming chart updates once a second (TensorBoard: every 30 s)
-            cold = chart.drawn_at == 0.0  # a first draw smooths and decimates whole buffers: one per tick
+            if redraw_all_visible and chart.drawn_at >= self._pass_started:
+                continue  # drawn since this pass was asked for (streaming data must not keep the pass going)
+            if not force and chart.smoothing_lag(options.weight) > _SMOOTH_ON_DRAW:
+                continue  # drawn once the smoother has caught its series up
+            cold = chart.drawn_at == 0.0  # a first draw decimates whole buffers: one per tick
             if chart.redraw(options, force=force):
                 chart.drawn_at = now
                 changed += _CHARTS_PER_TICK if cold else 1
+                if redraw_all_visible:
+                    self._redraw_timer.start()  # one chart per event-loop turn: the next one on the next turn
+                    break
             if throttle and changed >= _CHARTS_PER_TICK:
                 self._rotation += index + 1
                 break
         if changed:
             self.redraws += 1
+        if not force and not self._smooth_timer.isActive():
+            self._smooth_timer.start(0)
 
     def enlarge(self, chart: MetricChart) -> None:
         """Show ``chart`` alone, filling the grid's area ("Back to grid" or Esc returns)."""
@@ -381,7 +410,30 @@ class MetricsView(QWidget):
 
     def _schedule_redraw(self) -> None:
         if not self._redraw_timer.isActive():
+            self._pass_started = time.monotonic()
             self._redraw_timer.start()
+
+    def _smooth_in_slices(self) -> None:
+        """Smooth long unsmoothed histories of the built charts' series, on-screen charts first, for a few ms."""
+        weight = self.weight
+        if weight <= 0 or not self.isVisible():
+            return
+        deadline = time.perf_counter() + _SMOOTH_SLICE_S
+        visible = self._visible_charts()
+        shown = set(map(id, visible))
+        for chart in visible + [c for c in self.charts() if id(c) not in shown]:
+            behind = False
+            for name in chart.curves:
+                series = self.store.get(name)
+                if series is None or series.kind != "step" or series.smoothing_lag(weight) <= _SMOOTH_ON_DRAW:
+                    continue
+                behind = True
+                while not series.smooth_some(weight, _SMOOTH_CHUNK):
+                    if time.perf_counter() >= deadline:
+                        self._smooth_timer.start(0 if id(chart) in shown else _SMOOTH_IDLE_INTERVAL_MS)
+                        return
+            if behind and id(chart) in shown:
+                self._schedule_redraw()  # caught up: drawn on one of the next turns
 
     def _update_empty(self) -> None:
         if self._enlarged is not None:
@@ -401,7 +453,10 @@ class MetricsView(QWidget):
 
     def _on_smoothing(self, value: int) -> None:
         self.smoothing_label.setText(f"{value / 1000:.3f}")
-        self.refresh(force=True)
+        # Not a forced redraw: dragging the slider over charts of a million points would smooth them all in one
+        # turn each time; the smoother catches them up a slice at a time and each chart redraws when done.
+        self._schedule_redraw()
+        self._smooth_timer.start(0)
 
     def _on_fit(self) -> None:
         for chart in self.charts():

@@ -1,6 +1,7 @@
 """One chart of the metric grid: its own y axis and title, a faint raw line under the EMA-smoothed one per series.
 
-Redrawn from the run's numpy buffers, peak-decimated to about two points per pixel of the visible x range
+Redrawn from the run's numpy buffers (the smoothed values kept by each series, see
+:meth:`studio.models.metric_store.Series.smoothed`), peak-decimated to about two points per pixel of the visible x range
 (``setData`` with ``skipFiniteCheck`` for finite data), so a 1,000,000-point series stays interactive; while the
 view follows the run only the points added since the last redraw are scanned.
 """
@@ -19,7 +20,6 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolBut
 from studio.models.decimate import PeakCache, peak_decimate
 from studio.models.metric_groups import Chart, short_labels
 from studio.models.metric_store import MetricStore, Series
-from studio.models.smoothing import EmaCache
 from studio.qt.plot_style import color_for, plot_colors, style_plot
 
 __all__ = ["ChartOptions", "MetricChart", "X_LABELS", "visible_range"]
@@ -67,7 +67,6 @@ class _Curve:
         self.epoch = epoch
         self.drawn_version = -1
         self.drawn_options: ChartOptions | None = None
-        self.ema = EmaCache()
         self.peaks_raw = PeakCache()
         self.peaks_smooth = PeakCache()
 
@@ -192,6 +191,14 @@ class MetricChart(QFrame):
             self.curves[name] = _Curve(self.plot, name, color_for(index), series is not None and
                                        series.kind == "epoch")
 
+    def smoothing_lag(self, weight: float) -> int:
+        """The most points one of this chart's smoothed series still has to smooth before a redraw (0: none)."""
+        if weight <= 0:
+            return 0
+        lags = [series.smoothing_lag(weight) for name in self.curves
+                if (series := self.store.get(name)) is not None and series.kind == "step"]
+        return max(lags, default=0)
+
     def mouseDoubleClickEvent(self, event: object) -> None:  # noqa: N802 - Qt override
         self.enlarge_requested.emit()
 
@@ -239,7 +246,7 @@ class MetricChart(QFrame):
             smoothing = options.weight > 0 and series.kind == "step"
             if curve.drawn_options is None or curve.drawn_options.weight != options.weight:
                 curve.peaks_smooth.reset()
-            smooth_y = curve.ema.update(y, options.weight) if smoothing else y
+            smooth_y = series.smoothed(options.weight) if smoothing else y
             if follow:
                 # While following the run only points added since the last redraw are scanned.
                 self._set(curve.raw, *curve.peaks_raw.update(x, y, buckets))

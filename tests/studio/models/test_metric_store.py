@@ -64,3 +64,54 @@ def test_step_clock_maps_steps_to_epoch_and_seconds():
     np.testing.assert_allclose(store.clock.to_seconds(np.array([0.0, 10.0])), [0.0, 10.0])
     store.clear()
     assert len(store.clock) == 0
+
+
+def _reference_ema(y, w):
+    """The debiased EMA written as the plain recurrence (non-finite points pass through and do not count)."""
+    last, count, out = 0.0, 0, []
+    for value in y:
+        if not np.isfinite(value):
+            out.append(value)
+            continue
+        last = w * last + (1 - w) * value
+        count += 1
+        out.append(last / (1 - w**count))
+    return np.array(out)
+
+
+def test_kept_smoothing_equals_smoothing_the_raw_values_however_the_points_arrived():
+    rng = np.random.default_rng(3)
+    series = Series("loss", capacity=8, max_points=4096)
+    step = 0
+    for _ in range(40):
+        for _ in range(int(rng.integers(1, 60))):
+            series.append(step, float(rng.normal()))
+            step += 1
+        if rng.random() < 0.3:
+            series.smoothed(0.9)  # drawn, then the same step comes again and replaces the newest point
+            series.append(step - 1, float(rng.normal()))
+        if rng.random() < 0.2:
+            series.extend(np.arange(step, step + 300.0), rng.normal(size=300))
+            step += 300
+        if rng.random() < 0.1:
+            series.append(step, float("nan"))
+            step += 1
+        np.testing.assert_allclose(series.smoothed(0.9), _reference_ema(series.view()[1], 0.9), rtol=1e-9,
+                                   atol=1e-9)
+    assert len(series) < step  # the cap halved the density on the way, and the smoothing followed
+    np.testing.assert_allclose(series.smoothed(0.5), _reference_ema(series.view()[1], 0.5), rtol=1e-9, atol=1e-9)
+
+
+def test_a_long_history_is_smoothed_in_slices_of_the_budget():
+    series = Series("loss")
+    values = np.random.default_rng(4).normal(size=10_000)
+    series.extend(np.arange(10_000.0), values)
+    assert series.smoothing_lag(0.8) == 10_000
+    slices = 1
+    while not series.smooth_some(0.8, 3_000):
+        slices += 1
+        assert series.smoothing_lag(0.8) == 10_000 - 3_000 * (slices - 1)
+    assert slices == 4 and series.smoothing_lag(0.8) == 0
+    series.append(10_000, 1.0)
+    assert series.smoothing_lag(0.8) == 1 and series.smoothing_lag(0.7) == 10_001  # a new weight starts over
+    np.testing.assert_allclose(series.smoothed(0.8), _reference_ema(series.view()[1], 0.8), rtol=1e-9, atol=1e-9)

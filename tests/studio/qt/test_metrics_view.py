@@ -258,3 +258,37 @@ def test_many_visible_charts_are_redrawn_a_few_per_tick(view):
     before = {chart: chart.redraws for chart in on_screen}
     view.refresh()
     assert sum(chart.redraws - before[chart] for chart in on_screen) == 1
+
+
+def test_a_long_history_is_smoothed_a_slice_per_turn_and_drawn_as_the_reference_smoothing(view, qtbot, monkeypatch):
+    """A chart coming into view with a long unsmoothed history (a reopened run, a new smoothing weight) does not
+    smooth it all in one event-loop turn; what it draws is then exactly the smoothing of the raw values."""
+    import studio.qt.metrics_view as grid
+    from studio.models.metric_store import Series
+    from studio.models.smoothing import ema
+
+    monkeypatch.setattr(grid, "_SMOOTH_ON_DRAW", 50)
+    monkeypatch.setattr(grid, "_SMOOTH_CHUNK", 100)
+    monkeypatch.setattr(grid, "_SMOOTH_SLICE_S", 0.0)  # one chunk per turn
+    slices: list[int] = []
+    smooth_some = Series.smooth_some
+    monkeypatch.setattr(Series, "smooth_some", lambda self, w, budget: slices.append(budget) or
+                        smooth_some(self, w, budget))
+    store = view.session.model.metrics
+    store.add("train_loss", 0, 1.0)
+    store.series("train_loss").extend(np.arange(1, 1500.0), np.random.default_rng(5).normal(size=1499))
+    store.version += 1
+    view.refresh()
+    chart = view.chart_for("train_loss")
+    curve = chart.curves["train_loss"]
+    qtbot.waitUntil(lambda: curve.drawn_version >= 0, timeout=10_000)
+    assert len(slices) >= 14 and set(slices) == {100}
+    raw = store.series("train_loss").view()[1]
+    np.testing.assert_allclose(curve.smooth.getOriginalDataset()[1], ema(raw, 0.6), rtol=1e-9, atol=1e-12)
+
+    slices.clear()
+    view.smoothing.setValue(900)
+    assert curve.drawn_options.weight == 0.6  # not smoothed on the slider's turn
+    qtbot.waitUntil(lambda: curve.drawn_options.weight == 0.9, timeout=10_000)
+    assert len(slices) >= 14
+    np.testing.assert_allclose(curve.smooth.getOriginalDataset()[1], ema(raw, 0.9), rtol=1e-9, atol=1e-12)
