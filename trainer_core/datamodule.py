@@ -5,13 +5,14 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from trainer_core.data_hooks import BatchTransferHooks
 from trainer_core.hparams import HyperparametersMixin
 from trainer_core.utilities import argparse as argparse_utils
 
 __all__ = ["LightningDataModule"]
 
 
-class LightningDataModule(HyperparametersMixin):
+class LightningDataModule(HyperparametersMixin, BatchTransferHooks):
     """Groups ``prepare_data``, ``setup(stage)``, the dataloader methods and ``teardown(stage)``.
 
     Examples:
@@ -67,17 +68,6 @@ class LightningDataModule(HyperparametersMixin):
 
     def teardown(self, stage: str | None = None) -> None:
         """Release what ``setup`` made."""
-
-    def transfer_batch_to_device(self, batch: Any, device: Any, dataloader_idx: int = 0) -> Any:
-        from trainer_core.utilities.apply import move_to_device
-
-        return move_to_device(batch, device)
-
-    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int = 0) -> Any:
-        return batch
-
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int = 0) -> Any:
-        return batch
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None: ...
 

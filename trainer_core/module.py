@@ -9,17 +9,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from trainer_core.data_hooks import BatchTransferHooks
 from trainer_core.exceptions import MisconfigurationError
 from trainer_core.hparams import HyperparametersMixin
 from trainer_core.utilities import export
-from trainer_core.utilities.apply import move_to_device
 
 __all__ = ["LightningModule"]
 
 log = logging.getLogger(__name__)
 
 
-class LightningModule(HyperparametersMixin, nn.Module):
+class LightningModule(HyperparametersMixin, BatchTransferHooks, nn.Module):
     """Subclass this, define the layers in ``__init__`` and the steps, and hand it to a ``Trainer``.
 
     Examples:
@@ -360,14 +360,7 @@ class LightningModule(HyperparametersMixin, nn.Module):
     def on_test_dataloader(self) -> None: ...
     def on_predict_dataloader(self) -> None: ...
 
-    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int = 0) -> Any:
-        return move_to_device(batch, device)
-
-    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int = 0) -> Any:
-        return batch
-
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int = 0) -> Any:
-        return batch
+    # transfer_batch_to_device, on_before_batch_transfer, on_after_batch_transfer: from BatchTransferHooks
 
     # CheckpointHooks
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None: ...
