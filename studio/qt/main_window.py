@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from studio.models.config import ConfigFileError, RunConfig
 from studio.models.flag_schema import FlagSchema
-from studio.qt import applied_values, run_actions, window_files, window_sweep
+from studio.qt import applied_values, run_actions, run_target, run_target_launch, window_files, window_sweep
 from studio.qt.console_view import ConsoleView
 from studio.qt.model_form import ArgsForm
 from studio.qt.project_panel import ProjectPanel
@@ -213,6 +213,8 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         self.toolbar = RunToolbar(self, before_stop=lambda toolbar: window_sweep.add_action(self, toolbar))
         self.addToolBar(self.toolbar)
+        # "Run on": this computer, a server (ssh) or a SLURM cluster.
+        run_target.install(self, self.toolbar, on_connect=lambda: window_files.connect_to_server(self))
         self.toolbar.launch_requested.connect(lambda mode, overrides: self.launch(mode, overrides=overrides or None))
         self.toolbar.stop_requested.connect(self.stop)
         self.mode_actions = self.toolbar.mode_actions
@@ -324,6 +326,8 @@ class MainWindow(QMainWindow):
         if "tune" in overrides:
             # The button picks the finders; the config's finder arguments (lr_find_kwargs, ...) still apply.
             overrides["tune"] = {**config.tune, **overrides["tune"]}
+        if run_target_launch.launch_elsewhere(self, mode, config, overrides):
+            return True  # started on a server or submitted to SLURM: followed here once it runs
         self.session.launch(config, mode, runs_dir, overrides=overrides)
         self.views.setCurrentWidget(self.metrics_view)
         self.sync_actions()

@@ -31,15 +31,15 @@ from PySide6.QtWidgets import (
 
 from studio.qt.slurm_dialog import SlurmDialog
 from studio.services.remote.calls import call_in_background
-from studio.services.remote.launch import RemoteLaunch, launch_detached
+from studio.services.remote.launch import RemoteLaunch, launch_and_find_run
 from studio.services.remote.runs import RemoteRun, copy_back, list_runs
+from studio.services.remote.servers import remember_server
 from studio.services.remote.slurm import SlurmShell
-from studio.services.remote.ssh import RemoteError, SshTarget
+from studio.services.remote.ssh import SshTarget
 
 __all__ = ["RemoteDialog"]
 
 _SETTINGS = "remote"  # the QSettings group of the last connection
-RUN_APPEARS_S = 180  # seconds a started run may take to write its first event (imports, data loading)
 
 
 def _size(size: int) -> str:
@@ -60,11 +60,14 @@ class RemoteDialog(QDialog):
     Signals:
         follow_requested(object, str): the :class:`SshTarget` and the run folder to follow live.
         copied(str): a run or checkpoint was copied to this local path.
+        launched(object): the :class:`RemoteLaunch` of a run started on the server.
+        connected(object): the :class:`SshTarget` of a connection that listed runs (it works: Run on offers it).
     """
 
     follow_requested = Signal(object, str)
     copied = Signal(str)
-    launched = Signal(object)  # the RemoteLaunch of a run started on the server
+    launched = Signal(object)
+    connected = Signal(object)
 
     def __init__(self, parent: QWidget | None = None, *, copy_folder: str | None = None,
                  bundle: Callable[[], tuple[Path, list[Path]]] | None = None,
@@ -150,9 +153,10 @@ class RemoteDialog(QDialog):
         if port not in (None, ""):
             self.port.setValue(int(port))  # type: ignore[call-overload] - stored as text by ini files
 
-    def _remember(self) -> None:
+    def _remember(self, target: SshTarget) -> None:
         if self.settings is None:
             return
+        remember_server(self.settings, target)
         for name, field in self._fields().items():
             self.settings.setValue(f"{_SETTINGS}/{name}", field.text().strip())
         self.settings.setValue(f"{_SETTINGS}/port", self.port.value())
@@ -192,8 +196,8 @@ class RemoteDialog(QDialog):
         root = self.root.text().strip() or "~"
         self.browse_button.setEnabled(False)
         self.status.setText(f"connecting to {target.label()}…")
-        call_in_background(lambda: list_runs(target, root), on_done=self._show_runs, on_failed=self._browse_failed,
-                           parent=self)
+        call_in_background(lambda: list_runs(target, root), on_done=lambda runs: self._show_runs(target, runs),
+                           on_failed=self._browse_failed, parent=self)
 
     def _browse_failed(self, message: str) -> None:
         self.browse_button.setEnabled(True)
@@ -203,9 +207,10 @@ class RemoteDialog(QDialog):
         self.status.setText(message)
         self.status.setProperty("error", True)
 
-    def _show_runs(self, runs: list[RemoteRun]) -> None:
+    def _show_runs(self, target: SshTarget, runs: list[RemoteRun]) -> None:
         self.browse_button.setEnabled(True)
-        self._remember()  # this connection works: offer it next time
+        self._remember(target)  # this connection works: offer it next time
+        self.connected.emit(target)
         self.runs = runs
         self.table.setRowCount(len(runs))
         for row, run in enumerate(runs):
@@ -271,15 +276,7 @@ class RemoteDialog(QDialog):
         self.status.setText(f"starting {mode} on {target.label()}…")
 
         def work() -> tuple[RemoteLaunch, str]:
-            launch = launch_detached(target, mode=mode, config=config, workdir=folder, extra_files=tuple(files))
-            deadline = time.monotonic() + RUN_APPEARS_S
-            while time.monotonic() < deadline:  # the run folder appears once the trainer has started
-                runs = list_runs(target, launch.workdir)
-                if runs:
-                    return launch, runs[0].path
-                time.sleep(1.0)  # a worker thread, polling the server with a deadline
-            raise RemoteError(f"the run started (pid {launch.pid}) but wrote no events within {RUN_APPEARS_S} s; "
-                              f"see {launch.log} on {target.label()}.")
+            return launch_and_find_run(target, mode=mode, config=config, workdir=folder, extra_files=tuple(files))
 
         def started(result: tuple[RemoteLaunch, str]) -> None:
             launch, run = result

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.services.remote.calls import call_in_background
-from studio.services.remote.launch import copy_files
+from studio.services.remote.launch import copy_files, make_remote_folder
 from studio.services.remote.slurm import JobState, SlurmJobSpec, SlurmShell, batch_script, submit
 from studio.services.remote.slurm_watch import SlurmJobWatcher
 
@@ -38,20 +38,24 @@ class SlurmDialog(QDialog):
     """The SLURM job form for one config file.
 
     Signals:
+        submitted(str): the job id sbatch gave.
         run_found(str): the folder of the run the job writes (on the machine ``shell`` runs on).
         job_ended(object): the job's final :class:`JobState`.
     """
 
+    submitted = Signal(str)
     run_found = Signal(str)
     job_ended = Signal(object)
 
     def __init__(self, config: str | Path, *, shell: SlurmShell | None = None, workdir: str | None = None,
-                 mode: str = "fit", extra_files: tuple[Path, ...] = (), parent: QWidget | None = None) -> None:
-        """``extra_files`` (the model script, data files) are copied into the job folder with the config."""
+                 mode: str = "fit", extra_files: tuple[Path, ...] = (), args: tuple[str, ...] = (),
+                 parent: QWidget | None = None) -> None:
+        """``extra_files`` (the model script, data files, a sweep file) are copied into the job folder with the
+        config; ``args`` are more options for the command (a sweep's ``--sweep FILE ...``)."""
         super().__init__(parent)
         where = f" on {shell.target.label()}" if shell is not None and shell.target is not None else ""
-        self.setWindowTitle(f"Submit to SLURM{where}")
-        self.config, self.mode, self.extra_files = Path(config), mode, tuple(extra_files)
+        self.setWindowTitle(f"Submit to SLURM{where}: {mode}")
+        self.config, self.mode, self.extra_files, self.args = Path(config), mode, tuple(extra_files), tuple(args)
         self.shell = shell if shell is not None else SlurmShell()
         self.watcher: SlurmJobWatcher | None = None
         self.job_id: str | None = None
@@ -112,7 +116,13 @@ class SlurmDialog(QDialog):
                             time_limit=self.time_limit.text().strip() or None,
                             account=self.account.text().strip() or None,
                             python=self.python.text().strip() or "python3",
-                            extra_sbatch=tuple(self.extra.toPlainText().splitlines()))
+                            extra_sbatch=tuple(self.extra.toPlainText().splitlines()), args=self.args)
+
+    def prefill(self, *, nodes: int, tasks_per_node: int, gpus_per_node: int) -> None:
+        """Set the job's size (from the run's ``num_nodes``/``devices``/accelerator); the user can still change it."""
+        self.nodes.setValue(nodes)
+        self.tasks.setValue(tasks_per_node)
+        self.gpus.setValue(gpus_per_node)
 
     def refresh(self) -> None:
         """Rewrite the batch script from the form (or say what is wrong)."""
@@ -133,21 +143,25 @@ class SlurmDialog(QDialog):
         self.status.setText("submitting…")
         submitted_at = time.time()
 
-        def work() -> str:
+        def work() -> tuple[str, str]:
+            folder = workdir
             if shell.target is None:
-                Path(workdir).mkdir(parents=True, exist_ok=True)
+                Path(folder).mkdir(parents=True, exist_ok=True)
                 for file in files:
-                    if Path(workdir).resolve() != file.parent.resolve():
-                        shutil.copy2(file, Path(workdir) / file.name)
+                    if Path(folder).resolve() != file.parent.resolve():
+                        shutil.copy2(file, Path(folder) / file.name)
             else:
-                copy_files(shell.target, files, workdir)
-            return submit(shell, script, workdir=workdir)
+                folder = make_remote_folder(shell.target, folder)  # sbatch --chdir does not expand ~
+                copy_files(shell.target, files, folder)
+            return submit(shell, script, workdir=folder), folder
 
-        def submitted(job_id: str) -> None:
+        def submitted(answer: tuple[str, str]) -> None:
+            job_id, folder = answer
             self.job_id = job_id
             self.status.setText(f"job {job_id} submitted")
             self.cancel_job_button.setEnabled(True)
-            runs_root = workdir if shell.target is None else posixpath.normpath(workdir)
+            self.submitted.emit(job_id)
+            runs_root = folder if shell.target is None else posixpath.normpath(folder)
             self.watcher = SlurmJobWatcher(shell, job_id, runs_root=runs_root, submitted_at=submitted_at,
                                            parent=self)
             self.watcher.state_changed.connect(self._show_state)

@@ -21,8 +21,8 @@ from studio.qt.project_panel import DATA_SUFFIXES, ProjectPanel
 from studio.qt.settings import StudioSettings
 from studio.services.session import RunSession
 
-__all__ = ["FileHost", "build_menus", "example_config_for", "open_path", "new_project_available",
-           "default_example"]
+__all__ = ["FileHost", "build_menus", "connect_to_server", "example_config_for", "open_path",
+           "new_project_available", "default_example"]
 
 
 class FileHost(Protocol):
@@ -156,7 +156,7 @@ def build_menus(window: FileHost) -> None:
     save.setShortcut(QKeySequence.StandardKey.Save)
     file_menu.addAction("Open run…", lambda: _ask_run(window))
     file_menu.addAction("Open sweep folder…", lambda: window_sweep.ask_open_sweep(window))
-    file_menu.addAction("Connect to a server…", lambda: _connect_to_server(window))
+    file_menu.addAction("Connect to a server…", lambda: connect_to_server(window))
     file_menu.addAction("Submit to SLURM…", lambda: _submit_to_slurm(window))
     file_menu.addSeparator()
     quit_action = file_menu.addAction("Quit", window.close)
@@ -167,8 +167,9 @@ def build_menus(window: FileHost) -> None:
         view_menu.addAction(f"{name.title()} theme", lambda n=name: window.switch_theme(n))
 
 
-def _connect_to_server(window: FileHost) -> None:
-    """The remote runs dialog; its Follow shows the chosen run live in this window."""
+def connect_to_server(window: FileHost) -> None:
+    """The remote runs dialog; its Follow shows the chosen run live in this window, and every connection that works
+    there is offered in the run toolbar's "Run on"."""
     from studio.qt.remote_dialog import RemoteDialog  # noqa: PLC0415 - only when asked for
     from studio.services.remote.session_follow import follow_remote_run  # noqa: PLC0415
 
@@ -191,38 +192,22 @@ def _connect_to_server(window: FileHost) -> None:
             window.show_problems([str(exc)])
 
     dialog.follow_requested.connect(follow)
+    box = getattr(window, "run_target_box", None)
+    if box is not None:
+        dialog.connected.connect(box.add_server)
     dialog.open()
 
 
 def _submit_to_slurm(window: FileHost) -> None:
     """The SLURM job form for the current config (saved next to the runs); its run is followed in this window."""
-    from studio.qt.slurm_dialog import SlurmDialog  # noqa: PLC0415 - only when asked for
-    from studio.services.remote.slurm import SlurmShell  # noqa: PLC0415
+    from studio.qt.run_target import SLURM, RunTarget  # noqa: PLC0415 - only when asked for
+    from studio.qt.run_target_launch import open_slurm_job  # noqa: PLC0415
 
-    if not SlurmShell.local_available():
-        window.show_problems(["sbatch is not on this computer's PATH: run the studio on the cluster's login node "
-                              "(or a machine that shares its file system), or start the job there with the script "
-                              "shown in docs/remote.md."])
-        return
     config, problems = window.current_config()
     if problems:
         window.show_problems(problems)
         return
-    info = window.project.script_info
-    stem = Path(info.path).stem if info is not None else "run"
-    folder = Path(window.settings.runs_dir()) / "slurm" / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    folder.mkdir(parents=True, exist_ok=True)
-    config.save(str(folder / f"{stem}.yaml"))
-    dialog = SlurmDialog(folder / f"{stem}.yaml", workdir=str(folder), parent=_widget(window))
-
-    def follow(path: str) -> None:
-        try:
-            window.session.follow_run(path)
-        except RuntimeError as exc:  # a run of this window is in progress: the job goes on regardless
-            window.show_problems([str(exc)])
-
-    dialog.run_found.connect(follow)
-    dialog.open()
+    open_slurm_job(window, RunTarget(kind=SLURM), "fit", config)
 
 
 def _widget(window: FileHost) -> QWidget:

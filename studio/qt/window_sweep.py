@@ -17,6 +17,7 @@ import yaml
 from PySide6.QtGui import QAction
 
 from studio.models.sweep_state import sweep_command, write_sweep_files
+from studio.qt import run_target, run_target_launch
 from studio.qt.sweep_dialog import Candidate, SweepDialog
 from studio.services.sweep_controller import SweepController
 
@@ -105,7 +106,9 @@ def apply_params(window: SweepHost, params: dict[str, Any]) -> list[str]:
 
 
 def start_sweep(window: SweepHost) -> bool:
-    """Ask what to search, write the files and start ``trainer-core sweep``; False when nothing started."""
+    """Ask what to search, write the files and start ``trainer-core sweep`` where "Run on" points (here, the
+    Sweep tab shows it; on a server or SLURM, its first trial is followed in the run views); False when nothing
+    started."""
     if window.sweep_controller.running:
         window.show_problems(["A sweep is running; stop it first (Sweep tab > Stop sweep)."])
         return False
@@ -117,6 +120,10 @@ def start_sweep(window: SweepHost) -> bool:
     dialog = SweepDialog(candidates(window), metrics=metrics, parent=window)  # type: ignore[arg-type]
     if not dialog.exec() or dialog.request is None:
         return False
+    target = run_target.current_target(window)
+    if target.kind != run_target.LOCAL:  # detached on a server, or a SLURM job: its first trial is followed
+        return run_target_launch.start_sweep_on(window, target, config, dialog.request.sweep,
+                                                n_trials=dialog.request.n_trials, parallel=dialog.request.parallel)
     stem = Path(config.model_script).stem or "sweep"
     folder = Path(window.settings.runs_dir()) / "sweeps" / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_config = yaml.safe_load(config.to_yaml())

@@ -10,14 +10,19 @@ from __future__ import annotations
 import dataclasses
 import shlex
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from studio.models.config import RunConfig
-from studio.services.remote.runs import shell_path
+from studio.services.remote.runs import list_runs, shell_path
 from studio.services.remote.ssh import SSH_FAILED, RemoteError, SshTarget, explain_failure, run_remote
 
-__all__ = ["RemoteLaunch", "bundle_for_server", "copy_files", "launch_detached"]
+__all__ = ["RUN_APPEARS_S", "RemoteLaunch", "bundle_for_server", "copy_files", "launch_and_find_run",
+           "launch_detached", "make_remote_folder", "wait_for_run"]
+
+RUN_APPEARS_S = 180  # seconds a started run may take to write its first event (imports, data loading)
 
 MODES = ("fit", "validate", "test", "predict", "tune", "debug", "sweep")
 _NO_PYTHON, _NO_TRAINER_CORE = 127, 3
@@ -76,6 +81,54 @@ def launch_detached(target: SshTarget, *, mode: str, config: str | Path, workdir
              "echo $!")
     pid = int(run_remote(target, start, timeout_s=timeout_s, what="starting the run").strip().splitlines()[-1])
     return RemoteLaunch(pid=pid, workdir=absolute, log=log, command=command)
+
+
+def wait_for_run(target: SshTarget, launch: RemoteLaunch, *, appear_s: float = RUN_APPEARS_S,
+                 poll_s: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> str:
+    """The run folder a detached launch writes, once its first event is there (blocking: a worker thread).
+
+    Polls the job folder every ``poll_s`` seconds until a run folder appears, the process ends without one, or
+    ``appear_s`` passes.
+
+    Raises:
+        RemoteError: the process ended first (the message quotes the last line of its log), or it wrote nothing
+            within ``appear_s``; either names the log file on the server.
+    """
+    deadline = time.monotonic() + appear_s
+    alive = f"kill -0 {launch.pid} 2>/dev/null && echo alive || echo ended"
+    while True:
+        runs = list_runs(target, launch.workdir)
+        if runs:
+            return runs[0].path
+        if run_remote(target, alive, what="checking the run").strip() != "alive":
+            runs = list_runs(target, launch.workdir)  # it may have written its run and ended between the two
+            if runs:
+                return runs[0].path
+            tail = run_remote(target, f"tail -n 20 {shlex.quote(launch.log)}", what="reading the run's log")
+            lines = [line.strip() for line in tail.splitlines() if line.strip()]
+            raise RemoteError(f"the run on {target.label()} ended before writing any event: "
+                              f"{lines[-1] if lines else 'no output'} (the whole log: {launch.log} there).")
+        if time.monotonic() >= deadline:
+            raise RemoteError(f"the run started on {target.label()} (pid {launch.pid}) but wrote no events within "
+                              f"{appear_s:g} s; see {launch.log} there.")
+        sleep(poll_s)
+
+
+def launch_and_find_run(target: SshTarget, *, mode: str, config: str | Path, workdir: str,
+                        extra_files: tuple[str | Path, ...] = (), args: tuple[str, ...] = (),
+                        appear_s: float = RUN_APPEARS_S) -> tuple[RemoteLaunch, str]:
+    """:func:`launch_detached`, then :func:`wait_for_run`: the launch and its run folder (blocking)."""
+    launch = launch_detached(target, mode=mode, config=config, workdir=workdir, extra_files=extra_files, args=args)
+    return launch, wait_for_run(target, launch, appear_s=appear_s)
+
+
+def make_remote_folder(target: SshTarget, folder: str, *, timeout_s: float = 30.0) -> str:
+    """Make ``folder`` on the server (``~/`` is the login's home) and return it as an absolute path (blocking).
+
+    Programs that take a folder argument without a shell (``sbatch --chdir``) do not expand ``~``.
+    """
+    command = f"mkdir -p {shell_path(folder)} && cd {shell_path(folder)} && pwd"
+    return run_remote(target, command, timeout_s=timeout_s, what="making the job folder").strip().splitlines()[-1]
 
 
 def _explain_check(target: SshTarget, exc: RemoteError) -> RemoteError:

@@ -14,10 +14,12 @@ import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from typing import Any
 
 from studio.services.remote.ssh import RemoteError, SshTarget, run_remote
 
-__all__ = ["JobState", "SlurmError", "SlurmJobSpec", "SlurmShell", "batch_script", "cancel", "job_state", "submit"]
+__all__ = ["JobState", "SlurmError", "SlurmJobSpec", "SlurmShell", "batch_script", "cancel", "job_state",
+           "resources_from_flags", "submit"]
 
 # Job states after which nothing more happens (a requeued job goes back to PENDING instead).
 FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED",
@@ -41,6 +43,7 @@ class SlurmJobSpec:
         requeue_signal_s: seconds before the time limit when SLURM sends SIGUSR1, so the trainer can save a
             checkpoint and requeue itself (0: no signal).
         extra_sbatch: more ``#SBATCH`` lines, as typed (each must start with ``#SBATCH``).
+        args: more options for the command (a sweep's ``--sweep FILE --n_trials N ...``).
     """
 
     config: str
@@ -57,6 +60,36 @@ class SlurmJobSpec:
     python: str = "python3"
     requeue_signal_s: int = 90
     extra_sbatch: tuple[str, ...] = field(default_factory=tuple)
+    args: tuple[str, ...] = field(default_factory=tuple)
+
+
+def resources_from_flags(flags: dict[str, Any]) -> tuple[int, int, int]:
+    """``(nodes, processes per node, GPUs per node)`` for a job from the run's Trainer flags.
+
+    ``num_nodes`` gives the nodes; ``devices`` the processes per node (a count, a list of device indices, or "auto"
+    and the like, read as 1); an accelerator of ``gpu``/``cuda`` (or ``gpus``, the 1.x flag) asks a GPU per process.
+    """
+    def count(value: object) -> int:
+        if isinstance(value, bool):
+            return 1
+        if isinstance(value, int):
+            return max(value, 1)
+        if isinstance(value, (list, tuple)):
+            return max(len(value), 1)
+        if isinstance(value, str):
+            text = value.strip().rstrip(",")
+            if text.isdigit():
+                return max(int(text), 1)
+            if "," in text:
+                return len([part for part in text.split(",") if part.strip()])
+        return 1
+
+    nodes = count(flags.get("num_nodes", 1))
+    gpus_flag = flags.get("gpus")
+    tasks = count(flags["devices"]) if flags.get("devices") not in (None, "") else (
+        count(gpus_flag) if gpus_flag not in (None, 0, "", "0") else 1)
+    on_gpu = str(flags.get("accelerator") or "").lower() in ("gpu", "cuda") or gpus_flag not in (None, 0, "", "0")
+    return nodes, tasks, tasks if on_gpu else 0
 
 
 def batch_script(spec: SlurmJobSpec) -> str:
@@ -79,11 +112,13 @@ def batch_script(spec: SlurmJobSpec) -> str:
         # The trainer's SLURM environment catches it: saves a checkpoint and requeues the job, which resumes.
         options += [f"--signal=SIGUSR1@{spec.requeue_signal_s}", "--requeue", "--open-mode=append"]
     options.append("--output=slurm-%j.out")
-    command = [spec.python, "-m", "trainer_core", spec.mode, "--config", spec.config,
-               "--num_nodes", str(spec.nodes), "--devices", str(spec.tasks_per_node),
-               "--accelerator", "gpu" if spec.gpus_per_node else "cpu"]
-    if spec.nodes * spec.tasks_per_node > 1:
-        command += ["--strategy", "ddp"]
+    command = [spec.python, "-m", "trainer_core", spec.mode, "--config", spec.config]
+    if spec.mode != "sweep":  # a sweep's trials take their hardware from the run config
+        command += ["--num_nodes", str(spec.nodes), "--devices", str(spec.tasks_per_node),
+                    "--accelerator", "gpu" if spec.gpus_per_node else "cpu"]
+        if spec.nodes * spec.tasks_per_node > 1:
+            command += ["--strategy", "ddp"]
+    command += list(spec.args)
     lines = ["#!/bin/bash", *(f"#SBATCH {option}" for option in options),
              *(line.strip() for line in spec.extra_sbatch if line.strip()), "", "srun " + shlex.join(command), ""]
     return "\n".join(lines)

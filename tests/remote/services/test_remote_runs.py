@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from studio.services.remote.follower import RemoteRunFollower
-from studio.services.remote.launch import launch_detached
+from studio.services.remote.launch import launch_and_find_run, launch_detached, make_remote_folder
 from studio.services.remote.runs import copy_back, list_runs
 from studio.services.remote.ssh import RemoteError
 from tests.remote.sshd import SshServer
@@ -67,6 +67,22 @@ def test_launch_names_a_missing_python_or_trainer_core(sshd: SshServer, tmp_path
     with pytest.raises(RemoteError, match="trainer_core is not installed for /usr/bin/python3"):
         launch_detached(replace(sshd.target, python="/usr/bin/python3"), mode="fit", config=config,
                         workdir=str(tmp_path / "w"))
+
+
+def test_a_launched_run_that_dies_before_its_first_event_is_reported_at_once_with_its_log(sshd: SshServer,
+                                                                                          tmp_path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text("model: {script: missing_model.py}\ntrainer: {max_epochs: 1}\n")
+    with pytest.raises(RemoteError, match="ended before writing any event") as error:
+        # Far shorter than the minutes a real run may take to start: the end of the process is noticed.
+        launch_and_find_run(sshd.target, mode="fit", config=config, workdir=str(tmp_path / "job"), appear_s=120)
+    assert "missing_model.py" in str(error.value) and str(tmp_path / "job" / "run.log") in str(error.value)
+
+
+def test_a_job_folder_with_a_tilde_is_made_and_named_absolutely(sshd: SshServer) -> None:
+    folder = make_remote_folder(sshd.target, "~/.cache/training-studio-test")
+    assert folder == os.path.expanduser("~/.cache/training-studio-test") and os.path.isdir(folder)
+    os.rmdir(folder)
 
 
 @pytest.mark.slow  # a real fit on the server: about 20 s on 2 busy cores

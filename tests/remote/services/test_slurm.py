@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from studio.services.remote.calls import wait_for_calls
-from studio.services.remote.slurm import SlurmError, SlurmJobSpec, SlurmShell, batch_script, cancel, job_state, submit
+from studio.services.remote.slurm import (
+    SlurmError,
+    SlurmJobSpec,
+    SlurmShell,
+    batch_script,
+    cancel,
+    job_state,
+    resources_from_flags,
+    submit,
+)
 from studio.services.remote.slurm_watch import SlurmJobWatcher
 from studio.services.run_follower import RunFollower
 from tests.remote.cluster import Cluster
@@ -47,6 +56,28 @@ def test_the_batch_script_carries_every_form_value() -> None:
     assert "--strategy" not in cpu
     with pytest.raises(ValueError, match="must be #SBATCH options"):
         batch_script(SlurmJobSpec(config="run.yaml", extra_sbatch=("rm -rf /",)))
+
+
+def test_a_sweep_job_runs_trainer_core_sweep_with_its_options() -> None:
+    script = batch_script(SlurmJobSpec(config="run.yaml", mode="sweep", gpus_per_node=2,
+                                       args=("--sweep", "sweep-request.yaml", "--n_trials", "8")))
+    # The trials take their hardware from the run config: the sweep command has no Trainer flags of its own.
+    assert script.splitlines()[-1] == ("srun python3 -m trainer_core sweep --config run.yaml --sweep "
+                                       "sweep-request.yaml --n_trials 8")
+    assert "#SBATCH --gpus-per-node=2" in script
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    ({}, (1, 1, 0)),
+    ({"num_nodes": 2, "devices": 4, "accelerator": "gpu"}, (2, 4, 4)),
+    ({"devices": [0, 1], "accelerator": "cuda"}, (1, 2, 2)),
+    ({"devices": "3", "accelerator": "cpu"}, (1, 3, 0)),
+    ({"devices": "0,1,", "accelerator": "gpu"}, (1, 2, 2)),
+    ({"devices": "auto"}, (1, 1, 0)),
+    ({"gpus": 2}, (1, 2, 2)),
+])
+def test_the_job_size_comes_from_num_nodes_devices_and_the_accelerator(flags, expected) -> None:
+    assert resources_from_flags(flags) == expected
 
 
 def test_a_partition_that_does_not_exist_is_one_clear_error(slurm_cluster: Cluster, tmp_path) -> None:

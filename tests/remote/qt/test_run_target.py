@@ -1,0 +1,172 @@
+"""The run toolbar's "Run on": Fit/Tune/Sweep start on this computer, detached on a server over a real sshd, or as
+a job of the real one-node SLURM cluster, and the run is followed live in the window's views."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import replace
+
+import pytest
+import yaml
+from PySide6.QtCore import QSettings
+
+from studio.models.run_state import RunStatus
+from studio.qt import run_target_launch
+from studio.qt.run_target import LOCAL, SERVER, SLURM, RunTarget, RunTargetBox
+from studio.qt.slurm_dialog import SlurmDialog
+from studio.services.remote.calls import wait_for_calls
+from studio.services.remote.servers import remember_server, saved_servers
+from studio.services.remote.ssh import SshTarget
+from tests.remote.qt.test_remote_dialog import TINY_MODEL
+from tests.remote.sshd import SshServer
+
+
+@pytest.fixture
+def tiny_window(qtbot, tmp_path, monkeypatch):
+    """The studio window on a tiny model whose data is made in its script; job folders go under tmp_path/server."""
+    from studio.app import create_window
+
+    monkeypatch.setenv("TRAINING_STUDIO_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("TRAINING_STUDIO_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setattr(run_target_launch, "JOBS_ROOT", str(tmp_path / "server"))
+    script = tmp_path / "tiny.py"
+    script.write_text(TINY_MODEL)
+    window = create_window(str(script))
+    qtbot.addWidget(window)
+    window.trainer_form.set_values({"max_epochs": 2})
+    yield window
+    window.session.stop_following()
+    window.session.shutdown()
+    window.sweep_controller.shutdown()
+    assert wait_for_calls()
+
+
+def test_run_on_offers_this_computer_the_saved_servers_and_slurm(qtbot, tmp_path) -> None:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    gpu = SshTarget(host="gpu", user="ana", port=2200, identity_file="~/.ssh/id_gpu", python="/opt/env/bin/python")
+    remember_server(settings, SshTarget(host="old"))
+    remember_server(settings, gpu)
+    assert saved_servers(settings) == [gpu, SshTarget(host="old")], "the newest connection first, all it needs"
+    box = RunTargetBox(settings=settings, local_slurm=True)
+    qtbot.addWidget(box)
+    assert [t.label() for t in box.targets()] == ["This computer", "ana@gpu:2200 (ssh)", "old (ssh)",
+                                                  "SLURM on ana@gpu:2200", "SLURM on old", "SLURM on this computer"]
+    assert box.current().kind == LOCAL and box.combo.currentText() == "This computer"
+    with qtbot.waitSignal(box.connect_requested):
+        box.combo.activated.emit(box.combo.count() - 1)  # "Connect to a server…"
+    assert box.current().kind == LOCAL and box.combo.currentText() == "This computer", "the choice stays"
+    with qtbot.waitSignal(box.changed) as changed:
+        box.combo.activated.emit(1)
+    assert changed.args[0] == RunTarget(kind=SERVER, server=gpu) and box.current().server == gpu
+    new = SshTarget(host="new")
+    box.add_server(new)
+    assert box.targets()[1] == RunTarget(kind=SERVER, server=new) and box.current().server == gpu
+    assert "password" not in (tmp_path / "settings.ini").read_text().lower()
+
+
+def test_a_connection_that_works_in_the_dialog_is_offered_in_run_on(tiny_window, qtbot, sshd: SshServer,
+                                                                   tmp_path) -> None:
+    from studio.qt.remote_dialog import RemoteDialog
+
+    box = tiny_window.run_target_box
+    box.combo.activated.emit(box.combo.count() - 1)  # "Connect to a server…" opens File ▸ Connect to a server…
+    [dialog] = tiny_window.findChildren(RemoteDialog)
+    dialog.set_target(sshd.target)
+    dialog.root.setText(str(tmp_path))
+    with qtbot.waitSignal(dialog.connected, timeout=30_000):
+        dialog.browse_button.click()
+    assert RunTarget(kind=SERVER, server=sshd.target) in box.targets()
+    assert RunTarget(kind=SLURM, server=sshd.target) in box.targets()
+
+
+def test_a_server_that_refuses_the_login_is_one_line_and_the_window_never_waits(tiny_window, qtbot,
+                                                                                 sshd: SshServer, tmp_path) -> None:
+    bad = replace(sshd.target, identity_file=str(tmp_path / "no_such_key"))
+    tiny_window.run_target_box.set_current(RunTarget(kind=SERVER, server=bad))
+    began = time.monotonic()
+    assert tiny_window.launch("fit")
+    assert time.monotonic() - began < 2.0, "the connection is made off the GUI thread"
+    assert not tiny_window.session.running, "nothing started on this computer"
+    qtbot.waitUntil(lambda: "refused the login" in tiny_window.problems.text(), timeout=30_000)
+    assert "authorized_keys" in tiny_window.problems.text()
+
+
+@pytest.mark.slow  # a real fit started on the server and followed to its end: about 25 s on 2 busy cores
+def test_fit_on_a_server_runs_detached_there_and_is_followed_live(tiny_window, qtbot, sshd: SshServer,
+                                                                   tmp_path) -> None:
+    tiny_window.run_target_box.set_current(RunTarget(kind=SERVER, server=sshd.target))
+    with qtbot.waitSignal(tiny_window.session.run_started, timeout=180_000):
+        began = time.monotonic()
+        assert tiny_window.launch("fit")
+        assert time.monotonic() - began < 2.0, "sending the files and starting the run happen off the GUI thread"
+        assert not tiny_window.session.running, "nothing started on this computer"
+    session = tiny_window.session
+    [job] = (tmp_path / "server").iterdir()
+    assert session.model.log_dir.startswith(f"{sshd.target.label()}:{job}/lightning_logs/")
+    assert (job / "tiny.py").is_file() and (job / "run.log").is_file(), "the script went along; output logged"
+    assert yaml.safe_load((job / "run.yaml").read_text())["model"]["script"] == "tiny.py"
+    qtbot.waitUntil(lambda: session.model.ended, timeout=180_000)
+    assert session.model.status == RunStatus.FINISHED, session.model.reason
+    assert len(session.model.metrics.series("loss")) > 0, "the run's metrics arrived in the views"
+
+
+def test_slurm_from_the_forms_shows_the_job_form_sized_from_the_trainer_flags(tiny_window, qtbot) -> None:
+    if shutil.which("sbatch") is None:
+        pytest.skip("slurm-wlm is not installed (./dev.sh test installs it when run as root)")
+    tiny_window.trainer_form.set_values({"max_epochs": 2, "num_nodes": 2, "devices": 4, "accelerator": "gpu"})
+    tiny_window.run_target_box.set_current(RunTarget(kind=SLURM))
+    assert tiny_window.launch("tune", overrides={"tune": {"lr_find": True}})
+    [dialog] = tiny_window.findChildren(SlurmDialog)
+    assert (dialog.nodes.value(), dialog.tasks.value(), dialog.gpus.value()) == (2, 4, 4)
+    script = dialog.script.toPlainText()
+    assert "#SBATCH --nodes=2" in script and "#SBATCH --gpus-per-node=4" in script
+    assert "trainer_core tune --config tiny.yaml --num_nodes 2 --devices 4 --accelerator gpu" in script
+    assert yaml.safe_load(dialog.config.read_text())["tune"]["lr_find"] is True, "the toolbar's finder choice"
+    assert dialog.job_id is None and not tiny_window.session.running, "nothing is submitted before review"
+
+
+@pytest.mark.slow  # a real fit under srun on the one-node cluster, submitted over ssh: about 30 s on 2 busy cores
+def test_fit_on_slurm_over_ssh_is_submitted_after_review_and_followed(tiny_window, qtbot, sshd: SshServer,
+                                                                      slurm_cluster, tmp_path) -> None:
+    # The login node's environment would name the cluster; the test cluster's config travels with the commands.
+    tiny_window.run_target_box.set_current(RunTarget(kind=SLURM, server=sshd.target,
+                                                     slurm_env=(("SLURM_CONF", str(slurm_cluster.conf)),)))
+    assert tiny_window.launch("fit")
+    [dialog] = tiny_window.findChildren(SlurmDialog)
+    assert dialog.python.text() == sshd.target.python
+    session = tiny_window.session
+    with qtbot.waitSignal(session.run_started, timeout=180_000):
+        dialog.submit_button.click()
+    assert session.model.log_dir.startswith(f"{sshd.target.label()}:{tmp_path / 'server'}/slurm-tiny-fit-")
+    qtbot.waitUntil(lambda: session.model.ended, timeout=180_000)
+    assert session.model.status == RunStatus.FINISHED, session.model.reason
+    qtbot.waitUntil(lambda: any("ended: COMPLETED" in line for _level, line in session.model.console),
+                    timeout=60_000)
+
+
+@pytest.mark.slow  # trainer-core sweep started on the server, one trial followed to its end: about 40 s
+def test_sweep_on_a_server_runs_trainer_core_sweep_there_and_follows_a_trial(tiny_window, qtbot, sshd: SshServer,
+                                                                             tmp_path, monkeypatch) -> None:
+    from studio.qt import window_sweep
+    from studio.qt.sweep_dialog import SweepDialog, SweepRequest
+
+    request = SweepRequest(sweep={"sampler": "random", "metric": "loss", "direction": "minimize", "parameters": {
+        "trainer.max_epochs": {"type": "int", "low": 1, "high": 2}}}, n_trials=1, parallel=1)
+
+    def accept(dialog: SweepDialog) -> int:
+        dialog.request = request
+        return 1
+
+    monkeypatch.setattr(SweepDialog, "exec", accept)
+    tiny_window.run_target_box.set_current(RunTarget(kind=SERVER, server=sshd.target))
+    session = tiny_window.session
+    with qtbot.waitSignal(session.run_started, timeout=240_000):
+        assert window_sweep.start_sweep(tiny_window)
+        assert not tiny_window.sweep_controller.running, "no sweep runs on this computer"
+    [job] = (tmp_path / "server").iterdir()
+    assert (job / run_target_launch.SWEEP_FILE).is_file() and (job / "tiny.py").is_file()
+    assert f"{job}/" in session.model.log_dir
+    qtbot.waitUntil(lambda: session.model.ended, timeout=240_000)
+    assert session.model.status == RunStatus.FINISHED, session.model.reason
