@@ -1,15 +1,18 @@
 """Follow latency: from an event appended to a run's events.jsonl to the studio receiving it.
 
-``python -m benchmarks.bench_follow`` measures a local folder (RunFollower: inotify plus a 1 s poll) and, where
-OpenSSH's server is installed, a stream over ssh to a throw-away sshd on 127.0.0.1 (RemoteRunFollower running
-trainer_core's follow helper on the "server", which polls the file every 0.2 s). The writer and the follower
-share one process and one clock; each event carries the time it was written.
+``python -m benchmarks --only follow`` (or ``python -m benchmarks.bench_follow`` for the table alone) measures a
+local folder (RunFollower: inotify plus a 1 s poll) and, where OpenSSH's server is installed, a stream over ssh to
+a throw-away sshd on 127.0.0.1 (RemoteRunFollower running trainer_core's follow helper on the "server", which polls
+the file every 0.2 s). The writer and the follower share one process and one clock; each event carries the time it
+was written. ``--quick`` (what CI runs) sends 10 events 50 ms apart instead of 40 events 100 ms apart: a few
+seconds in all.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -57,21 +60,15 @@ def _measure(folder: Path, make_follower, *, events: int, interval_ms: int) -> l
     return latencies
 
 
-def _row(name: str, latencies: list[float]) -> str:
-    ms = sorted(value * 1000 for value in latencies)
-    if not ms:
-        return f"| {name} | no events received | | | |"
-    p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))]
-    return f"| {name} | {len(ms)} | {statistics.median(ms):.0f} | {p95:.0f} | {ms[-1]:.0f} |"
+LOCAL = "local file (RunFollower: inotify + 1 s poll)"
+SSH = "ssh to 127.0.0.1 (RemoteRunFollower, trainer_core.follow polling every 0.2 s)"
+TARGET_MS = 500.0  # the issue's bound for a local disk: an event written is drawn within 0.5 s
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_follow", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=40)
-    parser.add_argument("--interval-ms", type=int, default=100)
-    args = parser.parse_args(argv)
+def measure(*, events: int, interval_ms: int) -> list[tuple[str, list[float] | None, str]]:
+    """``(source, latencies in seconds or None when not measured, why not)`` for a local file and over ssh."""
     QCoreApplication.instance() or QCoreApplication([])
-    rows = ["| source | events | median ms | p95 ms | max ms |", "|---|---|---|---|---|"]
+    results: list[tuple[str, list[float] | None, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(tmp) / "local"
         local.mkdir()
@@ -80,30 +77,69 @@ def main(argv: list[str] | None = None) -> int:
             follower = RunFollower(folder)
             return follower, follower.start
 
-        rows.append(_row("local file (inotify + 1 s poll)",
-                         _measure(local, local_follower, events=args.events, interval_ms=args.interval_ms)))
+        results.append((LOCAL, _measure(local, local_follower, events=events, interval_ms=interval_ms), ""))
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from studio.services.remote.follower import RemoteRunFollower
         from tests.remote.sshd import sshd_missing, start_sshd
 
         reason = sshd_missing()
         if reason:
-            rows.append(f"| ssh to 127.0.0.1 | skipped: {reason} | | | |")
-        else:
-            server = start_sshd(Path(tmp) / "sshd", python=sys.executable)
-            try:
-                remote_dir = Path(tmp) / "remote"
-                remote_dir.mkdir()
+            results.append((SSH, None, reason))
+            return results
+        server = start_sshd(Path(tmp) / "sshd", python=sys.executable)
+        try:
+            remote_dir = Path(tmp) / "remote"
+            remote_dir.mkdir()
 
-                def remote_follower(folder: Path):  # noqa: ANN202
-                    remote = RemoteRunFollower(server.target, str(folder))
-                    return remote.follower, remote.start
+            def remote_follower(folder: Path):  # noqa: ANN202
+                remote = RemoteRunFollower(server.target, str(folder))
+                return remote.follower, remote.start
 
-                rows.append(_row("ssh to 127.0.0.1 (trainer_core.follow, 0.2 s poll)",
-                                 _measure(remote_dir, remote_follower, events=args.events,
-                                          interval_ms=args.interval_ms)))
-            finally:
-                server.stop()
+            results.append((SSH, _measure(remote_dir, remote_follower, events=events, interval_ms=interval_ms), ""))
+        finally:
+            server.stop()
+    return results
+
+
+def _stats(latencies: list[float]) -> tuple[float, float, float]:
+    ms = sorted(value * 1000 for value in latencies)
+    return statistics.median(ms), ms[min(len(ms) - 1, int(0.95 * len(ms)))], ms[-1]
+
+
+def _row(name: str, latencies: list[float] | None, why: str) -> str:
+    if latencies is None:
+        return f"| {name} | skipped: {why} | | | |"
+    if not latencies:
+        return f"| {name} | no events received | | | |"
+    median, p95, worst = _stats(latencies)
+    return f"| {name} | {len(latencies)} | {median:.0f} | {p95:.0f} | {worst:.0f} |"
+
+
+def run(quick: bool, gpu: bool) -> list[dict]:
+    """Rows for ``python -m benchmarks``: the median latency per source (CPU only; ``gpu`` is ignored)."""
+    del gpu
+    events, interval_ms = (10, 50) if quick else (40, 100)
+    rows = []
+    load = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs" if hasattr(os, "getloadavg") else ""
+    for name, latencies, why in measure(events=events, interval_ms=interval_ms):
+        if not latencies:
+            rows.append({"name": f"follow latency, {name}", "unit": "ms",
+                         "note": f"skipped: {why}" if latencies is None else "error: no events received"})
+            continue
+        median, p95, worst = _stats(latencies)
+        rows.append({"name": f"follow latency, {name}", "ours": median, "baseline": TARGET_MS, "unit": "ms",
+                     "note": f"median of {len(latencies)} events {interval_ms} ms apart; p95 {p95:.0f} ms, max "
+                             f"{worst:.0f} ms; baseline: the 0.5 s target; {load}"})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_follow", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=40)
+    parser.add_argument("--interval-ms", type=int, default=100)
+    args = parser.parse_args(argv)
+    rows = ["| source | events | median ms | p95 ms | max ms |", "|---|---|---|---|---|"]
+    rows += [_row(*result) for result in measure(events=args.events, interval_ms=args.interval_ms)]
     print("\n".join(rows))
     return 0
 
