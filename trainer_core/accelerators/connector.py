@@ -81,6 +81,12 @@ def parse_gpu_ids(gpus: Any, flag: str = "gpus") -> list[int]:
                     f"{flag}={gpus!r} asks for all GPUs, but your machine only has {_describe_available(0)}. "
                     "Leave gpus unset (or use accelerator=\"cpu\") to train on the CPU")
             return list(range(available))
+        if request > max(available, 8):
+            # Checked before building the index list: a typo such as gpus=361958731 must not allocate that list.
+            raise MisconfigurationError(
+                f"You requested GPUs [0, 1, ..., {request - 1}] ({flag}={gpus!r}), but your machine only has "
+                f"{_describe_available(available)}. Ask for fewer GPUs or existing indices, or leave gpus unset "
+                "(accelerator=\"cpu\") to train on the CPU")
         ids = list(range(request))
     else:
         ids = request

@@ -47,7 +47,9 @@ DATA_FILE_KEYS = ("path", "batch_size", "val_split", "shuffle", "seed", "num_wor
 _TUNE_KEYS = ("lr_find", "scale_batch_size", "lr_find_kwargs", "scale_batch_size_kwargs")
 _DEBUG_MODES = ("fast_dev_run", "overfit_batches", "batch_independence")
 # YAML 1.1 reads 1e-3 as a string (it wants 1.0e-3); nobody means the string, so numbers like it become floats.
-_EXPONENT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+# The fraction is one optional group: `\d+\.?\d*` could split a run of digits two ways at every position, which made
+# a 20,000-digit value take 10 s to refuse (quadratic backtracking).
+_EXPONENT = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)[eE][-+]?\d+$")
 
 
 class _Loader(yaml.SafeLoader):

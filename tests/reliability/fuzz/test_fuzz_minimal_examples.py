@@ -199,3 +199,27 @@ def test_an_optimizer_parameter_id_that_is_a_list_is_refused(tmp_path: Path) -> 
     torch.save(checkpoint, path)
     with pytest.raises(CheckpointError, match="optimizer state 0"):
         load_checkpoint_file(path)
+
+
+@pytest.mark.parametrize("flags", [{"gpus": "361958731"}, {"gpus": 10**12}, {"accelerator": "gpu", "devices": 10**12}])
+def test_a_huge_gpu_count_is_refused_without_listing_every_index(tmp_path: Path, flags: dict[str, object]) -> None:
+    # Found by the long profile of test_form_field_text_is_a_value_the_engine_takes_or_a_flag_error: gpus "361958731"
+    # built a list of 361,958,731 indices before comparing it with the GPUs present (the process was killed for
+    # memory); 10**12 raised MemoryError.
+    from trainer_core.exceptions import MisconfigurationError
+
+    started = time.monotonic()
+    with pytest.raises(MisconfigurationError, match=r"You requested GPUs \[0, 1, \.\.\., \d+\]") as info:
+        pl.Trainer(default_root_dir=str(tmp_path), **flags)
+    assert len(str(info.value)) < 400
+    assert time.monotonic() - started < 2
+
+
+def test_a_long_run_of_digits_in_a_config_is_read_at_once(tmp_path: Path) -> None:
+    # Found by the long profile of test_cli_flag_text_parses_or_exits_with_the_project_error ("9" * 5000 took 0.8 s):
+    # the check for 1e-3-style numbers backtracked quadratically; 20,000 digits took 10 s.
+    path = tmp_path / "run.yaml"
+    path.write_text(f"trainer: {{default_root_dir: '{'9' * 20000}'}}\n", encoding="utf-8")
+    started = time.monotonic()
+    assert load_config(path)["trainer"]["default_root_dir"] == "9" * 20000
+    assert time.monotonic() - started < 2
