@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["Strategy", "SingleDeviceStrategy", "set_sampler_epoch", "loader_batch_size"]
+__all__ = ["ParallelStrategy", "Strategy", "SingleDeviceStrategy", "set_sampler_epoch", "loader_batch_size"]
 
 log = logging.getLogger("trainer_core")
 
@@ -146,6 +146,19 @@ def loader_batch_size(loader: Any) -> int | None:
     if size is None:
         size = getattr(getattr(loader, "batch_sampler", None), "batch_size", None)
     return size if isinstance(size, int) else None
+
+
+class ParallelStrategy(Strategy):
+    """Base of the strategies that run one model over several devices (DP, DDP, DDP spawn), as in 1.6+.
+
+    Scripts test ``isinstance(trainer.strategy, ParallelStrategy)`` and then divide their batch size by
+    ``num_processes``.
+    """
+
+    @property
+    def num_processes(self) -> int:
+        """How many devices this process group trains on (1.6 spelling of ``num_devices``)."""
+        return self.num_devices
 
 
 class SingleDeviceStrategy(Strategy):

@@ -25,7 +25,7 @@ from torch import nn
 
 from trainer_core.accelerators.choice import DeviceChoice
 from trainer_core.exceptions import MisconfigurationError
-from trainer_core.strategies.base import Strategy
+from trainer_core.strategies.base import ParallelStrategy
 from trainer_core.strategies.cluster import ClusterEnvironment
 from trainer_core.strategies.environment import cluster_environment, free_port, prepare_rendezvous
 from trainer_core.strategies.launcher import ChildRanks, relaunch_command, run_with_children
@@ -51,7 +51,7 @@ class _StepForward(nn.Module):
         return self._trainer[0]._hooks.module(step_name, *args)
 
 
-class DDPStrategy(Strategy):
+class DDPStrategy(ParallelStrategy):
     """DistributedDataParallel with one process per device (``num_processes`` CPU processes on gloo)."""
 
     name = "ddp"
@@ -305,7 +305,7 @@ def convert_sync_batchnorm(module: nn.Module, device: torch.device, enabled: boo
     return nn.SyncBatchNorm.convert_sync_batchnorm(module)
 
 
-class DataParallelStrategy(Strategy):
+class DataParallelStrategy(ParallelStrategy):
     """``torch.nn.DataParallel`` over the selected GPUs in one process; ``*_step_end`` reduces device outputs."""
 
     name = "dp"
