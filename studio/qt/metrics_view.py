@@ -53,8 +53,8 @@ _MIN_REDRAW_INTERVAL_S = 1.0
 # a time for at most _SMOOTH_SLICE_S per event-loop turn (every turn for charts on screen, every
 # _SMOOTH_IDLE_INTERVAL_MS for the others, so a long history is smoothed before the user scrolls to it).
 _SMOOTH_ON_DRAW = 20_000
-_SMOOTH_CHUNK = 32_768
-_SMOOTH_SLICE_S = 0.008
+_SMOOTH_CHUNK = 8_192
+_SMOOTH_SLICE_S = 0.004
 _SMOOTH_IDLE_INTERVAL_MS = 10
 _MIN_CHART_WIDTH = 380
 _EMPTY_IDLE = "Press Fit (Ctrl+R) to train: one chart per logged metric appears here."
