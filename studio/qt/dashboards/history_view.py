@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -103,6 +104,8 @@ class HistoryView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableView.EditTrigger.EditKeyPressed | QTableView.EditTrigger.SelectedClicked)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.horizontalHeader().setMinimumSectionSize(40)
         self.table.doubleClicked.connect(lambda _: self.open_selected())
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._show_details())
         self.table_model.check_changed.connect(self.update_overlay)
@@ -154,7 +157,7 @@ class HistoryView(QWidget):
         self.overlay = SeriesPlot(self._series)
         self.compare_model = TableModel(self)
         self.compare = make_table_view(self.compare_model)
-        self.compare.setMaximumHeight(150)
+        self.compare.setMinimumWidth(120)
         self.parallel = ParallelCoordinatesView()
         self.info = QLabel()
         self.info.setWordWrap(True)
@@ -168,44 +171,80 @@ class HistoryView(QWidget):
         filters = QHBoxLayout()
         filters.addWidget(self.filter_edit, 1)
         filters.addWidget(self.columns_button)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addLayout(top)
-        left_layout.addLayout(filters)
-        left_layout.addWidget(self.table, 1)
-        # Two rows: at 1280x720 the table side is about 430 px wide, too narrow for five buttons in one row.
-        left_layout.addLayout(button_row(self.open_button, self.report_button, self.tensorboard_button))
-        left_layout.addLayout(button_row(self.resume_button, self.test_button))
-        left_layout.addLayout(details)
+        self._actions = [self.open_button, self.resume_button, self.test_button, self.tensorboard_button,
+                         self.report_button]
+        actions_bar = QWidget()
+        self._actions_grid = QGridLayout(actions_bar)
+        self._actions_grid.setContentsMargins(0, 0, 0, 0)
+        self._actions_per_row = 0
+        self._place_actions(3)
+        # The bar may be as narrow as three buttons: a resize lays the five out in one row when they fit.
+        actions_bar.setMinimumWidth(actions_bar.minimumSizeHint().width())
+        self._place_actions(len(self._actions))
+        upper = QWidget()
+        upper_layout = QVBoxLayout(upper)
+        upper_layout.setContentsMargins(0, 0, 0, 0)
+        upper_layout.addLayout(top)
+        upper_layout.addLayout(filters)
+        upper_layout.addWidget(self.table, 1)
+        upper_layout.addWidget(actions_bar)
 
+        details_page = QWidget()
+        details_page.setLayout(details)
+        details.setContentsMargins(4, 4, 4, 4)
         overlay_page = QWidget()
         overlay_layout = QVBoxLayout(overlay_page)
         overlay_layout.setContentsMargins(0, 0, 0, 0)
         overlay_layout.addLayout(button_row(QLabel("Compare at step"), self.step,
                                             plot_export_button(self, self.overlay.plot_item, "runs_overlay",
                                                                self.overlay.visible_series)))
-        overlay_layout.addWidget(self.overlay, 1)
-        overlay_layout.addWidget(self.compare)
+        # The values table beside the plot, not under it: at 1280x720 the tab has about 250 px of height.
+        self.overlay_split = QSplitter(Qt.Orientation.Horizontal)
+        self.overlay_split.addWidget(self.overlay)
+        self.overlay_split.addWidget(self.compare)
+        self.overlay_split.setSizes([600, 400])  # proportions: the table shows the run and its value
+        overlay_layout.addWidget(self.overlay_split, 1)
         self.right_tabs = QTabWidget()
         self.right_tabs.addTab(overlay_page, "Overlay")
         self.right_tabs.addTab(self.parallel, "Parallel coordinates")
+        self.right_tabs.addTab(details_page, "Name, tags, notes")
         self.right_tabs.currentChanged.connect(lambda _: self.update_parallel())
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addLayout(button_row(QLabel("Metric"), self.metric_combo))
-        right_layout.addWidget(self.right_tabs, 1)
-        split = QSplitter()
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setSizes([640, 520])
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addLayout(button_row(QLabel("Metric"), self.metric_combo))
+        lower_layout.addWidget(self.right_tabs, 1)
+        # The table spans the whole width (hyper-parameter and metric columns need it) with the charts and the
+        # run's details below; dragging the handle to either end hides that part.
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.addWidget(upper)
+        self.split.addWidget(lower)
+        self.split.setSizes([550, 450])  # proportions: the table gets a little more than the charts
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(split, 1)
+        layout.addWidget(self.split, 1)
         layout.addWidget(self.info)
         self._scanned = False
         session.run_ended.connect(lambda *_: self.rescan() if self._scanned else None)
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        spacing = self._actions_grid.horizontalSpacing() if self._actions_grid.horizontalSpacing() > 0 else 6
+        needed = sum(b.sizeHint().width() for b in self._actions) + spacing * (len(self._actions) - 1)
+        # One row of actions when they fit (1920x1080), else three and two (1280x720 and narrower).
+        self._place_actions(len(self._actions) if needed <= self.width() - 8 else 3)
+
+    def _place_actions(self, per_row: int) -> None:
+        if per_row == self._actions_per_row:
+            return
+        self._actions_per_row = per_row
+        for button in self._actions:
+            self._actions_grid.removeWidget(button)
+        for index, button in enumerate(self._actions):
+            self._actions_grid.addWidget(button, index // per_row, index % per_row)
+        for column in range(len(self._actions) + 1):
+            self._actions_grid.setColumnStretch(column, 0)
+        self._actions_grid.setColumnStretch(per_row, 1)  # the buttons keep their width, left-aligned
 
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt override
         # The root is read when the tab is first shown, not at start-up (a big root takes a while).

@@ -168,6 +168,62 @@ def test_parallel_coordinates_of_the_ticked_runs(view):
     assert view.parallel.message.isVisible()
 
 
+def test_runs_view_fits_what_it_gets_at_1280x720_and_uses_1920x1080(qtbot, tmp_path, monkeypatch):
+    """The Runs view asks for less than the window gives it at 1280x720 (the table spans the width with the
+    actions under it, charts and details below), and puts the actions in two rows when one does not fit."""
+    from PySide6.QtWidgets import QApplication
+
+    from studio.app import create_window
+
+    monkeypatch.setenv("TRAINING_STUDIO_SETTINGS", str(tmp_path / "settings.ini"))
+    root = tmp_path / "runs"
+    for version in range(3):
+        folder = make_run(root, version, lr=10.0 ** -version, optimizer="adamw", val_losses=[0.9, 0.5])
+        config = json.loads((folder / "events.jsonl").read_text().splitlines()[0])
+        config["config"]["hparams"].update({f"hidden_layer_{i}_width": 64 * i for i in range(8)})
+        lines = (folder / "events.jsonl").read_text().splitlines()
+        (folder / "events.jsonl").write_text("\n".join([json.dumps(config), *lines[1:]]) + "\n")
+    window = create_window()
+    qtbot.addWidget(window)
+    try:
+        window.ensure_views()
+        view = window.dashboard_views["Runs"]
+        view.set_root(str(root))
+        view.set_metric_columns(["val_loss", "val_acc"])
+        window.views.setCurrentWidget(view)
+        window.show()
+        qtbot.waitExposed(window)
+        buttons = [view.open_button, view.resume_button, view.test_button, view.tensorboard_button,
+                   view.report_button]
+        for size in ((1280, 720), (1920, 1080)):
+            window.resize(*size)
+            QApplication.processEvents()
+            assert window.size().width() == size[0]
+            hint = view.minimumSizeHint()
+            assert hint.width() <= view.width() and hint.height() <= view.height(), (size, hint, view.size())
+            assert view.table.width() >= view.width() - 20  # the columns get the whole width
+            assert view.table.height() >= 150  # at least four rows of runs
+            assert view.overlay.height() >= 120 and view.right_tabs.width() >= view.width() - 20
+            _assert_actions_shown(view, buttons, rows=1)
+        view.setParent(None)  # alone and narrow, as with the forms panel dragged wide
+        view.resize(view.minimumSizeHint().width(), 600)
+        view.show()
+        QApplication.processEvents()
+        assert view.width() <= 560
+        _assert_actions_shown(view, buttons, rows=2)
+        view.close()
+    finally:
+        window.session.shutdown()
+        window.sweep_controller.shutdown()
+
+
+def _assert_actions_shown(view, buttons, rows):
+    assert len({button.y() for button in buttons}) == rows
+    for button in buttons:
+        assert button.isVisible() and button.width() >= button.minimumSizeHint().width()
+        assert view.rect().contains(button.mapTo(view, button.rect().bottomRight()))
+
+
 def test_build_axes_handles_missing_and_constant_values():
     axes = build_axes([("lr", [0.1, None, 0.1]), ("empty", [None, math.nan, None]), ("flag", [True, False, None])])
     assert [a.name for a in axes] == ["lr", "flag"]
