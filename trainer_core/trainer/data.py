@@ -169,10 +169,12 @@ def source_loader(t: Trainer, kind: str) -> Any:
     dm = t.datamodule
     if dm is not None and hasattr(dm, method):
         return t._hooks.datamodule(method)
-    if hasattr(t.lightning_module, method):
-        return t._hooks.module(method) if t._hooks.module_overrides(method) else getattr(t.lightning_module,
-                                                                                          method)()
-    return None
+    if t._hooks.module_overrides(method):
+        return t._hooks.module(method)
+    # Not overridden: the base method (it returns None), or ``model.val_dataloader = None``, which 1.x scripts
+    # write to switch that data off.
+    fn = getattr(t.lightning_module, method, None)
+    return fn() if callable(fn) else None
 
 
 def train_loader(t: Trainer) -> Any:
