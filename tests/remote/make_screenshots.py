@@ -1,9 +1,10 @@
-"""Screenshots of File ▸ Connect to a server… and File ▸ Submit to SLURM… for docs/screenshots/ (run by hand as
-root, offscreen; not a test):
+"""Screenshots of File ▸ Connect to a server…, the SLURM job form, and the window at 1280x720 with "Run on" set to a
+server, following the fit it started there, for docs/screenshots/ (run by hand as root, offscreen; not a test):
 
     .venv/bin/python tests/remote/make_screenshots.py
 
-Real servers: the throw-away sshd and one-node SLURM cluster of the tests, runs written by real command-line fits.
+Real servers: the throw-away sshd and one-node SLURM cluster of the tests, runs written by real command-line fits
+and a real fit started on the server from the window.
 """
 
 from __future__ import annotations
@@ -30,6 +31,36 @@ def _wait(condition, timeout_s: float = 60.0) -> None:  # noqa: ANN001
         loop = QEventLoop()
         QTimer.singleShot(50, loop.quit)
         loop.exec()
+
+
+def _run_on_server(server, tmp: Path) -> Path:  # noqa: ANN001 - a tests.remote.sshd.SshServer
+    """The window at 1280x720: "Run on" points at the server, and the fit it started there is followed live."""
+    from studio.qt import run_target_launch
+    from studio.qt.run_target import SERVER, RunTarget
+
+    os.environ["TRAINING_STUDIO_SETTINGS"] = str(tmp / "settings.ini")
+    os.environ["TRAINING_STUDIO_RUNS_DIR"] = str(tmp / "runs")
+    run_target_launch.JOBS_ROOT = str(tmp / "server")  # the "server" is this machine: keep its home folder clean
+    from studio.app import create_window
+
+    # This example makes its data in its DataModule script (sent along); mlp_classifier.py reads a CSV next to it,
+    # which would have to be on the server already.
+    window = create_window(str(ROOT / "resources" / "examples" / "datamodule_example.py"))
+    window.resize(1280, 720)
+    window.show()
+    window.ensure_views()
+    window.trainer_form.set_values({**window.trainer_form.values()[0], "max_epochs": 12})
+    window.run_target_box.set_current(RunTarget(kind=SERVER, server=server.target))
+    window.launch("fit")
+    _wait(lambda: window.session.model.ended, 300)
+    window.metrics_view.refresh(force=True)
+    _wait(lambda: False, 1)
+    out = OUT / "run-on-server-1280x720.png"
+    window.grab().save(str(out))
+    window.session.shutdown()
+    window.sweep_controller.shutdown()
+    window.close()
+    return out
 
 
 def main() -> int:
@@ -75,11 +106,12 @@ def main() -> int:
             slurm.cancel_job()
             _wait(lambda: "CANCELLED" in slurm.status.text(), 30)
             slurm.close()
+            _run_on_server(server, Path(tmp))
         finally:
             cluster.stop()
             server.stop()
     del app
-    print(f"wrote {OUT / 'remote-connect.png'} and {OUT / 'slurm-submit.png'}")
+    print(f"wrote {OUT / 'remote-connect.png'}, {OUT / 'slurm-submit.png'} and {OUT / 'run-on-server-1280x720.png'}")
     return 0
 
 
