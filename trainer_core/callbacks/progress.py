@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from trainer_core.callbacks.progress_base import ProgressBarBase
+from trainer_core.callbacks.progress_base import ProgressBarBase, SwitchedProgressBar
 
 __all__ = ["ProgressBar", "ProgressBarBase", "TQDMProgressBar"]
 
@@ -54,7 +54,7 @@ def _losses_in(outputs: Any) -> list[torch.Tensor]:
     return []
 
 
-class ProgressBar(ProgressBarBase):
+class ProgressBar(SwitchedProgressBar):
     """A tqdm progress bar for fit, validate, test and predict.
 
     Args:
@@ -71,13 +71,16 @@ class ProgressBar(ProgressBarBase):
     min_redraw_interval_s: float = 0.1
     #: Set once the "a prog_bar metric replaces the bar's own value" warning was given.
     _warned_clash = False
+    # Decided when an epoch starts, read per batch: the epoch's training batches (tqdm's form) and whether the
+    # loop's outputs hold the losses (automatic optimization).
+    _train_total: int | None = None
+    _collect_losses = True
 
     def __init__(self, refresh_rate: int = 1, process_position: int = 0) -> None:
         if isinstance(refresh_rate, bool) or not isinstance(refresh_rate, int) or refresh_rate < 0:
             raise ValueError(f"ProgressBar(refresh_rate={refresh_rate!r}) is invalid: use an integer >= 0 (0 = off).")
-        self._refresh_rate = refresh_rate
+        self._rate = refresh_rate
         self._process_position = process_position
-        self._enabled = True
         self.main_progress_bar: tqdm | None = None
         self.val_progress_bar: tqdm | None = None
         self.test_progress_bar: tqdm | None = None
@@ -91,26 +94,11 @@ class ProgressBar(ProgressBarBase):
     # --- switches -------------------------------------------------------------------------------------------
     @property
     def refresh_rate(self) -> int:
-        return self._refresh_rate
+        return self._rate
 
     @property
     def process_position(self) -> int:
         return self._process_position
-
-    @property
-    def is_enabled(self) -> bool:
-        return self._enabled and self._refresh_rate > 0
-
-    @property
-    def is_disabled(self) -> bool:
-        return not self.is_enabled
-
-    def disable(self) -> None:
-        """Silence the bar (the tuners do this while they run short fits)."""
-        self._enabled = False
-
-    def enable(self) -> None:
-        self._enabled = True
 
     def print(self, *args: Any, sep: str = " ", end: str = os.linesep) -> None:
         """Print a line above the bars without breaking them."""
@@ -131,7 +119,7 @@ class ProgressBar(ProgressBarBase):
 
     def _should_update(self, seen: int, total: int | None) -> bool:
         """Redraw every ``refresh_rate`` batches and on the last one, but at most every ``min_redraw_interval_s``."""
-        if not self.is_enabled or (seen % self._refresh_rate != 0 and seen != total):
+        if not self.is_enabled or (seen % self._rate != 0 and seen != total):
             return False
         now = time.monotonic()
         if seen != total and now - self._last_draw < self.min_redraw_interval_s:
@@ -215,6 +203,8 @@ class ProgressBar(ProgressBarBase):
         total = None if train is None or val is None else train + val
         self._train_seen = 0
         self._main_n = 0
+        self._train_total = train
+        self._collect_losses = getattr(pl_module, "automatic_optimization", True)
         bar = self.main_progress_bar
         if bar is not None:
             bar.reset(total=total)
@@ -224,10 +214,10 @@ class ProgressBar(ProgressBarBase):
                            dataloader_idx: int = 0) -> None:
         self._train_seen += 1
         self._main_n += 1
-        if getattr(pl_module, "automatic_optimization", True):
+        if self._collect_losses:
             self._losses.extend(_losses_in(outputs))  # kept on their device: no sync here
         bar = self.main_progress_bar
-        if bar is not None and self._should_update(self._train_seen, _total(trainer.num_training_batches)):
+        if bar is not None and self._should_update(self._train_seen, self._train_total):
             self._set_postfix(bar, trainer, pl_module)
             self._advance(bar, self._main_n)
 

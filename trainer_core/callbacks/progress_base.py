@@ -12,7 +12,7 @@ from typing import Any
 
 from trainer_core.callback import Callback
 
-__all__ = ["ProgressBarBase"]
+__all__ = ["ProgressBarBase", "SwitchedProgressBar"]
 
 
 def _count(value: Any) -> int | float:
@@ -128,3 +128,29 @@ class ProgressBarBase(Callback):
     def on_predict_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                              dataloader_idx: int = 0) -> None:
         self._predict_batch_idx += 1
+
+
+class SwitchedProgressBar(ProgressBarBase):
+    """The on/off switch of the built-in bars: a bar draws while it is enabled and its refresh rate is above 0.
+
+    Subclasses keep their refresh rate (batches per redraw, or redraws per second) in ``_rate``; 0 turns the bar off
+    for good, :meth:`disable`/:meth:`enable` switch it for a while (the tuners silence it during their short fits).
+    """
+
+    _enabled = True
+    _rate: int = 1
+
+    @property
+    def is_enabled(self) -> bool:
+        return self._enabled and self._rate > 0
+
+    @property
+    def is_disabled(self) -> bool:
+        return not self.is_enabled
+
+    def disable(self) -> None:
+        """Stop drawing until :meth:`enable`."""
+        self._enabled = False
+
+    def enable(self) -> None:
+        self._enabled = True

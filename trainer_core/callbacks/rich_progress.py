@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from trainer_core.callbacks.progress_base import ProgressBarBase
+from trainer_core.callbacks.progress_base import SwitchedProgressBar
 
 __all__ = ["RichProgressBar", "RichProgressBarTheme"]
 
@@ -36,7 +36,7 @@ def _rich() -> Any:
     return rich.progress
 
 
-class RichProgressBar(ProgressBarBase):
+class RichProgressBar(SwitchedProgressBar):
     """A progress bar drawn with rich.
 
     Args:
@@ -52,10 +52,9 @@ class RichProgressBar(ProgressBarBase):
             raise ValueError(f"RichProgressBar(refresh_rate_per_second={refresh_rate_per_second!r}): give an int "
                              ">= 0 (0 disables the bar)")
         _rich()
-        self._refresh_rate_per_second = refresh_rate_per_second
+        self._rate = refresh_rate_per_second
         self._leave = leave
         self.theme = theme or RichProgressBarTheme()
-        self._enabled = True
         self.progress: Any = None
         self._tasks: dict[str, Any] = {}
         self._metrics_text = ""
@@ -63,21 +62,7 @@ class RichProgressBar(ProgressBarBase):
 
     @property
     def refresh_rate_per_second(self) -> int:
-        return self._refresh_rate_per_second
-
-    @property
-    def is_enabled(self) -> bool:
-        return self._enabled and self._refresh_rate_per_second > 0
-
-    @property
-    def is_disabled(self) -> bool:
-        return not self.is_enabled
-
-    def disable(self) -> None:
-        self._enabled = False
-
-    def enable(self) -> None:
-        self._enabled = True
+        return self._rate
 
     def print(self, *args: Any, sep: str = " ", end: str = "\n") -> None:
         if self.progress is not None:
@@ -96,7 +81,7 @@ class RichProgressBar(ProgressBarBase):
             rp.BarColumn(complete_style=theme.progress_bar, finished_style=theme.progress_bar_finished),
             rp.MofNCompleteColumn(), rp.TimeElapsedColumn(), rp.TextColumn("{task.fields[metrics]}",
                                                                             style=theme.metrics),
-            refresh_per_second=self._refresh_rate_per_second, transient=False)
+            refresh_per_second=self._rate, transient=False)
         self.progress.start()
 
     def _stop(self) -> None:
@@ -121,7 +106,7 @@ class RichProgressBar(ProgressBarBase):
             return
         fields: dict[str, Any] = {}
         now = time.monotonic()
-        if trainer is not None and now - self._last_metrics >= 1.0 / max(self._refresh_rate_per_second, 1):
+        if trainer is not None and now - self._last_metrics >= 1.0 / max(self._rate, 1):
             self._last_metrics = now
             fields["metrics"] = self._format(self.get_metrics(trainer, pl_module))
         self.progress.update(task, advance=1, **fields)
