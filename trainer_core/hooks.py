@@ -75,6 +75,9 @@ class HookDispatcher:
         self._by_hook: dict[str, list[Callback]] = {}
         self._callback_fns: dict[str, list[tuple[Callback, Callable[..., Any]]]] = {}
         self._module: LightningModule | None = None
+        # The module's instance dict: ``_current_fx_name`` (which self.log reads) is set there directly, without a
+        # call through nn.Module.__setattr__, several times per step.
+        self._module_vars: dict[str, Any] = {}
         self._module_fns: dict[str, Callable[..., Any]] = {}
         self._live: frozenset[str] = frozenset()
         self._profiler: Any = None
@@ -91,6 +94,7 @@ class HookDispatcher:
             for hook, cbs in self._by_hook.items() if cbs
         }
         self._module = module
+        self._module_vars = vars(module) if module is not None else {}
         if module is not None:
             for cb in callbacks:
                 cb._logging_module = module  # Callback.log/log_dict go through the module (1.5)
@@ -113,10 +117,10 @@ class HookDispatcher:
         calls = self._callback_fns.get(hook)
         if not calls:
             return
-        trainer, module = self._trainer, self._module
-        prev = module._current_fx_name if module is not None else None
+        trainer, module, state = self._trainer, self._module, self._module_vars
+        prev = state.get("_current_fx_name")
         if module is not None:
-            object.__setattr__(module, "_current_fx_name", hook)
+            state["_current_fx_name"] = hook
         try:
             profiler = self._profiler
             for cb, fn in calls:
@@ -127,7 +131,7 @@ class HookDispatcher:
                         fn(trainer, module, *args, **kwargs)
         finally:
             if module is not None:
-                object.__setattr__(module, "_current_fx_name", prev)
+                state["_current_fx_name"] = prev
 
     def each_callback(self, hook: str, callbacks: Iterable[Callback], *args: Any) -> list[tuple[Callback, Any]]:
         """Call ``hook`` on every one of ``callbacks`` (overridden or not) and return what each returned.
@@ -148,16 +152,16 @@ class HookDispatcher:
         fn = self._module_fns.get(hook)
         if fn is None:
             return None
-        module = self._module
-        prev = module._current_fx_name
-        object.__setattr__(module, "_current_fx_name", hook)
+        state = self._module_vars
+        prev = state["_current_fx_name"]
+        state["_current_fx_name"] = hook
         try:
             if self._profiler is None:  # the common case: no context manager on the hot path
                 return fn(*args, **kwargs)
-            with self._profiler.profile(f"[LightningModule]{type(module).__name__}.{hook}"):
+            with self._profiler.profile(f"[LightningModule]{type(self._module).__name__}.{hook}"):
                 return fn(*args, **kwargs)
         finally:
-            object.__setattr__(module, "_current_fx_name", prev)
+            state["_current_fx_name"] = prev
 
     def datamodule(self, hook: str, *args: Any, **kwargs: Any) -> Any:
         """A hook of the trainer's LightningDataModule (prepare_data, setup, dataloaders, batch transfer, ...)."""

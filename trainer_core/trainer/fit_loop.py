@@ -16,7 +16,7 @@ from trainer_core.exceptions import MisconfigurationError
 from trainer_core.seed import capture_rng_state, restore_rng_state
 from trainer_core.trainer import data as data_utils
 from trainer_core.trainer.eval_loop import load_eval_loaders, publish_epoch_metrics, run_validation
-from trainer_core.trainer.fit_run import FitRun, plan_fit, profile
+from trainer_core.trainer.fit_run import FitRun, plan_fit, profile, timed
 from trainer_core.trainer.logging_utils import (
     call_and_log_hook,
     finish_epoch_logging,
@@ -218,6 +218,7 @@ def _start_epoch(t: Trainer, run: FitRun) -> ResultCollection:
     t._hooks.call("on_train_epoch_start")
     # A GradientAccumulationScheduler changes accumulate_grad_batches in on_train_epoch_start.
     run.accumulate = t.accumulate_grad_batches
+    run.automatic = t.lightning_module.automatic_optimization
     resume_rng = t._resume_rng
     if t._resume_skip_batches and resume_rng is not None and resume_rng.get("epoch_start") is not None:
         restore_rng_state(resume_rng["epoch_start"])
@@ -234,14 +235,15 @@ def _run_batches(t: Trainer, run: FitRun, results: ResultCollection, tbptt: int,
     """
     n, skip, resume_rng = t.num_training_batches, t._resume_skip_batches, t._resume_rng
     iterator = iter(t.train_dataloader)
+    if run.profiling:
+        iterator = _timed_fetches(t, iterator)
     stream = _lookahead(iterator) if n == math.inf else None
     batch_idx, ran = 0, False
     while batch_idx < n:
-        with profile(t, "get_train_batch"):
-            try:
-                batch, is_last = (next(iterator), batch_idx + 1 == n) if stream is None else next(stream)
-            except StopIteration:
-                break
+        try:
+            batch, is_last = (next(iterator), batch_idx + 1 == n) if stream is None else next(stream)
+        except StopIteration:
+            break
         if batch_idx < skip:  # resuming mid-epoch: replay the data order, skip the work
             batch_idx += 1
             if batch_idx == skip and resume_rng is not None:
@@ -285,6 +287,17 @@ def _end_epoch(t: Trainer, results: ResultCollection, epoch_outputs: list[tuple[
     _finish_epoch_counters(t)
 
 
+def _timed_fetches(t: Trainer, iterator: Any) -> Any:
+    """The loader's batches, each fetch timed as the profiler region "get_train_batch" (only when profiling)."""
+    while True:
+        with t.profiler.profile("get_train_batch"):
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                return
+        yield batch
+
+
 def _lookahead(iterator: Any) -> Any:
     """For loaders without a length: fetch one batch ahead to know whether the current one is the last."""
     try:
@@ -325,17 +338,15 @@ def _run_train_batch(t: Trainer, run: FitRun, results: ResultCollection, batch: 
     t._current_batch_bs = None
     results.batch_serial += 1
     hooks.callbacks("on_batch_start")
-    hooks.callbacks("on_train_batch_start", batch, batch_idx, 0)
-    if hooks.module("on_train_batch_start", batch, batch_idx, 0) == -1:
+    if hooks.call("on_train_batch_start", batch, batch_idx, 0) == -1:  # the module's answer (1.5)
         return _SKIP_EPOCH
     run.stepped_this_batch = False
     run.stepped_optimizers.clear()
-    automatic = t.lightning_module.automatic_optimization
-    with profile(t, "run_training_batch"):
-        if automatic:
-            outputs = automatic_batch(t, run, batch, batch_idx, is_last, tbptt)
-        else:
-            outputs = manual_batch(t, batch, batch_idx, tbptt)
+    automatic = run.automatic
+    if automatic:
+        outputs = timed(run, t, "run_training_batch", automatic_batch, t, run, batch, batch_idx, is_last, tbptt)
+    else:
+        outputs = timed(run, t, "run_training_batch", manual_batch, t, batch, batch_idx, tbptt)
     progress.batches_done_in_epoch = batch_idx + 1
     progress.total_batch_idx += 1
     if run.stepped_this_batch:

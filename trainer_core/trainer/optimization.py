@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from trainer_core.exceptions import MisconfigurationError
-from trainer_core.trainer.fit_run import FitRun, profile
+from trainer_core.trainer.fit_run import FitRun, profile, timed
 from trainer_core.trainer.numerics import AnomalyStep, grad_norm_dict
 from trainer_core.utilities.apply import apply_to_tensors
 
@@ -37,13 +37,15 @@ def automatic_batch(t: Trainer, run: FitRun, batch: Any, batch_idx: int, is_last
     k = run.accumulate
     should_step = (batch_idx + 1) % k == 0 or is_last
     window_start = batch_idx % k == 0
+    active = _active_optimizers(t, batch_idx) or _NO_OPTIMIZER
+    multi = len(t.optimizers) > 1
+    if not tbptt and not multi:  # the common case: one optimizer (or none), one split
+        return _optimizer_turn(t, run, [batch, batch_idx], batch_idx, active[0], False, should_step, window_start)
     if tbptt:
         with profile(t, "tbptt_split_batch"):
             splits = t._hooks.module("tbptt_split_batch", batch, tbptt)
     else:
         splits = [batch]
-    active = _active_optimizers(t, batch_idx) or _NO_OPTIMIZER
-    multi = len(t.optimizers) > 1
     per_split: list[Any] = []
     hiddens = None
     for split_idx, split in enumerate(splits):
@@ -117,16 +119,19 @@ class TrainingClosure:
 
     def __call__(self) -> torch.Tensor | None:
         self.calls += 1
-        with profile(self._t, "training_step_and_backward"):
-            self.output = output = self._training_step()
-            self.loss = loss = _loss_of(output, "training_step")
-            if loss is None or self._opt is None:
-                return loss
-            if self._window_start:
-                self._zero_grad()
-            self._backward(loss)
-        if self._stepping:
+        loss = timed(self._run, self._t, "training_step_and_backward", self._step_and_backward)
+        if loss is not None and self._stepping:
             self._before_optimizer_step()
+        return loss
+
+    def _step_and_backward(self) -> torch.Tensor | None:
+        self.output = output = self._training_step()
+        self.loss = loss = _loss_of(output, "training_step")
+        if loss is None or self._opt is None:
+            return loss
+        if self._window_start:
+            self._zero_grad()
+        self._backward(loss)
         return loss
 
     def _training_step(self) -> Any:
@@ -136,28 +141,35 @@ class TrainingClosure:
         else:
             with t._precision.forward_context(), profile(t, "training_step"):
                 output = t.strategy.training_step(t, *self._args)
-        if hooks.module_overrides("training_step_end"):
+        if self._run.step_end:
             output = hooks.module("training_step_end", output)
         return output
 
     def _zero_grad(self) -> None:
         t, hooks = self._t, self._t._hooks
         hooks.call("on_before_zero_grad", self._opt)
-        with profile(t, "zero_grad"):
-            hooks.module("optimizer_zero_grad", t.current_epoch, self._batch_idx, self._opt, self._opt_idx)
+        timed(self._run, t, "zero_grad", hooks.module, "optimizer_zero_grad", t.progress.current_epoch,
+              self._batch_idx, self._opt, self._opt_idx)
 
     def _backward(self, loss: torch.Tensor) -> None:
-        t, hooks = self._t, self._t._hooks
+        hooks = self._t._hooks
         k = self._run.accumulate
         scaled = loss / k if k > 1 else loss
         hooks.call("on_before_backward", scaled)
+        if self._run.plain_backward and self._stepping:  # nothing to wrap it in: the common case
+            hooks.module("backward", scaled, self._opt, self._opt_idx)
+        else:
+            self._wrapped_backward(scaled, loss)
+        hooks.call("on_after_backward")
+
+    def _wrapped_backward(self, scaled: torch.Tensor, loss: torch.Tensor) -> None:
+        """Backward through the precision plugin, in the profiler region, anomaly detection and the sync guard."""
+        t, hooks, opt, opt_idx = self._t, self._t._hooks, self._opt, self._opt_idx
         # Gradients are synchronised across ranks only on the batch that steps.
         sync = t.strategy.block_backward_sync(t._model) if not self._stepping else _NULL
         anomaly = AnomalyStep(t, self._batch_idx, loss) if t.detect_anomaly else _NULL
-        opt, opt_idx = self._opt, self._opt_idx
         with profile(t, "backward"), sync, anomaly:
             t._precision.backward(scaled, lambda value: hooks.module("backward", value, opt, opt_idx))
-        hooks.call("on_after_backward")
 
     def _before_optimizer_step(self) -> None:
         t, run, hooks, opt = self._t, self._run, self._t._hooks, self._opt
@@ -176,10 +188,11 @@ class TrainingClosure:
 
 def _optimizer_step(t: Trainer, run: FitRun, batch_idx: int, opt_idx: int, closure: TrainingClosure) -> None:
     """The module's ``optimizer_step`` hook, which runs the closure inside ``optimizer.step(closure)``."""
-    with profile(t, f"optimizer_step_with_closure_{opt_idx}"):
-        t._hooks.module("optimizer_step", t.current_epoch, batch_idx, t._lightning_optimizers[opt_idx], opt_idx,
-                        closure, on_tpu=False, using_native_amp=t._precision.scaler is not None,
-                        using_lbfgs=isinstance(t.optimizers[opt_idx], torch.optim.LBFGS))
+    action = f"optimizer_step_with_closure_{opt_idx}" if run.profiling else ""
+    timed(run, t, action, t._hooks.module, "optimizer_step", t.progress.current_epoch, batch_idx,
+          t._lightning_optimizers[opt_idx], opt_idx, closure, on_tpu=False,
+          using_native_amp=t._precision.scaler is not None,
+          using_lbfgs=isinstance(t.optimizers[opt_idx], torch.optim.LBFGS))
     if not closure.calls:
         raise MisconfigurationError(
             "The closure hasn't been executed: training_step, zero_grad and backward run inside the closure that "

@@ -182,7 +182,8 @@ class ResultCollection:
             raise MisconfigurationError(
                 f"self.log({name!r}, ..., on_step=False, on_epoch=False) logs nothing; set on_step=True and/or "
                 "on_epoch=True (or leave both unset for the hook's default)")
-        reduce_name = _reduce_name(reduce_fx, name)
+        # The default "mean" (or another canonical name) needs no resolving: one tuple scan instead of a call.
+        reduce_name = reduce_fx if reduce_fx in _REDUCE else _reduce_name(reduce_fx, name)
         dl_idx = self.dataloader_idx
         if add_dataloader_idx and dl_idx is not None and self.num_dataloaders > 1:
             name = f"{name}/dataloader_idx_{dl_idx}"
@@ -321,6 +322,8 @@ def _as_value(value: Any, name: str, enable_graph: bool) -> Value:
 
 def _as_tensor(value: Any, name: str, enable_graph: bool) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
+        if value.dim() == 0:  # the common case: already a scalar, no reshape (a tensor op) needed
+            return value if enable_graph else value.detach()
         if value.numel() != 1:
             raise MisconfigurationError(
                 f"self.log({name!r}, ...) needs a scalar, got a tensor of shape {tuple(value.shape)}; "
