@@ -4,6 +4,7 @@ a job of the real one-node SLURM cluster, and the run is followed live in the wi
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from dataclasses import replace
 
@@ -170,3 +171,33 @@ def test_sweep_on_a_server_runs_trainer_core_sweep_there_and_follows_a_trial(tin
     assert f"{job}/" in session.model.log_dir
     qtbot.waitUntil(lambda: session.model.ended, timeout=240_000)
     assert session.model.status == RunStatus.FINISHED, session.model.reason
+
+
+@pytest.mark.slow  # trainer-core sweep as a job of the one-node cluster, its trial followed: about 60 s
+def test_sweep_on_slurm_submits_trainer_core_sweep_and_follows_its_trial(tiny_window, qtbot, slurm_cluster, tmp_path,
+                                                                         monkeypatch) -> None:
+    from studio.qt import window_sweep
+    from studio.qt.sweep_dialog import SweepDialog, SweepRequest
+
+    monkeypatch.setenv("SLURM_CONF", str(slurm_cluster.conf))
+    request = SweepRequest(sweep={"sampler": "random", "metric": "loss", "direction": "minimize", "parameters": {
+        "trainer.max_epochs": {"type": "int", "low": 1, "high": 2}}}, n_trials=1, parallel=1)
+
+    def accept(dialog: SweepDialog) -> int:
+        dialog.request = request
+        return 1
+
+    monkeypatch.setattr(SweepDialog, "exec", accept)
+    tiny_window.run_target_box.set_current(RunTarget(kind=SLURM))
+    assert window_sweep.start_sweep(tiny_window)
+    [dialog] = tiny_window.findChildren(SlurmDialog)
+    assert (dialog.nodes.value(), dialog.tasks.value()) == (1, 1), "one process runs the study"
+    assert "--n_trials 1 --parallel 1 --sweep_dir ." in dialog.script.toPlainText()
+    dialog.python.setText(sys.executable)
+    session = tiny_window.session
+    with qtbot.waitSignal(session.run_started, timeout=240_000):
+        dialog.submit_button.click()
+    assert session.model.log_dir.startswith(str(dialog.config.parent))
+    qtbot.waitUntil(lambda: session.model.ended, timeout=240_000)
+    assert session.model.status == RunStatus.FINISHED, session.model.reason
+    assert (dialog.config.parent / "study.db").is_file(), "the job's folder is the sweep folder"
