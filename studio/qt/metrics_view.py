@@ -80,6 +80,8 @@ class MetricsView(QWidget):
         self._hover_x = math.nan
         self._rotation = 0
         self._spare: list[MetricChart] = []
+        # Series hidden by a click on their key: kept for the grid while runs stream and charts are rebuilt.
+        self.hidden_series: set[str] = set()
         self._spare_holder = QWidget(self)  # hidden parent of the charts kept for reuse
         self._spare_holder.setVisible(False)
         configure_pyqtgraph()
@@ -279,6 +281,13 @@ class MetricsView(QWidget):
         if not force and not self._smooth_timer.isActive():
             self._smooth_timer.start(0)
 
+    def toggle_series(self, name: str) -> None:
+        """Hide series ``name`` in its chart, or show it again (what a click on its key does)."""
+        self.hidden_series.symmetric_difference_update({name})
+        chart = self.chart_for(name)
+        if chart is not None:
+            chart.apply_hidden()
+
     def enlarge(self, chart: MetricChart) -> None:
         """Show ``chart`` alone, filling the grid's area ("Back to grid" or Esc returns)."""
         self.restore_grid()
@@ -370,7 +379,7 @@ class MetricsView(QWidget):
             chart.setParent(parent)
             chart.reuse(spec)
         else:
-            chart = MetricChart(spec, self.store, parent)
+            chart = MetricChart(spec, self.store, parent, hidden=self.hidden_series)
             self._connect_chart(chart)
         self._schedule_redraw()  # drawn when on screen, not when built (a 36-chart section opens at once)
         return chart
@@ -380,6 +389,7 @@ class MetricsView(QWidget):
         chart.enlarge_requested.connect(lambda c=chart: self.enlarge(c) if self._enlarged is not c
                                         else self.restore_grid())
         chart.export_requested.connect(lambda c=chart: self.export_chart(c))
+        chart.series_toggled.connect(self.toggle_series)
 
     def _columns(self) -> int:
         width = self.scroll.viewport().width() if self.scroll.isVisible() else self.width()

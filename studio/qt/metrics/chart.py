@@ -8,18 +8,18 @@ view follows the run only the points added since the last redraw are scanned.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from studio.models.decimate import PeakCache, peak_decimate
-from studio.models.metric_groups import Chart, short_labels
+from studio.models.metric_groups import Chart
 from studio.models.metric_store import MetricStore, Series
+from studio.qt.metrics.keys import SeriesKeys
 from studio.qt.plot_style import color_for, plot_colors, style_plot
 
 __all__ = ["ChartOptions", "MetricChart", "X_LABELS", "visible_range"]
@@ -65,6 +65,7 @@ class _Curve:
             # Points arrive decimated to the view; clip-to-view trims what lies outside while panning.
             item.setClipToView(True)
         self.epoch = epoch
+        self.raw_wanted = False
         self.drawn_version = -1
         self.drawn_options: ChartOptions | None = None
         self.peaks_raw = PeakCache()
@@ -89,11 +90,15 @@ class MetricChart(QFrame):
     hovered = Signal(float)
     enlarge_requested = Signal()
     export_requested = Signal()
+    series_toggled = Signal(str)
 
-    def __init__(self, chart: Chart, store: MetricStore, parent: QWidget | None = None) -> None:
+    def __init__(self, chart: Chart, store: MetricStore, parent: QWidget | None = None, *,
+                 hidden: set[str] | None = None) -> None:
         super().__init__(parent)
         self.chart = chart
         self.store = store
+        # Names of the series the user hid by clicking their key; the grid passes its own set, shared by its charts.
+        self.hidden: set[str] = hidden if hidden is not None else set()
         self.setObjectName("metricChart")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.curves: dict[str, _Curve] = {}
@@ -130,10 +135,8 @@ class MetricChart(QFrame):
         font.setBold(True)
         self.title.setFont(font)
         self.title.setMinimumWidth(20)  # long names are elided by the width, never widen the window
-        self.keys = QLabel()
-        self.keys.setObjectName("chartKeys")
-        self.keys.setTextFormat(Qt.TextFormat.RichText)
-        self.keys.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.keys = SeriesKeys()
+        self.keys.toggled.connect(self.series_toggled.emit)
         enlarge = QToolButton()
         enlarge.setText("⤢")
         enlarge.setToolTip("Show this chart alone (double-click the title does the same)")
@@ -176,20 +179,25 @@ class MetricChart(QFrame):
         self.chart = chart
         self.title.setText(chart.title)
         self.title.setToolTip("\n".join(chart.series))
-        # The key sits in the header, not in a legend over the curves (a small chart has no room to spare).
-        if len(chart.series) > 1:
-            self.keys.setText("&nbsp;&nbsp;&nbsp;" + "&nbsp;&nbsp;".join(
-                f'<span style="color:{color_for(i)}">━</span>&nbsp;{html.escape(label)}'
-                for i, label in enumerate(short_labels(chart.series))))
-        else:
-            self.keys.setText("")
-        self.keys.setToolTip("\n".join(chart.series))
+        # The keys sit in the header, not in a legend over the curves (a small chart has no room to spare).
+        self.keys.set_series(chart.series, self.hidden)
         for index, name in enumerate(chart.series):
             if name in self.curves:
                 continue
             series = self.store.get(name)
             self.curves[name] = _Curve(self.plot, name, color_for(index), series is not None and
                                        series.kind == "epoch")
+        self.apply_hidden()
+
+    def apply_hidden(self) -> None:
+        """Show or hide each curve as :attr:`hidden` says, dim the hidden series' keys and rescale to the rest."""
+        for name, curve in self.curves.items():
+            shown = name not in self.hidden
+            curve.smooth.setVisible(shown)
+            curve.raw.setVisible(shown and curve.raw_wanted)
+        self.keys.show_hidden(self.hidden & set(self.curves))
+        self.plot.getViewBox().updateAutoRange()
+        self.apply_y_range()
 
     def smoothing_lag(self, weight: float) -> int:
         """The most points one of this chart's smoothed series still has to smooth before a redraw (0: none)."""
@@ -259,7 +267,8 @@ class MetricChart(QFrame):
                 self._set(curve.smooth, *peak_decimate(x, smooth_y, lo, hi, buckets))
                 curve.peaks_raw.reset()
                 curve.peaks_smooth.reset()
-            curve.raw.setVisible(smoothing)
+            curve.raw_wanted = smoothing  # the faint raw line only under a smoothed one
+            curve.raw.setVisible(smoothing and name not in self.hidden)
             curve.drawn_version, curve.drawn_options = series.version, options
             changed = True
         if changed:
@@ -292,7 +301,7 @@ class MetricChart(QFrame):
         ys = []
         for name in self.curves:
             series = self.store.get(name)
-            if series is None:
+            if series is None or name in self.hidden:
                 continue
             x = self.x_of(series, self._options.x_mode)
             y = series.view()[1]
@@ -316,11 +325,11 @@ class MetricChart(QFrame):
         self._vline.setVisible(True)
 
     def values_at(self, x: float) -> list[tuple[str, float, float]]:
-        """(series, value, point's x) of the point nearest to ``x`` in each series."""
+        """(series, value, point's x) of the point nearest to ``x`` in each shown series (hidden ones skipped)."""
         out = []
         for name in self.curves:
             series = self.store.get(name)
-            if series is None or not len(series):
+            if series is None or not len(series) or name in self.hidden:
                 continue
             xs = self.x_of(series, self._options.x_mode)
             ys = series.view()[1]

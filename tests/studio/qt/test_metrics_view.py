@@ -38,7 +38,7 @@ def test_train_and_val_of_one_quantity_share_a_chart_with_its_own_title(view):
     feed(view, 500, extra=lambda s: {"lr-Adam": 1e-3})
     chart = view.chart_for("train_loss")
     assert chart is view.chart_for("val_loss")
-    assert chart.title.text() == "loss" and "train_loss" in chart.keys.text() and "val_loss" in chart.keys.text()
+    assert chart.title.text() == "loss" and list(chart.keys.buttons) == ["train_loss", "val_loss"]
     assert chart.plot.legend is None  # the key is in the header, not over the curves
     assert view.chart_for("lr-Adam") is not chart
     assert list(view.sections) == ["train / val", "other"]
@@ -292,3 +292,32 @@ def test_a_long_history_is_smoothed_a_slice_per_turn_and_drawn_as_the_reference_
     qtbot.waitUntil(lambda: curve.drawn_options.weight == 0.9, timeout=10_000)
     assert len(slices) >= 14
     np.testing.assert_allclose(curve.smooth.getOriginalDataset()[1], ema(raw, 0.9), rtol=1e-9, atol=1e-12)
+
+
+def test_clicking_a_series_key_hides_its_curve_until_clicked_again(view, qtbot):
+    """Legend keys work like TensorBoard's and W&B's: a click hides the series (its key dimmed), the state holds
+    while the run streams, the y axis fits the shown series and the crosshair readout skips the hidden one."""
+    from PySide6.QtCore import Qt
+
+    feed(view, 200, extra=lambda s: {"val_loss": 0.5 + 0.001 * s})
+    chart = view.chart_for("train_loss")
+    train, val = chart.curves["train_loss"], chart.curves["val_loss"]
+    key = chart.keys.buttons["train_loss"]
+    assert not key.font().strikeOut() and train.smooth.isVisible()
+
+    qtbot.mouseClick(key, Qt.MouseButton.LeftButton)
+    assert view.hidden_series == {"train_loss"} and chart.keys.is_dimmed("train_loss") and key.font().strikeOut()
+    assert not train.smooth.isVisible() and not train.raw.isVisible() and val.smooth.isVisible()
+    assert chart.plot.getViewBox().viewRange()[1][1] < 0.9  # fitted to val_loss (0.5-0.7), not train_loss's 1.0
+    view._on_hover(chart, 150.0)
+    assert "val_loss" in view.readout.toolTip() and "train_loss" not in view.readout.toolTip()
+
+    view.session.model.apply([{"type": "metrics", "step": 300 + s, "epoch": 2, "time": 400.0 + s,
+                               "metrics": {"train_loss": 0.01, "val_loss": 0.4}} for s in range(20)])
+    view.refresh(force=True)
+    assert not train.smooth.isVisible() and not train.raw.isVisible() and chart.keys.is_dimmed("train_loss")
+
+    qtbot.mouseClick(key, Qt.MouseButton.LeftButton)
+    assert view.hidden_series == set() and not key.font().strikeOut()
+    assert train.smooth.isVisible() and train.raw.isVisible()
+    assert chart.plot.getViewBox().viewRange()[1][1] >= 0.9
