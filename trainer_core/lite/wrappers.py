@@ -3,6 +3,7 @@ the chosen precision and device without changing how the user's loop reads."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,10 +54,21 @@ class LiteModule(nn.Module):
 class LiteOptimizer:
     """The user's optimizer whose ``step`` goes through the precision (a GradScaler steps and updates there).
 
-    Every other attribute (``zero_grad``, ``param_groups``, ``state_dict``...) is the optimizer's own.
+    The object is an instance of the user's optimizer class too (``isinstance(opt, torch.optim.Adadelta)``), as in
+    Lightning 1.5, so ``StepLR(opt, ...)`` and other schedulers accept it. It shares the optimizer's state:
+    ``param_groups``, ``state`` and ``defaults`` are the very objects the wrapped optimizer holds, so a scheduler
+    changing an lr here changes it there.
     """
 
+    def __new__(cls, optimizer: torch.optim.Optimizer | None = None, *args: Any, **kwargs: Any) -> LiteOptimizer:
+        if optimizer is None:  # copy/pickle protocols create the object empty first
+            return super().__new__(cls)
+        return super().__new__(_lite_class_for(cls, type(optimizer)))
+
     def __init__(self, optimizer: torch.optim.Optimizer, precision: Precision) -> None:
+        # Not Optimizer.__init__: the optimizer is built already. Its attributes are shared (a shallow copy of the
+        # instance dict); its own ``step`` stays behind, this class's ``step`` adds the precision.
+        self.__dict__.update({key: value for key, value in optimizer.__dict__.items() if key != "step"})
         self._optimizer = optimizer
         self._precision = precision
 
@@ -68,7 +80,15 @@ class LiteOptimizer:
         return self._precision.optimizer_step(self._optimizer, closure if closure is not None else _no_closure)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_optimizer":  # not set yet (an object made empty by copy/pickle)
+            raise AttributeError(name)
         return getattr(self._optimizer, name)
+
+
+@functools.cache
+def _lite_class_for(lite_cls: type, optimizer_cls: type) -> type:
+    """``Lite<OptimizerName>``: the Lite wrapper's behaviour first, then the user's optimizer class."""
+    return type(f"Lite{optimizer_cls.__name__}", (lite_cls, optimizer_cls), {})
 
 
 def _no_closure() -> None:
