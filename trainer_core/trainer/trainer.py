@@ -30,6 +30,7 @@ from trainer_core.hooks import HookDispatcher
 from trainer_core.precision.plugins import Precision, select_precision
 from trainer_core.strategies.registry import create_strategy
 from trainer_core.trainer import checkpointing, defaults, stages
+from trainer_core.trainer.env_defaults import env_flag_defaults
 from trainer_core.trainer.fit_run import FitRun
 from trainer_core.trainer.limits import resolve_loop_limits
 from trainer_core.trainer.results import ResultCollection, to_floats
@@ -49,6 +50,8 @@ class Trainer:
     """
 
     def __init__(self, **flags: Any) -> None:
+        # 1.x: PL_TRAINER_<FLAG> environment variables fill in the flags the script does not pass.
+        flags = {**env_flag_defaults(type(self).__name__, flags), **flags}
         self._flags = validate_flags(flags)
         # The keywords as given: the tuner builds its short-fit Trainers from them plus its own overrides.
         self._init_flags: dict[str, Any] = dict(flags)
