@@ -152,7 +152,10 @@ class HistoryView(QWidget):
         self.metric_combo.currentIndexChanged.connect(lambda _: self.update_overlay())
         self.step = QSpinBox()
         self.step.setRange(0, 2_000_000_000)
-        self.step.setToolTip("Compare the ticked runs at this step (the last point at or before it)")
+        # Step 0 reads "last": each run's newest value (comparing at step 0 showed empty cells for most runs).
+        self.step.setSpecialValueText("last")
+        self.step.setToolTip("Compare the ticked runs at this step (the last point at or before it); \"last\": "
+                             "each run's newest value")
         self.step.valueChanged.connect(lambda _: self.update_compare())
         self.overlay = SeriesPlot(self._series)
         self.compare_model = TableModel(self)
@@ -429,11 +432,12 @@ class HistoryView(QWidget):
         from studio.models.dashboards.tables import Table
 
         metric, step = self.metric_combo.currentText(), self.step.value()
+        at = math.inf if step == 0 else step
         table = Table(["Run", "Value at step", "Point's step", "Best", "Last"])
         by_path = {run.path: run for run in self.runs}
         for path in self.checked_paths():
             series = self._model(path).metrics.get(metric)
-            point = value_at(*series.view(), step) if series is not None else None
+            point = value_at(*series.view(), at) if series is not None else None
             run = by_path[path]
             stats = run.stats.get(metric)
             table.rows.append([run.title, point[1] if point else math.nan, point[0] if point else math.nan,
@@ -441,8 +445,9 @@ class HistoryView(QWidget):
         self.compare_model.set_table(table)
         self.compare.resizeColumnsToContents()
         if self.runs:
-            self.info.setText(f"{len(self.runs)} run(s). Comparing {metric or '-'} at step {step} (the last point at "
-                              "or before it) across the ticked runs.")
+            where = "their last step" if step == 0 else f"step {step} (the last point at or before it)"
+            self.info.setText(f"{len(self.runs)} run(s). Comparing {metric or '-'} at {where} across the ticked "
+                              "runs.")
 
     def update_parallel(self) -> None:
         """Draw the ticked runs' hyper-parameters against the chosen metric's best value."""

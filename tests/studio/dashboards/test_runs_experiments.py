@@ -154,6 +154,19 @@ def test_ticking_a_run_in_the_table_overlays_it(view):
     assert view.checked_paths() == [] and view.overlay.names() == []
 
 
+def test_compare_starts_at_each_runs_last_value(view):
+    view.metric_combo.setCurrentText("val_loss")
+    view.set_checked([r.path for r in view.runs])
+    assert view.step.value() == 0 and view.step.text() == "last"
+    rows = {row[0]: row[1:3] for row in view.compare_model.table.rows}
+    assert rows == {"mlp_classifier run0ab": [0.7, 30.0], "mlp_classifier run1ab": [0.3, 20.0],
+                    "mlp_classifier run2ab": [0.25, 10.0]}
+    assert "last step" in view.info.text()
+    view.step.setValue(25)
+    rows = {row[0]: row[1:3] for row in view.compare_model.table.rows}
+    assert rows["mlp_classifier run0ab"] == [0.5, 20.0] and rows["mlp_classifier run2ab"] == [0.25, 10.0]
+
+
 def test_parallel_coordinates_of_the_ticked_runs(view):
     view.metric_combo.setCurrentText("val_loss")
     view.right_tabs.setCurrentWidget(view.parallel)
