@@ -21,7 +21,7 @@ import yaml
 from studio.models.config import RunConfig
 from studio.qt.run_target import LOCAL, SERVER, SLURM, RunTarget, current_target
 from studio.services.remote.calls import call_in_background
-from studio.services.remote.launch import RemoteLaunch, bundle_for_server, launch_and_find_run
+from studio.services.remote.launch import RemoteLaunch, bundle_for_server, launch_and_find_run, next_run
 from studio.services.remote.slurm import resources_from_flags
 from studio.services.remote.ssh import SshTarget
 
@@ -111,6 +111,8 @@ def start_bundle_on_server(window: Any, server: SshTarget, mode: str, bundle: tu
             return
         session.note("studio", line)
         window.statusBar().showMessage(line, 15000)
+        if mode == "sweep":
+            _follow_next_trials(window, server, launch, {run})
 
     def failed(message: str) -> None:
         window.remote_starts -= 1
@@ -141,6 +143,39 @@ def follow_on(window: Any, server: SshTarget | None, run: str) -> None:
     window.sync_actions()
 
 
+def _follow_next_trials(window: Any, server: SshTarget, launch: RemoteLaunch, seen: set[str]) -> None:
+    """A sweep on a server: when the trial shown ends, its next trial is followed, until the sweep has ended.
+
+    Only while the window still shows the sweep's trial: a run the user opened or started meanwhile stays.
+    """
+    session = window.session
+    shown = session.follower
+
+    def ended(_status: str, _reason: str) -> None:
+        session.run_ended.disconnect(ended)
+        if session.follower is not shown:
+            return
+        known = frozenset(seen)
+        call_in_background(lambda: next_run(server, launch, seen=known), on_done=found,
+                           on_failed=lambda message: session.note("warning", message), parent=window)
+
+    def found(run: str | None) -> None:
+        if run is None:
+            session.note("studio", f"the sweep on {server.label()} has ended; its folder there: {launch.workdir}")
+            return
+        if session.follower is not shown or session.running:
+            return
+        try:
+            follow_on(window, server, run)
+        except RuntimeError:
+            return
+        seen.add(run)
+        session.note("studio", f"the sweep's next trial: {run}")
+        _follow_next_trials(window, server, launch, seen)
+
+    session.run_ended.connect(ended)
+
+
 def sweep_args(*, n_trials: int, parallel: int) -> tuple[str, ...]:
     """The options of a sweep started in its job folder (the folder is the sweep folder)."""
     return ("--sweep", SWEEP_FILE, "--n_trials", str(n_trials), "--parallel", str(parallel), "--sweep_dir", ".")
@@ -148,7 +183,8 @@ def sweep_args(*, n_trials: int, parallel: int) -> tuple[str, ...]:
 
 def start_sweep_on(window: Any, target: RunTarget, config: RunConfig, sweep: dict[str, Any], *, n_trials: int,
                    parallel: int) -> bool:
-    """Start ``trainer-core sweep`` on a server (detached) or as a SLURM job; its first trial's run is followed.
+    """Start ``trainer-core sweep`` on a server (detached: each trial is followed in turn) or as a SLURM job (its
+    first trial is followed).
 
     Returns:
         False when nothing started (the problem is shown).

@@ -107,8 +107,8 @@ def apply_params(window: SweepHost, params: dict[str, Any]) -> list[str]:
 
 def start_sweep(window: SweepHost) -> bool:
     """Ask what to search, write the files and start ``trainer-core sweep`` where "Run on" points (here, the
-    Sweep tab shows it; on a server or SLURM, its first trial is followed in the run views); False when nothing
-    started."""
+    Sweep tab shows it; on a server its trials are followed in turn in the run views, on SLURM its first trial);
+    False when nothing started."""
     if window.sweep_controller.running:
         window.show_problems(["A sweep is running; stop it first (Sweep tab > Stop sweep)."])
         return False
@@ -121,7 +121,7 @@ def start_sweep(window: SweepHost) -> bool:
     if not dialog.exec() or dialog.request is None:
         return False
     target = run_target.current_target(window)
-    if target.kind != run_target.LOCAL:  # detached on a server, or a SLURM job: its first trial is followed
+    if target.kind != run_target.LOCAL:  # detached on a server, or a SLURM job: its trials are followed
         return run_target_launch.start_sweep_on(window, target, config, dialog.request.sweep,
                                                 n_trials=dialog.request.n_trials, parallel=dialog.request.parallel)
     stem = Path(config.model_script).stem or "sweep"

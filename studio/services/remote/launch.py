@@ -20,7 +20,7 @@ from studio.services.remote.runs import list_runs, shell_path
 from studio.services.remote.ssh import SSH_FAILED, RemoteError, SshTarget, explain_failure, run_remote
 
 __all__ = ["RUN_APPEARS_S", "RemoteLaunch", "bundle_for_server", "copy_files", "launch_and_find_run",
-           "launch_detached", "make_remote_folder", "wait_for_run"]
+           "launch_detached", "make_remote_folder", "next_run", "wait_for_run"]
 
 RUN_APPEARS_S = 180  # seconds a started run may take to write its first event (imports, data loading)
 
@@ -94,22 +94,38 @@ def wait_for_run(target: SshTarget, launch: RemoteLaunch, *, appear_s: float = R
         RemoteError: the process ended first (the message quotes the last line of its log), or it wrote nothing
             within ``appear_s``; either names the log file on the server.
     """
+    run = next_run(target, launch, appear_s=appear_s, poll_s=poll_s, sleep=sleep)
+    if run is None:
+        tail = run_remote(target, f"tail -n 20 {shlex.quote(launch.log)}", what="reading the run's log")
+        lines = [line.strip() for line in tail.splitlines() if line.strip()]
+        raise RemoteError(f"the run on {target.label()} ended before writing any event: "
+                          f"{lines[-1] if lines else 'no output'} (the whole log: {launch.log} there).")
+    return run
+
+
+def next_run(target: SshTarget, launch: RemoteLaunch, *, seen: frozenset[str] = frozenset(),
+             appear_s: float = RUN_APPEARS_S, poll_s: float = 1.0,
+             sleep: Callable[[float], None] = time.sleep) -> str | None:
+    """The newest run folder under the launch's job folder that is not in ``seen`` (a sweep's next trial), once it
+    has an event; None when the launched process has ended without making one (blocking: a worker thread).
+
+    Raises:
+        RemoteError: nothing new within ``appear_s`` while the process still runs (named with its log file).
+    """
     deadline = time.monotonic() + appear_s
     alive = f"kill -0 {launch.pid} 2>/dev/null && echo alive || echo ended"
+
+    def new() -> str | None:
+        return next((run.path for run in list_runs(target, launch.workdir) if run.path not in seen), None)
+
     while True:
-        runs = list_runs(target, launch.workdir)
-        if runs:
-            return runs[0].path
+        run = new()
+        if run is not None:
+            return run
         if run_remote(target, alive, what="checking the run").strip() != "alive":
-            runs = list_runs(target, launch.workdir)  # it may have written its run and ended between the two
-            if runs:
-                return runs[0].path
-            tail = run_remote(target, f"tail -n 20 {shlex.quote(launch.log)}", what="reading the run's log")
-            lines = [line.strip() for line in tail.splitlines() if line.strip()]
-            raise RemoteError(f"the run on {target.label()} ended before writing any event: "
-                              f"{lines[-1] if lines else 'no output'} (the whole log: {launch.log} there).")
+            return new()  # it may have written a run and ended between the two looks
         if time.monotonic() >= deadline:
-            raise RemoteError(f"the run started on {target.label()} (pid {launch.pid}) but wrote no events within "
+            raise RemoteError(f"the run started on {target.label()} (pid {launch.pid}) wrote no new run within "
                               f"{appear_s:g} s; see {launch.log} there.")
         sleep(poll_s)
 

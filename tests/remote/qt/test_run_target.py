@@ -147,14 +147,15 @@ def test_fit_on_slurm_over_ssh_is_submitted_after_review_and_followed(tiny_windo
                     timeout=60_000)
 
 
-@pytest.mark.slow  # trainer-core sweep started on the server, one trial followed to its end: about 40 s
-def test_sweep_on_a_server_runs_trainer_core_sweep_there_and_follows_a_trial(tiny_window, qtbot, sshd: SshServer,
-                                                                             tmp_path, monkeypatch) -> None:
+@pytest.mark.slow  # trainer-core sweep started on the server, two trials followed in turn: about 70 s
+def test_sweep_on_a_server_runs_trainer_core_sweep_there_and_follows_each_trial(tiny_window, qtbot,
+                                                                                sshd: SshServer, tmp_path,
+                                                                                monkeypatch) -> None:
     from studio.qt import window_sweep
     from studio.qt.sweep_dialog import SweepDialog, SweepRequest
 
     request = SweepRequest(sweep={"sampler": "random", "metric": "loss", "direction": "minimize", "parameters": {
-        "trainer.max_epochs": {"type": "int", "low": 1, "high": 2}}}, n_trials=1, parallel=1)
+        "trainer.max_epochs": {"type": "int", "low": 1, "high": 2}}}, n_trials=2, parallel=1)
 
     def accept(dialog: SweepDialog) -> int:
         dialog.request = request
@@ -163,14 +164,18 @@ def test_sweep_on_a_server_runs_trainer_core_sweep_there_and_follows_a_trial(tin
     monkeypatch.setattr(SweepDialog, "exec", accept)
     tiny_window.run_target_box.set_current(RunTarget(kind=SERVER, server=sshd.target))
     session = tiny_window.session
-    with qtbot.waitSignal(session.run_started, timeout=240_000):
-        assert window_sweep.start_sweep(tiny_window)
-        assert not tiny_window.sweep_controller.running, "no sweep runs on this computer"
+    followed: list[str] = []
+    session.run_started.connect(lambda _mode: followed.append(session.model.log_dir))
+    ended: list[str] = []
+    session.run_ended.connect(lambda status, _reason: ended.append(status))
+    assert window_sweep.start_sweep(tiny_window)
+    assert not tiny_window.sweep_controller.running, "no sweep runs on this computer"
+    qtbot.waitUntil(lambda: any("has ended" in line for _level, line in session.model.console), timeout=400_000)
     [job] = (tmp_path / "server").iterdir()
     assert (job / run_target_launch.SWEEP_FILE).is_file() and (job / "tiny.py").is_file()
-    assert f"{job}/" in session.model.log_dir
-    qtbot.waitUntil(lambda: session.model.ended, timeout=240_000)
-    assert session.model.status == RunStatus.FINISHED, session.model.reason
+    trials = sorted(str(path.parent) for path in job.glob("trial_*/**/events.jsonl"))
+    assert len(trials) == 2 and sorted(w.removeprefix(f"{sshd.target.label()}:") for w in followed) == trials
+    assert ended == [RunStatus.FINISHED, RunStatus.FINISHED]
 
 
 @pytest.mark.slow  # trainer-core sweep as a job of the one-node cluster, its trial followed: about 60 s
