@@ -51,6 +51,10 @@ def launch_elsewhere(window: Any, mode: str, config: RunConfig, overrides: dict[
     target = current_target(window)
     if target.kind == LOCAL:
         return False
+    if getattr(window, "remote_starts", 0):  # a second click while the files travel would start the run twice
+        window.show_problems(["A run is being started on a server; it shows here once it has started (the console "
+                              "says how far it got). Start the next one after that."])
+        return True
     overrides = overrides or {}
     config = dataclasses.replace(config, tune=dict(overrides.get("tune", config.tune)),
                                  debug=str(overrides.get("debug", config.debug)))

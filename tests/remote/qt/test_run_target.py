@@ -90,8 +90,10 @@ def test_a_server_that_refuses_the_login_is_one_line_and_the_window_never_waits(
     assert tiny_window.launch("fit")
     assert time.monotonic() - began < 2.0, "the connection is made off the GUI thread"
     assert not tiny_window.session.running, "nothing started on this computer"
+    assert tiny_window.launch("fit") and "being started on a server" in tiny_window.problems.text(), \
+        "a second click while the first start is under way starts nothing"
     qtbot.waitUntil(lambda: "refused the login" in tiny_window.problems.text(), timeout=30_000)
-    assert "authorized_keys" in tiny_window.problems.text()
+    assert "authorized_keys" in tiny_window.problems.text() and tiny_window.remote_starts == 0
 
 
 @pytest.mark.slow  # a real fit started on the server and followed to its end: about 25 s on 2 busy cores
