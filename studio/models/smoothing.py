@@ -132,9 +132,11 @@ class EmaCache:
             self.reserve(max(n, 2 * len(self.out)))
         stop = n if budget is None else min(n, self.done + max(1, budget))
         if stop > self.done:
-            self._smooth(np.asarray(y[self.done : stop - 1], dtype=np.float64), self.done)
+            # The newest point is smoothed on its own, keeping the average before it (see rewind_newest).
+            split = stop - 1 if stop == n else stop
+            self._smooth(np.asarray(y[self.done : split], dtype=np.float64), self.done)
             self._before_newest = (self.last, self.count)
-            self._smooth(np.asarray(y[stop - 1 : stop], dtype=np.float64), stop - 1)
+            self._smooth(np.asarray(y[split:stop], dtype=np.float64), split)
             self.done = stop
         if stop < n:
             return None
