@@ -99,18 +99,27 @@ def group_charts(names: list[str]) -> list[Chart]:
 def short_labels(series: list[str]) -> list[str]:
     """Key labels for a chart's series: what tells them apart (``_step``/``_epoch``), the full names otherwise.
 
+    The shared start is dropped up to its last ``_`` or ``/``, so the labels stay whole words.
+
     Examples:
         >>> short_labels(["grad/w", "grad/w_step", "grad/w_epoch"])
         ['as logged', 'step', 'epoch']
+        >>> short_labels(["grad/w_step", "grad/w_epoch"])
+        ['step', 'epoch']
         >>> short_labels(["train_loss", "val_loss"])
         ['train_loss', 'val_loss']
+        >>> short_labels(["loss_a1", "loss_a2"])
+        ['a1', 'a2']
     """
     if len(series) < 2:
         return list(series)
     common = os.path.commonprefix(series)
-    if not common or not any(name == common for name in series):
+    if common and any(name == common for name in series):
+        return [name[len(common):].lstrip("_/") or "as logged" for name in series]
+    cut = max(common.rfind("_"), common.rfind("/")) + 1
+    if cut == 0:
         return list(series)
-    return [name[len(common):].lstrip("_/") or "as logged" for name in series]
+    return [name[cut:] for name in series]
 
 
 def sections_of(charts: list[Chart]) -> list[str]:

@@ -91,6 +91,11 @@ class ParallelCoordinatesView(pg.PlotWidget):
         self.axes: list[Axis] = []
         self.run_names: list[str] = []
         self._items: list[Any] = []
+        # Run names at the line ends (their line's end height, label) and the axis titles: placed in pixels by
+        # _place_text, so they neither overlap nor leave the plot on a short chart (about 180 px at 1280x720).
+        self._names: list[tuple[float, pg.TextItem]] = []
+        self._titles: list[pg.TextItem] = []
+        self._right = 1.0
         self.message = pg.TextItem("", anchor=(0.5, 0.5))
         self.plot_item.addItem(self.message)
 
@@ -101,6 +106,8 @@ class ParallelCoordinatesView(pg.PlotWidget):
         for item in self._items:
             self.plot_item.removeItem(item)
         self._items.clear()
+        self._names.clear()
+        self._titles.clear()
         self.run_names = list(run_names)
         columns = list(hparams) + ([metric] if metric is not None else [])
         self.axes = build_axes(columns, log_axes)
@@ -138,22 +145,20 @@ class ParallelCoordinatesView(pg.PlotWidget):
             self.plot_item.addItem(curve)
             self._items.append(curve)
         # A few runs are named at the end of their line, so each line can be told apart; names of runs ending at
-        # the same height are moved apart instead of printed over each other.
-        floor = -math.inf
+        # the same height are moved apart instead of printed over each other (see _place_text).
         for y, run_name, color in sorted(names, key=lambda item: item[0]):
-            floor = max(y, floor + 0.07)
             label = pg.TextItem(run_name, color=color, anchor=(0.0, 0.5))
-            label.setPos(len(self.axes) - 1 + 0.08, floor)
             self.plot_item.addItem(label)
             self._items.append(label)
+            self._names.append((y, label))
         for index, axis in enumerate(self.axes):
             line = pg.InfiniteLine(pos=index, angle=90, movable=False, pen=pg.mkPen(colors.foreground, width=1))
             self.plot_item.addItem(line, ignoreBounds=True)
             self._items.append(line)
             title = pg.TextItem(axis.name, color=colors.foreground, anchor=(0.5, 1.0))
-            title.setPos(index, 1.08)
             self.plot_item.addItem(title)
             self._items.append(title)
+            self._titles.append(title)
             last = index == len(self.axes) - 1
             for position, text in axis.labels:
                 # The last axis's values sit on its left: its right side holds the run names.
@@ -161,5 +166,31 @@ class ParallelCoordinatesView(pg.PlotWidget):
                 label.setPos(index - 0.03 if last else index + 0.03, position)
                 self.plot_item.addItem(label)
                 self._items.append(label)
-        right = len(self.axes) - 1 + (1.4 if len(run_names) <= _NAMED_RUNS else 0.3)
-        self.plot_item.setRange(xRange=(-0.45, right), yRange=(-0.08, 1.15), padding=0)
+        self._right = len(self.axes) - 1 + (1.4 if len(run_names) <= _NAMED_RUNS else 0.3)
+        self._place_text()
+
+    def _place_text(self) -> None:
+        """Fit the y range and the titles and run names to the plot's height in pixels."""
+        if not getattr(self, "_titles", None):  # also called by a resize during construction
+            return
+        box = self.plot_item.getViewBox()
+        height = max(60.0, float(box.height() if box is not None and box.height() > 0 else self.height()))
+        # Text items keep their pixel size whatever the range: one line's height, padding included.
+        line = max(item.boundingRect().height() for item in [*self._titles, *(label for _, label in self._names)])
+        # The values span [0, 1]; below them half a line (the lowest run name is centred on its value), above
+        # them 2 px, a line for the titles and 2 px.
+        bottom_px, top_px = line / 2 + 2.0, line + 4.0
+        per_px = 1.0 / max(1.0, height - bottom_px - top_px)  # data units per pixel
+        for index, title in enumerate(self._titles):
+            title.setPos(index, 1.0 + 2.0 * per_px)  # the title's bottom edge
+        floor = -math.inf
+        for y, label in self._names:
+            floor = max(y, floor + (line + 1.0) * per_px)
+            label.setPos(len(self._titles) - 1 + 0.08, floor)
+        self.plot_item.setRange(xRange=(-0.45, self._right), yRange=(-bottom_px * per_px, 1.0 + top_px * per_px),
+                                padding=0)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self.isVisible():  # not while being built or torn down (the view box may be gone)
+            self._place_text()

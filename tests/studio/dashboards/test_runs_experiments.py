@@ -237,6 +237,33 @@ def _assert_actions_shown(view, buttons, rows):
         assert view.rect().contains(button.mapTo(view, button.rect().bottomRight()))
 
 
+def test_parallel_coordinates_titles_and_run_names_fit_a_short_chart(qtbot):
+    """At 1280x720 the chart is about 180 px tall: the axis titles stay inside it and the names of runs ending
+    at the same value are moved apart, not printed over each other (they were placed in data units before)."""
+    from PySide6.QtWidgets import QApplication
+
+    from studio.qt.dashboards.parallel_coords import ParallelCoordinatesView
+
+    view = ParallelCoordinatesView()
+    qtbot.addWidget(view)
+    view.resize(700, 180)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_runs(["run a", "run b", "run c", "run d"], [("lr", [0.1, 0.01, 0.001, 0.02])],
+                  ("val_loss (best)", [1.0, 1.0, 1.0, 2.0]))
+    QApplication.processEvents()
+    box = view.plot_item.getViewBox().sceneBoundingRect()
+    titles = [title.sceneBoundingRect() for title in view._titles]
+    assert len(titles) == 2 and all(box.contains(rect) for rect in titles), (box, titles)
+    names = [label.sceneBoundingRect() for _, label in view._names]
+    assert len(names) == 4 and all(box.contains(rect) for rect in names)
+    assert not any(a.intersects(b) for i, a in enumerate(names) for b in names[i + 1:])
+    view.resize(700, 400)  # taller: the same holds after a resize
+    QApplication.processEvents()
+    names = [label.sceneBoundingRect() for _, label in view._names]
+    assert not any(a.intersects(b) for i, a in enumerate(names) for b in names[i + 1:])
+
+
 def test_build_axes_handles_missing_and_constant_values():
     axes = build_axes([("lr", [0.1, None, 0.1]), ("empty", [None, math.nan, None]), ("flag", [True, False, None])])
     assert [a.name for a in axes] == ["lr", "flag"]

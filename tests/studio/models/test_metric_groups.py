@@ -35,3 +35,12 @@ def test_a_chart_keeps_its_key_when_it_gains_a_series():
     (alone,) = group_charts(["val_acc"])
     (pair,) = group_charts(["val_acc", "train_acc"])
     assert alone.key == pair.key and pair.series == ["train_acc", "val_acc"]
+
+
+def test_key_labels_name_what_tells_the_series_apart_in_whole_words():
+    from studio.models.metric_groups import short_labels
+
+    assert short_labels(["grad_2.0_norm/enc.weight_step", "grad_2.0_norm/enc.weight_epoch"]) == ["step", "epoch"]
+    assert short_labels(["grad/w", "grad/w_step", "grad/w_epoch"]) == ["as logged", "step", "epoch"]
+    assert short_labels(["loss_a1", "loss_a2"]) == ["a1", "a2"]  # not "1" and "2"
+    assert short_labels(["train_loss", "val_loss"]) == ["train_loss", "val_loss"]
