@@ -1,9 +1,9 @@
 """WandbLogger, MLFlowLogger, CometLogger, NeptuneLogger and TestTubeLogger (issue 15, Logging).
 
-The services' packages are optional and not installed for the tests (see the commit adding these loggers): the
-loggers run against recording stand-ins of the client APIs, next to a CSVLogger in the same fit, and must see the
-hyper-parameters, the metrics at the CSV logger's steps, and finalize. Real offline runs are at the end and skip
-without the packages.
+The loggers run against recording stand-ins of the client APIs, next to a CSVLogger in the same fit, and must see the
+hyper-parameters, the metrics at the CSV logger's steps, and finalize. wandb and mlflow-skinny are in the test extra:
+the real offline wandb run and the real MLflow file store are checked the same way at the end, by reading what the
+services wrote. Comet and Neptune need accounts or large installs and stay on the stand-ins.
 """
 
 from __future__ import annotations
@@ -60,7 +60,9 @@ def fit_beside_csv(tmp_path: Path, logger: Any) -> list[tuple[int, set[str]]]:
 ])
 def test_missing_package_is_a_one_line_error_naming_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cls: type,
                                                        module: str, install: str) -> None:
-    monkeypatch.setitem(sys.modules, module, None)  # makes the import fail as if the package were absent
+    # The import fails as if the package were absent (also for a submodule an earlier test imported).
+    for name in [name for name in sys.modules if name == module or name.startswith(f"{module}.")] + [module]:
+        monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ModuleNotFoundError, match=f"{cls.__name__} needs .* pip install {install}$") as err:
         cls(save_dir=str(tmp_path)) if cls is not NeptuneLogger else cls()
@@ -146,28 +148,59 @@ def test_neptune(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert ("training/status", "success") in calls.of("set")
 
 
-@pytest.mark.skipif(not __import__("importlib").util.find_spec("wandb"),
-                    reason="wandb is not installed (56 MB unpacked with its service binary; not in the test extra)")
-def test_real_wandb_offline_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _wandb_offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Offline mode with every wandb folder (run files, settings, cache) under ``tmp_path``."""
+    pytest.importorskip("wandb", reason="needs wandb (in the test extra: pip install -e .[test])")
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
+    for variable, folder in (("WANDB_DIR", "wandb-dir"), ("WANDB_CONFIG_DIR", "wandb-config"),
+                             ("WANDB_CACHE_DIR", "wandb-cache"), ("WANDB_DATA_DIR", "wandb-data")):
+        (tmp_path / folder).mkdir()
+        monkeypatch.setenv(variable, str(tmp_path / folder))
+
+
+def test_real_wandb_offline_run_holds_the_hparams_and_the_metrics_at_the_csv_steps(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _wandb_offline(monkeypatch, tmp_path)
+    from tests.trainer_core.loggers.wandb_run_file import read_finished_run
+
     logger = WandbLogger(project="trainer-core-test", save_dir=str(tmp_path))
-    quiet_trainer(max_epochs=1, limit_train_batches=2, limit_val_batches=1, logger=logger).fit(Logged())
-    assert list((tmp_path / "wandb").glob("offline-run-*"))
-    logger.experiment.finish()
+    assert logger.offline  # from WANDB_MODE
+    try:
+        rows = fit_beside_csv(tmp_path, logger)
+        run_id = logger.version
+    finally:
+        logger.experiment.finish()  # ends the run (1.x's finalize leaves it open for a later trainer.test)
+    (run_file,) = (tmp_path / "wandb").glob(f"offline-run-*-{run_id}/run-{run_id}.wandb")
+    run = read_finished_run(run_file)
+    assert run.config["hidden"] == 3
+    history = [row for row in run.history if "trainer/global_step" in row]
+    assert [row["trainer/global_step"] for row in history] == [step for step, _ in rows]
+    assert [{k for k in row if not k.startswith("_") and k != "trainer/global_step"} for row in history] == [
+        keys for _, keys in rows]
 
 
-@pytest.mark.skipif(not __import__("importlib").util.find_spec("mlflow"),
-                    reason="mlflow is not installed (a large dependency tree; not in the test extra)")
-def test_real_mlflow_file_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_real_mlflow_file_store_holds_the_hparams_and_the_metrics_at_the_csv_steps(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pytest.importorskip("mlflow", reason="needs mlflow-skinny (in the test extra: pip install -e .[test])")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    logger = MLFlowLogger("exp", save_dir=str(tmp_path / "mlruns"))
-    quiet_trainer(max_epochs=1, limit_train_batches=2, limit_val_batches=1, log_every_n_steps=1,
-                  logger=logger).fit(Logged())
-    history = logger.experiment.get_metric_history(logger.run_id, "train_loss")
-    assert [m.step for m in history] == [0, 1]
-    assert logger.experiment.get_run(logger.run_id).info.status == "FINISHED"
-    assert torch.isfinite(torch.tensor(history[-1].value))
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "")
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE")  # the logger turns it on itself for a file: store
+    monkeypatch.chdir(tmp_path)
+    logger = MLFlowLogger("exp", run_name="first", save_dir=str(tmp_path / "mlruns"))
+    rows = fit_beside_csv(tmp_path, logger)
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"file:{tmp_path / 'mlruns'}")  # a fresh client reads what the logger wrote
+    run = client.get_run(logger.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params == {"hidden": "3"} and run.data.tags["mlflow.runName"] == "first"
+    assert client.get_experiment(run.info.experiment_id).name == "exp"
+    logged = sorted((key, m.step) for key in run.data.metrics for m in client.get_metric_history(run.info.run_id, key))
+    assert logged == sorted((key, step) for step, keys in rows for key in keys)
+    history = client.get_metric_history(run.info.run_id, "train_loss")
+    assert all(torch.isfinite(torch.tensor(m.value)) for m in history)
 
 
 def test_loggers_with_a_live_client_pickle_and_continue_the_same_run(monkeypatch: pytest.MonkeyPatch,

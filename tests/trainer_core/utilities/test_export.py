@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,19 +50,31 @@ def test_trace_needs_an_example_and_unknown_methods_fail() -> None:
         model.to_torchscript(method="compile")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("onnx") is not None, reason="onnx is installed")
-def test_to_onnx_without_onnx_names_the_package(tmp_path: Path) -> None:
-    with pytest.raises(MisconfigurationError, match="`onnx` package.*pip install onnx"):
+def test_to_onnx_without_onnx_names_the_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "onnx", None)  # imports of onnx fail as if it were not installed
+    with pytest.raises(MisconfigurationError, match="`onnx` package.*pip install onnx") as err:
         Net().to_onnx(tmp_path / "net.onnx")
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "net.onnx").exists()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("onnx") is None, reason="needs the optional onnx package")
-def test_to_onnx_writes_a_model(tmp_path: Path) -> None:
+@pytest.mark.skipif(importlib.util.find_spec("onnx") is None,
+                    reason="needs the optional onnx package (in the test extra: pip install -e .[test])")
+def test_to_onnx_writes_a_model_that_onnx_accepts_and_computes_the_same(tmp_path: Path) -> None:
     import onnx
+    from onnx.reference import ReferenceEvaluator
 
+    model = Net()
+    model.train()
     path = tmp_path / "net.onnx"
-    Net().to_onnx(path)
-    onnx.checker.check_model(onnx.load(str(path)))
+    model.to_onnx(path, input_names=["x"])
+    assert model.training  # exported in eval mode, the mode restored after
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto, full_check=True)
+    x = torch.randn(2, 3)
+    (computed,) = ReferenceEvaluator(proto).run(None, {"x": x.numpy()})
+    model.eval()
+    torch.testing.assert_close(torch.from_numpy(computed), model(x).detach(), rtol=1e-5, atol=1e-6)
 
 
 def test_all_gather_in_one_process_returns_the_data_unchanged() -> None:
