@@ -178,11 +178,11 @@ class ParallelCoordinatesView(pg.PlotWidget):
         # Text items keep their pixel size whatever the range: one line's height, padding included.
         line = max(item.boundingRect().height() for item in [*self._titles, *(label for _, label in self._names)])
         # The values span [0, 1]; below them half a line (the lowest run name is centred on its value), above
-        # them 2 px, a line for the titles and 2 px.
-        bottom_px, top_px = line / 2 + 2.0, line + 4.0
+        # them half a line (the top value labels, centred too), a line for the titles and 2 px.
+        bottom_px, top_px = line / 2 + 4.0, 1.5 * line + 2.0
         per_px = 1.0 / max(1.0, height - bottom_px - top_px)  # data units per pixel
         for index, title in enumerate(self._titles):
-            title.setPos(index, 1.0 + 2.0 * per_px)  # the title's bottom edge
+            title.setPos(index, 1.0 + line / 2 * per_px)  # the title's bottom edge, over the top value label
         floor = -math.inf
         for y, label in self._names:
             floor = max(y, floor + (line + 1.0) * per_px)
