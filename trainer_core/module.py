@@ -186,9 +186,10 @@ class LightningModule(HyperparametersMixin, BatchTransferHooks, nn.Module):
     def all_gather(self, data: Any, group: Any = None, sync_grads: bool = False) -> Any:
         """Tensors (or a collection of them) from every process, stacked on a new first dimension (1.x).
 
-        In one process ``data`` comes back unchanged; ``sync_grads=True`` lets gradients flow through the gather.
+        Python numbers become tensors first (1.5); in one process tensors come back unchanged. ``sync_grads=True``
+        lets gradients flow through the gather.
         """
-        return export.all_gather(self.trainer, data, group=group, sync_grads=sync_grads)
+        return export.all_gather(self.trainer, data, group=group, sync_grads=sync_grads, device=self.device)
 
     def to_torchscript(self, file_path: Any = None, method: str = "script", example_inputs: Any = None,
                        **kwargs: Any) -> Any:

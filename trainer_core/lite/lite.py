@@ -196,8 +196,9 @@ class LightningLite(ABC):
         self._strategy.barrier(name)
 
     def all_gather(self, data: Any, group: Any = None, sync_grads: bool = False) -> Any:
-        """Tensors from every process, stacked on a new first dimension (unchanged in one process)."""
-        return export.all_gather(self, data, group=group, sync_grads=sync_grads)
+        """Tensors from every process, stacked on a new first dimension (unchanged in one process); Python
+        numbers become tensors first, as in 1.5 (``lite.all_gather(test_loss).mean()`` on a float)."""
+        return export.all_gather(self, data, group=group, sync_grads=sync_grads, device=self.device)
 
     def broadcast(self, obj: Any, src: int = 0) -> Any:
         """``obj`` as process ``src`` has it."""

@@ -13,15 +13,19 @@ from torch import nn
 from trainer_core.exceptions import MisconfigurationError
 from trainer_core.utilities.apply import apply_to_tensors
 
-__all__ = ["all_gather", "to_onnx", "to_torchscript"]
+__all__ = ["all_gather", "numbers_to_tensors", "to_onnx", "to_torchscript"]
 
 
-def all_gather(trainer: Any, data: Any, group: Any = None, sync_grads: bool = False) -> Any:
+def all_gather(trainer: Any, data: Any, group: Any = None, sync_grads: bool = False,
+               device: torch.device | None = None) -> Any:
     """Every tensor in ``data`` gathered from all processes, stacked on a new first dimension of size world_size.
 
-    In one process (or without a trainer) ``data`` comes back unchanged, as in 1.x. ``sync_grads=True`` keeps the
-    gather in the autograd graph, so gradients flow back to each rank's tensor.
+    Python numbers and numpy arrays in ``data`` become tensors on ``device`` first (1.5 did the same, so
+    ``all_gather(running_loss).mean()`` works on a float). In one process (or without a trainer) tensors come
+    back unchanged, as in 1.x. ``sync_grads=True`` keeps the gather in the autograd graph, so gradients flow back
+    to each rank's tensor.
     """
+    data = numbers_to_tensors(data, device)
     world_size = getattr(trainer, "world_size", 1) if trainer is not None else 1
     if world_size <= 1:
         return data
@@ -84,6 +88,28 @@ def _example(module: Any, given: Any, what: str, argument: str) -> Any:
         raise MisconfigurationError(
             f"{what} needs an example input: pass `{argument}=` or set `self.example_input_array` in the module")
     return sample
+
+
+def numbers_to_tensors(data: Any, device: torch.device | None = None) -> Any:
+    """``data`` with every int, float and numpy array (also inside dicts, lists and tuples) made a tensor.
+
+    A structure with nothing to convert is returned as the same object.
+    """
+    if isinstance(data, torch.Tensor):
+        return data
+    if isinstance(data, (int, float)) and not isinstance(data, bool):
+        return torch.tensor(data, device=device)
+    if type(data).__module__ == "numpy" and hasattr(data, "__array__"):  # ndarray or numpy scalar, numpy unimported
+        return torch.as_tensor(data, device=device)
+    if isinstance(data, dict):
+        converted = {key: numbers_to_tensors(value, device) for key, value in data.items()}
+        return data if all(converted[k] is data[k] for k in data) else type(data)(converted)
+    if isinstance(data, (list, tuple)):
+        items = [numbers_to_tensors(value, device) for value in data]
+        if all(new is old for new, old in zip(items, data)):
+            return data
+        return type(data)(*items) if hasattr(data, "_fields") else type(data)(items)
+    return data
 
 
 def to_torchscript(module: Any, file_path: str | os.PathLike[str] | None = None, method: str = "script",
