@@ -222,7 +222,7 @@ class HistoryView(QWidget):
         self.split = QSplitter(Qt.Orientation.Vertical)
         self.split.addWidget(upper)
         self.split.addWidget(lower)
-        self.split.setSizes([450, 550])  # proportions: at 1280x720 the table shows four runs, the charts 300 px
+        self.split.setSizes([500, 500])  # at 1280x720: four runs (and a scroll bar) in the table, a 270 px plot
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.split, 1)
