@@ -466,6 +466,7 @@ class MetricsView(QWidget):
         # Not a forced redraw: dragging the slider over charts of a million points would smooth them all in one
         # turn each time; the smoother catches them up a slice at a time and each chart redraws when done.
         self._schedule_redraw()
+        self._pass_started = time.monotonic()  # charts drawn with the previous weight in a running pass: again
         self._smooth_timer.start(0)
 
     def _on_fit(self) -> None:
