@@ -323,7 +323,8 @@ def _as_value(value: Any, name: str, enable_graph: bool) -> Value:
 def _as_tensor(value: Any, name: str, enable_graph: bool) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         if value.dim() == 0:  # the common case: already a scalar, no reshape (a tensor op) needed
-            return value if enable_graph else value.detach()
+            # detach() makes a new tensor (an alias of the same storage): skip it when there is no graph to drop.
+            return value.detach() if value.requires_grad and not enable_graph else value
         if value.numel() != 1:
             raise MisconfigurationError(
                 f"self.log({name!r}, ...) needs a scalar, got a tensor of shape {tuple(value.shape)}; "
