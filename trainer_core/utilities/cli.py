@@ -28,8 +28,21 @@ from trainer_core.flags import FLAGS, Flag
 from trainer_core.module import LightningModule
 from trainer_core.seed import seed_everything
 from trainer_core.trainer import Trainer
+from trainer_core.utilities.cli_optimizers import (
+    AUTOMATIC,
+    ClassOrClasses,
+    ReduceLROnPlateau,
+    as_init_dict,
+    attach_automatic_optimizers,
+    class_path_of,
+    configure_optimizers_default,
+    instantiate_class,
+    optimizer_classes_ok,
+    scheduler_classes_ok,
+)
 
-__all__ = ["LightningArgumentParser", "LightningCLI", "SaveConfigCallback"]
+__all__ = ["LightningArgumentParser", "LightningCLI", "ReduceLROnPlateau", "SaveConfigCallback",
+           "instantiate_class"]
 
 try:  # jsonargparse is a main dependency; the guard only turns a broken install into a clear message
     from jsonargparse import ActionConfigFile, Namespace
@@ -68,6 +81,9 @@ class LightningArgumentParser(_JsonArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # nested key -> (class or classes, link_to), as 1.5 keeps them for LightningCLI
+        self._optimizers: dict[str, tuple[ClassOrClasses, str]] = {}
+        self._lr_schedulers: dict[str, tuple[ClassOrClasses, str]] = {}
         self.add_argument("-c", "--config", action=ActionConfigFile,
                           help="Path to a configuration file in YAML (trainer:, model:, data:, seed_everything:).")
 
@@ -87,6 +103,40 @@ class LightningArgumentParser(_JsonArgumentParser):
         if not subclass_mode or not getattr(cls, "__abstractmethods__", None):
             self.set_defaults({key: {"class_path": f"{cls.__module__}.{cls.__qualname__}"}})
 
+    def add_optimizer_args(self, optimizer_class: ClassOrClasses, nested_key: str = "optimizer",
+                           link_to: str = AUTOMATIC) -> None:
+        """``--optimizer.ARG`` for one optimizer class, or ``--optimizer=NAME`` (``class_path``/``init_args``) to
+        choose among a tuple of them; ``params`` is left out (the model's parameters go there).
+
+        Args:
+            optimizer_class: a ``torch.optim.Optimizer`` subclass or a tuple of them.
+            nested_key: the option and config section name.
+            link_to: ``"AUTOMATIC"`` (LightningCLI fills in the model's ``configure_optimizers``) or the init
+                argument that receives the choice as ``{"class_path", "init_args"}`` (``"model.optimizer_init"``).
+        """
+        if not optimizer_classes_ok(optimizer_class):
+            raise MisconfigurationError(f"add_optimizer_args({optimizer_class!r}): give torch.optim.Optimizer "
+                                        "subclasses (one class or a tuple)")
+        self._add_choice_args(optimizer_class, nested_key, skip={"params"})
+        self._optimizers[nested_key] = (optimizer_class, link_to)
+
+    def add_lr_scheduler_args(self, lr_scheduler_class: ClassOrClasses, nested_key: str = "lr_scheduler",
+                              link_to: str = AUTOMATIC) -> None:
+        """``--lr_scheduler.ARG`` for one scheduler class, or ``--lr_scheduler=NAME`` among a tuple of them;
+        ``optimizer`` is left out. ``link_to`` as in :meth:`add_optimizer_args`."""
+        if not scheduler_classes_ok(lr_scheduler_class):
+            raise MisconfigurationError(f"add_lr_scheduler_args({lr_scheduler_class!r}): give learning-rate "
+                                        "scheduler classes of torch.optim.lr_scheduler (one class or a tuple)")
+        self._add_choice_args(lr_scheduler_class, nested_key, skip={"optimizer"})
+        self._lr_schedulers[nested_key] = (lr_scheduler_class, link_to)
+
+    def _add_choice_args(self, classes: ClassOrClasses, nested_key: str, skip: set[str]) -> None:
+        # Always the class_path/init_args form (one class defaults to itself, so `--optimizer.lr` works either
+        # way); not instantiated here: the model's parameters do not exist yet.
+        self.add_subclass_arguments(classes, nested_key, instantiate=False, fail_untyped=False, skip=skip,
+                                    required=False)
+        if not isinstance(classes, tuple):
+            self.set_defaults({nested_key: {"class_path": class_path_of(classes)}})
 
     def link_arguments(self, source: Any, target: str, compute_fn: Any = None, apply_on: str = "parse") -> None:
         """jsonargparse's ``link_arguments``; ``model.X``/``data.X`` name the init argument X (1.5 spelling)."""
@@ -229,12 +279,21 @@ class LightningCLI:
                                             subclass_mode=self.subclass_mode_data)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        """Override to add arguments or link them (``parser.link_arguments(...)``)."""
+        """Override to add arguments, optimizers and schedulers (``parser.add_optimizer_args(...)``,
+        ``parser.add_lr_scheduler_args(...)``) or links (``parser.link_arguments(...)``)."""
 
     def _add_arguments(self, parser: LightningArgumentParser) -> None:
         self.add_default_arguments_to_parser(parser)
         self.add_core_arguments_to_parser(parser)
         self.add_arguments_to_parser(parser)
+        self.link_optimizers_and_lr_schedulers(parser)
+
+    @staticmethod
+    def link_optimizers_and_lr_schedulers(parser: LightningArgumentParser) -> None:
+        """Hand each optimizer/scheduler added with a ``link_to`` other than AUTOMATIC to that argument."""
+        for key, (_, link_to) in {**parser._optimizers, **parser._lr_schedulers}.items():
+            if link_to != AUTOMATIC:
+                parser.link_arguments(key, link_to, compute_fn=as_init_dict)
 
     @staticmethod
     def subcommands() -> dict[str, set[str]]:
@@ -282,7 +341,20 @@ class LightningCLI:
         self.config_init = self._parser(self.subcommand).instantiate(self._subconfig())
         self.model = self.config_init.get("model")
         self.datamodule = self.config_init.get("data")
+        self._add_configure_optimizers_method_to_model(self.subcommand)
         self.trainer = self.instantiate_trainer()
+
+    def _add_configure_optimizers_method_to_model(self, subcommand: str | None) -> None:
+        parser = self._parser(subcommand)
+        if self.model is not None:
+            attach_automatic_optimizers(self.model, parser._optimizers, parser._lr_schedulers, self.config_init,
+                                        type(self).configure_optimizers, type(self).__name__)
+
+    @staticmethod
+    def configure_optimizers(lightning_module: LightningModule, optimizer: Any, lr_scheduler: Any = None) -> Any:
+        """What the filled-in ``configure_optimizers`` returns (override in a subclass to change it): the optimizer,
+        ``[optimizer], [lr_scheduler]``, or for a ``ReduceLROnPlateau`` a dict with its ``monitor``."""
+        return configure_optimizers_default(lightning_module, optimizer, lr_scheduler)
 
     def _trainer_kwargs(self) -> dict[str, Any]:
         given = self.config_init.get("trainer")
