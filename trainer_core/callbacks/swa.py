@@ -81,7 +81,12 @@ class StochasticWeightAveraging(Callback):
         return averaged + (current - averaged) / (num_averaged + 1)
 
     def on_before_accelerator_backend_setup(self, trainer: Any, pl_module: Any) -> None:
-        self._average_model = deepcopy(pl_module)
+        # The copy must not take the trainer along (1.5 blocked that too): after a fit the trainer holds loggers
+        # with threads and locks, which cannot be copied ("cannot pickle '_thread.lock'" in a later test()).
+        # Pre-filling deepcopy's memo makes the copy's ``trainer`` None without touching the module.
+        attached = vars(pl_module).get("trainer")
+        memo: dict[int, Any] = {id(attached): None} if attached is not None else {}
+        self._average_model = deepcopy(pl_module, memo)
 
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
         if len(trainer.optimizers) != 1:
