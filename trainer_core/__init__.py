@@ -33,6 +33,7 @@ class _ConsoleFallback(_logging.StreamHandler):
 
 
 _log = _logging.getLogger(__name__)
+_logger = _log  # 1.x: `from pytorch_lightning import _logger as log` in examples and user scripts
 if not any(isinstance(h, _ConsoleFallback) for h in _log.handlers):
     _fallback = _ConsoleFallback()
     _fallback.setFormatter(_logging.Formatter("%(message)s"))

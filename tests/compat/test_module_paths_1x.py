@@ -28,6 +28,7 @@ import trainer_core as pl
     ("trainer_core.utilities.rank_zero", "rank_zero_warn"),
     ("trainer_core.utilities.imports", "_TORCHVISION_AVAILABLE"),
     ("trainer_core.strategies", "ParallelStrategy"),
+    ("trainer_core", "_logger"),
 ])
 def test_1x_import_path_resolves(module: str, name: str) -> None:
     assert hasattr(importlib.import_module(module), name), f"from {module} import {name}"
@@ -42,6 +43,11 @@ def test_old_paths_give_the_same_classes() -> None:
     assert LightningModule is pl.LightningModule
     assert LightningDataModule is pl.LightningDataModule
     assert PyTorchProfiler is Current
+
+
+def test_package_logger_is_the_engine_logger() -> None:
+    assert isinstance(pl._logger, logging.Logger)
+    assert pl._logger.name == "trainer_core"
 
 
 def test_availability_flags_follow_what_is_installed() -> None:
