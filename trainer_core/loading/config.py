@@ -38,7 +38,7 @@ from trainer_core.loading.errors import ConfigError
 from trainer_core.loading.script import split_class_ref
 
 __all__ = ["SECTIONS", "load_config", "check_config", "dump_config", "merge_configs", "DATA_FILE_KEYS",
-           "read_yaml_file"]
+           "read_yaml_file", "dump_yaml"]
 
 SECTIONS = ("trainer", "model", "data", "ckpt_path", "seed_everything", "tune", "debug")
 _CLASS_KEYS = ("script", "class", "init_args")
@@ -69,6 +69,35 @@ _Loader.add_implicit_resolver(
     _FLOAT, re.compile(r"^([-+]?([0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)([eE][-+]?[0-9]+)?"
                        r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$"),
     list("-+0123456789."))
+
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that quotes every string ``_Loader`` would read as a number as well as the ones YAML 1.1 would.
+
+    SafeDumper only knows YAML 1.1's numbers, so it wrote the name ``0E0`` bare and ``_Loader`` read it back as the
+    float 0.0.
+    """
+
+
+for _first, _resolvers in _Loader.yaml_implicit_resolvers.items():
+    for _tag, _regex in _resolvers:
+        if _tag in (_INT, _FLOAT):
+            _Dumper.add_implicit_resolver(_tag, _regex, [_first])
+
+
+def dump_yaml(data: Any) -> str:
+    """Block-style YAML text that :func:`read_yaml_file` reads back as ``data`` (plain values only).
+
+    Strings that would read back as numbers are quoted; when a character PyYAML writes raw is one its reader takes
+    as a line break (U+0085), the text is written with escaped ASCII instead.
+    """
+    options: dict[str, Any] = {"Dumper": _Dumper, "sort_keys": False, "default_flow_style": False}
+    text = yaml.dump(data, allow_unicode=True, **options)
+    if yaml.load(text, Loader=_Loader) != data:  # noqa: S506 - a SafeLoader subclass
+        # NaN never equals itself, so a NaN value also lands here, harmlessly.
+        text = yaml.dump(data, allow_unicode=False, **options)
+    return text
 
 
 def _unknown(key: str, allowed: tuple[str, ...], where: str) -> ConfigError:
@@ -297,7 +326,9 @@ def _resolve(path: str, base: Path) -> str:
     if os.path.isabs(path) or path in ("best", "last"):
         return path
     beside = base / path
-    return str(beside) if beside.exists() else path
+    # os.path.exists, not Path.exists: a name the system cannot even look up (longer than 255 bytes, a NUL byte) is
+    # "not there" and reaches the loader that names it, instead of escaping as "OSError: File name too long".
+    return str(beside) if os.path.exists(beside) else path
 
 
 def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:

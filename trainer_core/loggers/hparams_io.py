@@ -18,8 +18,6 @@ from argparse import Namespace
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 __all__ = ["to_plain", "save_hparams_to_yaml", "load_hparams_from_yaml", "atomic_write_text"]
 
 
@@ -102,13 +100,12 @@ def atomic_write_text(path: str, text: str) -> None:
 
 def save_hparams_to_yaml(path: str, params: Mapping[str, Any] | Namespace | None) -> None:
     """Write ``params`` (converted with :func:`to_plain`) to ``path`` as block-style YAML, atomically."""
-    plain = to_plain(params if params is not None else {})
-    text = yaml.safe_dump(plain, sort_keys=False, default_flow_style=False, allow_unicode=True)
-    if yaml.safe_load(text) != plain:
-        # PyYAML writes some characters raw that its reader takes as line breaks (U+0085 in a name became a space):
-        # escaped ASCII reads back exactly. NaN never equals itself, so a NaN value also lands here, harmlessly.
-        text = yaml.safe_dump(plain, sort_keys=False, default_flow_style=False, allow_unicode=False)
-    atomic_write_text(path, text)
+    # Imported here: the loading package imports the engine, which imports the loggers.
+    from trainer_core.loading.config import dump_yaml
+
+    # Written by the same rules load_hparams_from_yaml reads with: a name such as "0E0" is quoted (a bare one read
+    # back as the float 0.0) and U+0085 is escaped (written raw, it read back as a space).
+    atomic_write_text(path, dump_yaml(to_plain(params if params is not None else {})))
 
 
 def load_hparams_from_yaml(path: str) -> dict[str, Any]:

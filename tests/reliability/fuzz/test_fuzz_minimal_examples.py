@@ -223,3 +223,28 @@ def test_a_long_run_of_digits_in_a_config_is_read_at_once(tmp_path: Path) -> Non
     started = time.monotonic()
     assert load_config(path)["trainer"]["default_root_dir"] == "9" * 20000
     assert time.monotonic() - started < 2
+
+
+def test_an_hparam_name_that_yaml_1_2_reads_as_a_number_round_trips(tmp_path: Path) -> None:
+    # Found by the long profile of test_hparams_yaml_round_trips_or_refuses_with_the_file_name: the name "0E0" was
+    # written bare (a string in YAML 1.1) and read back by the project's YAML 1.2 number rules as the float 0.0.
+    from trainer_core.loggers.hparams_io import load_hparams_from_yaml, save_hparams_to_yaml
+
+    path = tmp_path / "hparams.yaml"
+    params = {"0E0": None, "1e5": "2E-3", "lr": 1e-05}
+    save_hparams_to_yaml(str(path), params)
+    assert load_hparams_from_yaml(str(path)) == params
+
+
+@pytest.mark.parametrize("key", ["ckpt_path", "model", "data"])
+def test_a_path_too_long_for_the_system_is_not_an_os_error(tmp_path: Path, key: str) -> None:
+    # Found by the long profile of test_wrong_shapes_and_types_exit_2_naming_the_problem: a ckpt_path mapping became
+    # its text, a name longer than 255 bytes, and looking for it beside the config raised "OSError: File name too
+    # long" from load_config.
+    path = tmp_path / "run.yaml"
+    name = "n" * 300 + (".py" if key == "model" else ".csv" if key == "data" else ".ckpt")
+    path.write_text(f"{key}: {name}\n", encoding="utf-8")
+    try:
+        load_config(path)
+    except ConfigError as err:
+        assert str(path) in str(err)
