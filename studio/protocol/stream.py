@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from studio.protocol.events import METRICS_BLOCK
+from studio.protocol.thinning import DEFAULT_MAX_LINES, DEFAULT_MAX_MEDIA, DEFAULT_MAX_POINTS, Thinner
 
-__all__ = ["EventsFile", "read_events_file", "well_formed"]
+__all__ = ["EventsFile", "read_events_file", "well_formed", "MAX_LINE_BYTES"]
 
 _BLOCK_LISTS = ("steps", "names", "values")
 
@@ -50,11 +52,7 @@ def _clean(item: dict[str, Any]) -> dict[str, Any]:
 
 def _event(item: Any) -> dict[str, Any] | None:
     """The event ``item`` holds, cleaned of wrongly typed fields; None when it is not an event at all."""
-    if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-        return None
-    if item["type"] == METRICS_BLOCK and not all(isinstance(item.get(key), list) for key in _BLOCK_LISTS):
-        return None
-    return _clean(item)
+    return _clean(item) if _is_event(item) else None
 
 
 def well_formed(batch: Any) -> tuple[list[dict[str, Any]], int]:
@@ -70,47 +68,117 @@ class EventsFile:
     """What an ``events.jsonl`` held.
 
     Attributes:
-        events: the readable events, in file order.
-        skipped: lines that were not an event (torn, garbage, not JSON, not a dict with a ``type``).
+        events: the readable events kept, in file order (a long run's streams are thinned: see ``thinned``).
+        skipped: lines that were not an event (torn, garbage, not JSON, not a dict with a ``type``, or longer than
+            ``MAX_LINE_BYTES``).
         first_skipped_line: the 1-based number of the first such line (None when none).
+        thinned: readable events left out to keep the run's memory bounded, by event type (see
+            ``studio.protocol.thinning``: every stream keeps its first and newest events and an even spread between).
     """
 
     events: list[dict[str, Any]] = field(default_factory=list)
     skipped: int = 0
     first_skipped_line: int | None = None
+    thinned: dict[str, int] = field(default_factory=dict)
 
     def skipped_note(self, path: str | os.PathLike[str]) -> str | None:
-        """One sentence for the console about what was skipped (None when nothing was)."""
-        if not self.skipped:
+        """One sentence for the console about what was skipped or thinned (None when everything is shown)."""
+        parts = []
+        if self.skipped:
+            parts.append(f"{self.skipped} unreadable line(s) of {path} skipped (first: line "
+                         f"{self.first_skipped_line})")
+        if self.thinned:
+            kinds = ", ".join(f"{count:,} {kind}" for kind, count in sorted(self.thinned.items()))
+            parts.append(f"{sum(self.thinned.values()):,} event(s) of {path} left out to keep memory bounded "
+                         f"({kinds}; every series keeps its first and newest points and an even spread between)")
+        if not parts:
             return None
-        return (f"{self.skipped} unreadable line(s) of {path} skipped (first: line {self.first_skipped_line}); "
-                f"{len(self.events)} event(s) shown")
+        return "; ".join(parts) + f"; {len(self.events)} event(s) shown"
 
 
-def read_events_file(path: str | os.PathLike[str]) -> EventsFile:
-    """Read an ``events.jsonl``, skipping and counting the lines that are not events.
+MAX_LINE_BYTES = 64 * 2**20
+"""A longer line is skipped without being held in memory (an event is a few hundred bytes; a histogram a few KB)."""
+_CHUNK_BYTES = 2**20
 
-    Bytes that are not UTF-8 only spoil their own line. Lines are read one at a time, so a torn or garbage line
-    never stops the lines after it from being read.
+
+def _lines(handle: BinaryIO) -> Iterator[str | None]:
+    """The file's lines read in chunks; None for a line longer than ``MAX_LINE_BYTES``.
+
+    Whole lines are decoded a chunk at a time (a chunk ends at its last newline, so no character is cut), bytes
+    that are not UTF-8 becoming U+FFFD: they only spoil the line they are in.
+    """
+    rest = b""
+    oversized = False  # inside a line already too long: its bytes are dropped until its newline
+    while True:
+        chunk = handle.read(_CHUNK_BYTES)
+        if not chunk:
+            break
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            rest += chunk
+            if len(rest) > MAX_LINE_BYTES:
+                rest, oversized = b"", True
+            continue
+        lines: list[str | None] = list((rest + chunk[:end]).decode("utf-8", errors="replace").split("\n"))
+        rest = chunk[end + 1:]
+        if oversized:  # the first line is the end of the one too long
+            oversized = False
+            lines[0] = None
+        yield from lines
+    if oversized:
+        yield None
+    elif rest:
+        yield rest.decode("utf-8", errors="replace")
+
+
+def _parse(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; "[[[[..." recurses
+        return None
+
+
+def _is_event(item: Any) -> bool:
+    """A dict with a string ``type`` (a columnar block also needs its lists): what the thinner may look at."""
+    if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+        return False
+    return item["type"] != METRICS_BLOCK or all(isinstance(item.get(key), list) for key in _BLOCK_LISTS)
+
+
+def read_events_file(path: str | os.PathLike[str], *, max_points: int = DEFAULT_MAX_POINTS,
+                     max_media: int = DEFAULT_MAX_MEDIA, max_lines: int = DEFAULT_MAX_LINES) -> EventsFile:
+    """Read an ``events.jsonl``, skipping and counting the lines that are not events, in bounded memory.
+
+    The file is read in 1 MB chunks and each line parsed on its own, so a torn or garbage line never stops the
+    lines after it from being read, and bytes that are not UTF-8 only spoil their own line. Long streams are
+    thinned as they are read (``studio.protocol.thinning``): memory stays bounded however big the file is, and
+    the newest event of every series is kept.
+
+    Args:
+        path: the file.
+        max_points: events kept per metrics/progress stream (same metric names, same stage).
+        max_media: events kept per image or histogram tag.
+        max_lines: newest log and text events kept.
 
     Raises:
         OSError: the file cannot be opened (missing, a folder, no permission).
     """
     out = EventsFile()
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                item = json.loads(line)
-            except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; "[[[[..." recurses
-                item = None
-            event = _event(item)
-            if event is not None:
-                out.events.append(event)
-            else:
-                out.skipped += 1
-                if out.first_skipped_line is None:
-                    out.first_skipped_line = number
+    thinner = Thinner(max_points=max_points, max_media=max_media, max_lines=max_lines)
+    with open(path, "rb") as handle:
+        for number, line in enumerate(_lines(handle), start=1):
+            if line is not None:
+                line = line.strip()
+                if not line:
+                    continue
+                item = _parse(line)
+                if _is_event(item):
+                    thinner.add(item)
+                    continue
+            out.skipped += 1
+            if out.first_skipped_line is None:
+                out.first_skipped_line = number
+    # Wrongly typed fields are removed from the kept events only: most events of a long run are thinned out.
+    out.events = [_clean(event) for event in thinner.events()]
+    out.thinned = dict(thinner.left_out)
     return out
