@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from studio.models.atomic_file import write_text_atomically
+
 __all__ = ["RunConfig", "ConfigFileError", "MODES"]
 
 MODES = ("fit", "validate", "test", "predict", "tune", "debug")
@@ -90,11 +92,8 @@ class RunConfig:
         return yaml.safe_dump(self.to_config(), sort_keys=False, default_flow_style=False)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the YAML atomically (temp file + rename)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-        tmp.write_text(self.to_yaml(), encoding="utf-8")
-        os.replace(tmp, path)
+        """Write the YAML atomically: a studio killed while saving leaves the old file or the new one, never a mix."""
+        write_text_atomically(path, self.to_yaml())
 
     @classmethod
     def from_config(cls, config: Any, base_dir: str | os.PathLike[str] | None = None,

@@ -14,6 +14,7 @@ from typing import Protocol, cast
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMenuBar, QMessageBox, QStatusBar, QTabWidget, QWidget
 
+from studio.models.atomic_file import write_text_atomically
 from studio.models.config import RunConfig
 from studio.protocol.run_end import is_live_run
 from studio.qt import window_sweep
@@ -273,7 +274,7 @@ def _new_project(window: FileHost) -> None:
     path, _ = QFileDialog.getSaveFileName(_widget(window), "Save the new script", suggestion, "Python (*.py)")
     if not path:
         return
-    Path(path).write_text(text, encoding="utf-8")
+    write_text_atomically(path, text)  # the user may have chosen to replace a script: never leave it torn
     window.open_script(path)
 
 
