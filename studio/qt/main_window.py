@@ -232,8 +232,9 @@ class MainWindow(QMainWindow):
         self.mode_actions["test"].setEnabled(not running and not no_test)
         self.mode_actions["test"].setToolTip(f"{cls.name} defines no test_step: add one to run the test loop"
                                              if no_test and cls is not None else "Run the test loop")
-        self.stop_action.setEnabled(running)
-        self.stop_action.setText("Kill" if running and self.session.controller.stop_requested else "Stop")
+        stoppable = self.session.can_stop  # also a followed run this studio started on a server or on SLURM
+        self.stop_action.setEnabled(stoppable)
+        self.stop_action.setText("Kill" if stoppable and self.session.stop_requested else "Stop")
 
     # --- configuration ----------------------------------------------------------------------------------------
     def current_config(self) -> tuple[RunConfig, list[str]]:

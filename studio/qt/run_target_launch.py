@@ -21,6 +21,7 @@ import yaml
 from studio.models.config import RunConfig
 from studio.qt.run_target import LOCAL, SERVER, SLURM, RunTarget, current_target
 from studio.services.remote.calls import call_in_background
+from studio.services.remote.control import DetachedRunControl, RemoteStopper, RunControl, SlurmRunControl, stoppable
 from studio.services.remote.launch import RemoteLaunch, bundle_for_server, launch_and_find_run, next_run
 from studio.services.remote.slurm import resources_from_flags
 from studio.services.remote.ssh import SshTarget
@@ -76,7 +77,8 @@ def start_on_server(window: Any, server: SshTarget, mode: str, config: RunConfig
     """
     name = f"{_stem(config)}-{mode}-{_stamp()}"
     try:
-        bundle = bundle_for_server(config, Path(window.settings.runs_dir()) / "remote" / name)
+        # Named in the config: the engine's SIGTERM stop, which is how the toolbar's Stop reaches the run there.
+        bundle = bundle_for_server(stoppable(config), Path(window.settings.runs_dir()) / "remote" / name)
     except OSError as exc:
         window.show_problems([f"cannot write the config for {server.label()}: {exc}"])
         return False
@@ -108,15 +110,16 @@ def start_bundle_on_server(window: Any, server: SshTarget, mode: str, bundle: tu
         window.remote_starts -= 1
         launch, run = result
         line = f"{mode} started on {server.label()} (pid {launch.pid}; its output: {launch.log} there)"
+        control = DetachedRunControl(target=server, pid=launch.pid)
         try:
-            follow_on(window, server, run)
+            follow_on(window, server, run, control=control)
         except RuntimeError as exc:  # a local run of this window is in progress: the remote one goes on
             window.show_problems([f"{line}; not shown here: {exc} Open it with File ▸ Connect to a server…"])
             return
         session.note("studio", line)
         window.statusBar().showMessage(line, 15000)
         if mode == "sweep":
-            _follow_next_trials(window, server, launch, {run})
+            _follow_next_trials(window, server, launch, {run}, control)
 
     def failed(message: str) -> None:
         window.remote_starts -= 1
@@ -128,18 +131,24 @@ def start_bundle_on_server(window: Any, server: SshTarget, mode: str, bundle: tu
     return True
 
 
-def follow_on(window: Any, server: SshTarget | None, run: str) -> None:
+def follow_on(window: Any, server: SshTarget | None, run: str, *, control: RunControl | None = None) -> None:
     """Follow ``run`` in the window's views: over SSH on ``server``, or a folder on this computer (None).
+
+    ``control``: how the toolbar's Stop and Kill reach the run (one this window started); None: they are off.
 
     Raises:
         RuntimeError: a run of this window is in progress.
     """
+    stopper = None
+    if control is not None:
+        stopper = RemoteStopper(control, session=window.session, on_failed=lambda message: window.show_problems(
+            [message]))
     if server is None:
-        window.session.follow_run(run)
+        window.session.follow_run(run, stopper=stopper)
     else:
         from studio.services.remote.session_follow import follow_remote_run  # noqa: PLC0415 - remote only
 
-        follow_remote_run(window.session, server, run)
+        follow_remote_run(window.session, server, run, stopper=stopper)
     metrics = getattr(window, "metrics_view", None)
     if metrics is not None:
         window.views.setCurrentWidget(metrics)
@@ -147,7 +156,8 @@ def follow_on(window: Any, server: SshTarget | None, run: str) -> None:
     window.sync_actions()
 
 
-def _follow_next_trials(window: Any, server: SshTarget, launch: RemoteLaunch, seen: set[str]) -> None:
+def _follow_next_trials(window: Any, server: SshTarget, launch: RemoteLaunch, seen: set[str],
+                        control: RunControl) -> None:
     """A sweep on a server: when the trial shown ends, its next trial is followed, until the sweep has ended.
 
     Only while the window still shows the sweep's trial: a run the user opened or started meanwhile stays.
@@ -170,12 +180,12 @@ def _follow_next_trials(window: Any, server: SshTarget, launch: RemoteLaunch, se
         if session.follower is not shown or session.running:
             return
         try:
-            follow_on(window, server, run)
+            follow_on(window, server, run, control=control)
         except RuntimeError:
             return
         seen.add(run)
         session.note("studio", f"the sweep's next trial: {run}")
-        _follow_next_trials(window, server, launch, seen)
+        _follow_next_trials(window, server, launch, seen, control)
 
     session.run_ended.connect(ended)
 
@@ -232,9 +242,9 @@ def open_slurm_job(window: Any, target: RunTarget, mode: str, config: RunConfig,
         elif target.server is None:  # this computer shares the cluster's file system: paths stay as they are
             folder.mkdir(parents=True, exist_ok=True)
             config_file, files = folder / f"{stem}.yaml", []
-            config.save(config_file)
+            stoppable(config).save(config_file)  # the engine's SIGTERM stop: how Stop reaches the job's run
         else:
-            config_file, files = bundle_for_server(config, folder, name=f"{stem}.yaml")
+            config_file, files = bundle_for_server(stoppable(config), folder, name=f"{stem}.yaml")
     except OSError as exc:
         window.show_problems([f"cannot write the job's config: {exc}"])
         return None
@@ -253,7 +263,7 @@ def open_slurm_job(window: Any, target: RunTarget, mode: str, config: RunConfig,
 
     def follow(run: str) -> None:
         try:
-            follow_on(window, target.server, run)
+            follow_on(window, target.server, run, control=SlurmRunControl(shell=shell, job_id=str(dialog.job_id)))
         except RuntimeError as exc:  # a local run of this window is in progress: the job goes on regardless
             window.show_problems([str(exc)])
 

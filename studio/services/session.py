@@ -33,7 +33,7 @@ from studio.services.run_controller import RunController
 from studio.services.run_follower import RunFollower
 from studio.services.system_monitor import SystemMonitor
 
-__all__ = ["FollowSource", "RunSession"]
+__all__ = ["FollowSource", "RunSession", "RunStopper"]
 
 
 class FollowSource(Protocol):
@@ -44,6 +44,19 @@ class FollowSource(Protocol):
     def stop(self) -> None: ...  # noqa: D102
 
     def deleteLater(self) -> None: ...  # noqa: D102, N802 - QObject's name
+
+
+class RunStopper(Protocol):
+    """Stop and Kill for a followed run that is not this window's child (one on a server, a SLURM job).
+
+    Both return at once (the signal is sent off the GUI thread) and report through :meth:`RunSession.note`.
+    """
+
+    def describe(self) -> str: ...  # noqa: D102
+
+    def stop(self) -> None: ...  # noqa: D102
+
+    def kill(self) -> None: ...  # noqa: D102
 
 
 class RunSession(QObject):
@@ -69,11 +82,24 @@ class RunSession(QObject):
         self.last_request: dict[str, Any] = {}
         self.follower: RunFollower | None = None  # a run another process writes, followed live
         self._follow_source: FollowSource | None = None  # what feeds the follower (itself, or an SSH stream)
+        self._stopper: RunStopper | None = None  # Stop/Kill of the followed run, when it was started elsewhere
+        self._stopper_asked = False
 
     @property
     def running(self) -> bool:
         """True while a child process is alive."""
         return self.controller.running
+
+    @property
+    def can_stop(self) -> bool:
+        """True while Stop means something: a child process is alive, or a followed run started elsewhere runs."""
+        return self.controller.running or (self._stopper is not None and self.follower is not None
+                                           and not self.model.ended)
+
+    @property
+    def stop_requested(self) -> bool:
+        """True once Stop was asked for the run in progress (the next Stop kills)."""
+        return self.controller.stop_requested if self.controller.running else self._stopper_asked
 
     def launch(self, config: RunConfig, mode: str, runs_dir: str | os.PathLike[str], *,
                overrides: dict[str, Any] | None = None, synthetic: dict[str, Any] | None = None) -> str:
@@ -135,6 +161,17 @@ class RunSession(QObject):
                 self.model.log("studio", "killing the training process")
             self.controller.stop()
             self.updated.emit({"status"})
+        elif self.can_stop and self._stopper is not None:  # a run on a server or a SLURM job: a signal reaches it
+            if not self._stopper_asked:
+                self._stopper_asked = True
+                self.model.status = RunStatus.STOPPING
+                self.note("studio", f"stop requested ({self._stopper.describe()}): the run stops after the "
+                                    "current batch, with a checkpoint there; Stop again kills it")
+                self._stopper.stop()
+            else:
+                self.note("studio", f"killing the run ({self._stopper.describe()})")
+                self._stopper.kill()
+            self.updated.emit({"status"})
 
     def shutdown(self) -> None:
         """Stop any run before the window closes."""
@@ -195,8 +232,11 @@ class RunSession(QObject):
         self.updated.emit({e.get("type", "") for e in events})
         self.run_ended.emit(self.model.status, self.model.reason)
 
-    def follow_run(self, path: str | os.PathLike[str], *, stall_s: float = 120.0) -> None:
+    def follow_run(self, path: str | os.PathLike[str], *, stall_s: float = 120.0,
+                   stopper: RunStopper | None = None) -> None:
         """Show a run another process is still writing (a CLI, torchrun or SLURM run), live, until it ends.
+
+        ``stopper``: what Stop and Kill do for it (a SLURM job this window submitted); None: they are off.
 
         Raises:
             RuntimeError: while a run of this window is in progress.
@@ -205,10 +245,11 @@ class RunSession(QObject):
             raise RuntimeError("Stop the current run before opening another one.")
         folder = Path(path) if Path(path).is_dir() else Path(path).parent
         self.attach_follower(RunFollower(folder, stall_s=stall_s, parent=self), where=str(folder),
-                             run_dir=str(folder), how="another process writes it")
+                             run_dir=str(folder), how="another process writes it", stopper=stopper)
 
     def attach_follower(self, follower: RunFollower, *, where: str, run_dir: str | None = None,
-                        how: str = "another process writes it", source: FollowSource | None = None) -> None:
+                        how: str = "another process writes it", source: FollowSource | None = None,
+                        stopper: RunStopper | None = None) -> None:
         """Show the run ``follower`` delivers, live, in the same views as this window's own runs, until it ends.
 
         The shown run is replaced; its end, a stall (no event for ``follower.stall_s``) and the notes of ``source``
@@ -223,6 +264,8 @@ class RunSession(QObject):
             source: what feeds ``follower`` (an SSH stream), started and stopped in its place; None when the
                 follower reads its file itself. Its own news (reconnections, failures) is for its maker to
                 pass to :meth:`note`.
+            stopper: what the toolbar's Stop and Kill do for this run (one this studio started on a server or
+                as a SLURM job); None: they are off, the run is only watched.
 
         Raises:
             RuntimeError: while a run of this window is in progress.
@@ -243,6 +286,7 @@ class RunSession(QObject):
             "warning", f"no new event for {quiet:.0f} s: the run may be stuck, or its process may have died"))
         follower.resumed.connect(lambda: self.note("studio", "events arrive again"))
         self.follower = follower
+        self._stopper, self._stopper_asked = stopper, False
         self._follow_source = source if source is not None else follower
         self._follow_source.start()
         self.run_started.emit(self.model.mode or "fit")
@@ -250,12 +294,20 @@ class RunSession(QObject):
     def stop_following(self) -> None:
         """Stop following a live run (what was shown stays)."""
         source, self._follow_source = self._follow_source, None
+        self._stopper, self._stopper_asked = None, False
         if source is not None:
             source.stop()
             source.deleteLater()
         if self.follower is not None and self.follower is not source:
             self.follower.stop()
         self.follower = None
+
+    def end_following(self, status: str, reason: str) -> None:
+        """End the followed run here with ``status`` (it was killed: no final event will come) and stop following."""
+        if self.follower is None:
+            return
+        self.stop_following()
+        self._on_follow_ended(status, reason)
 
     def note(self, level: str, text: str) -> None:
         """Add a time-stamped line to the console (``level``: studio, info, warning or error) and redraw it."""
