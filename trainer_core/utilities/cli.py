@@ -32,6 +32,7 @@ from trainer_core.utilities.cli_optimizers import (
     AUTOMATIC,
     ClassOrClasses,
     ReduceLROnPlateau,
+    add_default_choices,
     as_init_dict,
     attach_automatic_optimizers,
     class_path_of,
@@ -286,6 +287,7 @@ class LightningCLI:
         self.add_default_arguments_to_parser(parser)
         self.add_core_arguments_to_parser(parser)
         self.add_arguments_to_parser(parser)
+        add_default_choices(parser)
         self.link_optimizers_and_lr_schedulers(parser)
 
     @staticmethod

@@ -86,6 +86,17 @@ def as_init_dict(value: Any) -> dict[str, Any] | None:
     return {"class_path": plain["class_path"], "init_args": dict(plain.get("init_args") or {})}
 
 
+def add_default_choices(parser: Any) -> None:
+    """1.5: a CLI whose ``add_arguments_to_parser`` added no optimizer (scheduler) offers any torch optimizer
+    (scheduler) as ``--optimizer=Adam --optimizer.lr=0.01`` (``--lr_scheduler=StepLR ...``); left unset, the model's
+    own ``configure_optimizers`` is used."""
+    options = getattr(parser, "_option_string_actions", {})
+    if not parser._optimizers and "--optimizer" not in options:
+        parser.add_optimizer_args((torch.optim.Optimizer,))
+    if not parser._lr_schedulers and "--lr_scheduler" not in options:
+        parser.add_lr_scheduler_args(_SCHEDULER_BASES)
+
+
 def automatic_keys(register: Mapping[str, tuple[ClassOrClasses, str]]) -> list[str]:
     return [key for key, (_, link_to) in register.items() if link_to == AUTOMATIC]
 

@@ -189,3 +189,26 @@ def test_subclass_mode_takes_a_short_name_or_a_class_path(monkeypatch: pytest.Mo
     assert type(cli.datamodule).__name__ == "NoisyData" and cli.datamodule.level == 2.0
     with pytest.raises(SystemExit):  # not a subclass of the model class
         run_cli(monkeypatch, tmp_path, AdamCLI, "--model=torch.nn.Linear", run=False, subclass_mode_model=True)
+
+
+def test_without_optimizer_args_of_its_own_any_torch_optimizer_and_scheduler_can_be_chosen(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    cli = run_cli(monkeypatch, tmp_path, LightningCLI, "fit", "--optimizer=Adam", "--optimizer.lr=0.02",
+                  "--lr_scheduler=ExponentialLR", "--lr_scheduler.gamma=0.5", "--trainer.max_epochs=1", *QUIET)
+    (optimizer,) = cli.trainer.optimizers
+    assert type(optimizer) is torch.optim.Adam and optimizer.param_groups[0]["lr"] == pytest.approx(0.01)
+    assert type(cli.trainer.lr_schedulers[0]["scheduler"]) is torch.optim.lr_scheduler.ExponentialLR
+    cli = run_cli(monkeypatch, tmp_path, LightningCLI, "fit", "--trainer.max_steps=1", *QUIET, model=LitAutoEncoder,
+                  data=MyDataModule)
+    assert "configure_optimizers" not in vars(cli.model) and cli.config["fit"]["optimizer"] is None
+
+
+class OwnOptimizerOptionCLI(LightningCLI):
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_argument("--optimizer", default="adam")  # a script's own option of that name stays its own
+
+
+def test_a_scripts_own_optimizer_option_is_left_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    cli = run_cli(monkeypatch, tmp_path, OwnOptimizerOptionCLI, "--optimizer=sgd", run=False, model=LitAutoEncoder,
+                  data=MyDataModule)
+    assert cli.config["optimizer"] == "sgd" and "configure_optimizers" not in vars(cli.model)
