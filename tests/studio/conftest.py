@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.processes import kill_all, live_children
+from tests.helpers.studio_env import studio_env  # noqa: F401 - an autouse fixture, active by being here
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 
@@ -24,14 +25,6 @@ def no_leaks():
                       and not t.name.startswith(("QueueFeederThread", "pydevd"))]
     assert not leaked_children, f"test left child processes behind: {sorted(leaked_children)}"
     assert not leaked_threads, f"test left threads behind: {leaked_threads}"
-
-
-@pytest.fixture(autouse=True)
-def studio_env(tmp_path, monkeypatch):
-    """Settings and runs in the test's temporary folder (never the user's)."""
-    monkeypatch.setenv("TRAINING_STUDIO_SETTINGS", str(tmp_path / "settings.ini"))
-    monkeypatch.setenv("TRAINING_STUDIO_RUNS_DIR", str(tmp_path / "runs"))
-    return tmp_path
 
 
 @pytest.fixture
