@@ -70,6 +70,12 @@ class ElidedLabel(QLabel):
         """The text before eliding."""
         return self._full
 
+    def set_link(self, link: bool) -> None:
+        """Show the text as a link (a folder on this computer) or as plain text (a ``host:folder`` elsewhere)."""
+        if link != self._link:
+            self._link = link
+            self._elide()
+
     def set_full_text(self, text: str) -> None:
         """Show ``text``, elided to the current width."""
         if text != self._full:
@@ -168,7 +174,10 @@ class StatusView(QWidget):
         # The script's own metrics first; per-layer gradient norms (dozens of them) after.
         shown = sorted(model.latest.items(), key=lambda item: item[0].startswith("grad_"))
         self.metrics.set_full_text("   ".join(f"{k}: {v:.4g}" for k, v in shown) if shown else "no metrics yet")
-        self.folder.set_full_text(model.log_dir or "-")
+        # A run followed on another machine: its host and folder there (its own events name only the folder).
+        remote = self.session.remote_location
+        self.folder.set_link(not remote)
+        self.folder.set_full_text(remote or model.log_dir or "-")
         weights = weights_line(model.mode, model.extras.get("run_started") or [])
         self.weights.set_full_text(weights)
         self.weights.setVisible(bool(weights))

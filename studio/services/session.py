@@ -84,6 +84,8 @@ class RunSession(QObject):
         self._follow_source: FollowSource | None = None  # what feeds the follower (itself, or an SSH stream)
         self._stopper: RunStopper | None = None  # Stop/Kill of the followed run, when it was started elsewhere
         self._stopper_asked = False
+        # ``host:folder`` of a followed run on another machine; the run's own events name only the folder there.
+        self.remote_location: str | None = None
 
     @property
     def running(self) -> bool:
@@ -135,6 +137,7 @@ class RunSession(QObject):
         if synthetic is not None:
             request["synthetic"] = synthetic
         self.model.reset(mode=mode)
+        self.remote_location = None
         self.model.log("studio", f"{time.strftime('%H:%M:%S')} starting {mode} of {spec['model_script'] or '?'}")
         self.cleared.emit()
         self.last_request = request
@@ -148,6 +151,7 @@ class RunSession(QObject):
             return
         self.model.reset()
         self.last_request = {}
+        self.remote_location = None
         self.cleared.emit()
         self.updated.emit({"status"})
 
@@ -214,6 +218,7 @@ class RunSession(QObject):
             events = events + read_events_file(system).events
         self.stop_following()
         self.model.reset()
+        self.remote_location = None
         note = read.skipped_note(path)
         if note:  # say what was left out: a torn last line from a killed run, garbage written over the file
             self.model.log("studio", note)
@@ -275,6 +280,7 @@ class RunSession(QObject):
         self.stop_following()
         self.model.reset()
         self.model.log_dir = where
+        self.remote_location = where if run_dir is None else None  # not on this computer: no local link
         if run_dir is not None:
             self.model.media.run_dir = run_dir
         self.model.status = RunStatus.RUNNING

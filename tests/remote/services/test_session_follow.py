@@ -58,3 +58,35 @@ def test_following_another_run_stops_the_first_source(qtbot, tmp_path) -> None:
     assert first.calls == ["start", "stop"]
     assert session.model.log_dir == str(tmp_path) and session.model.media.run_dir == str(tmp_path)
     session.stop_following()
+
+
+class _Stopper:
+    """Stands in for a run's stop and kill over ssh or scancel: records the calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def describe(self) -> str:
+        return "pid 7 on gpu"
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+    def kill(self) -> None:
+        self.calls.append("kill")
+
+
+def test_stop_then_kill_reach_a_followed_run_started_elsewhere(qtbot) -> None:
+    session = RunSession()
+    session.attach_follower(RunFollower(), where="gpu:/runs/v0", source=_Stream())
+    assert not session.can_stop, "a run only watched has nothing to stop"
+    stopper = _Stopper()
+    session.attach_follower(RunFollower(), where="gpu:/runs/v1", source=_Stream(), stopper=stopper)
+    assert session.can_stop and not session.stop_requested
+    session.stop()
+    assert stopper.calls == ["stop"] and session.stop_requested and session.model.status == RunStatus.STOPPING
+    session.stop()
+    assert stopper.calls == ["stop", "kill"], "the second Stop kills"
+    with qtbot.waitSignal(session.run_ended) as ended:
+        session.end_following(RunStatus.INTERRUPTED, "killed (pid 7 on gpu), no checkpoint")
+    assert ended.args[0] == RunStatus.INTERRUPTED and not session.can_stop and session.follower is None
