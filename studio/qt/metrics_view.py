@@ -431,7 +431,10 @@ class MetricsView(QWidget):
         deadline = time.perf_counter() + _SMOOTH_SLICE_S
         visible = self._visible_charts()
         shown = set(map(id, visible))
-        for chart in visible + [c for c in self.charts() if id(c) not in shown]:
+        # Then the charts of the open sections, off screen: ready before the user scrolls to them.
+        others = [c for section in self.sections.values() if section.expanded
+                  for c in section.widgets.values() if id(c) not in shown]
+        for chart in visible + others:
             behind = False
             for name in chart.curves:
                 series = self.store.get(name)
