@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from studio.qt.run_target import LOCAL, SERVER, SLURM, RunTarget, current_target
 from studio.services.remote.calls import call_in_background
 from studio.services.remote.control import DetachedRunControl, RemoteStopper, RunControl, SlurmRunControl, stoppable
 from studio.services.remote.launch import RemoteLaunch, bundle_for_server, launch_and_find_run, next_run
-from studio.services.remote.slurm import resources_from_flags
+from studio.services.remote.slurm import next_job_run, resources_from_flags
 from studio.services.remote.ssh import SshTarget
 
 __all__ = ["JOBS_ROOT", "SWEEP_FILE", "follow_on", "launch_elsewhere", "open_slurm_job", "start_bundle_on_server",
@@ -119,7 +120,9 @@ def start_bundle_on_server(window: Any, server: SshTarget, mode: str, bundle: tu
         session.note("studio", line)
         window.statusBar().showMessage(line, 15000)
         if mode == "sweep":
-            _follow_next_trials(window, server, launch, {run}, control)
+            _follow_next_trials(window, server, {run}, control,
+                                lambda known: next_run(server, launch, seen=known),
+                                f"the sweep on {server.label()} has ended; its folder there: {launch.workdir}")
 
     def failed(message: str) -> None:
         window.remote_starts -= 1
@@ -156,11 +159,19 @@ def follow_on(window: Any, server: SshTarget | None, run: str, *, control: RunCo
     window.sync_actions()
 
 
-def _follow_next_trials(window: Any, server: SshTarget, launch: RemoteLaunch, seen: set[str],
-                        control: RunControl) -> None:
-    """A sweep on a server: when the trial shown ends, its next trial is followed, until the sweep has ended.
+def _follow_next_trials(window: Any, server: SshTarget | None, seen: set[str], control: RunControl,
+                        next_trial: Callable[[frozenset[str]], str | None], ended_note: str) -> None:
+    """A sweep on a server or in a SLURM job: when the trial shown ends, its next trial is followed, until the
+    sweep has ended.
 
     Only while the window still shows the sweep's trial: a run the user opened or started meanwhile stays.
+
+    Args:
+        server: where the trials are followed from (None: this computer's file system).
+        seen: the trials followed so far.
+        next_trial: blocking (run off the GUI thread): the next trial not in its argument, or None once the sweep
+            has ended (its process, or its job).
+        ended_note: the console's line when the sweep has ended.
     """
     session = window.session
     shown = session.follower
@@ -170,12 +181,12 @@ def _follow_next_trials(window: Any, server: SshTarget, launch: RemoteLaunch, se
         if session.follower is not shown:
             return
         known = frozenset(seen)
-        call_in_background(lambda: next_run(server, launch, seen=known), on_done=found,
+        call_in_background(lambda: next_trial(known), on_done=found,
                            on_failed=lambda message: session.note("warning", message), parent=window)
 
     def found(run: str | None) -> None:
         if run is None:
-            session.note("studio", f"the sweep on {server.label()} has ended; its folder there: {launch.workdir}")
+            session.note("studio", ended_note)
             return
         if session.follower is not shown or session.running:
             return
@@ -185,7 +196,7 @@ def _follow_next_trials(window: Any, server: SshTarget, launch: RemoteLaunch, se
             return
         seen.add(run)
         session.note("studio", f"the sweep's next trial: {run}")
-        _follow_next_trials(window, server, launch, seen, control)
+        _follow_next_trials(window, server, seen, control, next_trial, ended_note)
 
     session.run_ended.connect(ended)
 
@@ -197,8 +208,8 @@ def sweep_args(*, n_trials: int, parallel: int) -> tuple[str, ...]:
 
 def start_sweep_on(window: Any, target: RunTarget, config: RunConfig, sweep: dict[str, Any], *, n_trials: int,
                    parallel: int) -> bool:
-    """Start ``trainer-core sweep`` on a server (detached: each trial is followed in turn) or as a SLURM job (its
-    first trial is followed).
+    """Start ``trainer-core sweep`` on a server (detached) or as a SLURM job; either way each trial is followed in
+    turn until the sweep's process (or job) has ended.
 
     Returns:
         False when nothing started (the problem is shown).
@@ -262,10 +273,19 @@ def open_slurm_job(window: Any, target: RunTarget, mode: str, config: RunConfig,
         "studio", f"SLURM job {job} submitted ({target.label()}); its run is followed here once it starts"))
 
     def follow(run: str) -> None:
+        job = str(dialog.job_id)
+        control = SlurmRunControl(shell=shell, job_id=job)
         try:
-            follow_on(window, target.server, run, control=SlurmRunControl(shell=shell, job_id=str(dialog.job_id)))
+            follow_on(window, target.server, run, control=control)
         except RuntimeError as exc:  # a local run of this window is in progress: the job goes on regardless
             window.show_problems([str(exc)])
+            return
+        watcher = dialog.watcher
+        if mode == "sweep" and watcher is not None:  # each trial in turn, until the job has left the queue
+            root, since = watcher.runs_root, watcher.submitted_at - 1
+            _follow_next_trials(window, target.server, {run}, control,
+                                lambda known: next_job_run(shell, job, root, since=since, seen=known),
+                                f"the sweep's SLURM job {job} has ended; its folder: {root}")
 
     dialog.run_found.connect(follow)
     dialog.job_ended.connect(lambda state: session.note(

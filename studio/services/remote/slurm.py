@@ -13,13 +13,15 @@ import re
 import shlex
 import shutil
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from studio.services.remote.ssh import RemoteError, SshTarget, run_remote
 
 __all__ = ["JobState", "SlurmError", "SlurmJobSpec", "SlurmShell", "batch_script", "cancel", "job_state",
-           "resources_from_flags", "submit"]
+           "job_runs", "next_job_run", "resources_from_flags", "submit"]
 
 # Job states after which nothing more happens (a requeued job goes back to PENDING instead).
 FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED",
@@ -230,15 +232,50 @@ def cancel(shell: SlurmShell, job_id: str, *, signal: str | None = None, timeout
 
 def find_run(shell: SlurmShell, root: str, *, since: float, timeout_s: float = 30.0) -> str | None:
     """The newest run folder under ``root`` whose events file was written at or after ``since``, if any."""
+    runs = job_runs(shell, root, since=since, timeout_s=timeout_s)
+    return runs[0] if runs else None
+
+
+def job_runs(shell: SlurmShell, root: str, *, since: float, timeout_s: float = 30.0) -> list[str]:
+    """Every run folder under ``root`` (six levels deep at most) whose events file was written at or after
+    ``since``, the newest first."""
     if shell.target is not None:
         from studio.services.remote.runs import list_runs  # noqa: PLC0415 - only over SSH
 
-        runs = [run for run in list_runs(shell.target, root, timeout_s=timeout_s) if run.modified >= since]
-        return runs[0].path if runs else None
+        return [run.path for run in list_runs(shell.target, root, timeout_s=timeout_s) if run.modified >= since]
     found = []
     for folder, _dirs, files in os.walk(root):
         if "events.jsonl" in files and folder.count(os.sep) - root.rstrip(os.sep).count(os.sep) <= 6:
             modified = os.path.getmtime(os.path.join(folder, "events.jsonl"))
             if modified >= since:
                 found.append((modified, folder))
-    return max(found)[1] if found else None
+    return [folder for _modified, folder in sorted(found, reverse=True)]
+
+
+def next_job_run(shell: SlurmShell, job_id: str, root: str, *, since: float, seen: frozenset[str] = frozenset(),
+                 appear_s: float = 180.0, poll_s: float = 1.0,
+                 sleep: Callable[[float], None] = time.sleep) -> str | None:
+    """The newest run under the job's folder ``root`` not in ``seen`` (a sweep job's next trial), once it has an
+    event; None when the job has ended (or left the queue) without a new one (blocking: a worker thread).
+
+    A requeued job is still in the queue, so its next run is waited for.
+
+    Raises:
+        SlurmError: nothing new within ``appear_s`` while the job still runs, or SLURM does not answer.
+    """
+    deadline = time.monotonic() + appear_s
+
+    def new() -> str | None:
+        return next((run for run in job_runs(shell, root, since=since) if run not in seen), None)
+
+    while True:
+        run = new()
+        if run is not None:
+            return run
+        state = job_state(shell, job_id)
+        if state.final or state.state == "UNKNOWN":
+            return new()  # it may have written a run and ended between the two looks
+        if time.monotonic() >= deadline:
+            raise SlurmError(f"SLURM job {job_id} ({state.state}) wrote no new run under {root} within "
+                             f"{appear_s:g} s; see its output file (slurm-{job_id}.out) there.")
+        sleep(poll_s)

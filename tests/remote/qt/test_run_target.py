@@ -180,15 +180,15 @@ def test_sweep_on_a_server_runs_trainer_core_sweep_there_and_follows_each_trial(
     assert ended == [RunStatus.FINISHED, RunStatus.FINISHED]
 
 
-@pytest.mark.slow  # trainer-core sweep as a job of the one-node cluster, its trial followed: about 60 s
-def test_sweep_on_slurm_submits_trainer_core_sweep_and_follows_its_trial(tiny_window, qtbot, slurm_cluster, tmp_path,
-                                                                         monkeypatch) -> None:
+@pytest.mark.slow  # trainer-core sweep as a job of the one-node cluster, two trials followed in turn: about 70 s
+def test_sweep_on_slurm_submits_trainer_core_sweep_and_follows_each_trial(tiny_window, qtbot, slurm_cluster,
+                                                                          tmp_path, monkeypatch) -> None:
     from studio.qt import window_sweep
     from studio.qt.sweep_dialog import SweepDialog, SweepRequest
 
     monkeypatch.setenv("SLURM_CONF", str(slurm_cluster.conf))
     request = SweepRequest(sweep={"sampler": "random", "metric": "loss", "direction": "minimize", "parameters": {
-        "trainer.max_epochs": {"type": "int", "low": 1, "high": 2}}}, n_trials=1, parallel=1)
+        "trainer.max_epochs": {"type": "int", "low": 1, "high": 2}}}, n_trials=2, parallel=1)
 
     def accept(dialog: SweepDialog) -> int:
         dialog.request = request
@@ -199,12 +199,17 @@ def test_sweep_on_slurm_submits_trainer_core_sweep_and_follows_its_trial(tiny_wi
     assert window_sweep.start_sweep(tiny_window)
     [dialog] = tiny_window.findChildren(SlurmDialog)
     assert (dialog.nodes.value(), dialog.tasks.value()) == (1, 1), "one process runs the study"
-    assert "--n_trials 1 --parallel 1 --sweep_dir ." in dialog.script.toPlainText()
+    assert "--n_trials 2 --parallel 1 --sweep_dir ." in dialog.script.toPlainText()
     dialog.python.setText(sys.executable)
     session = tiny_window.session
-    with qtbot.waitSignal(session.run_started, timeout=240_000):
-        dialog.submit_button.click()
-    assert session.model.log_dir.startswith(str(dialog.config.parent))
-    qtbot.waitUntil(lambda: session.model.ended, timeout=240_000)
-    assert session.model.status == RunStatus.FINISHED, session.model.reason
-    assert (dialog.config.parent / "study.db").is_file(), "the job's folder is the sweep folder"
+    followed: list[str] = []
+    session.run_started.connect(lambda _mode: followed.append(session.model.log_dir))
+    ended: list[str] = []
+    session.run_ended.connect(lambda status, _reason: ended.append(status))
+    dialog.submit_button.click()
+    qtbot.waitUntil(lambda: any("has ended" in line for _level, line in session.model.console), timeout=400_000)
+    job = dialog.config.parent
+    assert (job / "study.db").is_file(), "the job's folder is the sweep folder"
+    trials = sorted(str(path.parent) for path in job.glob("trial_*/**/events.jsonl"))
+    assert len(trials) == 2 and sorted(followed) == trials, "each trial was followed in turn"
+    assert ended == [RunStatus.FINISHED, RunStatus.FINISHED]
