@@ -1,9 +1,7 @@
 """Lightning 1.3/1.4 scripts build ``LightningCLI(Model, DataModule)`` and pass flags without a subcommand
 (``python autoencoder.py --trainer.max_epochs=50``); the CLI then fits at once and the script goes on with
-``cli.trainer.test(cli.model, ...)``. The real 1.x autoencoder and profiler examples are written that way; here
-they stop with "unrecognized arguments" because a subcommand (1.5's form) is required.
-
-Blocked: ``trainer_core/utilities/cli.py`` is owned by another task right now (see the report).
+``cli.trainer.test(cli.model, ...)``. The real 1.x autoencoder and profiler examples are written that way; a
+command line that names no subcommand is read as ``fit``.
 """
 
 from __future__ import annotations
@@ -16,8 +14,6 @@ from tests.helpers.boring_model import BoringModel
 from trainer_core.utilities.cli import LightningCLI
 
 
-@pytest.mark.xfail(reason="1.3/1.4 LightningCLI form without a subcommand is not accepted yet "
-                          "(utilities/cli.py owned by task A)", strict=True)
 def test_flags_without_subcommand_fit_right_away(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", ["autoencoder.py", "--trainer.fast_dev_run=true"])

@@ -17,6 +17,7 @@ The config has ``trainer:`` (Trainer flags), ``model:`` and ``data:`` (construct
 from __future__ import annotations
 
 import os
+import sys
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -320,7 +321,16 @@ class LightningCLI:
 
     def parse_arguments(self, parser: LightningArgumentParser) -> None:
         """Parse ``sys.argv`` into ``self.config`` (override to parse something else)."""
-        self.config = parser.parse_args()
+        self.config = parser.parse_args(self._with_subcommand(sys.argv[1:]))
+
+    def _with_subcommand(self, args: list[str]) -> list[str]:
+        """1.3/1.4 scripts ran without subcommands (``train.py --trainer.max_epochs=5`` fitted at once): a command
+        line naming no subcommand (and not asking for help) is read as ``fit``."""
+        if not hasattr(self, "_subcommand_parsers") or {"-h", "--help"} & set(args):
+            return args
+        if any(arg in self._subcommand_parsers for arg in args):
+            return args
+        return ["fit", *args]
 
     def _parser(self, subcommand: str | None) -> LightningArgumentParser:
         return self.parser if subcommand is None else self._subcommand_parsers[subcommand]

@@ -149,3 +149,14 @@ def test_tune_subcommand_passes_its_method_arguments(monkeypatch: pytest.MonkeyP
     assert cli.trainer.state.fn == "tune"
     # the model's default is 1e-3: a value in the finder's range shows its suggestion was written back
     assert 0.002 <= cli.model.hparams.learning_rate <= 0.1
+
+
+def test_a_14_command_line_without_a_subcommand_fits(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, {"trainer": {"max_epochs": 1, "logger": False}, "model": {"hidden_dim": 4}})
+    cli = run_cli(monkeypatch, tmp_path, "--config", config, *QUIET, save_config_callback=None)
+    assert cli.subcommand == "fit" and cli.trainer.state.fn == "fit" and cli.trainer.current_epoch == 1
+    assert cli.model.hparams.hidden_dim == 4
+    with pytest.raises(SystemExit) as exit_info:  # --help still shows the subcommands
+        run_cli(monkeypatch, tmp_path, "--help")
+    assert exit_info.value.code == 0 and "{fit,validate,test,predict,tune}" in capsys.readouterr().out
