@@ -41,7 +41,9 @@ def ema_step(y: np.ndarray, weight: float, last: float, count: int) -> tuple[np.
     matrix = matrix.reshape(rows, chunk)
     k = np.arange(chunk, dtype=np.float64)
     w_pow = np.exp(log_w * (k + 1))  # w^(t+1)
-    local = np.cumsum(matrix * np.exp(-log_w * k), axis=1)  # sum_k y_k w^-k
+    # In place: a million points make each temporary array 8 MB.
+    matrix *= np.exp(-log_w * k)
+    local = np.cumsum(matrix, axis=1, out=matrix)  # sum_k y_k w^-k
     local *= (1.0 - weight) * w_pow / weight  # each chunk's average as if it started from 0
     carry_factor = math.exp(log_w * chunk)
     carries = np.empty(rows, dtype=np.float64)
@@ -49,9 +51,15 @@ def ema_step(y: np.ndarray, weight: float, last: float, count: int) -> tuple[np.
     for row in range(rows):
         carries[row] = state
         state = float(local[row, -1]) + carry_factor * state
-    values = (local + w_pow[None, :] * carries[:, None]).reshape(-1)[:n]
-    counts = count + np.arange(1, n + 1, dtype=np.float64)
-    out[:] = values / (1.0 - np.exp(log_w * counts))
+    local += w_pow[None, :] * carries[:, None]
+    values = local.reshape(-1)[:n]
+    # Debiasing divides by 1 - w^count, which is exactly 1.0 in float64 once w^count < 1e-17: only the first
+    # points of a series need it (an exp per point over a whole chunk was a third of the cost).
+    biased = min(n, max(0, int(39.2 / -log_w) + 2 - count))
+    out[biased:] = values[biased:]
+    if biased:
+        counts = count + np.arange(1, biased + 1, dtype=np.float64)
+        out[:biased] = values[:biased] / (1.0 - np.exp(log_w * counts))
     return out, float(values[-1]), count + n
 
 
