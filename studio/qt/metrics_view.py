@@ -48,10 +48,10 @@ COLLAPSE_OVER = 12
 # tick every 0.5 s gave a p99 lateness of 74 ms, 2 charts every 1 s 40 ms (100 charts of 1M points).
 _CHARTS_PER_TICK = 2
 _MIN_REDRAW_INTERVAL_S = 1.0
-# Smoothing a whole 1,000,000-point series costs 60-170 ms on this project's 2-core machine: a chart whose series
-# lag more than _SMOOTH_ON_DRAW points is not drawn until the smoother has caught them up, _SMOOTH_CHUNK points at
-# a time for at most _SMOOTH_SLICE_S per event-loop turn (every turn for charts on screen, every
-# _SMOOTH_IDLE_INTERVAL_MS for the others, so a long history is smoothed before the user scrolls to it).
+# Smoothing a whole 1,000,000-point series costs 30 ms on this project's 2-core machine, over 100 ms when it is
+# busy: a chart whose series lag more than _SMOOTH_ON_DRAW points is not drawn until the smoother has caught them
+# up, _SMOOTH_CHUNK points at a time for at most _SMOOTH_SLICE_S per event-loop turn (every turn for charts on
+# screen, every _SMOOTH_IDLE_INTERVAL_MS for the others, so a long history is smoothed before the user scrolls to it).
 _SMOOTH_ON_DRAW = 20_000
 _SMOOTH_CHUNK = 8_192
 _SMOOTH_SLICE_S = 0.004
