@@ -82,6 +82,33 @@ def test_resume_mid_epoch_gives_identical_weights(tmp_path: Path) -> None:
         assert torch.equal(a, b)
 
 
+def test_resume_order_callback_state_and_counters_before_on_fit_start_optimizer_state_after(tmp_path: Path) -> None:
+    seen: list[tuple[str, Any]] = []
+
+    class Watch(pl.Callback):
+        def on_load_checkpoint(self, trainer: Any, pl_module: Any, callback_state: dict[str, Any]) -> None:
+            seen.append(("on_load_checkpoint", trainer.current_epoch))
+
+        def on_save_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict[str, Any]) -> dict[str, Any]:
+            return {"saved": True}
+
+        def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+            # loop counters are back, the optimizer state (Adam's moments) and the scheduler's are not yet
+            seen.append(("on_fit_start", (trainer.current_epoch, len(trainer.optimizers[0].state),
+                                          trainer.lr_schedulers[0]["scheduler"].last_epoch)))
+
+        def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+            seen.append(("on_train_start", (len(trainer.optimizers[0].state),
+                                            trainer.lr_schedulers[0]["scheduler"].last_epoch)))
+
+    first, _ = _fit(tmp_path / "a", 1, callbacks=[Watch()])
+    path = str(tmp_path / "a" / "one.ckpt")
+    first.save_checkpoint(path)
+    seen.clear()
+    _fit(tmp_path / "b", 2, callbacks=[Watch()], ckpt_path=path)
+    assert seen == [("on_load_checkpoint", 0), ("on_fit_start", (1, 0, 0)), ("on_train_start", (2, 1))]
+
+
 def test_weights_only_checkpoint_cannot_resume(tmp_path: Path) -> None:
     trainer, _ = _fit(tmp_path, 1)
     path = str(tmp_path / "w.ckpt")
