@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from studio.qt.slurm_dialog import SlurmDialog
 from studio.services.remote.calls import call_in_background
+from studio.services.remote.control import DetachedRunControl, RunControl, SlurmRunControl
 from studio.services.remote.launch import RemoteLaunch, launch_and_find_run
 from studio.services.remote.runs import RemoteRun, copy_back, list_runs
 from studio.services.remote.servers import remember_server
@@ -58,7 +59,8 @@ class RemoteDialog(QDialog):
     """Connect, browse and pick a remote run.
 
     Signals:
-        follow_requested(object, str): the :class:`SshTarget` and the run folder to follow live.
+        follow_requested(object, str): the :class:`SshTarget` and the run folder to follow live; for a run started
+            from this dialog, :attr:`run_control` then says how the toolbar's Stop and Kill reach it.
         copied(str): a run or checkpoint was copied to this local path.
         launched(object): the :class:`RemoteLaunch` of a run started on the server.
         connected(object): the :class:`SshTarget` of a connection that listed runs (it works: Run on offers it).
@@ -77,6 +79,7 @@ class RemoteDialog(QDialog):
         key file path, remote Python, runs folder: never a password, there is none)."""
         super().__init__(parent)
         self.bundle, self.settings = bundle, settings
+        self.run_control: RunControl | None = None  # of the run last asked to be followed; None: only watched
         self.setWindowTitle("Connect to a server")
         self.runs: list[RemoteRun] = []
         self._target_override: SshTarget | None = None  # settings the fields do not show (known hosts, timeouts)
@@ -236,6 +239,7 @@ class RemoteDialog(QDialog):
         run = self.selected_run()
         if run is None:
             return
+        self.run_control = None
         self.follow_requested.emit(self._current_target(), run.path)
         self.accept()
 
@@ -282,6 +286,7 @@ class RemoteDialog(QDialog):
             launch, run = result
             self.start_button.setEnabled(True)
             self.launched.emit(launch)
+            self.run_control = DetachedRunControl(target=target, pid=launch.pid)
             self.follow_requested.emit(target, run)
             self.accept()
 
@@ -305,7 +310,12 @@ class RemoteDialog(QDialog):
         dialog = SlurmDialog(config, shell=SlurmShell(target=target), workdir=self.job_folder.text().strip(),
                              mode=self.mode.currentText(), extra_files=tuple(files), parent=self)
         dialog.python.setText(target.python)
-        dialog.run_found.connect(lambda path: self.follow_requested.emit(dialog.shell.target or target, path))
+
+        def found(path: str) -> None:
+            self.run_control = SlurmRunControl(shell=dialog.shell, job_id=str(dialog.job_id))
+            self.follow_requested.emit(dialog.shell.target or target, path)
+
+        dialog.run_found.connect(found)
         dialog.open()
         return dialog
 

@@ -175,20 +175,26 @@ def connect_to_server(window: FileHost) -> None:
     from studio.services.remote.session_follow import follow_remote_run  # noqa: PLC0415
 
     def bundle() -> tuple[Path, list[Path]]:
+        from studio.services.remote.control import stoppable  # noqa: PLC0415
         from studio.services.remote.launch import bundle_for_server  # noqa: PLC0415
 
         config, problems = window.current_config()
         if problems:
             raise ValueError("; ".join(problems))
         folder = Path(window.settings.runs_dir()) / "remote" / time.strftime("%Y%m%d-%H%M%S")
-        return bundle_for_server(config, folder)
+        return bundle_for_server(stoppable(config), folder)  # its SIGTERM stop: how the toolbar's Stop reaches it
 
     dialog = RemoteDialog(_widget(window), copy_folder=str(window.settings.runs_dir()), bundle=bundle,
                           settings=window.settings.qsettings)
 
     def follow(target: object, path: str) -> None:
+        from studio.services.remote.control import RemoteStopper  # noqa: PLC0415
+
+        control = dialog.run_control  # a run the dialog started: Stop and Kill reach it
+        stopper = None if control is None else RemoteStopper(
+            control, session=window.session, on_failed=lambda message: window.show_problems([message]))
         try:
-            follow_remote_run(window.session, target, path)  # type: ignore[arg-type] - an SshTarget
+            follow_remote_run(window.session, target, path, stopper=stopper)  # type: ignore[arg-type] - an SshTarget
         except RuntimeError as exc:
             window.show_problems([str(exc)])
 

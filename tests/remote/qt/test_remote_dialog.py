@@ -140,6 +140,10 @@ def test_start_on_this_server_runs_detached_and_follows_its_run(qtbot, sshd: Ssh
         dialog.start_button.click()
     assert follow.args[1].startswith(str(tmp_path / "server" / "job" / "lightning_logs"))
     assert (tmp_path / "server" / "job" / "tiny.py").exists(), "the model script was sent"
+    from studio.services.remote.control import DetachedRunControl
+
+    assert isinstance(dialog.run_control, DetachedRunControl) and dialog.run_control.target == sshd.target, \
+        "the window's Stop and Kill reach the run the dialog started"
     session = RunSession()
     with qtbot.waitSignal(session.run_ended, timeout=180_000) as ended:
         follow_remote_run(session, *follow.args)
