@@ -1,9 +1,9 @@
 """How the metric grid groups logged names into sections and charts (pure rules, no Qt).
 
-- A *section* is the part before the first ``/`` (``grad_2.0_norm/layer.weight`` -> ``grad_2.0_norm``), else the
-  part before the first ``_`` (``grad_total`` -> ``grad``); a name that starts with a ``/`` section's name plus ``_``
-  joins that section (``grad_2.0_norm_total`` sits with the per-layer norms). Names without a separator go to
-  ``other``.
+- A *section* is the part before the first ``/`` (``grad_2.0_norm/layer.weight`` -> ``grad_2.0_norm``, chart
+  ``layer.weight``), else the part before the first ``_`` (``g_loss`` -> ``g``, chart ``g_loss``: an ``_`` prefix
+  only groups, the chart keeps the whole name); a name that starts with a ``/`` section's name plus ``_`` joins that
+  section (``grad_2.0_norm_total`` sits with the per-layer norms). Names without a separator go to ``other``.
 - Stage prefixes (``train``, ``val``, ``test``, ...) are one section, ``train / val``: the same quantity logged for
   two stages (``train_loss`` and ``val_loss``, or ``train/acc`` and ``val/acc``) shares one chart, as users
   compare them.
@@ -64,10 +64,14 @@ def chart_key(name: str, slash_sections: set[str] | frozenset[str] = frozenset()
         owner = max((s for s in slash_sections if base.startswith(s + "_") and s.lower() not in STAGES),
                     key=len, default=None)
         if owner is not None:
-            return owner, base[len(owner) + 1 :]
+            return owner, base
         head, sep, rest = base.partition("_")
         if not sep or not rest:
             return OTHER_SECTION, base
+        if head.lower() not in STAGES:
+            # An ``_`` prefix only groups; the chart keeps the whole name (a GAN's ``g_loss`` and ``d_loss`` are
+            # not two charts titled "loss"), as TensorBoard and W&B title a chart by its full tag.
+            return head, base
     if head.lower() in STAGES:
         return STAGE_SECTION, rest
     return head, rest

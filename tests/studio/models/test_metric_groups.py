@@ -21,8 +21,8 @@ def test_sections_by_slash_then_underscore_prefix():
              "gpu_util", "gpu_mem"]
     charts = charts_of(names)
     assert charts[("grad_2.0_norm", "enc.weight")] == ["grad_2.0_norm/enc.weight", "grad_2.0_norm/enc.weight_step"]
-    assert charts[("grad_2.0_norm", "total")] == ["grad_2.0_norm_total"]  # joins the "/" section of its prefix
-    assert ("gpu", "util") in charts and ("gpu", "mem") in charts
+    assert charts[("grad_2.0_norm", "grad_2.0_norm_total")] == ["grad_2.0_norm_total"]  # joins the "/" section
+    assert ("gpu", "gpu_util") in charts and ("gpu", "gpu_mem") in charts
     assert charts[("other", "lr-SGD")] == ["lr-SGD"]
 
 
@@ -44,3 +44,10 @@ def test_key_labels_name_what_tells_the_series_apart_in_whole_words():
     assert short_labels(["grad/w", "grad/w_step", "grad/w_epoch"]) == ["as logged", "step", "epoch"]
     assert short_labels(["loss_a1", "loss_a2"]) == ["a1", "a2"]  # not "1" and "2"
     assert short_labels(["train_loss", "val_loss"]) == ["train_loss", "val_loss"]
+
+
+def test_an_underscore_prefix_groups_but_the_chart_keeps_the_whole_name():
+    """A GAN's g_loss and d_loss were two charts both titled "loss" (only the collapsed section said which)."""
+    charts = charts_of(["g_loss", "d_loss", "g_loss_step"])
+    assert charts[("g", "g_loss")] == ["g_loss", "g_loss_step"]
+    assert charts[("d", "d_loss")] == ["d_loss"]

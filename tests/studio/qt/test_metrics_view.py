@@ -75,7 +75,7 @@ def test_a_new_run_reuses_the_chart_widgets(view):
     view.refresh(force=True)
     after = view.charts()
     assert {id(c) for c in after} == before  # the same plot widgets, given the new run's charts
-    assert sorted(c.title.text() for c in after) == ["util", "val_acc"]
+    assert sorted(c.title.text() for c in after) == ["gpu_util", "val_acc"]
     assert all(len(c.curves) == 1 for c in after) and len(view.curve_data("val_acc")[0]) == 5
 
 
