@@ -1,15 +1,10 @@
 """With ``num_sanity_val_steps=0`` (the real computer_vision_fine_tuning example sets it), 1.5 still loads the val
 loaders together with the train loader before training, so ``trainer.num_val_batches`` is known in the first
 epoch and the progress bar's total counts the validation batches. Here they load only at the first validation:
-the first epoch sees ``num_val_batches == []`` and the bar's total (train only) is overrun ("Epoch 0: : 3it").
-
-Blocked: the fix belongs in ``trainer/fit_loop.py`` (load the val loaders after the train loader when the sanity
-check did not), owned by another task right now (see the report).
+the first epoch saw ``num_val_batches == []`` and the bar's total (train only) was overrun ("Epoch 0: : 3it").
 """
 
 from __future__ import annotations
-
-import pytest
 
 import trainer_core as pl
 from tests.helpers.boring_model import BoringModel, quiet_trainer
@@ -29,8 +24,6 @@ def test_with_sanity_check_val_batches_are_known_from_the_first_epoch() -> None:
     assert probe.seen == [[2], [2]]
 
 
-@pytest.mark.xfail(reason="val loaders load lazily when the sanity check is off (trainer/fit_loop.py, task E)",
-                   strict=True)
 def test_without_sanity_check_val_batches_are_known_from_the_first_epoch() -> None:
     probe = _ValBatchesSeen()
     trainer = quiet_trainer(max_epochs=2, limit_train_batches=2, limit_val_batches=2, num_sanity_val_steps=0,

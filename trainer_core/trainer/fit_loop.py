@@ -59,6 +59,10 @@ def run_fit(t: Trainer) -> None:
         _run_sanity_check(t)
     module.train()
     _load_train_loader(t)
+    if run.validation and not t._val_loaders_loaded:
+        # 1.5 loads the val loaders with the train loader, so num_val_batches (a progress bar's total) is known in
+        # the first epoch also when no sanity check loaded them.
+        load_eval_loaders(t, "val")
     if t.num_training_batches == 0:
         log.info("limit_train_batches selects no training batch: skipping training")
     else:
