@@ -131,10 +131,20 @@ def _lines(handle: BinaryIO) -> Iterator[str | None]:
         yield rest.decode("utf-8", errors="replace")
 
 
-def _parse(line: str) -> Any:
+_BLANK = object()
+
+
+def _parse_stripped(line: str) -> Any:
+    """A line plain ``json.loads`` refused: ``_BLANK`` when it is blank, the value once stripped of whitespace JSON
+    does not allow (a form feed, U+2028...), else None."""
+    stripped = line.strip()
+    if not stripped:
+        return _BLANK
+    if stripped == line:
+        return None
     try:
-        return json.loads(line)
-    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; "[[[[..." recurses
+        return json.loads(stripped)
+    except (ValueError, RecursionError):
         return None
 
 
@@ -165,15 +175,18 @@ def read_events_file(path: str | os.PathLike[str], *, max_points: int = DEFAULT_
     """
     out = EventsFile()
     thinner = Thinner(max_points=max_points, max_media=max_media, max_lines=max_lines)
+    add, loads = thinner.add, json.loads  # locals: this loop runs once per line of files with millions of lines
     with open(path, "rb") as handle:
         for number, line in enumerate(_lines(handle), start=1):
             if line is not None:
-                line = line.strip()
-                if not line:
-                    continue
-                item = _parse(line)
+                try:
+                    item = loads(line)  # JSON allows the whitespace around a value, so lines are not stripped
+                except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; "[[[[..." recurses
+                    item = _parse_stripped(line)
+                    if item is _BLANK:
+                        continue  # blank lines are not counted
                 if _is_event(item):
-                    thinner.add(item)
+                    add(item)
                     continue
             out.skipped += 1
             if out.first_skipped_line is None:
