@@ -17,8 +17,8 @@ import pyqtgraph as pg
 
 from studio.qt.theme import is_dark, on_theme_changed
 
-__all__ = ["PALETTE", "PlotColors", "ReadableAxis", "color_for", "configure_pyqtgraph", "format_tick",
-           "plot_colors", "restyle_plot", "style_plot"]
+__all__ = ["INTEGER_AXIS_LABELS", "PALETTE", "PlotColors", "ReadableAxis", "color_for", "configure_pyqtgraph",
+           "format_tick", "plot_colors", "restyle_plot", "style_plot"]
 
 # Colour-blind-friendly categorical colours (Okabe-Ito plus a few), readable on light and dark backgrounds.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#8C564B", "#7F7F7F",
@@ -73,16 +73,40 @@ def format_tick(value: float, spacing: float) -> str:
     return f"{mantissa}e{'-' if sign == '-' else ''}{digits}"
 
 
+# Axis labels (their first word) that name a count: steps, epochs, sweep trials. Such an axis ticks whole numbers.
+INTEGER_AXIS_LABELS = frozenset({"step", "epoch", "trial"})
+
+
 class ReadableAxis(pg.AxisItem):
     """An axis whose tick labels are the real values (no SI-prefix scaling) in a readable format.
 
     On a log axis the labels are the values themselves (``0.001``, ``256``), and between decades only the 2x and
     5x ticks are kept so neighbouring labels never overlap.
+
+    An axis labelled with a count (step, epoch, trial: see :data:`INTEGER_AXIS_LABELS`) ticks whole numbers only:
+    a chart with one point at step 5 otherwise shows ticks 4.6 ... 5.4, and a reader takes them for steps.
     """
 
     def __init__(self, orientation: str, **kwargs: object) -> None:
         super().__init__(orientation, **kwargs)
         self.enableAutoSIPrefix(False)
+
+    def counts_whole_numbers(self) -> bool:
+        """Whether this axis shows a count (its label names one), so only whole-number ticks make sense."""
+        words = (self.labelText or "").strip().lower().split(" ")
+        return not self.logMode and words[0] in INTEGER_AXIS_LABELS
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802, N803
+        levels = super().tickValues(minVal, maxVal, size)
+        if not self.counts_whole_numbers():
+            return levels
+        whole = [(spacing, [v for v in values if abs(v - round(v)) < 1e-9]) for spacing, values in levels
+                 if spacing >= 1 and abs(spacing - round(spacing)) < 1e-9]
+        if any(values for _spacing, values in whole):
+            return whole
+        # Less than one unit in view (one point, or a deep zoom): tick the whole numbers inside it, if any.
+        low, high = sorted((minVal, maxVal))
+        return [(1.0, [float(n) for n in range(math.ceil(low), math.floor(high) + 1)])]
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
         if self.logMode:

@@ -90,3 +90,37 @@ def test_the_windows_theme_switch_repaints_every_plot(make_window, qapp):
         assert not light_left, f"plots still in the light theme: {light_left}"
     finally:
         window.switch_theme("light")
+
+
+def _tick_values(axis: ReadableAxis) -> list[float]:
+    low, high = axis.range
+    return [v for _spacing, values in axis.tickValues(low, high, axis.width() or 400) for v in values]
+
+
+def test_a_step_axis_ticks_whole_steps_even_around_one_point(qtbot, qapp):
+    from studio.models.metric_store import MetricStore
+    from studio.qt.dashboards.series_plot import SeriesPlot
+
+    store = MetricStore()
+    store.add("loss", 5, 0.7)  # one point: pyqtgraph pads the view to 4.5 .. 5.5 and would tick 4.6, 4.8, ...
+    plot = SeriesPlot(store.get, y_label="loss")
+    qtbot.addWidget(plot)
+    plot.resize(600, 300)
+    plot.set_series(["loss"])
+    plot.refresh(force=True)
+    plot.plot_item.getViewBox().setXRange(4.5, 5.5, padding=0)
+    axis = plot.plot_item.getAxis("bottom")
+    assert _tick_values(axis) == [5.0]
+    plot.plot_item.getViewBox().setXRange(0, 3.5, padding=0)  # a short run: 0, 1, 2, 3 -- never 0.5, 1.5, ...
+    ticks = _tick_values(axis)
+    assert ticks and all(v == round(v) for v in ticks)
+    value_axis = plot.plot_item.getAxis("left")  # the value axis keeps its fractional ticks
+    assert any(v != round(v) for v in value_axis.tickValues(0.1, 0.9, 300)[0][1])
+
+
+def test_an_epoch_or_trial_axis_counts_and_a_time_axis_does_not(qtbot):
+    axis = ReadableAxis("bottom")
+    for label, whole in (("epoch", True), ("trial", True), ("step (this run recorded no wall time)", True),
+                         ("wall time (s)", False), ("learning rate (log)", False)):
+        axis.setLabel(label)
+        assert axis.counts_whole_numbers() is whole, label
