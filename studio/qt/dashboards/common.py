@@ -51,19 +51,23 @@ def fmt_bytes(value: float | None) -> str:
 class TableModel(QAbstractTableModel):
     """A read-only table of a :class:`Table`; sorting is by the raw values (numbers sort numerically).
 
-    ``highlight`` rows are drawn bold on a pale green background (the best checkpoint, for example).
+    ``highlight`` rows are drawn bold on a pale green background (the best checkpoint, for example). ``swatches``
+    maps a row to a colour shown as a square before its first cell: the table is then a plot's legend.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.table = Table([])
         self.highlight: set[int] = set()
+        self.swatches: dict[int, str] = {}
 
-    def set_table(self, table: Table, highlight: set[int] | None = None) -> None:
+    def set_table(self, table: Table, highlight: set[int] | None = None,
+                  swatches: dict[int, str] | None = None) -> None:
         """Replace the contents."""
         self.beginResetModel()
         self.table = table
         self.highlight = set(highlight or ())
+        self.swatches = dict(swatches or {})
         self.endResetModel()
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
@@ -82,6 +86,8 @@ class TableModel(QAbstractTableModel):
             return str(value)
         if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, (int, float)):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.DecorationRole and index.column() == 0 and index.row() in self.swatches:
+            return QColor(self.swatches[index.row()])
         if index.row() in self.highlight:
             if role == Qt.ItemDataRole.FontRole:
                 font = QFont()
@@ -102,6 +108,7 @@ class TableModel(QAbstractTableModel):
             return
         self.layoutAboutToBeChanged.emit()
         marked = [self.table.rows[i] for i in self.highlight if i < len(self.table.rows)]
+        colored = [(self.table.rows[i], c) for i, c in self.swatches.items() if i < len(self.table.rows)]
 
         def key(row: list[Any]) -> tuple[int, Any]:
             value = row[column]
@@ -111,6 +118,7 @@ class TableModel(QAbstractTableModel):
 
         self.table.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
         self.highlight = {i for i, row in enumerate(self.table.rows) if any(row is m for m in marked)}
+        self.swatches = {i: c for i, row in enumerate(self.table.rows) for r, c in colored if row is r}
         self.layoutChanged.emit()
 
 

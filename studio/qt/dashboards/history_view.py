@@ -40,6 +40,7 @@ from studio.qt.dashboards.common import TableModel, button_row, make_table_view,
 from studio.qt.dashboards.parallel_coords import ParallelCoordinatesView
 from studio.qt.dashboards.run_table import RunFilterModel, RunTableModel
 from studio.qt.dashboards.series_plot import SeriesPlot
+from studio.qt.plot_style import color_for
 from studio.services.session import RunSession
 
 __all__ = ["HistoryView", "run_checkpoint"]
@@ -157,7 +158,10 @@ class HistoryView(QWidget):
         self.step.setToolTip("Compare the ticked runs at this step (the last point at or before it); \"last\": "
                              "each run's newest value")
         self.step.valueChanged.connect(lambda _: self.update_compare())
-        self.overlay = SeriesPlot(self._series)
+        # No legend inside the plot: at 1280x720 it covered the curves. The values table beside the plot is the
+        # legend (each run's row starts with its curve's colour).
+        self.overlay = SeriesPlot(self._series, legend=False)
+        self._overlay_keys: list[str] = []
         self.compare_model = TableModel(self)
         self.compare = make_table_view(self.compare_model)
         self.compare.setMinimumWidth(120)
@@ -421,6 +425,7 @@ class HistoryView(QWidget):
         paths = self.checked_paths()
         titles = {run.path: run.title for run in self.runs}
         keys = [f"{p}\x00{metric}" for p in paths if metric and self._model(p).metrics.get(metric) is not None]
+        self._overlay_keys = keys
         self.overlay.set_series(keys, {k: titles.get(k.split("\x00")[0], k) for k in keys})
         self.overlay.plot_item.setLabel("left", metric)
         self.overlay.refresh(force=True)
@@ -435,14 +440,19 @@ class HistoryView(QWidget):
         at = math.inf if step == 0 else step
         table = Table(["Run", "Value at step", "Point's step", "Best", "Last"])
         by_path = {run.path: run for run in self.runs}
+        drawn = self._overlay_keys  # the overlay's colours follow this order
+        swatches: dict[int, str] = {}
         for path in self.checked_paths():
+            key = f"{path}\x00{metric}"
+            if key in drawn:
+                swatches[len(table.rows)] = color_for(drawn.index(key))
             series = self._model(path).metrics.get(metric)
             point = value_at(*series.view(), at) if series is not None else None
             run = by_path[path]
             stats = run.stats.get(metric)
             table.rows.append([run.title, point[1] if point else math.nan, point[0] if point else math.nan,
                                stats.best if stats else math.nan, stats.last if stats else math.nan])
-        self.compare_model.set_table(table)
+        self.compare_model.set_table(table, swatches=swatches)
         self.compare.resizeColumnsToContents()
         if self.runs:
             where = "their last step" if step == 0 else f"step {step} (the last point at or before it)"

@@ -269,3 +269,28 @@ def test_build_axes_handles_missing_and_constant_values():
     assert [a.name for a in axes] == ["lr", "flag"]
     assert axes[0].positions[0] == 0.5 and math.isnan(axes[0].positions[1])
     assert math.isnan(axes[1].positions[2])
+
+
+def test_the_overlay_has_no_legend_over_its_curves_and_the_values_table_is_its_legend(view):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor
+
+    from studio.qt.plot_style import color_for
+
+    view.metric_combo.setCurrentText("val_loss")
+    view.set_checked([r.path for r in view.runs])
+    assert view.overlay.plot_item.legend is None  # a legend box inside the plot covered the curves at 1280x720
+    curves = {view.overlay._labels[k]: view.overlay._items[k].opts["pen"].color().name()
+              for k in view.overlay.names()}
+    model = view.compare_model
+    assert model.rowCount() == 3
+    for row in range(model.rowCount()):
+        title = model.data(model.index(row, 0))
+        swatch = model.data(model.index(row, 0), Qt.ItemDataRole.DecorationRole)
+        assert isinstance(swatch, QColor) and swatch.name() == curves[title]
+        assert model.data(model.index(row, 1), Qt.ItemDataRole.DecorationRole) is None
+    model.sort(1)  # sorting by value keeps each run's colour on its own row
+    for row in range(model.rowCount()):
+        title = model.data(model.index(row, 0))
+        assert model.data(model.index(row, 0), Qt.ItemDataRole.DecorationRole).name() == curves[title]
+    assert color_for(0).lower() in curves.values()
