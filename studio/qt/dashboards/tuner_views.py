@@ -153,6 +153,23 @@ class LrFinderView(QWidget):
         self.info.setText(self.info.text().split(" Applied:")[0] + " Applied: " + message)
 
 
+FITS_COLOR = "#009E73"
+OOM_COLOR = "#D55E00"
+
+
+def batch_size_ticks(sizes: list[int]) -> list[list[tuple[float, str]]]:
+    """Log-axis ticks at the batch sizes tried (2, 4, 8, ...), leaving out any too close to a neighbour to label.
+
+    The default log ticks (2, 5, 20, 50) fall between powers of two, so a point at 8 read as "about 7".
+    """
+    ticks: list[tuple[float, str]] = []
+    for size in sorted({s for s in sizes if s > 0}):
+        position = math.log10(size)
+        if not ticks or position - ticks[-1][0] >= 0.12:  # about 1.3x apart: room for the labels
+            ticks.append((position, f"{size:,}"))
+    return [ticks] if ticks else []
+
+
 class BatchFinderView(QWidget):
     """The batch-size finder tab: trials (size, fits/OOM, peak memory, time) as a table and a small plot."""
 
@@ -171,12 +188,13 @@ class BatchFinderView(QWidget):
         self.plot.setLogMode(x=True)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "batch size (log)")
-        self.plot.addLegend(offset=(10, 10))
+        # No legend box: it sat on the points of the smallest sizes. The table above is the legend (each trial's
+        # row starts with its point's colour) and its Result column says fits / out of memory.
         # PlotDataItems (not bare scatter items) so the log-x mode applies to them.
-        self.fits = self.plot.plot([], [], pen=None, symbol="o", symbolSize=10, symbolBrush="#009E73",
+        self.fits = self.plot.plot([], [], pen=None, symbol="o", symbolSize=10, symbolBrush=FITS_COLOR,
                                    symbolPen=None, name="fits")
-        self.oom = self.plot.plot([], [], pen=None, symbol="x", symbolSize=12, symbolBrush="#D55E00",
-                                  symbolPen="#D55E00", name="out of memory")
+        self.oom = self.plot.plot([], [], pen=None, symbol="x", symbolSize=12, symbolBrush=OOM_COLOR,
+                                  symbolPen=OOM_COLOR, name="out of memory")
         self.info = QLabel("Run Tune > Batch-size finder; each trial appears here.")
         self.info.setObjectName("batchFinderInfo")
         self.info.setWordWrap(True)
@@ -210,7 +228,9 @@ class BatchFinderView(QWidget):
             table.rows.append([number, size, "fits" if fits else "out of memory", fmt_bytes(memory)
                                if memory is not None else "n/a", seconds if seconds is not None else math.nan])
         chosen = {i for i, row in enumerate(self.trials.rows) if row[0] == self.trials.result and row[1]}
-        self.model.set_table(table, chosen)
+        swatches = {i: FITS_COLOR if row[1] else OOM_COLOR for i, row in enumerate(self.trials.rows)}
+        self.model.set_table(table, chosen, swatches)
+        self.plot.getAxis("bottom").setTicks(batch_size_ticks([row[0] for row in self.trials.rows]) or None)
         use_memory = any(m is not None for _, _, m, _ in self.trials.rows)
         self.plot.setLabel("left", "peak memory (MiB)" if use_memory else "time per trial (s)")
 

@@ -99,6 +99,23 @@ def test_batch_finder_table_plot_and_apply(qtbot, window):
     assert "32" in window.statusBar().currentMessage()
 
 
+def test_batch_finder_plot_ticks_the_sizes_tried_and_keeps_its_points_clear(qtbot, window):
+    import math
+
+    from PySide6.QtGui import QColor
+
+    view = window.dashboard_views["Batch size"]
+    window.views.setCurrentWidget(view)
+    window.session.open_run(TUNE_RUN)
+    view.refresh()
+    axis = view.plot.getAxis("bottom")
+    # The default log ticks (2, 5, 20) fell between the powers of two tried, so the point at 8 read as about 7.
+    assert axis._tickLevels == [[(math.log10(s), str(s)) for s in (2, 4, 8, 16, 32)]]
+    assert view.plot.legend is None  # a legend box sat on the points of the smallest sizes
+    swatch = view.model.data(view.model.index(0, 0), Qt.ItemDataRole.DecorationRole)
+    assert isinstance(swatch, QColor) and swatch.name().lower() == "#009e73"  # the table is the legend
+
+
 def test_system_view_without_and_with_nvml(qtbot, session, monkeypatch):
     from studio.models.dashboards.system import GpuSampler
     from studio.qt.dashboards.system_view import SystemView
