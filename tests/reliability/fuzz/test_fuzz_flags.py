@@ -7,11 +7,13 @@ naming the flag; nothing hangs on huge or deeply nested text.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import trainer_core as pl
@@ -82,3 +84,22 @@ def test_form_field_text_is_a_value_the_engine_takes_or_a_flag_error(tmp_path: P
     err = _engine_accepts(name, value, tmp_path)
     if err is not None:
         assert name in str(err) or FLAGS[name].setting in str(err), err
+
+
+@pytest.mark.slow
+@settings(fuzz_settings(), max_examples=6)  # each example starts an interpreter that imports torch
+@given(name=st.sampled_from(NAMES), text=_TEXT)
+def test_cli_flag_text_in_a_real_process_exits_0_or_2_with_one_paragraph(name: str, text: str) -> None:
+    """A handful of the in-process examples above through the real command line: the exit status and stderr."""
+    assume("\x00" not in text)  # the operating system cannot pass a NUL byte in an argument
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        assume(False)  # a lone surrogate cannot be an argument either
+    done = subprocess.run([sys.executable, "-m", "trainer_core", "fit", "--model", MODEL, f"--{name}", text,
+                           "--print_config"], capture_output=True, text=True, timeout=120)
+    assert done.returncode in (0, 2), done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    if done.returncode == 2:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("trainer-core fit: error:"), done.stderr[-2000:]
