@@ -11,6 +11,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -69,9 +70,11 @@ def test_kills_at_random_moments_never_leave_a_torn_config(tmp_path: Path) -> No
         path.parent.mkdir()
         child = _start(path)
         acknowledged = _saves_until(child, chooser.randint(1, 4))
-        child.send_signal(signal.SIGKILL)  # lands anywhere in the next save: formatting, writing, renaming
+        # Not a wait for anything: a random delay of up to about two saves picks the moment, so the kill lands
+        # anywhere in a save (formatting the YAML, writing, flushing, renaming) over the rounds.
+        time.sleep(chooser.uniform(0, 0.1))
+        child.send_signal(signal.SIGKILL)
         child.wait(timeout=60)
         assert child.stdout is not None
         child.stdout.close()
-        held = _saved_number(path)
-        assert held in (acknowledged, acknowledged + 1), (held, acknowledged)
+        assert _saved_number(path) >= acknowledged  # a whole save, and none acknowledged before the kill is lost
