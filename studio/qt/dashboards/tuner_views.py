@@ -66,8 +66,9 @@ class LrFinderView(QWidget):
         self.plot.setLogMode(x=True)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "learning rate (log)")
-        self.plot.setLabel("left", "loss")
-        self.plot.addLegend(offset=(-10, 10))
+        # The axis title says which line is which: a legend box in a corner covered the curve's start (top
+        # left) or its divergence (top right).
+        self.plot.setLabel("left", "loss (faint: each batch, bold: smoothed)")
         faint = pg.mkColor("#0072B2")
         faint.setAlpha(90)
         self.raw = self.plot.plot([], [], pen=pg.mkPen(faint, width=1), name="loss")
@@ -110,7 +111,9 @@ class LrFinderView(QWidget):
         suggestion = self.curve.suggestion
         if suggestion is not None and suggestion > 0 and math.isfinite(suggestion):
             self.marker.setPos(math.log10(suggestion))  # log-x views are in log10 units
-            self.marker.label.setFormat(f"suggested {suggestion:.3g}")
+            text = f"suggested {suggestion:.3g}"
+            self.marker.label.setFormat(text)
+            self.marker.label.setText(text)  # setFormat alone does not redraw a hidden label: it stayed blank
             self.marker.setVisible(True)
         else:
             self.marker.setVisible(False)
@@ -137,7 +140,10 @@ class LrFinderView(QWidget):
         # Everything up to the minimum (the descent), raw points included (``raw`` is aligned with ``smooth``,
         # NaN where not finite), plus the typical level; the divergence tail is cut off.
         head = raw[:descent][np.isfinite(raw[:descent])]
-        low = float(min(np.min(smooth), np.min(head) if len(head) else np.inf))
+        # The floor is the lowest raw loss anywhere: when the smoothed minimum is the first point (the loss only
+        # rose), the noisy raw curve dipped below the view and looked cut off.
+        finite = raw[np.isfinite(raw)]
+        low = float(min(np.min(smooth), np.min(finite) if len(finite) else np.inf))
         high = max(float(np.max(smooth[:descent])), float(np.median(smooth)),
                    float(np.max(head)) if len(head) else -np.inf) * 1.05
         if high > low:

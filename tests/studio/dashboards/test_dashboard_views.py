@@ -209,7 +209,8 @@ def test_history_overlay_compare_and_open(qtbot, session, runs_root):
     view.metric_combo.setCurrentText("val_loss")
     view.set_checked([r.path for r in view.runs])
     assert len(view.overlay.names()) == 1  # only the fit run logged val_loss
-    assert view.overlay.plot_item.legend.items[0][1].text == fit.title
+    swatched = [view.compare_model.table.rows[i][0] for i in view.compare_model.swatches]
+    assert swatched == [fit.title]  # the values table is the overlay's legend: only the drawn run has a colour
     view.step.setValue(40)
     rows = {r[0]: r for r in view.compare_model.table.rows}
     assert len(rows) == 2
@@ -318,3 +319,19 @@ def test_lr_finder_keeps_the_noisy_raw_descent_in_view(qtbot, session):
     descent = raw[:30]
     assert low <= descent.min() and high >= descent.max()  # the raw curve is not clipped
     assert high < 50.0  # the divergence tail stays cut off
+
+
+def test_lr_finder_names_its_suggestion_and_keeps_raw_dips_in_view_when_the_loss_only_rises(qtbot, window):
+    view = window.dashboard_views["LR finder"]
+    window.views.setCurrentWidget(view)
+    window.session.open_run(TUNE_RUN)  # drawn once: the marker was still hidden when its label was set
+    view.refresh()
+    suggestion = view.curve.suggestion
+    assert view.marker.isVisible()
+    assert view.marker.label.toPlainText() == f"suggested {suggestion:.3g}"  # the line stayed unlabelled
+    # The recorded sweep never descends (its smoothed minimum is the first point); its raw loss dips far below.
+    assert int(np.nanargmin(view.curve.smoothed)) == 0
+    assert view.plot.legend is None  # a legend box covered the curve's start or its divergence
+    low, _high = view.plot.viewRange()[1]
+    raw = view.curve.loss[np.isfinite(view.curve.loss)]
+    assert low <= raw.min()
