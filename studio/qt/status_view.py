@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QSizePolicy, QW
 from studio.models.run_state import RunStatus
 from studio.services.session import RunSession
 
-__all__ = ["StatusView", "ElidedLabel", "format_duration", "weights_line"]
+__all__ = ["StatusView", "ElidedLabel", "epoch_text", "format_duration", "weights_line"]
 
 _STATUS_COLOURS = {
     RunStatus.IDLE: "#7f7f7f",
@@ -34,6 +34,16 @@ def format_duration(seconds: float | None) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def epoch_text(epoch: int, max_epochs: int | None) -> str:
+    """``epoch 6 of 6`` for the zero-based epoch 5 of a 6-epoch fit; ``epoch 5`` when the total is unknown.
+
+    With a total the count starts at 1: "epoch 5/6" on a finished 6-epoch run read as "it stopped one early".
+    """
+    if max_epochs is not None and max_epochs > 0:
+        return f"epoch {min(epoch + 1, max_epochs)} of {max_epochs}"
+    return f"epoch {epoch}"
 
 
 def weights_line(mode: str | None, started: list[dict]) -> str:
@@ -115,7 +125,9 @@ class StatusView(QWidget):
         self.where = QLabel()
         # Room for long values up front, so the strip does not re-layout (and jitter) as the numbers grow.
         self.where.setMinimumWidth(self.where.fontMetrics().horizontalAdvance(
-            "stage validate · epoch 000/000 · step 000,000"))
+            "stage validate · epoch 000 of 000 · step 000,000"))
+        self.where.setToolTip("With a known number of epochs the strip counts them from 1 (epoch 6 of 6 is the "
+                              "last); the metric charts and checkpoint names count from 0 (epoch=5).")
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(True)
@@ -158,8 +170,8 @@ class StatusView(QWidget):
         self.status.setText(f'<b style="color:{colour}">{model.status.upper()}</b>'
                             + (f" {model.mode}" if model.mode else ""))
         stage = progress.stage or "-"
-        epoch_total = f"/{progress.max_epochs}" if progress.max_epochs and progress.max_epochs > 0 else ""
-        self.where.setText(f"stage {stage} · epoch {progress.epoch}{epoch_total} · step {progress.step:,}")
+        self.where.setText(f"stage {stage} · {epoch_text(progress.epoch, progress.max_epochs)} · "
+                           f"step {progress.step:,}")
         # A finished run's bar is full: its last stage's own batches (a 1/1 validation) say nothing about the run.
         fraction = None if model.status == RunStatus.FINISHED else progress.fraction()
         if fraction is None:
