@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -40,7 +41,7 @@ from studio.qt.dashboards.common import TableModel, button_row, make_table_view,
 from studio.qt.dashboards.parallel_coords import ParallelCoordinatesView
 from studio.qt.dashboards.run_table import RunFilterModel, RunTableModel
 from studio.qt.dashboards.series_plot import SeriesPlot
-from studio.qt.plot_style import color_for
+from studio.qt.plot_style import color_for, plot_colors
 from studio.services.session import RunSession
 
 __all__ = ["HistoryView", "run_checkpoint"]
@@ -54,6 +55,19 @@ def run_checkpoint(folder: str) -> str | None:
         return str(last)
     found = sorted(checkpoints.glob("*.ckpt"), key=lambda p: p.stat().st_mtime) if checkpoints.is_dir() else []
     return str(found[-1]) if found else None
+
+
+def overlay_hint(runs: int, ticked: int, metric: str, drawn: int) -> str:
+    """What the Runs overlay says while it draws nothing: what to do to fill it (empty once a curve is drawn)."""
+    if drawn:
+        return ""
+    if not runs:
+        return "No runs in this folder yet: Fit one, or Choose... another folder."
+    if not metric:
+        return "These runs logged no metrics to compare."
+    if not ticked:
+        return f"Tick runs in the table above to draw their {metric} here."
+    return f"None of the ticked runs logged {metric}: pick another Metric."
 
 
 class HistoryView(QWidget):
@@ -162,6 +176,9 @@ class HistoryView(QWidget):
         # legend (each run's row starts with its curve's colour).
         self.overlay = SeriesPlot(self._series, legend=False)
         self._overlay_keys: list[str] = []
+        # Said inside the empty plot, where the eye goes (an empty 0..1 frame gave no clue what to do).
+        self.overlay_hint = pg.TextItem(anchor=(0.5, 0.5), color=plot_colors().muted)
+        self.overlay.plot_item.addItem(self.overlay_hint, ignoreBounds=True)
         self.compare_model = TableModel(self)
         self.compare = make_table_view(self.compare_model)
         self.compare.setMinimumWidth(120)
@@ -429,6 +446,12 @@ class HistoryView(QWidget):
         self.overlay.set_series(keys, {k: titles.get(k.split("\x00")[0], k) for k in keys})
         self.overlay.plot_item.setLabel("left", metric)
         self.overlay.refresh(force=True)
+        hint = overlay_hint(len(self.runs), len(paths), metric, len(keys))
+        self.overlay_hint.setVisible(bool(hint))
+        if hint:
+            (x0, x1), (y0, y1) = self.overlay.plot_item.getViewBox().viewRange()
+            self.overlay_hint.setText(hint)
+            self.overlay_hint.setPos((x0 + x1) / 2, (y0 + y1) / 2)
         self.update_compare()
         self.update_parallel()
 

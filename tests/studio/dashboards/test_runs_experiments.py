@@ -294,3 +294,20 @@ def test_the_overlay_has_no_legend_over_its_curves_and_the_values_table_is_its_l
         title = model.data(model.index(row, 0))
         assert model.data(model.index(row, 0), Qt.ItemDataRole.DecorationRole).name() == curves[title]
     assert color_for(0).lower() in curves.values()
+
+
+def test_the_empty_overlay_says_what_would_fill_it(view, qtbot, session, tmp_path):
+    from studio.qt.dashboards.history_view import HistoryView
+
+    view.metric_combo.setCurrentText("val_loss")
+    view.set_checked([])
+    assert view.overlay_hint.isVisible()
+    assert view.overlay_hint.toPlainText() == "Tick runs in the table above to draw their val_loss here."
+    view.set_checked([r.path for r in view.runs])
+    assert not view.overlay_hint.isVisible()  # curves drawn: nothing to say
+
+    empty = HistoryView(session, root=str(tmp_path / "nothing"))
+    qtbot.addWidget(empty)
+    empty.show()
+    empty.rescan()
+    assert empty.overlay_hint.isVisible() and "No runs in this folder yet" in empty.overlay_hint.toPlainText()
