@@ -26,3 +26,12 @@ def test_a_finished_fit_shows_its_last_epoch_as_the_last_of_all(make_window):
     where = window.status_view.where.text()
     assert "epoch 6 of 6" in where  # "epoch 5/6" on a FINISHED run read as one epoch short
     assert "from 0" in window.status_view.where.toolTip()
+
+
+def test_a_tune_run_shows_no_epoch_count(make_window):
+    window = make_window()
+    model = window.session.model
+    model.mode, model.progress.stage, model.progress.max_epochs = "tune", "tune", 40
+    window.status_view.refresh()
+    where = window.status_view.where.text()
+    assert where == "stage tune · step 0"  # "epoch 1 of 40" on a finished Tune read as a fit cut short
