@@ -63,7 +63,8 @@ class SystemView(QWidget):
         self.gpu_curve = self.plot.plot([], [], pen=pg.mkPen("#009E73", width=1), name="GPU 0 utilisation %")
         self.ram_curve = self.plot.plot([], [], pen=pg.mkPen("#E69F00", width=1), name="system RAM used %")
         self.plot.setXRange(-120, 0, padding=0.02)
-        self.plot.enableAutoRange(x=False, y=True)
+        self.plot.enableAutoRange(x=False, y=False)
+        self.plot.setYRange(0, 100, padding=0)
         self.history: dict[str, deque[float]] = {k: deque(maxlen=HISTORY) for k in ("cpu", "gpu", "ram")}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -127,6 +128,7 @@ class SystemView(QWidget):
             values = np.fromiter(self.history[key], dtype=np.float64)
             curve.setData(-np.arange(len(values))[::-1].astype(np.float64), values)
         self.plot.setXRange(-120, 0, padding=0.02)
+        self._percent_range()
 
     def _show_run(self, samples: list[dict]) -> None:
         """Draw the run's samples against seconds since its first one; the tables show the newest."""
@@ -143,7 +145,8 @@ class SystemView(QWidget):
         self.ram_curve.setData(*column([e.get("ram_percent") for e in samples]))
         gpu_util = [(e.get("gpus") or [{}])[0].get("utilization") for e in samples]
         self.gpu_curve.setData(*column(gpu_util))
-        self.plot.enableAutoRange(x=True, y=True)
+        self.plot.enableAutoRange(x=True, y=False)
+        self._percent_range()
         gpus = last.get("gpus") or []
         if gpus:
             table = Table(["GPU", "Name", "Memory used", "Memory total", "Util %", "Temp °C", "Power W",
@@ -163,6 +166,18 @@ class SystemView(QWidget):
             f"{'n/a' if cpu is None else f'{cpu:.0f} %'} (of one core), RAM "
             f"{fmt_bytes(last.get('rss_bytes')) if last.get('rss_bytes') is not None else 'n/a'} resident; "
             f"system RAM {last.get('ram_percent', 0):.0f} % used.")
+
+    def _percent_range(self) -> None:
+        """Percentages from 0 to 100 (higher when a process uses more than one core).
+
+        Autoscaled, RAM at 13.1-13.3 % filled the plot and a flat line read as big swings.
+        """
+        top = 100.0
+        for curve in (self.cpu_curve, self.gpu_curve, self.ram_curve):
+            _x, y = curve.getData()
+            if y is not None and len(y) and np.isfinite(y).any():
+                top = max(top, float(np.nanmax(y)) * 1.05)
+        self.plot.setYRange(0, top, padding=0)
 
     def _sample_gpus(self, pid: int | None) -> None:
         if not self.gpu.start():

@@ -335,3 +335,21 @@ def test_lr_finder_names_its_suggestion_and_keeps_raw_dips_in_view_when_the_loss
     low, _high = view.plot.viewRange()[1]
     raw = view.curve.loss[np.isfinite(view.curve.loss)]
     assert low <= raw.min()
+
+
+def test_system_plot_shows_percentages_from_zero_to_at_least_a_hundred(qtbot, session):
+    from studio.models.dashboards.system import GpuSampler
+    from studio.qt.dashboards.system_view import SystemView
+
+    view = _show(qtbot, SystemView(session, gpu=GpuSampler(FakeNvml())))
+    view.timer.stop()
+    samples = [{"type": "system_sample", "time": 100.0 + i, "pid": 1, "cpu_percent": None if i == 0 else 40.0 + i,
+                "ram_percent": 13.1 + 0.05 * i, "rss_bytes": 2**30, "gpus": []} for i in range(5)]
+    feed(session, samples)
+    view.sample()
+    # Autoscaled, RAM at 13.1-13.3 % filled the plot: a flat line read as big swings.
+    assert view.plot.viewRange()[1] == [0.0, 100.0]
+    feed(session, [dict(samples[-1], time=106.0, cpu_percent=250.0)])  # more than one core busy
+    view.sample()
+    low, high = view.plot.viewRange()[1]
+    assert low == 0.0 and high >= 250.0
