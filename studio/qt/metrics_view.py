@@ -87,7 +87,7 @@ class MetricsView(QWidget):
         configure_pyqtgraph()
 
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search metrics")
+        self.search.setPlaceholderText("Search")  # "Search metrics" showed as "Searc..." at 1280x720
         self.search.setClearButtonEnabled(True)
         self.search.setToolTip("Show only charts whose name contains this text")
         self.search.textChanged.connect(self._on_search)

@@ -48,3 +48,16 @@ def test_every_view_title_is_visible_at_1280x720(make_window, qtbot):
     assert window.views.currentWidget() is window.dashboard_views["Checkpoints"]
     window.views.setCurrentWidget(window.dashboard_views["Runs"])
     assert nav.currentItem().text() == "Runs"
+
+
+def test_the_metric_search_box_shows_its_whole_hint_at_1280x720(make_window, qtbot):
+    window = make_window()
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    QApplication.processEvents()
+    search = window.metrics_view.search
+    hint = search.placeholderText()
+    room = search.width() - 12  # the frame and text margins of a line edit
+    # At 1280x720 "Search metrics" showed as "Searc..." in the squeezed box.
+    assert search.fontMetrics().horizontalAdvance(hint) <= room, (hint, search.width())
