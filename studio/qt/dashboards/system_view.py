@@ -145,6 +145,7 @@ class SystemView(QWidget):
         self.ram_curve.setData(*column([e.get("ram_percent") for e in samples]))
         gpu_util = [(e.get("gpus") or [{}])[0].get("utilization") for e in samples]
         self.gpu_curve.setData(*column(gpu_util))
+        self._show_gpu_curve(any(u is not None for u in gpu_util))
         self.plot.enableAutoRange(x=True, y=False)
         self._percent_range()
         gpus = last.get("gpus") or []
@@ -167,6 +168,16 @@ class SystemView(QWidget):
             f"{fmt_bytes(last.get('rss_bytes')) if last.get('rss_bytes') is not None else 'n/a'} resident; "
             f"system RAM {last.get('ram_percent', 0):.0f} % used.")
 
+    def _show_gpu_curve(self, shown: bool) -> None:
+        """Show the GPU curve and its legend entry only with GPU figures (the legend named an absent line)."""
+        if shown == self.gpu_curve.isVisible():
+            return
+        self.gpu_curve.setVisible(shown)
+        if shown:
+            self.plot.legend.addItem(self.gpu_curve, "GPU 0 utilisation %")
+        else:
+            self.plot.legend.removeItem(self.gpu_curve)
+
     def _percent_range(self) -> None:
         """Percentages from 0 to 100 (higher when a process uses more than one core).
 
@@ -183,9 +194,7 @@ class SystemView(QWidget):
         if not self.gpu.start():
             self.gpu_label.setText(self.gpu.reason)
             self.gpu_table.setVisible(False)
-            if self.gpu_curve.isVisible():
-                self.gpu_curve.setVisible(False)
-                self.plot.legend.removeItem(self.gpu_curve)
+            self._show_gpu_curve(False)
             return
         samples = self.gpu.sample()
         own = set()

@@ -353,3 +353,16 @@ def test_system_plot_shows_percentages_from_zero_to_at_least_a_hundred(qtbot, se
     view.sample()
     low, high = view.plot.viewRange()[1]
     assert low == 0.0 and high >= 250.0
+
+
+def test_system_legend_names_only_the_lines_a_run_recorded(qtbot, session):
+    from studio.models.dashboards.system import GpuSampler
+    from studio.qt.dashboards.system_view import SystemView
+
+    view = _show(qtbot, SystemView(session, gpu=GpuSampler(FakeNvml())))
+    view.timer.stop()
+    feed(session, [{"type": "system_sample", "time": 100.0 + i, "pid": 1, "cpu_percent": 50.0, "ram_percent": 20.0,
+                    "rss_bytes": 2**30, "gpus": []} for i in range(3)])  # a CPU-only run
+    view.sample()
+    assert [label.text for _sample, label in view.plot.legend.items] == ["training CPU % (per core)",
+                                                                          "system RAM used %"]
