@@ -9,13 +9,8 @@ Examples:
     False
 """
 
-from trainer_core.plugins.environments import (
-    ClusterEnvironment,
-    KubeflowEnvironment,
-    LightningEnvironment,
-    SLURMEnvironment,
-    TorchElasticEnvironment,
-)
+from trainer_core.plugins import environments as _environments
+from trainer_core.plugins.environments import *  # noqa: F403 - the cluster environments, listed once
 from trainer_core.precision.plugins import DoublePrecision as DoublePrecisionPlugin
 from trainer_core.precision.plugins import Precision as PrecisionPlugin
 from trainer_core.strategies.base import SingleDeviceStrategy as SingleDevicePlugin
@@ -25,16 +20,12 @@ from trainer_core.strategies.distributed import DDPStrategy as DDPPlugin
 from trainer_core.strategies.spawn import DDPSpawnStrategy as DDPSpawnPlugin
 
 __all__ = [
-    "ClusterEnvironment",
     "DDPPlugin",
     "DDPSpawnPlugin",
     "DataParallelPlugin",
     "DoublePrecisionPlugin",
-    "KubeflowEnvironment",
-    "LightningEnvironment",
     "PrecisionPlugin",
-    "SLURMEnvironment",
     "SingleDevicePlugin",
-    "TorchElasticEnvironment",
     "TrainingTypePlugin",
 ]
+__all__ += _environments.__all__

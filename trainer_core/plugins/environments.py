@@ -1,18 +1,8 @@
 """1.x ``pytorch_lightning.plugins.environments``: where a process learns its ranks (see
-:mod:`trainer_core.strategies.cluster`)."""
+:mod:`trainer_core.strategies.cluster`, which defines them and lists them once in its ``__all__``)."""
 
-from trainer_core.strategies.cluster import (
-    ClusterEnvironment,
-    KubeflowEnvironment,
-    LightningEnvironment,
-    SLURMEnvironment,
-    TorchElasticEnvironment,
-)
+from trainer_core.strategies import cluster as _cluster
+from trainer_core.strategies.cluster import *  # noqa: F403 - the same classes under their 1.x module path
 
-__all__ = [
-    "ClusterEnvironment",
-    "KubeflowEnvironment",
-    "LightningEnvironment",
-    "SLURMEnvironment",
-    "TorchElasticEnvironment",
-]
+__all__: list[str] = []
+__all__ += _cluster.__all__
