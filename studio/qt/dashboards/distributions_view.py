@@ -10,6 +10,7 @@ reads the same at any batch size.
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -43,6 +44,18 @@ _EMPTY = ("No histograms in this run. Log them with self.logger.experiment.add_h
 MIN_INTERVAL_S = 0.2  # dashboards redraw at most 5 times a second while a run streams
 RIDGE_LINES = 24  # curves in the ridge plot (evenly spread over the steps, the newest always drawn)
 VALUE_BINS = 64
+
+
+def share_ticks(top: float) -> list[tuple[float, str]]:
+    """Colour-scale ticks for a square-root shaded heatmap whose brightest cell is ``top`` (= sqrt of a share).
+
+    Each tick sits at sqrt(share) and reads as the share itself (``1%``, ``10%``, ``50%``).
+    """
+    highest = top * top
+    shares = [v for v in (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0) if v <= highest * 1.0001]
+    if len(shares) > 5:  # keep the labels apart on a short bar: zero, then the largest few
+        shares = [0.0, *shares[-4:]]
+    return [(math.sqrt(v), f"{v:.0%}") for v in shares]
 
 
 def _shade(line: int, lines: int) -> float:
@@ -88,6 +101,10 @@ class DistributionsView(QWidget):
         self.heat = pg.ImageItem()
         self.heat.setColorMap(pg.colormap.get("viridis"))
         self.plot_item.addItem(self.heat)
+        # What a colour means: without a scale the heatmap's colours had no numbers.
+        self.color_bar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), interactive=False, width=12,
+                                         label="share of the step's values")
+        self.color_bar.setImageItem(self.heat, insert_in=self.plot_item)
         self.ridges: list[pg.PlotDataItem] = []
         export = plot_export_button(self, self.plot_item, "distribution", self._series)
 
@@ -209,7 +226,12 @@ class DistributionsView(QWidget):
         self.heat.setVisible(True)
         # Square-root colour: the tails of a distribution stay visible next to a tall peak.
         shade = np.sqrt(self.matrix)
-        self.heat.setImage(shade, autoLevels=False, levels=(0.0, max(float(shade.max()), 1e-12)))
+        top = max(float(shade.max()), 1e-12)
+        self.heat.setImage(shade, autoLevels=False, levels=(0.0, top))
+        self.color_bar.setLevels((0.0, top))
+        # The scale is labelled in shares at their square-root positions, so it reads like the data.
+        self.color_bar.axis.setTicks([share_ticks(top)])
+        self.color_bar.setVisible(True)
         self.plot_item.getAxis("left").setTicks(None)
         first, last = float(self.steps[0]), float(self.steps[-1])
         width = (last - first) * len(self.steps) / max(len(self.steps) - 1, 1) or 1.0
@@ -220,6 +242,7 @@ class DistributionsView(QWidget):
 
     def _draw_ridges(self) -> None:
         self.heat.setVisible(False)
+        self.color_bar.setVisible(False)  # each ridge is scaled to its own peak: no shared colour scale
         count = len(self.steps)
         picks = np.unique(np.linspace(0, count - 1, min(count, RIDGE_LINES)).round().astype(int))
         centers = (self.edges[:-1] + self.edges[1:]) / 2

@@ -193,3 +193,24 @@ def test_images_of_another_run_side_by_side_at_the_same_step(qtbot, session, mov
     assert view.clear_compare_button.isEnabled()
     view.clear_comparisons()
     assert panel.compare_labels == [] and not view.clear_compare_button.isEnabled()
+
+
+def test_distributions_heatmap_has_a_colour_scale_in_shares(qtbot, session, media_events) -> None:
+    import math
+
+    from studio.qt.dashboards.distributions_view import DistributionsView, share_ticks
+
+    view = _show(qtbot, DistributionsView(session))
+    feed(session, media_events)
+    qtbot.waitUntil(lambda: view.tags.count() == 4)
+    # Without a scale the colours had no numbers; the bar reads in shares placed at their sqrt positions.
+    assert view.color_bar.isVisible()
+    top = math.sqrt(float(view.matrix.max()))
+    assert view.color_bar.levels() == pytest.approx((0.0, top))
+    labels = [label for _pos, label in view.color_bar.axis._tickLevels[0]]
+    assert labels[0] == "0%" and all(label.endswith("%") for label in labels)
+    view.mode.setCurrentIndex(1)  # ridges: each scaled to its own peak, no shared colour scale
+    assert not view.color_bar.isVisible()
+    ticks = share_ticks(math.sqrt(0.3))  # the brightest cell holds 30 % of a step's values
+    assert [label for _pos, label in ticks] == ["0%", "2%", "5%", "10%", "20%"]
+    assert all(pos == pytest.approx(math.sqrt(float(label[:-1]) / 100)) for pos, label in ticks)
