@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,8 @@ class TableModel(QAbstractTableModel):
         self.table = Table([])
         self.highlight: set[int] = set()
         self.swatches: dict[int, str] = {}
+        # Column -> cell text for its numbers (sorting still uses the raw values); fmt_num for the rest.
+        self.formats: dict[int, Callable[[Any], str]] = {}
 
     def set_table(self, table: Table, highlight: set[int] | None = None,
                   swatches: dict[int, str] | None = None) -> None:
@@ -81,6 +84,9 @@ class TableModel(QAbstractTableModel):
             return None
         value = self.table.rows[index.row()][index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
+            fmt = self.formats.get(index.column())
+            if fmt is not None and isinstance(value, float) and not math.isnan(value):
+                return fmt(value)
             return fmt_num(value)
         if role == Qt.ItemDataRole.ToolTipRole:
             return str(value)

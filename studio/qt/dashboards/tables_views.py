@@ -126,6 +126,9 @@ class ProfilerView(_TableTab):
                                     table_export_button(self, self.current_table, "profiler")))
         layout.addWidget(self.table, 1)
         layout.addWidget(self.info)
+        # Fixed decimals in seconds: 6 significant digits printed 7.33444e-05 under 0.0553734, read as 7 s.
+        seconds = "{:.6f}".format
+        self.model.formats = {1: seconds, 3: seconds, 4: "{:.2f}".format}
         self.rebuild()
 
     def current_table(self) -> Table:

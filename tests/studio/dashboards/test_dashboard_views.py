@@ -366,3 +366,17 @@ def test_system_legend_names_only_the_lines_a_run_recorded(qtbot, session):
     view.sample()
     assert [label.text for _sample, label in view.plot.legend.items] == ["training CPU % (per core)",
                                                                           "system RAM used %"]
+
+
+def test_profiler_times_read_in_fixed_decimals(qtbot, session):
+    from studio.qt.dashboards.tables_views import ProfilerView
+
+    view = _show(qtbot, ProfilerView(session))
+    session.open_run(FIT_RUN)
+    view.rebuild()
+    means = [view.model.data(view.model.index(row, 1)) for row in range(view.model.rowCount())]
+    # 6 significant digits printed 7.33444e-05 under 0.0553734, which read as 7 seconds.
+    assert means and not any("e" in text for text in means)
+    assert all(len(text.split(".")[1]) == 6 for text in means)
+    raw = view.model.table.rows[0][1]
+    assert float(means[0]) == pytest.approx(raw, abs=5e-7)  # the cell text is the raw value, rounded
