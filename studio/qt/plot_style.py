@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 
 from studio.qt.theme import is_dark, on_theme_changed
 
@@ -184,6 +185,9 @@ def restyle_plot(widget: pg.PlotWidget, dark: bool | None = None) -> None:
     for child in item.items:
         if isinstance(child, pg.TextItem):
             child.setColor(colors.muted)
+            if child.fill.style() != Qt.BrushStyle.NoBrush:  # a label's backing follows the theme too
+                child.fill = pg.mkBrush(colors.legend_fill)
+                child.update()
 
 
 def style_plot(widget: pg.PlotWidget) -> pg.PlotWidget:

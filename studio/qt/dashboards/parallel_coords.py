@@ -24,6 +24,10 @@ _NAMED_RUNS = 12
 _COLOR_LEVELS = 16
 
 
+# Axis value labels draw above the run lines (plot items default to z 0).
+VALUE_LABEL_Z = 10
+
+
 @dataclass
 class Axis:
     """One vertical axis: its name, each run's position in [0, 1] (NaN: no value) and its tick labels."""
@@ -162,7 +166,11 @@ class ParallelCoordinatesView(pg.PlotWidget):
             last = index == len(self.axes) - 1
             for position, text in axis.labels:
                 # The last axis's values sit on its left: its right side holds the run names.
-                label = pg.TextItem(text, color=colors.muted, anchor=(1.0, 0.5) if last else (0.0, 0.5))
+                # Above the lines, on a backing of the plot's colour: drawn under them, the end values (the
+                # "64" where a bundle of lines meets the top of an axis) were unreadable.
+                label = pg.TextItem(text, color=colors.muted, anchor=(1.0, 0.5) if last else (0.0, 0.5),
+                                    fill=pg.mkBrush(colors.legend_fill))
+                label.setZValue(VALUE_LABEL_Z)
                 label.setPos(index - 0.03 if last else index + 0.03, position)
                 self.plot_item.addItem(label)
                 self._items.append(label)

@@ -311,3 +311,27 @@ def test_the_empty_overlay_says_what_would_fill_it(view, qtbot, session, tmp_pat
     empty.show()
     empty.rescan()
     assert empty.overlay_hint.isVisible() and "No runs in this folder yet" in empty.overlay_hint.toPlainText()
+
+
+def test_parallel_axis_values_sit_above_the_lines_on_a_themed_backing(view, qapp):
+    import pyqtgraph as pg
+    from PySide6.QtCore import Qt
+
+    from studio.qt.plot_style import plot_colors
+    from studio.qt.theme import apply_theme
+
+    view.metric_combo.setCurrentText("val_loss")
+    view.right_tabs.setCurrentWidget(view.parallel)
+    view.set_checked([r.path for r in view.runs])
+    items = view.parallel.plot_item.items
+    lines = [i for i in items if isinstance(i, pg.PlotCurveItem)]
+    values = [i for i in items if isinstance(i, pg.TextItem) and i.toPlainText() in ("adam", "sgd")]
+    assert lines and len(values) == 2
+    # Drawn under the lines, the values where a bundle of lines meets an axis end were unreadable.
+    assert all(v.zValue() > max(line.zValue() for line in lines) for v in values)
+    assert all(v.fill.style() != Qt.BrushStyle.NoBrush for v in values)
+    try:
+        apply_theme(qapp, "dark")
+        assert values[0].fill.color().name() == pg.mkColor(plot_colors(True).legend_fill).name()
+    finally:
+        apply_theme(qapp, "light")
