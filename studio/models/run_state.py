@@ -211,13 +211,19 @@ class RunModel:
         self.events_seen += len(batch)
         return seen
 
-    def end(self, status: str, reason: str = "") -> None:
-        """Mark the run ended (used by the process supervisor when the child dies without a final event)."""
+    def end(self, status: str, reason: str = "", at: float | None = None) -> None:
+        """Mark the run ended (used by the process supervisor when the child dies without a final event).
+
+        Args:
+            status: one of ``RunStatus.ENDED``.
+            reason: why, for the status strip.
+            at: when it ended (a reopened run's last event); now when not given.
+        """
         if self.ended:
             return
         self.status = status
         self.reason = reason
-        self.ended_at = time.time()
+        self.ended_at = at if at is not None else time.time()
 
     def _keep(self, event: dict[str, Any]) -> None:
         self.extras.setdefault(event["type"], []).append(event)

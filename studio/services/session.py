@@ -17,6 +17,7 @@ Examples:
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 import uuid
@@ -226,13 +227,16 @@ class RunSession(QObject):
         self.model.media.run_dir = str(path.parent)  # media paths are relative to where the folder is now
         self.model.apply(events)
         if not self.model.ended:
-            # Command-line runs have no worker to write run_finished: their last stage_finished tells the outcome.
+            # Command-line runs have no worker to write run_finished: their last stage_finished tells the outcome,
+            # and the last event when (the elapsed time is the run's, not the time until it was reopened).
             stages = [e for e in events if e.get("type") == "stage_finished"]
+            last = _last_event_time(read.events)
             if stages:
                 self.model.status = RunStatus.RUNNING
-                self.model.end(str(stages[-1].get("status") or RunStatus.FINISHED))
+                self.model.end(str(stages[-1].get("status") or RunStatus.FINISHED), at=last)
             else:
-                self.model.end(RunStatus.FAILED, "the events file ends without a final event (the run was killed?)")
+                self.model.end(RunStatus.FAILED, "the events file ends without a final event (the run was killed?)",
+                               at=last)
         self.cleared.emit()
         self.updated.emit({e.get("type", "") for e in events})
         self.run_ended.emit(self.model.status, self.model.reason)
@@ -398,3 +402,10 @@ class RunSession(QObject):
             self.model.log("studio", f"run folder: {self.model.log_dir}")
         self.updated.emit({"status"})
         self.run_ended.emit(self.model.status, self.model.reason)
+
+
+def _last_event_time(events: list[dict[str, Any]]) -> float | None:
+    """The newest numeric ``time`` among ``events`` (None when no event carries one)."""
+    times = [t for e in events
+             if isinstance(t := e.get("time"), (int, float)) and not isinstance(t, bool) and math.isfinite(t)]
+    return float(max(times)) if times else None

@@ -126,6 +126,7 @@ def test_open_a_command_line_run_folder(session, tmp_path):
     (folder / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
     session.open_run(folder)
     assert session.model.status == "finished" and len(session.model.metrics.series("a")) == 1
+    assert session.model.elapsed_s() == 2.0  # first to last event, not until it was reopened
     (folder / "events.jsonl").write_text(json.dumps(events[1]) + "\n")
     session.open_run(folder / "events.jsonl")
     assert session.model.status == "failed" and "without a final event" in session.model.reason
