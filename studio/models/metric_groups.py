@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-__all__ = ["STAGE_SECTION", "Chart", "chart_key", "group_charts", "sections_of", "short_labels"]
+__all__ = ["STAGE_SECTION", "Chart", "chart_key", "follows_a_schedule", "group_charts", "sections_of", "short_labels"]
 
 STAGES = ("train", "training", "val", "valid", "validation", "test", "predict")
 STAGE_SECTION = "train / val"
@@ -46,6 +46,22 @@ class Chart:
         if len(self.series) == 1 and self.section == STAGE_SECTION:
             return self.series[0]
         return self.quantity
+
+
+_SCHEDULE_NAMES = ("lr", "learning_rate", "momentum")
+
+
+def follows_a_schedule(name: str) -> bool:
+    """True for a learning rate or momentum the trainer set (LearningRateMonitor's ``lr-Adam``, ``lr-SGD/pg1``,
+    ``momentum-Adam``; a logged ``lr`` or ``train/learning_rate``): drawn as it is, since an EMA of a schedule lags it
+    (10x at the end of a decaying one) and reads as a different schedule.
+
+    Examples:
+        >>> [follows_a_schedule(n) for n in ("lr-AdamW", "lr-SGD/pg1", "train/lr", "val_loss", "lr_finder_loss")]
+        [True, True, True, False, False]
+    """
+    leaf = name.rsplit("/", 1)[-1] if not name.startswith(("lr-", "momentum-")) else name
+    return leaf in _SCHEDULE_NAMES or leaf.startswith(("lr-", "momentum-"))
 
 
 def _strip_suffix(name: str) -> str:

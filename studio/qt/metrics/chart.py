@@ -17,7 +17,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from studio.models.decimate import PeakCache, peak_decimate
-from studio.models.metric_groups import Chart
+from studio.models.metric_groups import Chart, follows_a_schedule
 from studio.models.metric_store import MetricStore, Series
 from studio.qt.metrics.keys import SeriesKeys
 from studio.qt.plot_style import color_for, plot_colors, style_plot
@@ -204,7 +204,8 @@ class MetricChart(QFrame):
         if weight <= 0:
             return 0
         lags = [series.smoothing_lag(weight) for name in self.curves
-                if (series := self.store.get(name)) is not None and series.kind == "step"]
+                if (series := self.store.get(name)) is not None and series.kind == "step"
+                and not follows_a_schedule(name)]
         return max(lags, default=0)
 
     def mouseDoubleClickEvent(self, event: object) -> None:  # noqa: N802 - Qt override
@@ -251,7 +252,7 @@ class MetricChart(QFrame):
                 curve.set_epoch(series.kind == "epoch")
             _, y = series.view()
             x = self.x_of(series, options.x_mode)
-            smoothing = options.weight > 0 and series.kind == "step"
+            smoothing = options.weight > 0 and series.kind == "step" and not follows_a_schedule(name)
             if curve.drawn_options is None or curve.drawn_options.weight != options.weight:
                 curve.peaks_smooth.reset()
             smooth_y = series.smoothed(options.weight) if smoothing else y
@@ -358,7 +359,7 @@ class MetricChart(QFrame):
             _, y = series.view()
             x = self.x_of(series, self._options.x_mode)
             out[name] = (x.copy(), y.copy())
-            if weight > 0 and series.kind == "step":
+            if weight > 0 and series.kind == "step" and not follows_a_schedule(name):
                 from studio.models.smoothing import ema
 
                 out[f"{name} (smoothed {weight:.3g})"] = (x.copy(), ema(y, weight))

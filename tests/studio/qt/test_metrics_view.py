@@ -55,6 +55,17 @@ def test_series_are_drawn_smoothed_over_the_raw_line(view):
     np.testing.assert_allclose(y0, raw)
 
 
+def test_a_learning_rate_schedule_is_drawn_as_it_is_not_smoothed(view):
+    """An EMA of a decaying LR lagged the real schedule up to 10x at the end of the autoencoder's run."""
+    feed(view, 200, extra=lambda s: {"lr-AdamW": 1e-2 * 0.97 ** s})
+    raw = view.session.model.metrics.series("lr-AdamW").view()[1]
+    _, drawn = view.curve_data("lr-AdamW")
+    np.testing.assert_allclose(drawn, raw)
+    assert not view.chart_for("lr-AdamW").curves["lr-AdamW"].raw.isVisible()  # no faint twin under it
+    _, loss = view.curve_data("train_loss")
+    assert loss[-1] != view.session.model.metrics.series("train_loss").view()[1][-1]  # losses still smoothed
+
+
 def test_progress_bar_values_are_not_plotted(view):
     """Bug 5: the wall-clock progress samples' ``loss`` is not a metric the script logged."""
     view.session.model.apply([{"type": "progress", "stage": "train", "epoch": 0, "step": 3, "batch": 3,
