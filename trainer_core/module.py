@@ -13,6 +13,7 @@ from trainer_core.data_hooks import BatchTransferHooks
 from trainer_core.exceptions import MisconfigurationError
 from trainer_core.hparams import HyperparametersMixin
 from trainer_core.utilities import export
+from trainer_core.utilities.rank_zero import rank_zero_deprecation
 
 __all__ = ["LightningModule"]
 
@@ -241,8 +242,17 @@ class LightningModule(HyperparametersMixin, BatchTransferHooks, nn.Module):
         return scheds[0] if len(scheds) == 1 else scheds
 
     def manual_backward(self, loss: torch.Tensor, *args: Any, **kwargs: Any) -> None:
-        """Backward for manual optimization: scales under AMP and fires the backward hooks."""
+        """Backward for manual optimization: scales under AMP and fires the backward hooks.
+
+        1.2/1.3 took the optimizer as the second argument (``manual_backward(loss, opt)``); 1.4 dropped it. Such a
+        call still works: the optimizer is left out with a deprecation warning instead of reaching
+        ``loss.backward`` as its ``gradient`` (a TypeError there).
+        """
         trainer = self._require_trainer("manual_backward()")
+        if args and _is_optimizer(args[0]):
+            rank_zero_deprecation("manual_backward(loss, optimizer) is the 1.3 signature; the optimizer is not "
+                                  "used and is ignored: call self.manual_backward(loss)", stacklevel=2)
+            args = args[1:]
         trainer._manual_backward(loss, *args, **kwargs)
 
     def backward(self, loss: torch.Tensor, optimizer: Any, optimizer_idx: int | None, *args: Any,
@@ -397,3 +407,8 @@ class LightningModule(HyperparametersMixin, BatchTransferHooks, nn.Module):
         if self.trainer is None:
             raise MisconfigurationError(f"{what} needs the module to be attached to a Trainer (call trainer.fit)")
         return self.trainer
+
+
+def _is_optimizer(obj: Any) -> bool:
+    """A torch optimizer or the engine's wrapper of one (``self.optimizers()`` returns the wrapper)."""
+    return isinstance(obj, torch.optim.Optimizer) or isinstance(getattr(obj, "optimizer", None), torch.optim.Optimizer)
