@@ -360,7 +360,8 @@ class MainWindow(QMainWindow):
                                                "ticked.")
 
     def _on_updated(self, kinds: set[str]) -> None:
-        if "status" in kinds:
+        # A followed run's own final event ends it before its stream closes: Stop is greyed out at once.
+        if "status" in kinds or "run_finished" in kinds or "stage_finished" in kinds:
             self.sync_actions()
 
     # --- script -----------------------------------------------------------------------------------------------

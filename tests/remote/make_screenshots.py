@@ -47,6 +47,7 @@ def _run_on_server(server, tmp: Path) -> Path:  # noqa: ANN001 - a tests.remote.
     # which would have to be on the server already.
     window = create_window(str(ROOT / "resources" / "examples" / "datamodule_example.py"))
     window.resize(1280, 720)
+    window.switch_theme("light")  # as the app starts; without a theme the selected view's name is drawn invisible
     window.show()
     window.ensure_views()
     window.trainer_form.set_values({**window.trainer_form.values()[0], "max_epochs": 12})
