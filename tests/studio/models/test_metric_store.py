@@ -1,6 +1,7 @@
 import numpy as np
 
 from studio.models.metric_store import MetricStore, Series
+from tests.helpers.reference_ema import reference_ema
 
 
 def test_append_grows_and_views_share_memory():
@@ -66,19 +67,6 @@ def test_step_clock_maps_steps_to_epoch_and_seconds():
     assert len(store.clock) == 0
 
 
-def _reference_ema(y, w):
-    """The debiased EMA written as the plain recurrence (non-finite points pass through and do not count)."""
-    last, count, out = 0.0, 0, []
-    for value in y:
-        if not np.isfinite(value):
-            out.append(value)
-            continue
-        last = w * last + (1 - w) * value
-        count += 1
-        out.append(last / (1 - w**count))
-    return np.array(out)
-
-
 def test_kept_smoothing_equals_smoothing_the_raw_values_however_the_points_arrived():
     rng = np.random.default_rng(3)
     series = Series("loss", capacity=8, max_points=4096)
@@ -96,10 +84,10 @@ def test_kept_smoothing_equals_smoothing_the_raw_values_however_the_points_arriv
         if rng.random() < 0.1:
             series.append(step, float("nan"))
             step += 1
-        np.testing.assert_allclose(series.smoothed(0.9), _reference_ema(series.view()[1], 0.9), rtol=1e-9,
+        np.testing.assert_allclose(series.smoothed(0.9), reference_ema(series.view()[1], 0.9), rtol=1e-9,
                                    atol=1e-9)
     assert len(series) < step  # the cap halved the density on the way, and the smoothing followed
-    np.testing.assert_allclose(series.smoothed(0.5), _reference_ema(series.view()[1], 0.5), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(series.smoothed(0.5), reference_ema(series.view()[1], 0.5), rtol=1e-9, atol=1e-9)
 
 
 def test_a_long_history_is_smoothed_in_slices_of_the_budget():
@@ -114,4 +102,4 @@ def test_a_long_history_is_smoothed_in_slices_of_the_budget():
     assert slices == 4 and series.smoothing_lag(0.8) == 0
     series.append(10_000, 1.0)
     assert series.smoothing_lag(0.8) == 1 and series.smoothing_lag(0.7) == 10_001  # a new weight starts over
-    np.testing.assert_allclose(series.smoothed(0.8), _reference_ema(series.view()[1], 0.8), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(series.smoothed(0.8), reference_ema(series.view()[1], 0.8), rtol=1e-9, atol=1e-9)

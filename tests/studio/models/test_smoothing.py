@@ -2,18 +2,9 @@ import numpy as np
 import pytest
 
 from studio.models.smoothing import EmaCache, ema
+from tests.helpers.reference_ema import reference_ema
 
-
-def reference(y, w):
-    last, count, out = 0.0, 0, []
-    for value in y:
-        if not np.isfinite(value):
-            out.append(value)
-            continue
-        last = w * last + (1 - w) * value
-        count += 1
-        out.append(last / (1 - w**count))
-    return np.array(out)
+reference = reference_ema
 
 
 @pytest.mark.parametrize("weight", [0.0, 0.05, 0.6, 0.95, 0.999])
