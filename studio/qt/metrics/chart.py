@@ -204,8 +204,7 @@ class MetricChart(QFrame):
         if weight <= 0:
             return 0
         lags = [series.smoothing_lag(weight) for name in self.curves
-                if (series := self.store.get(name)) is not None and series.kind == "step"
-                and not follows_a_schedule(name)]
+                if (series := self.store.get(name)) is not None and _smooths(name, series, weight)]
         return max(lags, default=0)
 
     def mouseDoubleClickEvent(self, event: object) -> None:  # noqa: N802 - Qt override
@@ -252,7 +251,7 @@ class MetricChart(QFrame):
                 curve.set_epoch(series.kind == "epoch")
             _, y = series.view()
             x = self.x_of(series, options.x_mode)
-            smoothing = options.weight > 0 and series.kind == "step" and not follows_a_schedule(name)
+            smoothing = _smooths(name, series, options.weight)
             if curve.drawn_options is None or curve.drawn_options.weight != options.weight:
                 curve.peaks_smooth.reset()
             smooth_y = series.smoothed(options.weight) if smoothing else y
@@ -359,7 +358,7 @@ class MetricChart(QFrame):
             _, y = series.view()
             x = self.x_of(series, self._options.x_mode)
             out[name] = (x.copy(), y.copy())
-            if weight > 0 and series.kind == "step" and not follows_a_schedule(name):
+            if _smooths(name, series, weight):
                 from studio.models.smoothing import ema
 
                 out[f"{name} (smoothed {weight:.3g})"] = (x.copy(), ema(y, weight))
@@ -369,3 +368,9 @@ class MetricChart(QFrame):
     def x_mode(self) -> str:
         """The x unit drawn now."""
         return self._options.x_mode
+
+
+def _smooths(name: str, series: Series, weight: float) -> bool:
+    """Whether ``series`` is drawn EMA-smoothed: per-step values at a weight above 0, except a schedule the trainer
+    set (a learning rate or momentum), which is drawn as it is."""
+    return weight > 0 and series.kind == "step" and not follows_a_schedule(name)
