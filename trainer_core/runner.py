@@ -43,6 +43,8 @@ class RunResult:
         predictions_path: predict mode: the file (``predictions.pt`` in the run directory) holding the predictions.
         stopped_early: why a fit ended before its epoch/step limits, when a callback (EarlyStopping, the
             ``max_time`` Timer) stopped it: ``"EarlyStopping: Monitored metric val_loss did not improve ..."``.
+        interrupted: the run was stopped by a user (Ctrl-C, the studio's Stop, a stop signal); with ``ddp_spawn``
+            it is the workers' verdict, which the caller's own callbacks did not see.
     """
 
     mode: str
@@ -54,6 +56,7 @@ class RunResult:
     tune: dict[str, Any]
     predictions_path: str | None = None
     stopped_early: str | None = None
+    interrupted: bool = False
 
 
 def _mode_flags(spec: RunSpec) -> dict[str, Any]:
@@ -223,6 +226,7 @@ def _run(spec: RunSpec, trainer: Any, model: Any, datamodule: Any) -> RunResult:
         tune=tuned,
         predictions_path=predictions_path,
         stopped_early=_stop_reason(trainer) if spec.mode in ("fit", "debug") else None,
+        interrupted=bool(trainer.interrupted),
     )
 
 

@@ -159,7 +159,7 @@ def follow_on(window: Any, server: SshTarget | None, run: str, *, control: RunCo
     window.sync_actions()
 
 
-def _follow_next_trials(window: Any, server: SshTarget | None, seen: set[str], control: RunControl,
+def _follow_next_trials(window: Any, server: SshTarget | None, seen: set[str], control: RunControl | None,
                         next_trial: Callable[[frozenset[str]], str | None], ended_note: str) -> None:
     """A sweep on a server or in a SLURM job: when the trial shown ends, its next trial is followed, until the
     sweep has ended.

@@ -63,13 +63,17 @@ class RunFollower(QObject):
         return self._end.ended
 
     def start(self) -> None:
-        """Read what is there and keep following."""
+        """Read what is there and keep following.
+
+        The first read waits for the next turn of the event loop: a run that has already ended says so only after
+        ``start`` has returned, so whoever starts a follower can connect to it (or to what it feeds) first.
+        """
         self._running = True
         if self.path is not None:
             watched = str(self.path) if self.path.exists() else str(self.path.parent)
             self._watcher.addPath(watched)
         self._timer.start()
-        self._read()
+        QTimer.singleShot(0, self, self._read)
 
     def stop(self) -> None:
         """Stop following (the events so far stay)."""
@@ -109,7 +113,7 @@ class RunFollower(QObject):
         self._buffer += chunk
         self._take_lines()
         if self._running and size > position + len(chunk):
-            QTimer.singleShot(0, self._read)  # the rest in the next turn of the event loop
+            QTimer.singleShot(0, self, self._read)  # the rest in the next turn of the event loop
 
     def _take_lines(self) -> None:
         cut = self._buffer.rfind(b"\n")

@@ -50,7 +50,8 @@ class FollowSource(Protocol):
 class RunStopper(Protocol):
     """Stop and Kill for a followed run that is not this window's child (one on a server, a SLURM job).
 
-    Both return at once (the signal is sent off the GUI thread) and report through :meth:`RunSession.note`.
+    Both return at once (the signal is sent off the GUI thread) and report through :meth:`RunSession.note`; a
+    graceful stop that could not be sent calls :meth:`RunSession.stop_not_sent`.
     """
 
     def describe(self) -> str: ...  # noqa: D102
@@ -177,6 +178,20 @@ class RunSession(QObject):
                 self.note("studio", f"killing the run ({self._stopper.describe()})")
                 self._stopper.kill()
             self.updated.emit({"status"})
+
+    def stop_not_sent(self) -> None:
+        """The graceful stop asked of a run elsewhere did not reach it (the connection failed): Stop is offered again.
+
+        Without this the button would read Kill, and the user's only way on would be to kill a run that was never
+        asked to stop.
+        """
+        if self._stopper is None or not self._stopper_asked:
+            return
+        self._stopper_asked = False
+        if self.model.status == RunStatus.STOPPING:
+            self.model.status = RunStatus.RUNNING
+        self.note("studio", "the stop did not reach the run: it runs on; Stop asks again")
+        self.updated.emit({"status"})
 
     def shutdown(self) -> None:
         """Stop any run before the window closes."""

@@ -148,7 +148,7 @@ def _run_spec(request: dict[str, Any], channel: Any, stop_event: Any) -> int:
         try:
             from studio.worker.relay import EventRelay
             from studio.worker.runner import execute_spec
-            from studio.worker.stop import StopOnRequest
+            from studio.worker.stop import StopOnRequest, stop_checkpoint_in
             from trainer_core.telemetry import EventRecorder, describe_exception
         except BaseException as error:  # trainer_core missing or broken: still report it like any failure
             _emit_end(emitter, _plain_exception(error), "failed", f"cannot start the engine: {error}")
@@ -178,11 +178,14 @@ def _run_spec(request: dict[str, Any], channel: Any, stop_event: Any) -> int:
             _emit_end(recorder, info, "failed", reason, duration_s=time.monotonic() - started)
             _finish_file(recorder, request, relay)
             return 1
-        interrupted = stopper.fired or recorder.status == "interrupted"
+        # ddp_spawn: the ranks that stopped were copies of these callbacks; the result carries their verdict.
+        interrupted = stopper.fired or recorder.status == "interrupted" or bool(result.get("interrupted"))
         status = "interrupted" if interrupted else ("failed" if recorder.status == "failed" else "finished")
         reason = "stopped by the user" if interrupted else ""
-        if stopper.checkpoint_path:
-            reason += f"; checkpoint saved to {stopper.checkpoint_path}"
+        stop_checkpoint = stopper.checkpoint_path or (stop_checkpoint_in(result.get("log_dir")) if interrupted
+                                                      else None)
+        if stop_checkpoint:
+            reason += f"; checkpoint saved to {stop_checkpoint}"
         elif result.get("stopped_early"):
             reason = f"stopped early by {result['stopped_early']}"
         tune = result.get("tune") or {}

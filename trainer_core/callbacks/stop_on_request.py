@@ -4,6 +4,13 @@ Whoever wants the run to stop sets an event (the studio's GUI a ``multiprocessin
 handler a ``threading.Event``); this callback checks it after every batch. The Trainer handles
 ``KeyboardInterrupt`` gracefully (marks ``trainer.interrupted``, fires ``on_exception``, tears down), so raising it
 is the engine's own way of stopping early while keeping loggers and files consistent.
+
+With several processes (DDP) every rank must stop at the same batch: a rank that stops alone leaves the others
+waiting in the next gradient all-reduce, and the stop checkpoint's barrier pairs with the wrong collective. A signal
+reaches the ranks at slightly different batches, so the ranks vote instead: every ``sync_every`` training batches
+(and at each epoch start) one all-reduce of "was I asked?", and all stop when any was. Evaluation batches are not
+voted on (their counts may differ between ranks, e.g. an unpadded predict sampler): a multi-process validate, test
+or predict runs to its end, and a fit stops at its next vote. One process never votes, and stops at the next batch.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from typing import Any
 
 from trainer_core.callback import Callback
 
-__all__ = ["StopOnRequest"]
+__all__ = ["StopOnRequest", "stop_checkpoint_in"]
 
 
 class StopOnRequest(Callback):
@@ -26,15 +33,30 @@ class StopOnRequest(Callback):
             (training stages with a logger only; fast_dev_run writes no files).
     """
 
-    def __init__(self, stop_event: Any, recorder: Any = None, *, save_checkpoint: bool = True) -> None:
+    def __init__(self, stop_event: Any, recorder: Any = None, *, save_checkpoint: bool = True,
+                 sync_every: int = 16) -> None:
         self.stop_event = stop_event
         self.recorder = recorder
         self.save_checkpoint = save_checkpoint
+        self.sync_every = max(1, int(sync_every))
         self.fired = False
         self.checkpoint_path: str | None = None
 
-    def _check(self, trainer: Any, training: bool) -> None:
-        if self.fired or not self.stop_event.is_set():
+    def _asked(self, trainer: Any, batch_idx: int | None, lockstep: bool) -> bool:
+        """Whether to stop here: this process's event, or with several processes the ranks' vote.
+
+        Args:
+            batch_idx: the batch just done (it counts alike on every rank); None votes at once.
+            lockstep: every rank is at this same point (training); elsewhere several processes never vote.
+        """
+        if getattr(trainer, "world_size", 1) <= 1:
+            return bool(self.stop_event.is_set())
+        if not lockstep or (batch_idx is not None and (batch_idx + 1) % self.sync_every):
+            return False  # not a vote: the event (a relay poll in a spawned rank) is not even looked at
+        return bool(trainer.strategy.reduce_boolean_decision(bool(self.stop_event.is_set()), all=False))
+
+    def _check(self, trainer: Any, training: bool, batch_idx: int | None = None, *, lockstep: bool = True) -> None:
+        if self.fired or not self._asked(trainer, batch_idx, lockstep):
             return
         self.fired = True
         if training and self.save_checkpoint and getattr(trainer, "loggers", None) and not trainer.fast_dev_run:
@@ -49,7 +71,7 @@ class StopOnRequest(Callback):
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                            dataloader_idx: int = 0) -> None:
-        self._check(trainer, training=not _tuning(trainer))
+        self._check(trainer, training=not _tuning(trainer), batch_idx=batch_idx)
 
     def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
         self._check(trainer, training=not _tuning(trainer))
@@ -65,15 +87,26 @@ class StopOnRequest(Callback):
     def on_validation_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                                 dataloader_idx: int = 0) -> None:
         stage = getattr(getattr(trainer, "state", None), "stage", None)
-        self._check(trainer, training=stage == "fit")
+        self._check(trainer, training=stage == "fit", batch_idx=batch_idx, lockstep=False)
 
     def on_test_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                           dataloader_idx: int = 0) -> None:
-        self._check(trainer, training=False)
+        self._check(trainer, training=False, batch_idx=batch_idx, lockstep=False)
 
     def on_predict_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                              dataloader_idx: int = 0) -> None:
-        self._check(trainer, training=False)
+        self._check(trainer, training=False, batch_idx=batch_idx, lockstep=False)
+
+
+def stop_checkpoint_in(run_dir: str | os.PathLike[str] | None) -> str | None:
+    """The newest stop checkpoint in a run folder (one written by a spawned rank, which its caller cannot ask)."""
+    folder = os.path.join(os.fspath(run_dir), "checkpoints") if run_dir else ""
+    try:
+        found = [entry.path for entry in os.scandir(folder) if entry.name.startswith("stopped-")
+                 and entry.name.endswith(".ckpt")]
+    except OSError:
+        return None
+    return max(found, key=os.path.getmtime) if found else None
 
 
 def _tuning(trainer: Any) -> bool:

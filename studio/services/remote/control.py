@@ -129,8 +129,9 @@ class RemoteStopper:
     """The toolbar's Stop and Kill for a followed run elsewhere, for :meth:`RunSession.attach_follower`.
 
     Both return at once; the signal is sent off the GUI thread. The outcome goes to the session's console; a
-    failure also to ``on_failed`` (the window shows it above the plots). Once a kill is done the followed run is
-    ended here (a killed run writes no final event).
+    failure also to ``on_failed`` (the window shows it above the plots), and a stop that could not be sent leaves
+    Stop (not Kill) on the toolbar. Once a kill is done the followed run is ended here (a killed run writes no final
+    event).
 
     Args:
         control: what sends the signals.
@@ -149,10 +150,15 @@ class RemoteStopper:
         return self.control.describe()
 
     def stop(self) -> None:
-        """Ask for the graceful stop (off the GUI thread)."""
+        """Ask for the graceful stop (off the GUI thread); when it cannot be sent, the session offers Stop again."""
+
+        def not_sent(message: str) -> None:
+            self._failed(message)
+            self.session.stop_not_sent()
+
         call_in_background(self.control.stop, on_done=lambda _: self.session.note(
             "studio", f"asked {self.describe()} to stop: it writes a checkpoint after the current batch, then ends"),
-            on_failed=self._failed, parent=self.session)
+            on_failed=not_sent, parent=self.session)
 
     def kill(self) -> None:
         """End the run at once (off the GUI thread); the followed run then ends here."""

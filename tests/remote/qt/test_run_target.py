@@ -3,10 +3,12 @@ a job of the real one-node SLURM cluster, and the run is followed live in the wi
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import yaml
@@ -42,6 +44,16 @@ def tiny_window(qtbot, tmp_path, monkeypatch):
     window.session.shutdown()
     window.sweep_controller.shutdown()
     assert wait_for_calls()
+
+
+def wait_for_console(qtbot, session, text: str, *, timeout_s: float) -> None:
+    """Wait until the console has a line with ``text``; on time-out the failure shows the whole console."""
+    try:
+        qtbot.waitUntil(lambda: any(text in line for _level, line in session.model.console),
+                        timeout=int(timeout_s * 1000))
+    except qtbot.TimeoutError:
+        console = "\n".join(f"{level}: {line}" for level, line in session.model.console)
+        pytest.fail(f"no console line with {text!r} within {timeout_s:g} s; the console:\n{console}")
 
 
 def test_run_on_offers_this_computer_the_saved_servers_and_slurm(qtbot, tmp_path) -> None:
@@ -156,7 +168,7 @@ def test_sweep_on_a_server_runs_trainer_core_sweep_there_and_follows_each_trial(
     from studio.qt import window_sweep
     from studio.qt.sweep_dialog import SweepDialog, SweepRequest
 
-    request = SweepRequest(sweep={"sampler": "random", "metric": "loss", "direction": "minimize", "parameters": {
+    request = SweepRequest(sweep={"sampler": "random", "metric": "val_loss", "direction": "minimize", "parameters": {
         "trainer.max_epochs": {"type": "int", "low": 1, "high": 2}}}, n_trials=2, parallel=1)
 
     def accept(dialog: SweepDialog) -> int:
@@ -172,12 +184,13 @@ def test_sweep_on_a_server_runs_trainer_core_sweep_there_and_follows_each_trial(
     session.run_ended.connect(lambda status, _reason: ended.append(status))
     assert window_sweep.start_sweep(tiny_window)
     assert not tiny_window.sweep_controller.running, "no sweep runs on this computer"
-    qtbot.waitUntil(lambda: any("has ended" in line for _level, line in session.model.console), timeout=400_000)
+    wait_for_console(qtbot, session, "has ended", timeout_s=300)
     [job] = (tmp_path / "server").iterdir()
     assert (job / run_target_launch.SWEEP_FILE).is_file() and (job / "tiny.py").is_file()
     trials = sorted(str(path.parent) for path in job.glob("trial_*/**/events.jsonl"))
     assert len(trials) == 2 and sorted(w.removeprefix(f"{sshd.target.label()}:") for w in followed) == trials
     assert ended == [RunStatus.FINISHED, RunStatus.FINISHED]
+    assert _trial_states(job / "study.db") == ["COMPLETE", "COMPLETE"], "each trial reported its val_loss"
 
 
 @pytest.mark.slow  # trainer-core sweep as a job of the one-node cluster, two trials followed in turn: about 70 s
@@ -187,7 +200,7 @@ def test_sweep_on_slurm_submits_trainer_core_sweep_and_follows_each_trial(tiny_w
     from studio.qt.sweep_dialog import SweepDialog, SweepRequest
 
     monkeypatch.setenv("SLURM_CONF", str(slurm_cluster.conf))
-    request = SweepRequest(sweep={"sampler": "random", "metric": "loss", "direction": "minimize", "parameters": {
+    request = SweepRequest(sweep={"sampler": "random", "metric": "val_loss", "direction": "minimize", "parameters": {
         "trainer.max_epochs": {"type": "int", "low": 1, "high": 2}}}, n_trials=2, parallel=1)
 
     def accept(dialog: SweepDialog) -> int:
@@ -207,9 +220,66 @@ def test_sweep_on_slurm_submits_trainer_core_sweep_and_follows_each_trial(tiny_w
     ended: list[str] = []
     session.run_ended.connect(lambda status, _reason: ended.append(status))
     dialog.submit_button.click()
-    qtbot.waitUntil(lambda: any("has ended" in line for _level, line in session.model.console), timeout=400_000)
+    wait_for_console(qtbot, session, "has ended", timeout_s=300)
     job = dialog.config.parent
     assert (job / "study.db").is_file(), "the job's folder is the sweep folder"
     trials = sorted(str(path.parent) for path in job.glob("trial_*/**/events.jsonl"))
     assert len(trials) == 2 and sorted(followed) == trials, "each trial was followed in turn"
     assert ended == [RunStatus.FINISHED, RunStatus.FINISHED]
+    assert _trial_states(job / "study.db") == ["COMPLETE", "COMPLETE"], "each trial reported its val_loss"
+
+
+def _trial_states(storage: Path) -> list[str]:
+    """The states of the trials in the sweep's Optuna storage, read back with Optuna."""
+    import optuna
+
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{storage}")
+    return [trial.state.name for trial in study.trials]
+
+
+def test_a_sweeps_trials_are_followed_in_turn_even_those_that_ended_before_they_were_found(tiny_window, qtbot,
+                                                                                          tmp_path) -> None:
+    # A server or SLURM sweep's trials are found by polling: a short trial has often ended by then.
+    trials = []
+    for number in range(3):
+        folder = tmp_path / f"trial_{number}" / "version_0"
+        folder.mkdir(parents=True)
+        (folder / "events.jsonl").write_text(
+            json.dumps({"type": "run_started", "mode": "fit"}) + "\n"
+            + json.dumps({"type": "stage_finished", "stage": "fit", "status": "finished"}) + "\n")
+        trials.append(str(folder))
+    session = tiny_window.session
+    followed: list[str] = []
+    session.run_started.connect(lambda _mode: followed.append(session.model.log_dir))
+
+    def next_trial(known: frozenset[str]) -> str | None:
+        return next((trial for trial in trials if trial not in known), None)
+
+    run_target_launch.follow_on(tiny_window, None, trials[0])
+    run_target_launch._follow_next_trials(tiny_window, None, {trials[0]}, None, next_trial, "the sweep has ended")
+    wait_for_console(qtbot, session, "the sweep has ended", timeout_s=30)
+    assert followed == trials and session.model.status == RunStatus.FINISHED
+
+
+def test_a_stop_that_cannot_reach_the_server_leaves_stop_not_kill_on_the_toolbar(tiny_window, qtbot, tmp_path) -> None:
+    import socket
+
+    from studio.services.remote.control import DetachedRunControl
+
+    with socket.socket() as probe:  # a port nothing listens on: ssh's connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = tmp_path / "live"
+    run.mkdir()
+    (run / "events.jsonl").write_text(json.dumps({"type": "run_started", "mode": "fit"}) + "\n")
+    control = DetachedRunControl(target=SshTarget(host="127.0.0.1", port=port, user="nobody"), pid=4242,
+                                 timeout_s=20)
+    run_target_launch.follow_on(tiny_window, None, str(run), control=control)
+    session = tiny_window.session
+    assert tiny_window.stop_action.isEnabled() and tiny_window.stop_action.text() == "Stop"
+    tiny_window.stop_action.trigger()
+    assert tiny_window.stop_action.text() == "Kill", "while the stop is on its way, the next click kills"
+    qtbot.waitUntil(lambda: tiny_window.stop_action.text() == "Stop", timeout=30_000)
+    assert session.model.status == RunStatus.RUNNING and not session.stop_requested
+    assert "127.0.0.1" in tiny_window.problems.text(), "the failure is shown, naming the server"
+    assert any("Stop asks again" in line for _level, line in session.model.console)

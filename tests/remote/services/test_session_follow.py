@@ -60,6 +60,22 @@ def test_following_another_run_stops_the_first_source(qtbot, tmp_path) -> None:
     session.stop_following()
 
 
+def test_following_a_run_that_has_already_ended_starts_then_ends_it(qtbot, tmp_path) -> None:
+    (tmp_path / "events.jsonl").write_bytes(_lines({"type": "run_started", "mode": "fit"},
+                                                   {"type": "stage_finished", "stage": "fit", "status": "finished"}))
+    session = RunSession()
+    signals: list[str] = []
+    session.run_started.connect(lambda _mode: signals.append("started"))
+    session.run_ended.connect(lambda status, _reason: signals.append(status))
+    session.follow_run(tmp_path)
+    ended_later: list[str] = []
+    session.run_ended.connect(lambda status, _reason: ended_later.append(status))  # as the sweep's trial chain does
+    qtbot.waitUntil(lambda: session.model.ended, timeout=5000)
+    assert signals == ["started", RunStatus.FINISHED], "the end comes after the start, never inside follow_run"
+    assert ended_later == [RunStatus.FINISHED], "a handler connected right after follow_run hears the end"
+    session.stop_following()
+
+
 class _Stopper:
     """Stands in for a run's stop and kill over ssh or scancel: records the calls."""
 

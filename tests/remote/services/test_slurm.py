@@ -137,6 +137,44 @@ def test_a_two_process_fit_is_submitted_and_followed_to_its_end(qtbot, slurm_clu
     assert wait_for_calls()
 
 
+@pytest.mark.slow  # a 2-process DDP fit under srun, stopped half-way: about 30 s on 2 busy cores
+def test_stop_of_a_two_process_job_ends_it_interrupted_with_its_stop_checkpoint(qtbot, slurm_cluster: Cluster,
+                                                                              tmp_path) -> None:
+    from studio.services.remote.control import STOP_CALLBACK, SlurmRunControl
+
+    (tmp_path / "run.yaml").write_text(f"seed_everything: 0\ntrainer: {{max_epochs: 500, log_every_n_steps: 1, "
+                                       f"callbacks: [{{class_path: {STOP_CALLBACK}}}]}}\n"
+                                       f"model: {{script: {EXAMPLE}}}\n")
+    shell = _shell(slurm_cluster)
+    spec = SlurmJobSpec(config="run.yaml", tasks_per_node=2, python=sys.executable, time_limit="00:10:00")
+    job = submit(shell, batch_script(spec), workdir=str(tmp_path))
+    watcher = SlurmJobWatcher(shell, job, runs_root=str(tmp_path), poll_ms=500)
+    received: list[dict] = []
+    followers: list[RunFollower] = []
+
+    def follow(path: str) -> None:
+        follower = RunFollower(path, poll_ms=200)
+        follower.events.connect(received.extend)
+        followers.append(follower)
+        follower.start()
+
+    watcher.run_found.connect(follow)
+    watcher.start()
+    output = lambda: "".join(p.read_text() for p in tmp_path.glob("slurm-*.out"))  # noqa: E731
+    qtbot.waitUntil(lambda: any(e["type"] == "epoch_finished" for e in received) or watcher.state is not None
+                    and watcher.state.final, timeout=240_000)
+    assert any(e["type"] == "epoch_finished" for e in received), output()[-3000:]
+    SlurmRunControl(shell=shell, job_id=job).stop()
+    with qtbot.waitSignal(followers[0].ended, timeout=120_000) as ended:
+        pass
+    assert ended.args[0] == "interrupted", output()[-3000:]
+    [saved] = [e for e in received if e["type"] == "checkpoint_saved" and e.get("kind") == "stopped"]
+    assert Path(saved["path"]).is_file(), "the stop checkpoint is on disk"
+    qtbot.waitUntil(lambda: watcher.state is not None and watcher.state.final, timeout=120_000)
+    assert watcher.state.state == "COMPLETED", "both processes left in order: " + output()[-3000:]
+    assert wait_for_calls()
+
+
 def _wait(condition, what: str, timeout_s: float) -> None:  # noqa: ANN001
     deadline = time.monotonic() + timeout_s
     while not condition():

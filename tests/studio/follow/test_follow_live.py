@@ -44,6 +44,18 @@ def test_appended_events_arrive_once_torn_lines_wait_for_their_end(qtbot, tmp_pa
     assert follower.offset == path.stat().st_size
 
 
+def test_a_run_that_ended_before_it_was_followed_says_so_after_start_returns(qtbot, tmp_path: Path) -> None:
+    # A sweep's trial can finish before the studio finds it: its end must reach handlers connected after start().
+    (tmp_path / "events.jsonl").write_bytes(_line(type="run_started", mode="fit", seq=0)
+                                            + _line(type="stage_finished", stage="fit", status="finished", seq=1))
+    follower = RunFollower(tmp_path)
+    follower.start()
+    assert not follower.finished, "nothing is read inside start()"
+    with qtbot.waitSignal(follower.ended, timeout=5000) as ended:
+        pass
+    assert ended.args[0] == "finished" and follower.finished
+
+
 def test_a_quiet_run_is_reported_as_stalled_then_resumed(qtbot, tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     path.write_bytes(_line(type="run_started", mode="fit", seq=0))

@@ -110,6 +110,24 @@ def test_stop_leaves_a_checkpoint(make_window, qtbot, scripts):
     assert "checkpoint saved" in ended.args[1]
 
 
+def test_stop_of_a_two_process_run_stops_both_ranks_with_one_checkpoint(make_window, qtbot, scripts, monkeypatch):
+    # Each spawned rank hears the stop through the relay, at its own batch: the ranks vote, so both stop together
+    # (a rank stopping alone would leave the other waiting in its next all-reduce).
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    window = make_window(str(scripts / "tiny_model.py"))
+    set_arg(window, "step_sleep", "0.01")
+    window.trainer_form.set_values({"max_epochs": 1000, "accelerator": "cpu", "devices": 2,
+                                    "strategy": "ddp_spawn"})
+    assert window.launch("fit")
+    qtbot.waitUntil(lambda: window.session.model.progress.step >= 3, timeout=120_000)
+    with qtbot.waitSignal(window.session.run_ended, timeout=60_000) as ended:
+        window.stop()
+    assert ended.args[0] == "interrupted", window.console_view.plain_text()
+    stopped = glob.glob(os.path.join(window.session.model.log_dir, "checkpoints", "stopped-*.ckpt"))
+    assert len(stopped) == 1 and stopped[0] in window.session.model.checkpoints
+    assert f"checkpoint saved to {stopped[0]}" in ended.args[1], "the copies' stop checkpoint is named"
+
+
 def test_an_early_stop_is_named_on_the_finished_run(make_window, qtbot, scripts):
     window = make_window(str(scripts / "tiny_model.py"))
     # No epoch can improve on the first by 100: patience 1 stops the run after epoch 1 of 50.

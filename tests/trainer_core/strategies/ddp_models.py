@@ -132,3 +132,27 @@ class WithUnusedParameter(Regression):
                 ddp.gradient_as_bucket_view, "weight": self.layer.weight.sum().item(),
             "gathered": gathered.tolist(), "grad": mine.grad.tolist(), "ranks": collection["rank"].tolist(),
             "pair_shape": list(collection["pair"][0].shape)}))
+
+
+class AskedToStopOnOneRank(Regression):
+    """Sets its StopOnRequest event on rank ``rank`` only, after batch ``at`` of epoch 1 (as a signal that reached
+    one rank first); writes each rank's end to ``{out_dir}/stop{r}.json``."""
+
+    def __init__(self, out_dir: str, rank: int = 1, at: int = 1) -> None:
+        super().__init__(batch_size=2)
+        self.out_dir, self.rank, self.at = out_dir, rank, at
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        from trainer_core.callbacks.stop_on_request import StopOnRequest
+
+        if self.global_rank == self.rank and self.current_epoch == 1 and batch_idx == self.at:
+            for callback in self.trainer.callbacks:
+                if isinstance(callback, StopOnRequest):
+                    callback.stop_event.set()
+
+    def teardown(self, stage: str | None = None) -> None:
+        import json
+        import os
+
+        with open(os.path.join(self.out_dir, f"stop{self.global_rank}.json"), "w") as handle:
+            json.dump({"global_step": self.trainer.global_step, "interrupted": self.trainer.interrupted}, handle)
