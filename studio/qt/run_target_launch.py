@@ -160,7 +160,8 @@ def follow_on(window: Any, server: SshTarget | None, run: str, *, control: RunCo
 
 
 def _follow_next_trials(window: Any, server: SshTarget | None, seen: set[str], control: RunControl | None,
-                        next_trial: Callable[[frozenset[str]], str | None], ended_note: str) -> None:
+                        next_trial: Callable[[frozenset[str]], str | None], ended_note: str,
+                        sweep_folder: str | None = None) -> None:
     """A sweep on a server or in a SLURM job: when the trial shown ends, its next trial is followed, until the
     sweep has ended.
 
@@ -172,12 +173,15 @@ def _follow_next_trials(window: Any, server: SshTarget | None, seen: set[str], c
         next_trial: blocking (run off the GUI thread): the next trial not in its argument, or None once the sweep
             has ended (its process, or its job).
         ended_note: the console's line when the sweep has ended.
+        sweep_folder: the sweep's folder when this computer can read it (a SLURM job on a shared file system): the
+            Sweep tab reads its study each time a trial ends, so its table and best trial are there to compare.
     """
     session = window.session
     shown = session.follower
 
     def ended(_status: str, _reason: str) -> None:
         session.run_ended.disconnect(ended)
+        _show_study(window, sweep_folder, replace=False)  # the trial that ended is in the study now
         if session.follower is not shown:
             return
         known = frozenset(seen)
@@ -186,7 +190,8 @@ def _follow_next_trials(window: Any, server: SshTarget | None, seen: set[str], c
 
     def found(run: str | None) -> None:
         if run is None:
-            session.note("studio", ended_note)
+            _show_study(window, sweep_folder, replace=False)
+            session.note("studio", ended_note + (" (the Sweep tab shows its trials)" if sweep_folder else ""))
             return
         if session.follower is not shown or session.running:
             return
@@ -196,9 +201,22 @@ def _follow_next_trials(window: Any, server: SshTarget | None, seen: set[str], c
             return
         seen.add(run)
         session.note("studio", f"the sweep's next trial: {run}")
-        _follow_next_trials(window, server, seen, control, next_trial, ended_note)
+        _follow_next_trials(window, server, seen, control, next_trial, ended_note, sweep_folder)
 
     session.run_ended.connect(ended)
+
+
+def _show_study(window: Any, sweep_folder: str | None, *, replace: bool) -> None:
+    """Read a sweep folder's study into the Sweep tab, without switching to it.
+
+    ``replace``: show it instead of another sweep (when it starts); else only read it again while the tab still shows
+    it (a sweep the user opened meanwhile stays). A sweep running in the tab is never replaced.
+    """
+    controller = getattr(window, "sweep_controller", None)
+    if sweep_folder is None or controller is None or controller.running:
+        return
+    if replace or controller.sweep_dir == sweep_folder:
+        controller.watch(sweep_folder)
 
 
 def sweep_args(*, n_trials: int, parallel: int) -> tuple[str, ...]:
@@ -283,9 +301,11 @@ def open_slurm_job(window: Any, target: RunTarget, mode: str, config: RunConfig,
         watcher = dialog.watcher
         if mode == "sweep" and watcher is not None:  # each trial in turn, until the job has left the queue
             root, since = watcher.runs_root, watcher.submitted_at - 1
+            _show_study(window, root if target.server is None else None, replace=True)
             _follow_next_trials(window, target.server, {run}, control,
                                 lambda known: next_job_run(shell, job, root, since=since, seen=known),
-                                f"the sweep's SLURM job {job} has ended; its folder: {root}")
+                                f"the sweep's SLURM job {job} has ended; its folder: {root}",
+                                sweep_folder=root if target.server is None else None)
 
     dialog.run_found.connect(follow)
     dialog.job_ended.connect(lambda state: session.note(

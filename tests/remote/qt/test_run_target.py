@@ -219,6 +219,8 @@ def test_sweep_on_slurm_submits_trainer_core_sweep_and_follows_each_trial(tiny_w
     session.run_started.connect(lambda _mode: followed.append(session.model.log_dir))
     ended: list[str] = []
     session.run_ended.connect(lambda status, _reason: ended.append(status))
+    snapshots: list = []
+    tiny_window.sweep_controller.snapshot.connect(snapshots.append)
     dialog.submit_button.click()
     wait_for_console(qtbot, session, "has ended", timeout_s=300)
     job = dialog.config.parent
@@ -227,6 +229,10 @@ def test_sweep_on_slurm_submits_trainer_core_sweep_and_follows_each_trial(tiny_w
     assert len(trials) == 2 and sorted(followed) == trials, "each trial was followed in turn"
     assert ended == [RunStatus.FINISHED, RunStatus.FINISHED]
     assert _trial_states(job / "study.db") == ["COMPLETE", "COMPLETE"], "each trial reported its val_loss"
+    # The folder is on this computer: the Sweep tab read its study as the trials ended, to compare them there.
+    qtbot.waitUntil(lambda: bool(snapshots) and [t.state for t in snapshots[-1].trials] == ["complete"] * 2,
+                    timeout=60_000)
+    assert snapshots[-1].sweep_dir == str(job) and snapshots[-1].best is not None
 
 
 def _trial_states(storage: Path) -> list[str]:
