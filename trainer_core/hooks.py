@@ -191,7 +191,9 @@ class HookDispatcher:
 
 
 # Hooks whose last argument (dataloader_idx) 1.5 deprecated: an implementation without it is called without it.
-_OPTIONAL_LAST_ARGUMENT = {"on_train_batch_start": 3, "on_train_batch_end": 4}
+# Hooks whose last argument 1.x code may leave out: 1.5's on_train_batch_start/end without ``dataloader_idx``, and
+# 1.3's ``transfer_batch_to_device(batch, device)`` (1.4 added ``dataloader_idx`` and still called the old form).
+_OPTIONAL_LAST_ARGUMENT = {"on_train_batch_start": 3, "on_train_batch_end": 4, "transfer_batch_to_device": 3}
 
 
 # Callback hooks called with the trainer only (1.5: there is no module yet when the Trainer is built).
