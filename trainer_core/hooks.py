@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from trainer_core.callback import CALLBACK_HOOKS, Callback
 from trainer_core.module import LightningModule
+from trainer_core.utilities.rank_zero import rank_zero_deprecation
 
 if TYPE_CHECKING:
     from trainer_core.trainer.trainer import Trainer
@@ -108,6 +109,13 @@ class HookDispatcher:
     def module_overrides(self, hook: str) -> bool:
         """Whether the module implements ``hook`` (or the base implementation does real work)."""
         return hook in self._module_fns
+
+    def wants_train_epoch_outputs(self) -> bool:
+        """Whether a 1.2/1.3-style ``on_train_epoch_end(..., outputs)`` needs the epoch's training outputs."""
+        module_fn = self._module_fns.get("on_train_epoch_end")
+        if module_fn is not None and wants_epoch_outputs(module_fn):
+            return True
+        return any(wants_epoch_outputs(fn) for _, fn in self._callback_fns.get("on_train_epoch_end", ()))
 
     def is_live(self, hook: str) -> bool:
         """Whether a callback or the module implements ``hook``."""
@@ -205,7 +213,41 @@ def _adapt_callback(hook: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     if hook in _TRAINER_ONLY:
         # partial of a module-level function, not a closure: the dispatcher (and so a Trainer) stays picklable.
         return functools.partial(_call_with_trainer_only, fn)
+    if hook == "on_train_epoch_end" and _takes_epoch_outputs(fn, 2):
+        return functools.partial(_call_callback_with_epoch_outputs, fn)
     return _adapt_signature(hook, fn, 2)
+
+
+def _takes_epoch_outputs(fn: Callable[..., Any], leading: int) -> bool:
+    """Whether an ``on_train_epoch_end`` is the 1.2/1.3 form that takes ``outputs`` (1.4 and 1.5 still passed them)."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) <= leading or any(p.kind is p.VAR_POSITIONAL for p in params):
+        return False
+    extra = positional[leading]  # 1.5 looked for a parameter named "outputs"; an old one may be named otherwise
+    if extra.default is not extra.empty and extra.name != "outputs":
+        return False
+    rank_zero_deprecation(f"`{getattr(fn, '__qualname__', fn)}` takes `outputs`: the argument of "
+                          "`on_train_epoch_end(..., outputs)` is deprecated since Lightning 1.4; use "
+                          "`training_epoch_end(outputs)` in the LightningModule instead", stacklevel=2)
+    return True
+
+
+def _call_callback_with_epoch_outputs(fn: Callable[..., Any], trainer: Any, module: Any, *args: Any) -> Any:
+    return fn(trainer, module, getattr(trainer, "_train_epoch_outputs", []), *args)
+
+
+def _call_module_with_epoch_outputs(fn: Callable[..., Any]) -> Any:
+    return fn(getattr(fn.__self__.trainer, "_train_epoch_outputs", []))
+
+
+def wants_epoch_outputs(fn: Callable[..., Any]) -> bool:
+    """Whether a resolved ``on_train_epoch_end`` is one that receives the epoch's training outputs."""
+    return isinstance(fn, functools.partial) and fn.func in (_call_callback_with_epoch_outputs,
+                                                              _call_module_with_epoch_outputs)
 
 
 def _call_with_trainer_only(fn: Callable[..., Any], trainer: Any, module: Any, *args: Any, **kwargs: Any) -> Any:
@@ -251,7 +293,11 @@ def _module_hooks(module: LightningModule) -> dict[str, Callable[..., Any]]:
                 fns[name] = _adapt_signature(name, value, 0)
             continue
         if name in _MODULE_HOOKS_WITH_DEFAULTS or getattr(cls, name) is not getattr(LightningModule, name, None):
-            fns[name] = _adapt_signature(name, getattr(module, name), 0)
+            fn = getattr(module, name)
+            if name == "on_train_epoch_end" and inspect.ismethod(fn) and _takes_epoch_outputs(fn, 0):
+                fns[name] = functools.partial(_call_module_with_epoch_outputs, fn)
+            else:
+                fns[name] = _adapt_signature(name, fn, 0)
     return fns
 
 

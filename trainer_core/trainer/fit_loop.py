@@ -205,7 +205,7 @@ def _run_training_epoch(t: Trainer, run: FitRun) -> None:
     tbptt = t.lightning_module.truncated_bptt_steps or t.truncated_bptt_steps or 0
     if tbptt:
         check_tbptt_signature(t.lightning_module)
-    collect = t._hooks.module_overrides("training_epoch_end")
+    collect = t._hooks.module_overrides("training_epoch_end") or t._hooks.wants_train_epoch_outputs()
     epoch_outputs: list[tuple[int, Any]] = []
     with profile(t, "run_training_epoch"):
         ran, cut_by_max_steps = _run_batches(t, run, results, tbptt, epoch_outputs if collect else None)
@@ -277,7 +277,12 @@ def _end_epoch(t: Trainer, results: ResultCollection, epoch_outputs: list[tuple[
     hooks, progress = t._hooks, t.progress
     progress.epoch_finished = True
     if epoch_outputs is not None:  # None: nobody overrides training_epoch_end, or no batch ran (1.5 skips it)
-        hooks.module("training_epoch_end", format_epoch_outputs(t, epoch_outputs, tbptt))
+        formatted = format_epoch_outputs(t, epoch_outputs, tbptt)
+        hooks.module("training_epoch_end", formatted)
+        if hooks.wants_train_epoch_outputs():  # a 1.2/1.3 on_train_epoch_end(outputs) reads them below
+            t._train_epoch_outputs = formatted
+    elif hooks.wants_train_epoch_outputs():
+        t._train_epoch_outputs = []
     publish_epoch_metrics(t, results)
     hooks.call("on_train_epoch_end")
     hooks.call("on_epoch_end")
