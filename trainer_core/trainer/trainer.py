@@ -327,6 +327,20 @@ class Trainer:
         return self._flags["gpus"]
 
     @property
+    def _distrib_type(self) -> Any:
+        """1.5's ``DistributedType`` of the strategy (None on one device); 1.x scripts branch on it."""
+        from trainer_core.utilities.enums import distrib_type_of
+
+        return distrib_type_of(self.strategy.name)
+
+    @property
+    def _device_type(self) -> Any:
+        """1.5's ``DeviceType`` of the root device."""
+        from trainer_core.utilities.enums import DeviceType
+
+        return DeviceType.GPU if self.strategy.root_device.type == "cuda" else DeviceType.CPU
+
+    @property
     def precision(self) -> str:
         return self._precision.name
 
