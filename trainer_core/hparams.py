@@ -82,6 +82,25 @@ class HyperparametersMixin:
             object.__setattr__(self, "_hparams", hp)
         return hp
 
+    @hparams.setter
+    def hparams(self, value: Any) -> None:
+        """``self.hparams = hparams``, the 0.x-1.2 way to keep an argparse Namespace or dict (the setter went in 1.3).
+
+        Old scripts still do this in ``__init__(self, hparams)``; the values replace ``hparams`` as they did then,
+        and count as the initial hyper-parameters (checkpoints, loggers) unless ``save_hyperparameters`` ran first.
+        """
+        from trainer_core.utilities.rank_zero import rank_zero_deprecation
+
+        rank_zero_deprecation("`self.hparams = ...` was removed in Lightning 1.3; call "
+                              "`self.save_hyperparameters(hparams)` instead", stacklevel=3)
+        params = vars(value) if hasattr(value, "__dict__") and not isinstance(value, Mapping) else dict(value)
+        had_initial = "_hparams_initial" in self.__dict__
+        object.__setattr__(self, "_hparams", AttributeDict())
+        initial = self.__dict__.get("_hparams_initial")
+        self._set_hparams(params)
+        if had_initial:  # 1.2 kept what save_hyperparameters recorded as the initial values
+            object.__setattr__(self, "_hparams_initial", initial)
+
     @property
     def hparams_initial(self) -> AttributeDict:
         return AttributeDict(self.__dict__.get("_hparams_initial", {}))

@@ -144,6 +144,10 @@ def module_from_checkpoint(cls: type, checkpoint_path: str | os.PathLike[str], *
     """
     checkpoint = load_checkpoint_file(checkpoint_path, map_location=map_location or "cpu", trust=trust)
     hparams = dict(checkpoint.get("hyper_parameters") or {})
+    if _takes_one_namespace(cls, hparams):  # 0.x-1.2 ``__init__(self, hparams)``: rebuilt as 1.x did
+        from trainer_core.hparams import AttributeDict
+
+        hparams = {"hparams": AttributeDict(hparams)}
     hparams.update(overrides)
     unknown = _unknown_arguments(cls, hparams)
     if unknown:
@@ -162,6 +166,21 @@ def module_from_checkpoint(cls: type, checkpoint_path: str | os.PathLike[str], *
             f"{detail if len(detail) <= 300 else detail[:300] + '...'}. Was it saved from another model or with "
             "other constructor arguments?") from err
     return model
+
+
+def _takes_one_namespace(cls: type, hparams: dict[str, Any]) -> bool:
+    """Whether ``cls.__init__`` takes the hyper-parameters as one ``hparams`` object (Namespace or dict).
+
+    Old modules do ``def __init__(self, hparams): self.hparams = hparams`` (or ``save_hyperparameters(hparams)``):
+    the checkpoint then holds the Namespace's fields, which are not arguments of ``__init__``.
+    """
+    import inspect
+
+    try:
+        names = [p.name for p in inspect.signature(cls.__init__).parameters.values()]
+    except (TypeError, ValueError):
+        return False
+    return "hparams" in names and "hparams" not in hparams and bool(_unknown_arguments(cls, hparams))
 
 
 def _unknown_arguments(cls: type, hparams: dict[str, Any]) -> list[str]:
