@@ -4,6 +4,10 @@ Names follow Lightning 1.5: ``lr-{OptimizerClass}`` (a second optimizer of the s
 the scheduler's ``name`` when it has one, and ``{name}/pg{i}`` (1-based) when an optimizer has several parameter
 groups. A group with a ``"name"`` key is logged as ``{name}/{group name}``, also when it is the only group; two groups
 of one optimizer with the same ``"name"`` are an error. Momentum is logged as ``{name}-momentum``.
+
+As in 1.5, parameter groups added during training (``BaseFinetuning.unfreeze_and_add_param_group``) are picked up
+at the next logging step: ``lr-Adam`` becomes ``lr-Adam/pg1`` (its history kept) beside the new ``lr-Adam/pg2``.
+The 1.5 attributes ``lrs``, ``lr_sch_names`` (one name per scheduler) and ``last_momentum_values`` are kept.
 """
 
 from __future__ import annotations
@@ -39,8 +43,12 @@ class LearningRateMonitor(Callback):
         self.logging_interval = logging_interval
         self.log_momentum = log_momentum
         self.lrs: dict[str, list[float]] = {}
+        self.lr_sch_names: list[str] = []
+        self.last_momentum_values: dict[str, float | None] = {}
         # (name, optimizer, param-group index, interval) for every logged value, built in on_train_start.
         self._entries: list[tuple[str, Any, int, str]] = []
+        # The parameter-group count of each optimizer when the entries were built: a change renames them.
+        self._group_counts: list[int] = []
         self._last_step_logged: int | None = None
 
     # --- names ----------------------------------------------------------------------------------------------
@@ -50,7 +58,8 @@ class LearningRateMonitor(Callback):
                 "LearningRateMonitor needs a logger to write to, but the Trainer has none: remove logger=False or "
                 "drop the LearningRateMonitor callback."
             )
-        self._entries = self._find_entries(trainer)
+        self._entries, self.lr_sch_names = self._find_entries(trainer)
+        self._group_counts = _group_counts(trainer)
         if self.log_momentum:
             without = sorted({name for name, opt, _, _ in self._entries if not _has_momentum(opt)})
             if without:
@@ -60,10 +69,13 @@ class LearningRateMonitor(Callback):
                     stacklevel=2,
                 )
         self.lrs = {name: [] for name, _, _, _ in self._entries}
+        self.last_momentum_values = {f"{name}-momentum": None for name in self.lrs}
         self._last_step_logged = None
 
-    def _find_entries(self, trainer: Any) -> list[tuple[str, Any, int, str]]:
+    def _find_entries(self, trainer: Any) -> tuple[list[tuple[str, Any, int, str]], list[str]]:
+        """Every logged value as (name, optimizer, group index, interval), and the scheduled optimizers' names."""
         entries: list[tuple[str, Any, int, str]] = []
+        scheduler_names: list[str] = []
         used: set[str] = set()
         class_counts: dict[str, int] = {}
 
@@ -96,11 +108,29 @@ class LearningRateMonitor(Callback):
             if optimizer is None:
                 continue
             scheduled.append(optimizer)
-            add(optimizer, base_name(optimizer, config.get("name")), config.get("interval", "epoch"))
+            name = base_name(optimizer, config.get("name"))
+            scheduler_names.append(name)
+            add(optimizer, name, config.get("interval", "epoch"))
         for optimizer in getattr(trainer, "optimizers", None) or []:
             if not any(optimizer is seen for seen in scheduled):
                 add(optimizer, base_name(optimizer, None), "step")
-        return entries
+        return entries, scheduler_names
+
+    def _follow_new_param_groups(self, trainer: Any) -> None:
+        """Rebuild the names when an optimizer gained parameter groups; ``X`` keeps its history as ``X/pg1``."""
+        counts = _group_counts(trainer)
+        if counts == self._group_counts:
+            return
+        self._group_counts = counts
+        self._entries, self.lr_sch_names = self._find_entries(trainer)
+        for name, _, _, _ in self._entries:
+            old = name[: -len("/pg1")] if name.endswith("/pg1") else None
+            if old is not None and old in self.lrs:
+                self.lrs[name] = self.lrs.pop(old)
+                self.last_momentum_values[f"{name}-momentum"] = self.last_momentum_values.pop(f"{old}-momentum", None)
+            elif name not in self.lrs:
+                self.lrs[name] = []
+                self.last_momentum_values[f"{name}-momentum"] = None
 
     # --- logging --------------------------------------------------------------------------------------------
     def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int,
@@ -119,6 +149,7 @@ class LearningRateMonitor(Callback):
         self._log(trainer, "epoch" if self.logging_interval is None else "any", int(trainer.global_step))
 
     def _log(self, trainer: Any, interval: str, step: int) -> None:
+        self._follow_new_param_groups(trainer)
         stats = self._extract_stats(interval)
         log_to_loggers(trainer, stats, step)
 
@@ -132,8 +163,14 @@ class LearningRateMonitor(Callback):
             stats[name] = lr
             self.lrs.setdefault(name, []).append(lr)
             if self.log_momentum:
-                stats[f"{name}-momentum"] = _momentum(group)
+                momentum = _momentum(group)
+                stats[f"{name}-momentum"] = momentum
+                self.last_momentum_values[f"{name}-momentum"] = momentum
         return stats
+
+
+def _group_counts(trainer: Any) -> list[int]:
+    return [len(optimizer.param_groups) for optimizer in getattr(trainer, "optimizers", None) or []]
 
 
 def _check_group_names(name: str, groups: list[dict[str, Any]]) -> None:
