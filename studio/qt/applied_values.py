@@ -29,15 +29,29 @@ def apply_lr(model_form: ArgsForm, lr: float) -> tuple[bool, str]:
                    "Add an `lr` argument (stored with save_hyperparameters) and use it in configure_optimizers.")
 
 
-def apply_batch_size(project: ProjectPanel, model_form: ArgsForm, size: int) -> str:
-    """Write ``size`` into the data file's batch size and every ``batch_size`` argument of the model and DataModule.
+def apply_batch_size(project: ProjectPanel, model_form: ArgsForm, size: int) -> tuple[str, str]:
+    """Write ``size`` into the batch sizes the run's data source reads: the data file's batch size, the
+    DataModule's ``batch_size`` argument, the model's ``batch_size`` argument.
+
+    Only those of the chosen data source are named: "Set the data file's batch size" while the model's own
+    dataloaders were in use read as if the next Fit would use it.
 
     Returns:
-        One sentence saying what was set.
+        (the form that took it: "model", "project" or "" for none, one sentence saying what was set or what to do).
     """
-    project.batch_size.setValue(int(size))
-    done = ["the data file's batch size"]
-    for label, form in (("the model argument", model_form), ("the DataModule argument", project.dm_args)):
-        if form.set_first_of(("batch_size",), int(size)) is not None:
-            done.append(f"{label} batch_size")
-    return f"Set {' and '.join(done)} to {size}."
+    size = int(size)
+    project.batch_size.setValue(size)  # kept for when a data file is chosen later
+    done, form = [], ""
+    if project.data_file.isChecked():
+        done.append("the data file's batch size")
+        form = "project"
+    if project.data_module.isChecked() and project.dm_args.set_first_of(("batch_size",), size) is not None:
+        done.append("the DataModule argument batch_size")
+        form = form or "project"
+    if model_form.set_first_of(("batch_size",), size) is not None:
+        done.append("the model argument batch_size")
+        form = "model" if not form else form
+    if not done:
+        return "", (f"Nothing the next Fit reads takes a batch size, so {size} was not applied: give the model (or "
+                    "DataModule) a batch_size argument that its dataloaders use, or choose a data file.")
+    return form, f"Set {' and '.join(done)} to {size}; the next Fit uses it."

@@ -190,7 +190,9 @@ class MainWindow(QMainWindow):
 
     def apply_batch_size(self, size: int) -> str:
         """Write a found batch size into the data settings and batch_size arguments; returns the sentence shown."""
-        message = applied_values.apply_batch_size(self.project, self.model_form, size)
+        form, message = applied_values.apply_batch_size(self.project, self.model_form, size)
+        if form:
+            self.forms.setCurrentIndex(1 if form == "model" else 0)  # where the value went, as Apply lr does
         self._show_applied("Batch size", message)
         return message
 

@@ -34,10 +34,11 @@ from PySide6.QtWidgets import (
 )
 
 from studio.models.metric_groups import Chart, group_charts, sections_of
+from studio.models.run_state import RunModel
 from studio.qt.dashboards.common import ask_save_path, export_plot
 from studio.qt.metrics.chart import ChartOptions, MetricChart, visible_range
 from studio.qt.metrics.section import ChartSection
-from studio.qt.plot_style import configure_pyqtgraph
+from studio.qt.plot_style import color_name_for, configure_pyqtgraph
 from studio.services.session import RunSession
 
 __all__ = ["COLLAPSE_OVER", "MetricsView", "visible_range"]
@@ -59,6 +60,38 @@ _SMOOTH_IDLE_INTERVAL_MS = 25
 _MIN_CHART_WIDTH = 380
 _EMPTY_IDLE = "Press Fit (Ctrl+R) to train: one chart per logged metric appears here."
 _EMPTY_RUNNING = "Starting the training process: charts appear with the first logged values."
+
+
+def report_caption(title: str, series: list[str], options: ChartOptions) -> str:
+    """A chart's caption in a run report: the picture has no header with the series' keys, so the caption names
+    each line by its colour (a report's "loss" chart showed a blue and an orange line without saying which was
+    val_loss) and the full metric name (a gradient-norm chart's title is only the layer: "net.0.weight")."""
+    if len(series) == 1 and series[0] == title:
+        lines = ""
+    else:
+        lines = ": " + ", ".join(f"{name} ({color_name_for(i)})" for i, name in enumerate(series))
+    smoothing = (f"; a faint line under a bold one is the raw values, the bold one smoothed (EMA {options.weight:.2g})"
+                 if options.weight > 0 else "")
+    return f"{title}{lines}{smoothing}"
+
+
+def empty_hint(model: RunModel) -> str:
+    """What the empty grid says when no run is going: how to get charts, or where an ended run's results are.
+
+    "Press Fit to train" under a finished Predict or Tune read as "nothing happened": they log no metrics, and
+    their results are elsewhere.
+    """
+    if not model.ended:
+        return _EMPTY_IDLE
+    if model.mode == "predict":
+        path = (model.result or {}).get("predictions_path")
+        where = f"saved to {path}" if path else "returned by predict_step (none were saved)"
+        return f"Predict logs no metrics: the predictions are {where} (also named in the status strip above)."
+    if model.mode == "tune":
+        return ("Tune logs no metrics: its results are in the LR finder and Batch size views, with Apply buttons "
+                "that put them into the forms.")
+    return (f"This {model.mode or ''} run logged no metrics (self.log in the script's steps draws them here). "
+            + _EMPTY_IDLE)
 
 
 class MetricsView(QWidget):
@@ -219,7 +252,8 @@ class MetricsView(QWidget):
             for widget in section.widgets.values():
                 if len(out) < limit:
                     widget.redraw(self.options(), force=True)
-                    out.append((widget.chart.title, widget.plot))
+                    out.append((report_caption(widget.chart.title, widget.chart.series, self.options()),
+                                widget.plot))
         return out
 
     def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -453,7 +487,7 @@ class MetricsView(QWidget):
             return
         empty = not self.sections
         if empty:
-            self.hint.setText(_EMPTY_RUNNING if self.session.running else _EMPTY_IDLE)
+            self.hint.setText(_EMPTY_RUNNING if self.session.running else empty_hint(self.session.model))
         target = self.hint if empty else self.scroll
         if self.stack.currentWidget() is not target:
             self.stack.setCurrentWidget(target)

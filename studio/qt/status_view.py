@@ -4,6 +4,7 @@ newest progress-bar metrics and, for an evaluation run, the weights it evaluated
 from __future__ import annotations
 
 import html
+import os
 import time
 
 from PySide6.QtCore import QSize, Qt, QUrl
@@ -13,7 +14,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QSizePolicy, QW
 from studio.models.run_state import RunStatus
 from studio.services.session import RunSession
 
-__all__ = ["StatusView", "ElidedLabel", "epoch_text", "format_duration", "weights_line"]
+__all__ = ["StatusView", "ElidedLabel", "epoch_text", "format_duration", "predictions_path", "weights_line"]
 
 _STATUS_COLOURS = {
     RunStatus.IDLE: "#7f7f7f",
@@ -55,6 +56,12 @@ def weights_line(mode: str | None, started: list[dict]) -> str:
         return f"weights: {checkpoint}"
     return ("weights: as the model's constructor makes them (no checkpoint chosen: untrained unless the script "
             "loads its own)")
+
+
+def predictions_path(result: dict) -> str:
+    """The file a finished Predict run saved its predictions to (``predictions.pt``), else ""."""
+    path = result.get("predictions_path") if isinstance(result, dict) else None
+    return str(path) if path else ""
 
 
 class ElidedLabel(QLabel):
@@ -142,6 +149,13 @@ class StatusView(QWidget):
         self.weights = ElidedLabel(Qt.TextElideMode.ElideMiddle)
         self.weights.setObjectName("runWeights")
         self.weights.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Predict logs no metrics: without this line its one result, the saved predictions, was nowhere on screen.
+        self.predictions = ElidedLabel(Qt.TextElideMode.ElideMiddle, link=True,
+                                       prefix="predictions (load with torch.load): ")
+        self.predictions.setObjectName("runPredictions")
+        self.predictions.setOpenExternalLinks(False)
+        self.predictions.linkActivated.connect(
+            lambda url: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(url))))
         self.reason = QLabel()
         self.reason.setWordWrap(True)
         # Wrapped, and never wider than the strip: a path in an error message is one long word.
@@ -157,7 +171,8 @@ class StatusView(QWidget):
         grid.addWidget(self.metrics, 1, 0, 1, 4)
         grid.addWidget(self.folder, 2, 0, 1, 4)
         grid.addWidget(self.weights, 3, 0, 1, 4)
-        grid.addWidget(self.reason, 4, 0, 1, 4)
+        grid.addWidget(self.predictions, 4, 0, 1, 4)
+        grid.addWidget(self.reason, 5, 0, 1, 4)
         grid.setColumnStretch(2, 1)
         session.tick.connect(self.refresh)
         self.refresh()
@@ -194,6 +209,9 @@ class StatusView(QWidget):
         weights = weights_line(model.mode, model.extras.get("run_started") or [])
         self.weights.set_full_text(weights)
         self.weights.setVisible(bool(weights))
+        predictions = predictions_path(model.result) if model.mode == "predict" else ""
+        self.predictions.set_full_text(predictions)
+        self.predictions.setVisible(bool(predictions))
         # Why it ended: the error or stop for a run that did not finish; for one that did, what is worth knowing
         # (stopped early by EarlyStopping or the time limit, the tuned values).
         text = model.reason if model.ended else ""

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QWidget
 from studio.models.dashboards.report import RunReport, readable_config, write_report
 from studio.models.dashboards.tables import profiler_tables, summary_table
 from studio.qt.dashboards.common import run_config
+from studio.qt.status_view import predictions_path, weights_line
 from studio.services.session import RunSession
 
 __all__ = ["build_report", "plot_png"]
@@ -58,6 +59,24 @@ def _duration(session: RunSession) -> str:
     return f"{elapsed:.1f} s (as the studio saw it, process start included)" if elapsed is not None else "?"
 
 
+def _result_facts(model: Any) -> list[tuple[str, str]]:
+    """What the run used and made that a reader looks for: the weights an evaluation used, the fit's best and last
+    checkpoints, a Predict run's saved predictions (a report of a Validate run did not say whose weights it scored).
+    """
+    facts = []
+    weights = weights_line(model.mode, model.extras.get("run_started") or [])
+    if weights:
+        facts.append(("Weights evaluated", weights.removeprefix("weights: ")))
+    result = model.result or {}
+    for key, label in (("best_checkpoint", "Best checkpoint"), ("last_checkpoint", "Last checkpoint")):
+        if result.get(key):
+            facts.append((label, str(result[key])))
+    predictions = predictions_path(result)
+    if predictions:
+        facts.append(("Predictions", f"{predictions} (load with torch.load)"))
+    return facts
+
+
 def build_report(session: RunSession, window: QWidget | None, path: str | os.PathLike[str]) -> Path:
     """Write the report of ``session``'s run to ``path`` (.html or .md); returns the path written."""
     model = session.model
@@ -67,6 +86,7 @@ def build_report(session: RunSession, window: QWidget | None, path: str | os.Pat
                     ("Mode", str(model.mode or "?")), ("Started", started),
                     ("Duration", _duration(session)),
                     ("Run folder", str(model.log_dir or "?")), ("Run id", str(model.run_id or "?"))]
+    report.facts.extend(_result_facts(model))
     report.config = readable_config(run_config(session))
     report.metrics = dict(sorted(model.latest.items()))
     summary = summary_table(model.extras.get("model_summary") or [])
