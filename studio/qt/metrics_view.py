@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from studio.models.metric_groups import Chart, group_charts, sections_of
 from studio.models.run_state import RunModel
 from studio.qt.dashboards.common import ask_save_path, export_plot
+from studio.qt.debug_summary import debug_summary
 from studio.qt.metrics.chart import ChartOptions, MetricChart, visible_range
 from studio.qt.metrics.section import ChartSection
 from studio.qt.plot_style import color_name_for, configure_pyqtgraph
@@ -87,6 +88,8 @@ def empty_hint(model: RunModel) -> str:
         path = (model.result or {}).get("predictions_path")
         where = f"saved to {path}" if path else "returned by predict_step (none were saved)"
         return f"Predict logs no metrics: the predictions are {where} (also named in the status strip above)."
+    if model.mode == "debug" and debug_summary(model):
+        return f"{debug_summary(model)} Nothing was logged to chart."
     if model.mode == "tune":
         return ("Tune logs no metrics: its results are in the LR finder and Batch size views, with Apply buttons "
                 "that put them into the forms.")

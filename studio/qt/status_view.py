@@ -12,6 +12,7 @@ from PySide6.QtGui import QDesktopServices, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
 from studio.models.run_state import RunStatus
+from studio.qt.debug_summary import debug_summary
 from studio.services.session import RunSession
 
 __all__ = ["StatusView", "ElidedLabel", "epoch_text", "format_duration", "predictions_path", "weights_line"]
@@ -214,6 +215,8 @@ class StatusView(QWidget):
         self.predictions.setVisible(bool(predictions))
         # Why it ended: the error or stop for a run that did not finish; for one that did, what is worth knowing
         # (stopped early by EarlyStopping or the time limit, the tuned values).
-        text = model.reason if model.ended else ""
-        self.reason.setText(text.splitlines()[0][:400] if text else "")
+        text = model.reason.splitlines()[0][:400] if model.ended and model.reason else ""
+        summary = debug_summary(model)  # what a finished Debug check ran and found
+        text = f"{summary} {text}".strip() if summary else text
+        self.reason.setText(text)
         self.reason.setVisible(bool(text))
