@@ -81,6 +81,9 @@ class HookDispatcher:
         self._module_vars: dict[str, Any] = {}
         self._module_fns: dict[str, Callable[..., Any]] = {}
         self._live: frozenset[str] = frozenset()
+        #: The hooks at least one callback implements: a loop may test a per-batch callback-only hook here and
+        #: skip even the call to :meth:`callbacks` when the set lacks it.
+        self.callback_hooks: frozenset[str] = frozenset()
         self._profiler: Any = None
 
     def rebuild(self, callbacks: Iterable[Callback], module: LightningModule | None, profiler: Any) -> None:
@@ -100,7 +103,8 @@ class HookDispatcher:
             for cb in callbacks:
                 cb._logging_module = module  # Callback.log/log_dict go through the module (1.5)
         self._module_fns = _module_hooks(module) if module is not None else {}
-        self._live = frozenset(self._callback_fns) | frozenset(self._module_fns)
+        self.callback_hooks = frozenset(self._callback_fns)
+        self._live = self.callback_hooks | frozenset(self._module_fns)
         self._profiler = profiler if profiling_enabled(profiler) else None
 
     def has_callbacks(self, hook: str) -> bool:
@@ -125,21 +129,24 @@ class HookDispatcher:
         calls = self._callback_fns.get(hook)
         if not calls:
             return
-        trainer, module, state = self._trainer, self._module, self._module_vars
+        # Without a module, state is a dict of the dispatcher's own: the hook name written there goes nowhere.
+        trainer, module, state, profiler = self._trainer, self._module, self._module_vars, self._profiler
         prev = state.get("_current_fx_name")
-        if module is not None:
-            state["_current_fx_name"] = hook
+        state["_current_fx_name"] = hook
         try:
-            profiler = self._profiler
-            for cb, fn in calls:
-                if profiler is None:  # the common case: no action name, no context manager
+            if profiler is None and not kwargs:  # the common case: no action name, no context manager
+                full = (trainer, module, *args)  # built once for all the callbacks
+                for _, fn in calls:
+                    fn(*full)
+            elif profiler is None:
+                for _, fn in calls:
                     fn(trainer, module, *args, **kwargs)
-                else:
+            else:
+                for cb, fn in calls:
                     with profiler.profile(f"[Callback]{cb.state_key}.{hook}"):
                         fn(trainer, module, *args, **kwargs)
         finally:
-            if module is not None:
-                state["_current_fx_name"] = prev
+            state["_current_fx_name"] = prev
 
     def each_callback(self, hook: str, callbacks: Iterable[Callback], *args: Any) -> list[tuple[Callback, Any]]:
         """Call ``hook`` on every one of ``callbacks`` (overridden or not) and return what each returned.
@@ -186,8 +193,10 @@ class HookDispatcher:
         """Callbacks then the module (the 1.5 order for every paired hook)."""
         if hook not in self._live:
             return None
-        self.callbacks(hook, *args, **kwargs)
-        return self.module(hook, *args, **kwargs)
+        if hook in self._callback_fns:
+            self.callbacks(hook, *args, **kwargs)
+        # A hook only callbacks implement (the progress bar's on_train_batch_end, say) makes no module call.
+        return self.module(hook, *args, **kwargs) if hook in self._module_fns else None
 
     def describe(self) -> str:
         """Which callbacks sit on which hook (handy when debugging a callback set-up)."""

@@ -212,12 +212,22 @@ class ProgressBar(SwitchedProgressBar):
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                            dataloader_idx: int = 0) -> None:
-        self._train_seen += 1
+        seen = self._train_seen = self._train_seen + 1
         self._main_n += 1
-        if self._collect_losses:
-            self._losses.extend(_losses_in(outputs))  # kept on their device: no sync here
+        if self._collect_losses:  # the losses are kept on their device: no sync here
+            # Automatic optimization's outputs: {"loss": a detached 0-dim tensor}, appended without a helper call.
+            loss = outputs.get("loss") if type(outputs) is dict else None
+            if type(loss) is torch.Tensor and loss.ndim == 0 and not loss.requires_grad:
+                self._losses.append(loss)
+            else:
+                self._losses.extend(_losses_in(outputs))
         bar = self.main_progress_bar
-        if bar is not None and self._should_update(self._train_seen, self._train_total):
+        if bar is None:
+            return
+        # Most batches fall between two time-throttled redraws: for them one clock read here, no method call.
+        total = self._train_total
+        due = seen == total or time.monotonic() - self._last_draw >= self.min_redraw_interval_s
+        if due and self._should_update(seen, total):
             self._set_postfix(bar, trainer, pl_module)
             self._advance(bar, self._main_n)
 

@@ -15,6 +15,7 @@ Examples:
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import threading
@@ -30,6 +31,7 @@ from trainer_core.telemetry import events as ev
 __all__ = ["EventRecorder"]
 
 Sink = Callable[[dict[str, Any]], None]
+_UNKNOWN = object()  # the training epoch's batch count before on_train_epoch_start read it
 
 
 def _metric_dict(metrics: Any) -> dict[str, float]:
@@ -64,6 +66,9 @@ class EventRecorder(Callback):
         progress_interval: minimum seconds between two ``progress`` events of one stage.
         write_file: set False to only feed the sink.
     """
+
+    # The epoch's training batches (None: an unsized loader), set when a training epoch starts.
+    _train_total: Any = _UNKNOWN
 
     def __init__(
         self,
@@ -255,8 +260,10 @@ class EventRecorder(Callback):
 
     # --- epochs -----------------------------------------------------------------------------------------------
     def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        total = _num_batches(getattr(trainer, "num_training_batches", None))
+        self._train_total = total  # read per batch by on_train_batch_end: the count is fixed for the epoch
         self.emit(ev.EPOCH_STARTED, stage="train", epoch=trainer.current_epoch, step=trainer.global_step,
-                  num_batches=_num_batches(getattr(trainer, "num_training_batches", None)))
+                  num_batches=total)
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         self.emit(ev.EPOCH_FINISHED, stage="train", epoch=trainer.current_epoch, step=trainer.global_step,
@@ -277,7 +284,13 @@ class EventRecorder(Callback):
     # --- batches ----------------------------------------------------------------------------------------------
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                            dataloader_idx: int = 0) -> None:
-        total = _num_batches(getattr(trainer, "num_training_batches", None))
+        total = self._train_total
+        if total is _UNKNOWN:  # called outside an epoch this recorder saw start
+            total = _num_batches(getattr(trainer, "num_training_batches", None))
+        # The throttle inlined: most batches fall between two reports and cost one clock read, no method call.
+        if (total is None or batch_idx + 1 < total) and (
+                time.monotonic() - self._last_progress.get("train", -math.inf) < self.progress_interval):
+            return
         if not self._progress_due("train", total is not None and batch_idx + 1 >= total):
             return
         metrics = _metric_dict(getattr(trainer, "progress_bar_metrics", None))

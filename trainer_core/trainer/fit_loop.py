@@ -346,7 +346,8 @@ def _run_train_batch(t: Trainer, run: FitRun, results: ResultCollection, batch: 
     t._current_batch = batch
     t._current_batch_bs = None
     results.batch_serial += 1
-    hooks.callbacks("on_batch_start")
+    if "on_batch_start" in hooks.callback_hooks:  # the callback-only batch hooks: no call when none has them
+        hooks.callbacks("on_batch_start")
     if hooks.call("on_train_batch_start", batch, batch_idx, 0) == -1:  # the module's answer (1.5)
         return _SKIP_EPOCH
     run.stepped_this_batch = False
@@ -365,7 +366,8 @@ def _run_train_batch(t: Trainer, run: FitRun, results: ResultCollection, batch: 
     if t.terminate_on_nan:
         check_finite(t, outputs)
     hooks.call("on_train_batch_end", outputs, batch, batch_idx, 0)
-    hooks.callbacks("on_batch_end")
+    if "on_batch_end" in hooks.callback_hooks:
+        hooks.callbacks("on_batch_end")
     if (run.stepped_this_batch and progress.batches_that_stepped % t.log_every_n_steps == 0) or t.should_stop:
         payload = step_metrics_payload(t, results)
         if payload is not None:

@@ -17,6 +17,7 @@ from trainer_core.trainer.metric_objects import compute_value, forward_value, is
 
 __all__ = ["ResultCollection", "LoggedMetric", "hook_log_defaults", "to_floats", "flatten_metrics"]
 
+_Tensor = torch.Tensor  # the exact type the self.log fast path accepts (subclasses take the full path)
 _REDUCE = ("mean", "sum", "max", "min")
 _REDUCE_ALIASES = {"avg": "mean"}  # 1.x accepted "avg" for the mean
 
@@ -161,9 +162,14 @@ class ResultCollection:
         self.callback_metrics: dict[str, Any] | None = None  # the trainer's dict, updated in place on step logs
         self.progress_bar_tensors: dict[str, Any] | None = None
         self.has_logger_step_metrics = False  # lets evaluation loops skip per-step logger work when none exist
+        # name -> ((fx, on_step, on_epoch, reduce_fx), metric) for names logged per step only (a scalar tensor, no
+        # reduce across processes, no dataloader index): the options that decide how a call is handled, so a later
+        # call with the same options is recorded without resolving them again (the fast path at the top of log).
+        self._step_only: dict[str, tuple[tuple[Any, ...], LoggedMetric]] = {}
 
     def reset(self) -> None:
         self.metrics.clear()
+        self._step_only.clear()
 
     def log(self, fx: str | None, name: str, value: Any, *, prog_bar: bool, logger: bool, on_step: bool | None,
             on_epoch: bool | None, reduce_fx: Any, enable_graph: bool, sync_dist: bool, add_dataloader_idx: bool,
@@ -175,6 +181,23 @@ class ResultCollection:
                 reduced when logged, epoch values when aggregated.
             spread: ``value`` is a MetricCollection from ``log_dict``: each member keeps its own name.
         """
+        # Fast path: the usual per-step `self.log("loss", loss)` from training_step, called again with the options
+        # of a call already handled below. Everything those options decide (the hook is allowed, on_step only, the
+        # reduce name is valid, the metric exists and is not forked) holds, so only the value is recorded: exactly
+        # what the full path does for such a call.
+        known = self._step_only.get(name)
+        if (known is not None and type(value) is _Tensor and value.ndim == 0 and sync_fn is None
+                and self.dataloader_idx is None and known[0] == (fx, on_step, on_epoch, reduce_fx)):
+            if value.requires_grad and not enable_graph:
+                value = value.detach()
+            metric = known[1]
+            metric.step_value = value
+            metric.step_serial = self.batch_serial
+            if self.callback_metrics is not None:
+                self.callback_metrics[name] = value
+            if metric.prog_bar and self.progress_bar_tensors is not None:
+                self.progress_bar_tensors[name] = value
+            return
         if "/dataloader_idx_" in name:
             raise MisconfigurationError(f"metric name {name!r} must not contain '/dataloader_idx_' (added for you)")
         step, epoch = hook_log_defaults(fx, on_step, on_epoch)
@@ -223,6 +246,9 @@ class ResultCollection:
         if epoch and metric_object is None:
             metric.values.append(tensor)
             metric.sizes.append(batch_size if batch_size is not None else self.batch_size_fn())
+        elif (step and metric.on_step and not metric.on_epoch and metric_object is None and not spread
+              and type(value) is _Tensor and value.ndim == 0 and sync_fn is None and dl_idx is None):
+            self._step_only[name] = ((fx, on_step, on_epoch, reduce_fx), metric)
 
     def _publish_step(self, metric: LoggedMetric, value: Value) -> None:
         for published, entry in _entries(metric, value):

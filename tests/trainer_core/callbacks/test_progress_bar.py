@@ -161,3 +161,30 @@ def test_redraws_are_throttled_in_time(item_calls, monkeypatch, capsys) -> None:
     assert len(item_calls) == 4
     assert bar.main_progress_bar.n == 30
     bar.on_train_end(trainer, module)
+
+
+def test_the_running_loss_takes_every_output_form(monkeypatch) -> None:
+    """A plain {"loss": tensor} is kept without the helper; several optimizers' and graph-carrying losses with it."""
+    helper_calls = []
+    from trainer_core.callbacks import progress
+
+    original = progress._losses_in
+    monkeypatch.setattr(progress, "_losses_in", lambda outputs: helper_calls.append(outputs) or original(outputs))
+    trainer = FakeTrainer(num_training_batches=4)
+    bar = ProgressBar(refresh_rate=4)
+    module = Module()
+    bar.on_train_start(trainer, module)
+    bar.on_train_epoch_start(trainer, module)
+    outputs = [
+        {"loss": torch.tensor(1.0)},
+        [{"loss": torch.tensor(2.0)}, {"loss": torch.tensor(3.0)}],  # two optimizers
+        {"loss": torch.tensor(4.0, requires_grad=True)},  # a graph: detached by the helper
+        {"loss": torch.tensor([5.0, 6.0])},  # not a scalar: not a loss the bar shows
+    ]
+    for i, out in enumerate(outputs):
+        bar.on_train_batch_end(trainer, module, out, None, i)
+    assert helper_calls and all(seen is not outputs[0] for seen in helper_calls)  # the first form skips it
+    assert [loss.item() for loss in bar._losses] == [1.0, 2.0, 3.0, 4.0]
+    assert not any(loss.requires_grad for loss in bar._losses)
+    assert bar.get_metrics(trainer, module)["loss"] == "2.5"
+    bar.on_train_end(trainer, module)

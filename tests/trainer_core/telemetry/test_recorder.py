@@ -62,6 +62,28 @@ def test_progress_is_throttled_but_the_last_batch_always_reported(tmp_path):
     assert [e["batch"] for e in seen] == [1, 4]
 
 
+def test_the_epoch_batch_count_is_read_once_per_epoch(tmp_path):
+    reads = []
+
+    class CountingTrainer(SimpleNamespace):
+        @property
+        def num_training_batches(self):
+            reads.append(1)
+            return 4
+
+    base = vars(fake_trainer(tmp_path))
+    base.pop("num_training_batches")
+    trainer = CountingTrainer(**base)
+    seen = []
+    recorder = EventRecorder(sink=seen.append, write_file=False, progress_interval=3600)
+    recorder.on_train_epoch_start(trainer, None)
+    for batch_idx in range(4):
+        recorder.on_train_batch_end(trainer, None, torch.tensor(1.0), None, batch_idx)
+    assert len(reads) == 1
+    progress = [e for e in seen if e["type"] == "progress"]
+    assert [(e["batch"], e["num_batches"]) for e in progress] == [(1, 4), (4, 4)]
+
+
 def test_events_after_teardown_are_appended_and_before_setup_are_kept(tmp_path):
     recorder = EventRecorder()
     recorder.emit("log", level="info", stream="stdout", text="early")
