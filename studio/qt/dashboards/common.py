@@ -149,11 +149,12 @@ def ask_save_path(parent: QWidget, title: str, suggestion: str, pattern: str) ->
 
 
 def export_plot(plot: pg.PlotItem, path: str, series: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
-                width: int = 1200) -> str:
-    """Write ``plot`` to ``path`` by suffix: .png (``width`` px), .svg, or .csv (``series``, the full data)."""
+                width: int = 1200, *, x_name: str = "step") -> str:
+    """Write ``plot`` to ``path`` by suffix: .png (``width`` px), .svg, or .csv (``series``, the full data, its
+    first column headed ``x_name``: what the x axis is)."""
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
-        Path(path).write_text(series_csv(series or {}), encoding="utf-8")
+        Path(path).write_text(series_csv(series or {}, x_name), encoding="utf-8")
     elif suffix == ".svg":
         pg.exporters.SVGExporter(plot).export(path)
     else:
@@ -163,15 +164,17 @@ def export_plot(plot: pg.PlotItem, path: str, series: dict[str, tuple[np.ndarray
     return path
 
 
-def plot_export_button(parent: QWidget, plot: pg.PlotItem, name: str, series_fn: Any) -> QPushButton:
-    """An "Export…" button: PNG, SVG, or the visible series as CSV (``series_fn()`` gives name -> (x, y))."""
+def plot_export_button(parent: QWidget, plot: pg.PlotItem, name: str, series_fn: Any, *,
+                       x_name: str = "step") -> QPushButton:
+    """An "Export…" button: PNG, SVG, or the visible series as CSV (``series_fn()`` gives name -> (x, y); the CSV's
+    first column is headed ``x_name``, the quantity on the x axis: the LR finder's lr column was headed "step")."""
     button = QPushButton("Export…")
     button.setToolTip("Save this plot as PNG or SVG, or its visible series as CSV")
 
     def run() -> None:
         path = ask_save_path(parent, "Export plot", f"{name}.png", "PNG image (*.png);;SVG (*.svg);;CSV data (*.csv)")
         if path:
-            export_plot(plot, path, series_fn() if path.lower().endswith(".csv") else None)
+            export_plot(plot, path, series_fn() if path.lower().endswith(".csv") else None, x_name=x_name)
 
     button.clicked.connect(run)
     return button

@@ -106,7 +106,7 @@ class DistributionsView(QWidget):
                                          label="share of the step's values")
         self.color_bar.setImageItem(self.heat, insert_in=self.plot_item)
         self.ridges: list[pg.PlotDataItem] = []
-        export = plot_export_button(self, self.plot_item, "distribution", self._series)
+        export = plot_export_button(self, self.plot_item, "distribution", self._series, x_name="bin_center")
 
         left = QWidget()
         left_layout = QVBoxLayout(left)

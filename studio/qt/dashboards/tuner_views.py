@@ -89,7 +89,7 @@ class LrFinderView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(button_row(self.apply_button, plot_export_button(self, self.plot, "lr_finder",
-                                                                          self.series)))
+                                                                          self.series, x_name="lr")))
         layout.addWidget(self.plot_widget, 1)
         layout.addWidget(self.info)
         session.tick.connect(self.refresh)

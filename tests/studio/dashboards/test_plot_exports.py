@@ -1,0 +1,48 @@
+"""A plot's CSV export heads its first column with what the x axis is and holds the values the view draws."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from dashboard_helpers import feed
+from PySide6.QtWidgets import QPushButton
+
+
+def _export_csv(view, monkeypatch, path) -> list[list[str]]:
+    monkeypatch.setattr("studio.qt.dashboards.common.ask_save_path", lambda *args: str(path))
+    button = next(b for b in view.findChildren(QPushButton) if b.text() == "Export…")
+    button.click()
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def test_the_lr_finder_csv_is_headed_lr_and_holds_the_curve(qtbot, session, tune_events, monkeypatch, tmp_path):
+    from studio.qt.dashboards.tuner_views import LrFinderView
+
+    view = LrFinderView(session)
+    qtbot.addWidget(view)
+    view.show()
+    feed(session, tune_events)
+    view.refresh(force=True)
+    rows = _export_csv(view, monkeypatch, tmp_path / "lr.csv")
+    assert rows[0] == ["lr", "loss", "smoothed_loss"]  # was "step": the learning rates read as step numbers
+    lrs = np.array([float(r[0]) for r in rows[1:]])
+    assert lrs == pytest.approx(np.unique(view.curve.lr))
+    assert float(rows[1][1]) == pytest.approx(float(view.curve.loss[np.argmin(view.curve.lr)]))
+
+
+def test_the_distribution_csv_is_headed_by_the_bin_centre(qtbot, session, monkeypatch, tmp_path):
+    from studio.qt.dashboards.distributions_view import DistributionsView
+
+    view = DistributionsView(session)
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    events = [{"type": "histogram", "run_id": "h", "seq": i, "time": 1.0, "tag": "w", "step": step, "min": 0.0,
+               "max": 1.0, "counts": [1, 3]} for i, step in enumerate((0, 10))]
+    feed(session, events)
+    qtbot.waitUntil(lambda: bool(view._series()))
+    rows = _export_csv(view, monkeypatch, tmp_path / "d.csv")
+    assert rows[0][0] == "bin_center" and rows[0][1:] == ["step 0", "step 10"]
