@@ -202,7 +202,9 @@ class StatusView(QWidget):
         self.speed.setText(f"{rate} · ETA {format_duration(eta)} · elapsed {format_duration(model.elapsed_s())}")
         # The script's own metrics first; per-layer gradient norms (dozens of them) after.
         shown = sorted(model.latest.items(), key=lambda item: item[0].startswith("grad_"))
-        self.metrics.set_full_text("   ".join(f"{k}: {v:.4g}" for k, v in shown) if shown else "no metrics yet")
+        # "yet" only while the run can still log: under a finished Tune or Predict it read as still waiting.
+        none = "no metrics logged" if model.ended else "no metrics yet"
+        self.metrics.set_full_text("   ".join(f"{k}: {v:.4g}" for k, v in shown) if shown else none)
         # A run followed on another machine: its host and folder there (its own events name only the folder).
         remote = self.session.remote_location
         self.folder.set_link(not remote)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from studio.models.dashboards.system import SYSTEM_SAMPLE, GpuSampler, ProcessSampler, allocator_stats
 from studio.models.dashboards.tables import Table
-from studio.qt.dashboards.common import TableModel, fmt_bytes, make_table_view
+from studio.qt.dashboards.common import TableModel, button_row, fmt_bytes, make_table_view, plot_export_button
 from studio.qt.plot_style import style_plot
 from studio.services.session import RunSession
 
@@ -74,12 +74,22 @@ class SystemView(QWidget):
         layout.addWidget(self.allocator_label)
         layout.addWidget(QLabel("<b>Training process</b>"))
         layout.addWidget(self.process_label)
+        layout.addLayout(button_row(plot_export_button(self, self.plot, "system", self.series, x_name="seconds")))
         layout.addWidget(self.plot_widget, 1)
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.sample)
         session.tick.connect(self._sync_timer)
         psutil.cpu_percent(interval=None)  # prime the system-wide counter
+
+    def series(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The drawn lines by their legend names, for the CSV export (x: the bottom axis' seconds)."""
+        out = {}
+        for curve in (self.cpu_curve, self.gpu_curve, self.ram_curve):
+            x, y = curve.getData()
+            if curve.isVisible() and x is not None and len(x):
+                out[curve.name()] = (np.asarray(x), np.asarray(y))
+        return out
 
     def _sync_timer(self) -> None:
         if self.isVisible() and not self.timer.isActive():

@@ -22,6 +22,7 @@ from studio.qt.dashboards.common import (
     fmt_bytes,
     make_table_view,
     plot_export_button,
+    table_export_button,
 )
 from studio.qt.plot_style import style_plot
 from studio.services.session import RunSession
@@ -214,9 +215,16 @@ class BatchFinderView(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.plot_widget)
+        # Two fifths for the table: at 1280x720 the plot's share hid the last trial, the one the finder chose, behind
+        # a scroll bar (a run tries 5-8 sizes).
+        split.setSizes([400, 600])
+        self.split = split
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(button_row(self.apply_button))
+        self.current = Table([])
+        # The trials table is the finder's result: it exports like the other tables (this tab had no Export).
+        layout.addLayout(button_row(self.apply_button, table_export_button(self, lambda: self.current,
+                                                                           "batch_size_trials")))
         layout.addWidget(split, 1)
         layout.addWidget(self.info)
         session.tick.connect(self.refresh)
@@ -235,6 +243,7 @@ class BatchFinderView(QWidget):
                                if memory is not None else "n/a", seconds if seconds is not None else math.nan])
         chosen = {i for i, row in enumerate(self.trials.rows) if row[0] == self.trials.result and row[1]}
         swatches = {i: FITS_COLOR if row[1] else OOM_COLOR for i, row in enumerate(self.trials.rows)}
+        self.current = table
         self.model.set_table(table, chosen, swatches)
         self.plot.getAxis("bottom").setTicks(batch_size_ticks([row[0] for row in self.trials.rows]) or None)
         use_memory = any(m is not None for _, _, m, _ in self.trials.rows)

@@ -46,3 +46,47 @@ def test_the_distribution_csv_is_headed_by_the_bin_centre(qtbot, session, monkey
     qtbot.waitUntil(lambda: bool(view._series()))
     rows = _export_csv(view, monkeypatch, tmp_path / "d.csv")
     assert rows[0][0] == "bin_center" and rows[0][1:] == ["step 0", "step 10"]
+
+
+def test_the_batch_size_trials_table_exports(qtbot, session, tune_events, monkeypatch, tmp_path):
+    from studio.qt.dashboards.tuner_views import BatchFinderView
+
+    view = BatchFinderView(session)
+    qtbot.addWidget(view)
+    view.show()
+    feed(session, tune_events)
+    view.refresh(force=True)
+    rows = _export_csv(view, monkeypatch, tmp_path / "trials.csv")
+    assert rows[0] == ["Trial", "Batch size", "Result", "Peak memory", "Time (s)"]
+    assert [int(r[1]) for r in rows[1:]] == [row[0] for row in view.trials.rows]
+
+
+def test_the_system_plot_exports_the_drawn_lines(qtbot, session, monkeypatch, tmp_path):
+    from studio.models.dashboards.system import SYSTEM_SAMPLE
+    from studio.qt.dashboards.system_view import SystemView
+
+    view = SystemView(session)
+    qtbot.addWidget(view)
+    view.show()
+    samples = [{"type": SYSTEM_SAMPLE, "run_id": "s", "seq": i, "time": 100.0 + i, "cpu_percent": 50.0 + i,
+                "ram_percent": 20.0} for i in range(3)]
+    feed(session, samples)
+    view.sample()
+    rows = _export_csv(view, monkeypatch, tmp_path / "system.csv")
+    assert rows[0][0] == "seconds" and "training CPU % (per core)" in rows[0]
+    cpu = rows[0].index("training CPU % (per core)")
+    assert [float(r[cpu]) for r in rows[1:]] == [50.0, 51.0, 52.0]
+
+
+def test_the_batch_size_table_shows_every_trial_at_1280x720(qtbot, window):
+    from dashboard_helpers import TUNE_RUN
+    from PySide6.QtWidgets import QApplication
+
+    view = window.dashboard_views["Batch size"]
+    window.resize(1280, 720)
+    window.views.setCurrentWidget(view)
+    window.session.open_run(TUNE_RUN)
+    view.refresh(force=True)
+    QApplication.processEvents()
+    assert view.model.rowCount() == 5
+    assert view.table.verticalScrollBar().maximum() == 0  # the chosen (last) trial was behind a scroll bar

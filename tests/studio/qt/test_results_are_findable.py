@@ -48,6 +48,7 @@ def test_a_predict_run_says_where_its_predictions_are(make_window, qtbot, tmp_pa
     hint = window.metrics_view.hint.text()
     assert predictions in hint and "Press Fit" not in hint
     assert window.status_view.weights.full_text().endswith("epoch=4-val_acc=0.942.ckpt")
+    assert window.status_view.metrics.full_text() == "no metrics logged"  # not "yet": the run has ended
 
 
 def test_a_finished_tune_points_to_the_finder_views():
