@@ -19,6 +19,8 @@ __all__ = ["parse_optimizers", "LightningOptimizer", "step_schedulers", "schedul
 # The keys that tell the trainer when to step a scheduler: meaningless when the user steps it (manual optimization).
 _STEPPING_KEYS = {"interval", "frequency", "reduce_on_plateau", "monitor", "strict"}
 _SCHEDULER_KEYS = {"scheduler", "interval", "frequency", "monitor", "strict", "name", "reduce_on_plateau", "opt_idx"}
+# The keys an optimizer dict returned by configure_optimizers may hold (1.5 warns about any other).
+_OPTIMIZER_DICT_KEYS = {"optimizer", "lr_scheduler", "frequency", "monitor"}
 
 
 def _is_optimizer(obj: Any) -> bool:
@@ -119,6 +121,11 @@ def _from_dict(item: Mapping[str, Any], idx: int,
                automatic: bool = True) -> tuple[list[torch.optim.Optimizer], list[dict[str, Any]]]:
     if "optimizer" not in item:
         raise MisconfigurationError(f"an optimizer dict needs an 'optimizer' key; got keys {sorted(item)}")
+    unknown = set(item) - _OPTIMIZER_DICT_KEYS
+    if unknown:  # e.g. "gradient_clip_val": a Trainer flag, so the user's clipping silently would not happen
+        warnings.warn(f"Found unsupported keys in the optimizer configuration: {sorted(unknown)}; they are "
+                      f"ignored. Accepted keys: {sorted(_OPTIMIZER_DICT_KEYS)} (gradient clipping is the "
+                      "Trainer's gradient_clip_val flag)", RuntimeWarning, stacklevel=2)
     optimizer = item["optimizer"]
     schedulers = []
     if item.get("lr_scheduler") is not None:
