@@ -26,7 +26,10 @@ from studio.qt.dashboards.common import fmt_num
 
 __all__ = ["BASE_COLUMNS", "STAT_KINDS", "RunTableModel", "RunFilterModel", "SORT_ROLE"]
 
-BASE_COLUMNS = ["Run", "Tags", "Status", "Started", "Duration", "Mode", "Resumed from"]
+BASE_COLUMNS = ["Run", "Tags", "Status", "Started", "Duration", "Mode", "Weights from"]
+# "Resumed from" read wrong on a Validate/Test/Predict row: those evaluate a run's checkpoint, they resume nothing.
+_HEADER_TIPS = {"Weights from": "The run whose checkpoint this one started from: a Fit resumed its training, "
+                                "Validate, Test and Predict evaluated its weights"}
 STAT_KINDS = ("last", "best", "min", "max")
 SORT_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 _Index = QModelIndex | QPersistentModelIndex
@@ -108,7 +111,9 @@ class RunTableModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal:
             return None
         headers = self.headers()
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole) and section < len(headers):
+        if role == Qt.ItemDataRole.ToolTipRole and section < len(headers):
+            return _HEADER_TIPS.get(headers[section], headers[section])
+        if role == Qt.ItemDataRole.DisplayRole and section < len(headers):
             return headers[section]
         return None
 

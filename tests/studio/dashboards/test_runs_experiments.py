@@ -107,7 +107,12 @@ def test_rename_tag_and_notes_are_kept_in_run_yaml(view, root):
     assert meta == RunMeta(name="lr 0.1 baseline", tags=["baseline", "sgd"], notes="diverged after epoch 2")
     view.rescan()  # survives a rescan (the summary cache does not hide a renamed run)
     resumed = next(r for r in view.runs if r.path.endswith("version_2"))
-    assert _cell(view, view.row_of(resumed.path), "Resumed from") == "lr 0.1 baseline"
+    assert _cell(view, view.row_of(resumed.path), "Weights from") == "lr 0.1 baseline"
+    from PySide6.QtCore import Qt
+
+    column = view.table_model.headers().index("Weights from")
+    tip = view.table_model.headerData(column, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert "evaluated its weights" in tip  # a Validate row's source is not a resume
     assert _cell(view, view.row_of(first.path), "Run") == "lr 0.1 baseline"
 
 
