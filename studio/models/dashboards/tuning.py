@@ -71,6 +71,22 @@ def lr_curve(points: list[dict[str, Any]], finished: dict[str, Any] | None = Non
     return curve
 
 
+def suggestion_caution(curve: LrCurve) -> str:
+    """A warning when the suggestion sits at the top end of a sweep whose loss never turned up, else "".
+
+    Steepest descent then only says the loss was still falling where the sweep stopped: on the bundled CNN the
+    suggestion was 0.83 of a 1e-8..1 sweep, and a Fit with it diverged.
+    """
+    lr = curve.lr[np.isfinite(curve.lr)]
+    if curve.suggestion is None or len(lr) < 12 or curve.stop_reason.startswith(("running", "diverged")):
+        return ""
+    if curve.suggestion < np.quantile(lr, 0.9):
+        return ""
+    return (f"Caution: {curve.suggestion:.3g} lies in the last tenth of the sweep and the loss never turned up, so "
+            "the best lr may lie beyond it or the suggestion may be too high: check it with a short Fit, or sweep "
+            "with a larger max_lr (lr_find_kwargs) and look for the dip before the loss rises.")
+
+
 def _stop_reason(curve: LrCurve, finished: dict[str, Any] | None) -> str:
     if not len(curve.smoothed):
         return "" if finished is None else "no points recorded"

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from studio.models.dashboards.tables import Table
-from studio.models.dashboards.tuning import BatchTrials, LrCurve, batch_trials, lr_curve
+from studio.models.dashboards.tuning import BatchTrials, LrCurve, batch_trials, lr_curve, suggestion_caution
 from studio.qt.dashboards.common import (
     TableModel,
     button_row,
@@ -126,6 +126,8 @@ class LrFinderView(QWidget):
         text = f"{len(lr)} points, lr {lr[0]:.3g} to {lr[-1]:.3g}. Stop: {self.curve.stop_reason}. "
         text += (f"Suggested lr: {suggestion:.3g} ({source})." if suggestion is not None else
                  "No suggestion yet (needs at least 12 points with a finite smoothed loss).")
+        caution = suggestion_caution(self.curve)
+        text += f" {caution}" if caution else ""
         self.info.setText(text)
 
     def report_plots(self) -> list:
