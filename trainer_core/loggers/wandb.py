@@ -104,9 +104,13 @@ class WandbLogger(Logger):
 
     @property
     def version(self) -> str:
-        if self._experiment is not None:
-            return str(getattr(self._experiment, "id", ""))
-        return str(self._init_args.get("id") or "")
+        """The run id. Asking for it starts the run when no id was given: in 1.5 the run exists by the time the
+        trainer names folders after it, so each run's checkpoints get their own ``save_dir/project/<id>`` folder."""
+        given = self._init_args.get("id")
+        if self._experiment is None and given:
+            return str(given)
+        run_id = getattr(self.experiment, "id", "")  # a DummyExperiment (ranks other than 0) has no real id
+        return run_id if isinstance(run_id, str) else ""
 
     @property
     def save_dir(self) -> str | None:
