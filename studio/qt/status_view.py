@@ -186,8 +186,10 @@ class StatusView(QWidget):
         self.status.setText(f'<b style="color:{colour}">{model.status.upper()}</b>'
                             + (f" {model.mode}" if model.mode else ""))
         stage = progress.stage or "-"
-        # Tuning trains no epochs of its own: "epoch 1 of 40" on a finished Tune read as a fit that stopped early.
-        epoch = "" if model.mode == "tune" else f"{epoch_text(progress.epoch, progress.max_epochs)} · "
+        # Tuning and evaluating train no epochs of their own: "epoch 1 of 40" on a finished Tune read as a fit that
+        # stopped early, "epoch 1 of 2" on a Test as a run half done.
+        no_epochs = model.mode in ("tune", "validate", "test", "predict")
+        epoch = "" if no_epochs else f"{epoch_text(progress.epoch, progress.max_epochs)} · "
         self.where.setText(f"stage {stage} · {epoch}step {progress.step:,}")
         # A finished run's bar is full: its last stage's own batches (a 1/1 validation) say nothing about the run.
         fraction = None if model.status == RunStatus.FINISHED else progress.fraction()

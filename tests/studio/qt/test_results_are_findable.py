@@ -49,6 +49,7 @@ def test_a_predict_run_says_where_its_predictions_are(make_window, qtbot, tmp_pa
     assert predictions in hint and "Press Fit" not in hint
     assert window.status_view.weights.full_text().endswith("epoch=4-val_acc=0.942.ckpt")
     assert window.status_view.metrics.full_text() == "no metrics logged"  # not "yet": the run has ended
+    assert "epoch" not in window.status_view.where.text()  # "epoch 1 of 40": an evaluation trains no epochs
 
 
 def test_a_finished_tune_points_to_the_finder_views():
