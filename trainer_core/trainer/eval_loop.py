@@ -108,7 +108,9 @@ def run_evaluation_stage(t: Trainer, stage: str, verbose: bool) -> Any:
 def _eval_epoch(t: Trainer, name: str, loaders: list[Any], limits: list[Any], publish: bool) -> Any:
     hooks = t._hooks
     results = ResultCollection(name)
+    # 1.5: evaluation step values reach the progress bar (prog_bar=True, on_step=True) but not callback_metrics
     results.callback_metrics = None
+    results.progress_bar_tensors = t._progress_bar_tensors
     results.batch_size_fn = lambda: batch_size_of(t)
     results.num_dataloaders = len(loaders)
     t._results = results

@@ -34,18 +34,21 @@ def step_metrics_payload(trainer: Trainer, results: ResultCollection) -> dict[st
     return payload or None
 
 
-def log_to_loggers(trainer: Trainer, metrics: dict[str, Any], step: int | None = None) -> None:
+def log_to_loggers(trainer: Trainer, metrics: dict[str, Any], step: int | None = None, *,
+                   add_epoch: bool = True) -> None:
     """Convert ``metrics`` to floats and hand them, with ``epoch`` added, to every logger and telemetry callback.
 
     ``trainer.logged_metrics`` gets the values as logged (a dict logged under one name stays a dict there) without
-    the ``epoch`` key, as in 1.5; loggers receive flat keys (``name/key``) and ``epoch``.
+    the ``epoch`` key, as in 1.5; loggers receive flat keys (``name/key``) and, unless ``add_epoch`` is False,
+    ``epoch``.
     """
     if not metrics or not _wants_metrics(trainer):
         return
     floats = to_floats(metrics)
     trainer.logged_metrics.update(floats)
     flat = flatten_metrics(floats)
-    flat["epoch"] = trainer.current_epoch
+    if add_epoch:
+        flat["epoch"] = trainer.current_epoch
     if step is None:
         step = max(trainer.global_step - 1, 0)
     if trainer.is_global_zero:
@@ -58,7 +61,9 @@ def log_eval_step(trainer: Trainer, results: ResultCollection) -> None:
     """After an evaluation batch: ``on_step`` values logged in it go to the loggers as ``name_step`` (1.5).
 
     The logger step counts evaluation batches per stage across the whole run (1.5's separate validation and test
-    step counters); the sanity check logs nothing. Free when nothing in the stage was logged per step.
+    step counters), so these rows carry no ``epoch`` key (1.5 adds it only to rows logged at the global step: an
+    ``epoch`` chart would otherwise mix the two step axes); the sanity check logs nothing. Free when nothing in the
+    stage was logged per step.
     """
     if not results.has_logger_step_metrics or trainer.sanity_checking:
         return
@@ -68,7 +73,7 @@ def log_eval_step(trainer: Trainer, results: ResultCollection) -> None:
     counters: dict[str, int] = trainer._eval_log_steps
     step = counters.get(results.stage, 0)
     counters[results.stage] = step + 1
-    log_to_loggers(trainer, payload, step)
+    log_to_loggers(trainer, payload, step, add_epoch=False)
 
 
 def publish_epoch_metrics(trainer: Trainer, results: ResultCollection) -> dict[str, Any]:

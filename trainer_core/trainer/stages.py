@@ -63,6 +63,11 @@ def run_stage(trainer: Trainer, stage: str, body: Callable[[], Any]) -> Any:
     trainer.state.stage = stage
     trainer.state.status = "running"
     trainer.should_stop = False
+    # 1.5 starts every fit/validate/test/predict with empty metrics: after fit, trainer.test() leaves only what the
+    # test logged in callback_metrics, logged_metrics and progress_bar_metrics.
+    trainer.callback_metrics.clear()
+    trainer.logged_metrics.clear()
+    trainer._progress_bar_tensors.clear()
     if trainer.strategy.launches_processes and stage in ("fit", "validate", "test", "predict"):
         # The strategy starts the worker processes; each runs trainer._run_stage_here (body must pickle).
         return trainer.strategy.launch(trainer, stage, body)
