@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +63,32 @@ _SMOOTH_IDLE_INTERVAL_MS = 25
 _MIN_CHART_WIDTH = 380
 _EMPTY_IDLE = "Press Fit (Ctrl+R) to train: one chart per logged metric appears here."
 _EMPTY_RUNNING = "Starting the training process: charts appear with the first logged values."
+
+
+@contextmanager
+def _titled_and_keyed(chart: MetricChart) -> Iterator[None]:
+    """While exporting a picture, give the plot the chart's title and a key of its shown series.
+
+    On screen both sit in the chart's header, outside the plot: an exported "loss" PNG had a blue and an orange
+    line and nothing saying which was val_loss.
+    """
+    plot = chart.plot
+    shown = [(name, curve) for name, curve in chart.curves.items() if name not in chart.hidden]
+    plot.setTitle(chart.chart.title)
+    legend = None
+    if len(shown) > 1 or (shown and shown[0][0] != chart.chart.title):
+        legend = pg.LegendItem(offset=(-10, 10))
+        legend.setParentItem(plot.getViewBox())
+        for name, curve in shown:
+            legend.addItem(curve.smooth, name)
+    plot.layout.activate()  # lay the title row out now: exported at once, its text was cut at the top
+    try:
+        yield
+    finally:
+        plot.setTitle(None)
+        plot.layout.activate()
+        if legend is not None and legend.scene() is not None:
+            legend.scene().removeItem(legend)  # also takes it off the view box (an anchored legend refuses no parent)
 
 
 def report_caption(title: str, series: list[str], options: ChartOptions) -> str:
@@ -363,7 +391,8 @@ class MetricsView(QWidget):
         if series is not None:
             Path(path).write_text(series_csv(series, x_name=chart.x_mode), encoding="utf-8")
             return path
-        return export_plot(chart.plot, path)
+        with _titled_and_keyed(chart):
+            return export_plot(chart.plot, path)
 
     def export_grid(self, path: str | None = None) -> str:
         """Write the grid as it looks (.png) or every metric's raw and smoothed values in named columns (.csv)."""

@@ -332,3 +332,18 @@ def test_clicking_a_series_key_hides_its_curve_until_clicked_again(view, qtbot):
     assert view.hidden_series == set() and not key.font().strikeOut()
     assert train.smooth.isVisible() and train.raw.isVisible()
     assert chart.plot.getViewBox().viewRange()[1][1] >= 0.9
+
+
+def test_an_exported_chart_picture_names_its_lines_and_leaves_the_screen_as_it_was(view, tmp_path):
+    """On screen the title and the series' keys are in the chart's header, outside the exported plot: a PNG of
+    "loss" showed a blue and an orange line without saying which was val_loss."""
+    import pyqtgraph as pg
+
+    feed(view, 50)
+    chart = view.chart_for("train_loss")
+    svg = (tmp_path / "loss.svg")
+    view.export_chart(chart, str(svg))
+    text = svg.read_text()
+    assert "train_loss" in text and "val_loss" in text and chart.chart.title in text
+    assert not [i for i in chart.plot.getViewBox().childItems() if isinstance(i, pg.LegendItem)]
+    assert not chart.plot.titleLabel.isVisible()
