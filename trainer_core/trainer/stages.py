@@ -204,8 +204,9 @@ def default_eval_checkpoint(trainer: Trainer, stage: str) -> str | None:
     callback = trainer.checkpoint_callback
     path = callback.best_model_path if callback is not None else ""
     if path:
-        log.info("%s loads the best checkpoint %s (ckpt_path=\"best\"); pass ckpt_path=None to use the current "
-                 "weights", stage, path)
+        # Without a model, ckpt_path=None *is* "best" (1.5): the way to the current weights is passing the model.
+        log.info("%s loads the best checkpoint %s (ckpt_path=\"best\"); pass the model (trainer.%s(model)) to use "
+                 "the current weights", stage, path, stage)
         return path
     reason = "no ModelCheckpoint" if callback is None else "no checkpoint was saved"
     log.info("%s uses the current weights (%s to load with the default ckpt_path=\"best\")", stage, reason)
