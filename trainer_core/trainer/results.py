@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import torch
@@ -91,13 +92,13 @@ class LoggedMetric:
     def forked(self) -> bool:
         return self.on_step and self.on_epoch
 
-    @property
+    @cached_property
     def step_name(self) -> str:
-        return f"{self.name}_step" if self.forked else self.name
+        return _fork_name(self.name, "_step") if self.forked else self.name
 
-    @property
+    @cached_property
     def epoch_name(self) -> str:
-        return f"{self.name}_epoch" if self.forked else self.name
+        return _fork_name(self.name, "_epoch") if self.forked else self.name
 
     def epoch_value(self, reduce: Reduce | None) -> Value | None:
         if self.metric_object is not None:
@@ -119,6 +120,13 @@ class LoggedMetric:
         """This metric's options under another name (one member of a spread MetricCollection)."""
         return LoggedMetric(name, self.on_step, self.on_epoch, self.prog_bar, self.logger, self.reduce_fx,
                             self.sync_dist, dataloaders=self.dataloaders)
+
+
+def _fork_name(name: str, fork: str) -> str:
+    """``loss`` -> ``loss_epoch``; with several loaders the fork goes before the loader suffix, as 1.5 names it:
+    ``loss/dataloader_idx_0`` -> ``loss_epoch/dataloader_idx_0``."""
+    base, suffix, index = name.rpartition("/dataloader_idx_")
+    return f"{base}{fork}{suffix}{index}" if suffix else f"{name}{fork}"
 
 
 def _reduce_values(values: list[Any], sizes: list[int], reduce_fx: str, reduce: Reduce | None) -> torch.Tensor:
