@@ -284,7 +284,10 @@ def _end_epoch(t: Trainer, results: ResultCollection, epoch_outputs: list[tuple[
     elif hooks.wants_train_epoch_outputs():
         t._train_epoch_outputs = []
     publish_epoch_metrics(t, results)
+    logged_before = len(results.metrics)  # a fresh collection per epoch: new keys are what the hook logged
     hooks.call("on_train_epoch_end")
+    if len(results.metrics) != logged_before:  # 1.5: on_epoch_end already sees what on_train_epoch_end logged
+        publish_epoch_metrics(t, results)
     hooks.call("on_epoch_end")
     finish_epoch_logging(t, results)
     save_loggers(t)
