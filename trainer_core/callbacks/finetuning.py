@@ -4,6 +4,7 @@ and add their parameters to the optimizer as a new param group."""
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
@@ -94,9 +95,24 @@ class BaseFinetuning(Callback):
     @staticmethod
     def filter_on_optimizer(optimizer: torch.optim.Optimizer,
                             params: Iterable[torch.nn.Parameter]) -> list[torch.nn.Parameter]:
-        """``params`` the optimizer does not hold yet (a parameter may belong to one param group only)."""
+        """``params`` the optimizer does not hold yet (a parameter may belong to one param group only).
+
+        As in 1.5, skipping any is warned about: it usually means ``configure_optimizers`` gave the optimizer every
+        parameter, frozen ones included, so the unfrozen modules train at the first group's learning rate.
+        """
         held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        params = list(params)
         fresh = [p for p in params if id(p) not in held]
+        if len(fresh) < len(params):
+            warnings.warn(
+                f"unfreeze_and_add_param_group: {len(params) - len(fresh)} parameter(s) are already in the optimizer "
+                f"and are skipped (a parameter can be in one param group only), so they keep that group's learning "
+                f"rate. Did you init your optimizer in configure_optimizers with all parameters? Give it only the "
+                f"trainable ones: {type(optimizer).__name__}(filter(lambda p: p.requires_grad, self.parameters()), "
+                "...).",
+                UserWarning,
+                stacklevel=3,
+            )
         return fresh
 
     @staticmethod
