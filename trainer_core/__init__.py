@@ -32,6 +32,16 @@ class _ConsoleFallback(_logging.StreamHandler):
             super().emit(record)
 
 
+def __getattr__(name: str) -> object:
+    # `pl.metrics.Accuracy()` in a pre-1.5 script: say where the metrics went (an AttributeError, so hasattr()
+    # probes still answer False).
+    if name == "metrics":
+        from trainer_core.utilities.removed import METRICS_REMOVED
+
+        raise AttributeError(METRICS_REMOVED)
+    raise AttributeError(f"module 'trainer_core' has no attribute {name!r}")
+
+
 _log = _logging.getLogger(__name__)
 _logger = _log  # 1.x: `from pytorch_lightning import _logger as log` in examples and user scripts
 if not any(isinstance(h, _ConsoleFallback) for h in _log.handlers):
