@@ -66,12 +66,19 @@ class ProgressBarBase(Callback):
 
     @property
     def total_val_batches(self) -> int | float:
-        """Validation batches of one validation run (sanity-check batches while sanity checking)."""
-        if self._trainer is None:
+        """Validation batches of one validation run (sanity-check batches while sanity checking).
+
+        During fit, 0 in an epoch that does not validate (``check_val_every_n_epoch``), as in 1.5.
+        """
+        trainer = self._trainer
+        if trainer is None:
             return 0
-        if self._trainer.sanity_checking:
-            return _count(self._trainer.num_sanity_val_batches)
-        return _count(self._trainer.num_val_batches)
+        if trainer.sanity_checking:
+            return _count(trainer.num_sanity_val_batches)
+        every = getattr(trainer, "check_val_every_n_epoch", 1) or 1
+        if trainer.state.stage == "fit" and (trainer.current_epoch + 1) % every != 0:
+            return 0
+        return _count(trainer.num_val_batches)
 
     @property
     def total_test_batches(self) -> int | float:
