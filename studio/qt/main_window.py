@@ -317,6 +317,12 @@ class MainWindow(QMainWindow):
         if mode == "test" and cls is not None and not cls.may_define("test_step"):
             problems.append(f"{cls.name} defines no test_step, so there is nothing to test: add a test_step (and a "
                             "test_dataloader or DataModule test data) to the script.")
+        if (mode == "predict" and cls is not None and self.project.data_own.isChecked()
+                and not cls.may_define("predict_dataloader")):
+            # Found here, not after starting a training process that fails with a fix naming trainer.predict().
+            problems.append(f"{cls.name} defines no predict_dataloader, so Predict has no data: add a "
+                            "predict_dataloader to the script, or choose a LightningDataModule with predict data or a "
+                            "data file under Data.")
         if problems:
             self.show_problems(problems)
             self.statusBar().showMessage("cannot start: fix the problems listed above the plots", 8000)

@@ -120,3 +120,11 @@ def test_a_batch_size_nothing_reads_is_not_reported_as_applied(qtbot):
     project.data_own.setChecked(True)
     taken, message = apply_batch_size(project, form, 64)
     assert taken == "" and "was not applied" in message and "batch_size argument" in message
+
+
+def test_predict_without_predict_data_is_refused_before_a_process_starts(make_window):
+    examples = Path(__file__).resolve().parents[3] / "resources" / "examples"
+    window = make_window(str(examples / "gan.py"))  # defines no predict_dataloader
+    assert not window.launch("predict")
+    assert not window.session.running
+    assert "defines no predict_dataloader" in window.problems.text() and "data file" in window.problems.text()
