@@ -20,6 +20,7 @@ from trainer_core.precision.plugins import Precision
 from trainer_core.trainer import checkpointing
 from trainer_core.trainer.eval_loop import run_evaluation_stage
 from trainer_core.trainer.fit_loop import run_fit
+from trainer_core.trainer.loop_config import warn_unpaired_validation
 from trainer_core.trainer.optimizers import LightningOptimizer, parse_optimizers
 from trainer_core.trainer.stage_scope import stage_scope
 
@@ -168,6 +169,7 @@ def setup_optimizers(trainer: Trainer) -> None:
 
 def fit_impl(trainer: Trainer, ckpt_path: str | None) -> None:
     prepare(trainer, "fit")
+    warn_unpaired_validation(trainer)
     # The resume order (1.5), in this one place: the module's on_load_checkpoint and the weights before
     # configure_optimizers; callback states and loop counters before on_fit_start; optimizer, scheduler and scaler
     # states after it, once a callback (BaseFinetuning) has re-added the param groups the saved state expects.
