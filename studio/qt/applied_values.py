@@ -7,10 +7,12 @@ value lives in one place next to the forms.
 
 from __future__ import annotations
 
+import os
+
 from studio.qt.model_form import ArgsForm
 from studio.qt.project_panel import ProjectPanel
 
-__all__ = ["LR_ARGUMENT_NAMES", "apply_lr", "apply_batch_size"]
+__all__ = ["LR_ARGUMENT_NAMES", "apply_lr", "apply_batch_size", "other_script_note"]
 
 LR_ARGUMENT_NAMES = ("lr", "learning_rate", "learningrate", "base_lr")
 """Constructor arguments taken to be the learning rate, in order of preference."""
@@ -55,3 +57,14 @@ def apply_batch_size(project: ProjectPanel, model_form: ArgsForm, size: int) -> 
         return "", (f"Nothing the next Fit reads takes a batch size, so {size} was not applied: give the model (or "
                     "DataModule) a batch_size argument that its dataloaders use, or choose a data file.")
     return form, f"Set {' and '.join(done)} to {size}; the next Fit uses it."
+
+
+def other_script_note(run_script: str | None, open_script: str | None) -> str:
+    """A warning to append when the tuned run was of another script than the one the forms hold, else "".
+
+    A tune run reopened from the Runs tab keeps the open project: its value went into another model's form.
+    """
+    if not run_script or not open_script or os.path.abspath(run_script) == os.path.abspath(open_script):
+        return ""
+    return (f" Note: the finder ran on {os.path.basename(run_script)}, but the forms hold "
+            f"{os.path.basename(open_script)}; open {os.path.basename(run_script)} first if it was meant for it.")

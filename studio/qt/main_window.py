@@ -197,6 +197,10 @@ class MainWindow(QMainWindow):
         return message
 
     def _show_applied(self, view_title: str, message: str) -> None:
+        started = self.session.model.extras.get("run_started") or []
+        info = self.project.script_info
+        message += applied_values.other_script_note((started[-1].get("config") or {}).get("model_script")
+                                                    if started else None, info.path if info is not None else None)
         self.statusBar().showMessage(message, 15000)
         view = self.dashboard_views.get(view_title)
         if view is not None:

@@ -128,3 +128,20 @@ def test_predict_without_predict_data_is_refused_before_a_process_starts(make_wi
     assert not window.launch("predict")
     assert not window.session.running
     assert "defines no predict_dataloader" in window.problems.text() and "data file" in window.problems.text()
+
+
+
+def test_applying_a_value_from_another_scripts_tune_run_says_so(make_window):
+    window = make_window()  # the bundled example's forms
+    window.ensure_views()
+    base = {"run_id": "t", "time": 1.0}
+    window.session._on_events([
+        {**base, "type": "run_started", "seq": 0, "mode": "tune",
+         "config": {"mode": "tune", "model_script": "/somewhere/cnn_images.py"}},
+        {**base, "type": "run_finished", "seq": 1, "status": "finished", "reason": "", "metrics": {},
+         "result": {"mode": "tune", "tune": {"lr": 0.01, "batch_size": None}}},
+    ])
+    window.apply_lr(0.01)
+    message = window.statusBar().currentMessage()
+    assert "the finder ran on cnn_images.py, but the forms hold mlp_classifier.py" in message
+    assert "cnn_images.py" in window.dashboard_views["LR finder"].info.text()
