@@ -6,10 +6,11 @@ executes per training step, as the slope between a short and a long fit, for the
 not move with the machine's load, so it resolves a change of a few percent that a timing on a shared machine cannot.
 
 The features that are throttled by time (the progress bar redraws at most every 0.1 s, the telemetry recorder
-reports progress every 0.05 s) would redraw far more often per step under the tracer, which slows a step many
-times. So ``time.monotonic`` is replaced during the counted fits by a simulated clock that advances a fixed
-``--step-ms`` (the untraced step time of the tiny MLP, 2.2 ms by default) per training batch: the redraws and
-reports then come at the rate of a real run, and the count is the same on every run. Not a benchmark module (the
+reports progress every 0.05 s, tqdm itself refreshes at most every 0.1 s) would redraw far more often per step
+under the tracer, which slows a step many times. So ``time.monotonic`` and tqdm's clock are replaced during the
+counted fits by a simulated clock that advances a fixed ``--step-ms`` (the untraced step time of the tiny MLP,
+2.2 ms by default) per training batch: the redraws and reports then come at the rate of a real run, and the count
+is the same on every run. Not a benchmark module (the
 runner ignores it): a tool for comparing two trees, as in benchmarks/README.md.
 """
 
@@ -26,6 +27,7 @@ from types import CodeType, FrameType
 from typing import Any
 
 import torch
+import tqdm.std as tqdm_std
 
 from benchmarks import _frameworks as fw
 from benchmarks._harness import quiet
@@ -49,6 +51,9 @@ class _Tally:
     def monotonic(self) -> float:
         return self.now
 
+    def wall_time(self) -> float:
+        return 1.8e9 + self.now
+
     def global_trace(self, frame: FrameType, event: str, arg: Any) -> Callable[..., Any] | None:
         code = frame.f_code
         self.calls[code] += 1
@@ -66,7 +71,11 @@ class _Tally:
 def _traced(fn: Callable[[], Any], step_s: float) -> _Tally:
     tally = _Tally(step_s)
     real_monotonic = time.monotonic
+    # tqdm throttles its own redraws by the wall clock it imported (``tqdm.std.time``): simulated as well, so the
+    # Python work inside tqdm repeats too.
+    real_tqdm_time = tqdm_std.time
     time.monotonic = tally.monotonic  # type: ignore[assignment] - the simulated clock, restored below
+    tqdm_std.time = tally.wall_time
     try:
         with quiet():
             sys.settrace(tally.global_trace)
@@ -76,6 +85,7 @@ def _traced(fn: Callable[[], Any], step_s: float) -> _Tally:
                 sys.settrace(None)
     finally:
         time.monotonic = real_monotonic  # type: ignore[assignment]
+        tqdm_std.time = real_tqdm_time
     return tally
 
 
@@ -96,14 +106,17 @@ def count(config: str, workload: Workload, make_batches: Callable[[int], list], 
     if isinstance(ours, str):
         raise SystemExit(ours)
     with tempfile.TemporaryDirectory(prefix="count-step-") as root:
-        flags, log_loss = _config_flags(config, root)
 
-        def fit(n: int) -> Callable[[], Any]:
+        def fit(n: int, folder: str) -> Callable[[], Any]:
+            # Each fit in a folder of its own: the logger's version_N search then does the same work every time.
+            flags, log_loss = _config_flags(config, os.path.join(root, folder))
             data = InMemoryBatches(make_batches(n))
             return lambda: fw.fit(ours, workload, data, seed=0, log_loss=log_loss, max_epochs=1, **flags)
 
-        _traced(fit(5), step_s)  # warm-up: lazy imports and per-class caches are not per-step work
-        short, long = _traced(fit(n_short), step_s), _traced(fit(n_long), step_s)
+        # Warm-up, twice: lazy imports, per-class caches and the first warning of each kind are not per-step work.
+        _traced(fit(5, "warm-up-1"), step_s)
+        _traced(fit(5, "warm-up-2"), step_s)
+        short, long = _traced(fit(n_short, "short"), step_s), _traced(fit(n_long, "long"), step_s)
     steps = n_long - n_short
     per_step = {key: (value - _totals(short)[key]) / steps for key, value in _totals(long).items()}
     rows = []
