@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -41,7 +41,7 @@ from studio.qt.dashboards.common import ask_save_path, export_plot
 from studio.qt.debug_summary import debug_summary
 from studio.qt.metrics.chart import ChartOptions, MetricChart, visible_range
 from studio.qt.metrics.section import ChartSection
-from studio.qt.plot_style import color_name_for, configure_pyqtgraph
+from studio.qt.plot_style import configure_pyqtgraph
 from studio.services.session import RunSession
 
 __all__ = ["COLLAPSE_OVER", "MetricsView", "visible_range"]
@@ -91,17 +91,12 @@ def _titled_and_keyed(chart: MetricChart) -> Iterator[None]:
             legend.scene().removeItem(legend)  # also takes it off the view box (an anchored legend refuses no parent)
 
 
-def report_caption(title: str, series: list[str], options: ChartOptions) -> str:
-    """A chart's caption in a run report: the picture has no header with the series' keys, so the caption names
-    each line by its colour (a report's "loss" chart showed a blue and an orange line without saying which was
-    val_loss) and the full metric name (a gradient-norm chart's title is only the layer: "net.0.weight")."""
+def report_caption(title: str, series: list[str]) -> str:
+    """A chart's caption in a run report: its title and, when they differ from it, the full names of its series
+    (a gradient-norm chart's title is only the layer: "net.0.weight"). The picture carries the colour key."""
     if len(series) == 1 and series[0] == title:
-        lines = ""
-    else:
-        lines = ": " + ", ".join(f"{name} ({color_name_for(i)})" for i, name in enumerate(series))
-    smoothing = (f"; a faint line under a bold one is the raw values, the bold one smoothed (EMA {options.weight:.2g})"
-                 if options.weight > 0 else "")
-    return f"{title}{lines}{smoothing}"
+        return title
+    return f"{title}: {', '.join(series)}"
 
 
 def empty_hint(model: RunModel) -> str:
@@ -272,8 +267,11 @@ class MetricsView(QWidget):
                     return section.widgets[key]
         return None
 
-    def report_plots(self, limit: int = 8) -> list[tuple[str, pg.PlotItem]]:
-        """(title, plot) of the first ``limit`` charts of the expanded sections, redrawn now (run reports)."""
+    def report_images(self, render: Callable[[pg.PlotItem], bytes], limit: int = 8) -> list[tuple[str, bytes]]:
+        """(caption, picture) of the first ``limit`` charts of the expanded sections, redrawn now (run reports).
+
+        Each picture is ``render(plot)`` taken with the chart's title and key on it, as an exported chart is.
+        """
         self.refresh(force=True)
         out = []
         for section in self.sections.values():
@@ -283,8 +281,9 @@ class MetricsView(QWidget):
             for widget in section.widgets.values():
                 if len(out) < limit:
                     widget.redraw(self.options(), force=True)
-                    out.append((report_caption(widget.chart.title, widget.chart.series, self.options()),
-                                widget.plot))
+                    with _titled_and_keyed(widget):
+                        picture = render(widget.plot)
+                    out.append((report_caption(widget.chart.title, widget.chart.series), picture))
         return out
 
     def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:

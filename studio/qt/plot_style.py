@@ -18,16 +18,12 @@ from PySide6.QtCore import Qt
 
 from studio.qt.theme import is_dark, on_theme_changed
 
-__all__ = ["INTEGER_AXIS_LABELS", "PALETTE", "PALETTE_NAMES", "PlotColors", "ReadableAxis", "color_for",
-           "color_name_for", "configure_pyqtgraph",
+__all__ = ["INTEGER_AXIS_LABELS", "PALETTE", "PlotColors", "ReadableAxis", "color_for", "configure_pyqtgraph",
            "format_tick", "plot_colors", "restyle_plot", "style_plot"]
 
 # Colour-blind-friendly categorical colours (Okabe-Ito plus a few), readable on light and dark backgrounds.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#8C564B", "#7F7F7F",
            "#17BECF"]
-
-PALETTE_NAMES = ["blue", "orange", "green", "vermilion", "pink", "sky blue", "yellow", "brown", "grey", "cyan"]
-"""What each :data:`PALETTE` colour is called in words (captions of exported pictures say which line is which)."""
 
 
 @dataclass(frozen=True)
@@ -52,11 +48,6 @@ def plot_colors(dark: bool | None = None) -> PlotColors:
 def color_for(index: int) -> str:
     """The palette colour for the ``index``-th series."""
     return PALETTE[index % len(PALETTE)]
-
-
-def color_name_for(index: int) -> str:
-    """The word for :func:`color_for` ``(index)`` ("blue", "orange", ...)."""
-    return PALETTE_NAMES[index % len(PALETTE_NAMES)]
 
 
 def configure_pyqtgraph(dark: bool | None = None) -> None:

@@ -155,7 +155,8 @@ def write_report(report: RunReport, path: str | Path) -> Path:
     if report.images:
         folder.mkdir(exist_ok=True)
     for number, (caption, png) in enumerate(report.images):
-        name = f"plot{number}_{''.join(c if c.isalnum() else '_' for c in caption.lower())}.png"
+        # At most 60 characters of the caption: a long caption made a name past the file system's 255 bytes.
+        name = f"plot{number}_{''.join(c if c.isalnum() else '_' for c in caption.lower())[:60]}.png"
         (folder / name).write_bytes(png)
         lines += [f"## {caption}", "", f"![{caption}]({folder.name}/{name})", ""]
     for table in tables:

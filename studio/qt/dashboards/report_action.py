@@ -35,16 +35,17 @@ def plot_png(plot: pg.PlotItem, width: int = 1000) -> bytes:
     return bytes(data.data())
 
 
-def _plots(window: Any) -> list[tuple[str, pg.PlotItem]]:
-    """The plots worth a picture: the metrics view and the dashboards that have data."""
+def _pictures(window: Any) -> list[tuple[str, bytes]]:
+    """(caption, PNG) of the plots worth a picture: the metric charts (titled and keyed) and the dashboards that
+    have data."""
     out = []
     metrics_view = getattr(window, "metrics_view", None)
     if metrics_view is not None:
-        out.extend((f"Metrics: {title}", plot) for title, plot in metrics_view.report_plots())
+        out.extend((f"Metrics: {caption}", png) for caption, png in metrics_view.report_images(plot_png))
     for view in getattr(window, "dashboard_views", {}).values():
         for caption, plot, has_data in getattr(view, "report_plots", lambda: [])():
             if has_data:
-                out.append((caption, plot))
+                out.append((caption, plot_png(plot)))
     return out
 
 
@@ -99,6 +100,9 @@ def build_report(session: RunSession, window: QWidget | None, path: str | os.Pat
         table.title = f"Profiler ({table.title}, top 25 by total time)"
         report.tables.append(table)
     if window is not None:
-        for caption, plot in _plots(window):
-            report.images.append((caption, plot_png(plot)))
+        report.images.extend(_pictures(window))
+        metrics_view = getattr(window, "metrics_view", None)
+        if metrics_view is not None and metrics_view.weight > 0 and report.images:
+            report.facts.append(("Metric pictures", f"bold lines are smoothed (EMA {metrics_view.weight:.2g}), "
+                                                    "the faint line under one is its raw values"))
     return write_report(report, path)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studio.qt.metrics.chart import ChartOptions
-
 FIT_RUN = Path(__file__).resolve().parents[1] / "fixtures" / "dashboard_fit"
 
 
@@ -85,15 +83,25 @@ def test_a_fit_report_names_its_checkpoints_and_each_line_of_a_chart(make_window
     result = window.session.model.result
     assert result.get("best_checkpoint") and f"<b>Best checkpoint</b>: {result['best_checkpoint']}" in html
     # The loss chart's picture has two lines and no key: the caption says which colour is which.
-    assert "train_loss (blue), val_loss (orange)" in html
+    assert "loss: train_loss, val_loss" in html and "bold lines are smoothed (EMA 0.6)" in html
 
 
-def test_report_caption_names_lines_by_colour_and_the_full_metric_name():
+def test_report_caption_names_the_full_metric_names():
     from studio.qt.metrics_view import report_caption
 
-    assert report_caption("loss", ["loss"], ChartOptions(weight=0.0)) == "loss"
-    caption = report_caption("net.0.weight", ["grad_2.0_norm/net.0.weight_step"], ChartOptions(weight=0.6))
-    assert caption.startswith("net.0.weight: grad_2.0_norm/net.0.weight_step (blue)") and "EMA 0.6" in caption
+    assert report_caption("loss", ["loss"]) == "loss"
+    caption = report_caption("net.0.weight", ["grad_2.0_norm/net.0.weight_step"])
+    assert caption == "net.0.weight: grad_2.0_norm/net.0.weight_step"
+
+
+def test_report_picture_file_names_stay_short(tmp_path):
+    from studio.models.dashboards.report import RunReport, write_report
+
+    report = RunReport("r")
+    report.images = [("Metrics: " + "grad_2.0_norm/encoder.block.0.layer.attention.weight_step, " * 8, b"png")]
+    write_report(report, tmp_path / "report.md")  # a 500-character caption: "File name too long" before
+    (name,) = [p.name for p in (tmp_path / "report_files").iterdir()]
+    assert len(name) <= 80
 
 
 def test_an_applied_batch_size_names_only_what_the_next_fit_reads(make_window):
@@ -145,3 +153,25 @@ def test_applying_a_value_from_another_scripts_tune_run_says_so(make_window):
     message = window.statusBar().currentMessage()
     assert "the finder ran on cnn_images.py, but the forms hold mlp_classifier.py" in message
     assert "cnn_images.py" in window.dashboard_views["LR finder"].info.text()
+
+
+def test_report_pictures_of_metric_charts_carry_their_title_and_key(make_window):
+    import pyqtgraph as pg
+
+    window = make_window()
+    window.ensure_views()
+    window.show()
+    window.session.open_run(FIT_RUN)
+    seen = []
+
+    def render(plot):
+        keys = [i for i in plot.getViewBox().childItems() if isinstance(i, pg.LegendItem)]
+        seen.append((plot.titleLabel.text, [label.text for key in keys for _, label in key.items]))
+        return b"png"
+
+    images = window.metrics_view.report_images(render)
+    assert images and all(png == b"png" for _, png in images)
+    titles = {title: names for title, names in seen}
+    assert titles["loss"] == ["train_loss", "val_loss"]  # the report's loss picture names its two lines
+    assert not [i for i in window.metrics_view.chart_for("train_loss").plot.getViewBox().childItems()
+                if isinstance(i, pg.LegendItem)]  # the screen keeps its header keys only
