@@ -53,7 +53,9 @@ def log_to_loggers(trainer: Trainer, metrics: dict[str, Any], step: int | None =
         step = max(trainer.global_step - 1, 0)
     if trainer.is_global_zero:
         for logger in trainer.loggers:
-            logger.log_metrics(flat, step)
+            # 1.5's entry point: a custom logger may override agg_and_log_metrics alone (the base's calls
+            # log_metrics); a duck-typed logger without it gets log_metrics. Once per logging step, not per batch.
+            getattr(logger, "agg_and_log_metrics", logger.log_metrics)(flat, step)
     trainer._hooks.callbacks("on_log_metrics", flat, step)
 
 
