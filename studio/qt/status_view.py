@@ -221,6 +221,6 @@ class StatusView(QWidget):
         # (stopped early by EarlyStopping or the time limit, the tuned values).
         text = model.reason.splitlines()[0][:400] if model.ended and model.reason else ""
         summary = debug_summary(model)  # what a finished Debug check ran and found
-        text = f"{summary} {text}".strip() if summary else text
+        text = f"{summary} {text[:1].upper()}{text[1:]}".strip() if summary else text  # two sentences
         self.reason.setText(text)
         self.reason.setVisible(bool(text))

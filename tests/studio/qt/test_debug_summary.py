@@ -63,3 +63,13 @@ def test_the_status_strip_and_the_empty_grid_show_the_summary(make_window):
     window.metrics_view.refresh(force=True)
     assert answer in window.status_view.reason.text() and window.status_view.reason.isVisibleTo(window)
     assert answer in window.metrics_view.hint.text() and "Press Fit" not in window.metrics_view.hint.text()
+
+
+def test_the_summary_and_the_end_reason_read_as_two_sentences(make_window):
+    window = make_window()
+    events = _debug_events("overfit_batches", losses=(1.0, 0.01))
+    events[-1]["reason"] = "stopped early by EarlyStopping: val_loss did not improve"
+    window.session._on_events(events)
+    window.status_view.refresh()
+    assert "(near 0 means the model can learn; a loss that stays high points at the model, the loss or the " \
+           "learning rate). Stopped early by EarlyStopping" in window.status_view.reason.text()
