@@ -69,7 +69,9 @@ def build_axes(columns: list[tuple[str, list[Any]]], log_axes: frozenset[str] | 
                 continue
             positions = [math.nan if not _is_number(v) else (0.5 if span == 0 else (float(v) - low) / span)
                          for v in values]
-            labels = [(0.0, _value_label(low))] + ([(1.0, _value_label(high))] if span else [])
+            # One value for every run: its label where the lines cross the axis (at the bottom, under lines drawn
+            # through the middle, "64" read as the axis' low end with the runs above it).
+            labels = [(0.0, _value_label(low)), (1.0, _value_label(high))] if span else [(0.5, _value_label(low))]
             axes.append(Axis(name, positions, labels))
         else:
             categories = sorted({str(v) for v in present})

@@ -273,6 +273,7 @@ def test_build_axes_handles_missing_and_constant_values():
     axes = build_axes([("lr", [0.1, None, 0.1]), ("empty", [None, math.nan, None]), ("flag", [True, False, None])])
     assert [a.name for a in axes] == ["lr", "flag"]
     assert axes[0].positions[0] == 0.5 and math.isnan(axes[0].positions[1])
+    assert axes[0].labels == [(0.5, "0.1")]  # the one value is labelled where the lines cross, not at the bottom
     assert math.isnan(axes[1].positions[2])
 
 
