@@ -230,6 +230,11 @@ def _requested_devices(flags: dict[str, Any], accelerator: Any, devices: Any) ->
     gpu_ids: list[int] = []
     num_processes = flags.get("num_processes", 1) or 1
     if accelerator in ("gpu", "cuda"):
+        if devices is None and flags.get("gpus") is None and not _cuda_count():
+            # Named by the flag the user gave: the implied one GPU is no "gpus=1" of theirs.
+            raise MisconfigurationError(
+                f"accelerator={accelerator!r} needs a GPU, but your machine has {_describe_available(0)}. "
+                "Use accelerator=\"cpu\" (or leave accelerator unset) to train on the CPU")
         request = devices if devices is not None else (flags.get("gpus") if flags.get("gpus") is not None else 1)
         gpu_ids = parse_gpu_ids(-1 if request == "auto" else request, "devices" if devices is not None else "gpus")
         if not gpu_ids:
