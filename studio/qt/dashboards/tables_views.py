@@ -207,7 +207,7 @@ class CheckpointsView(_TableTab):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(button_row(self.copy_button,
-                                    table_export_button(self, lambda: self.model.table, "checkpoints")))
+                                    table_export_button(self, self.export_table, "checkpoints")))
         layout.addWidget(self.table, 1)
         layout.addWidget(self.info)
         self.rebuild()
@@ -234,6 +234,14 @@ class CheckpointsView(_TableTab):
             self.info.setText(f"{len(self.rows)} checkpoint(s) in {model.log_dir or '?'}"
                               + (f"; best: {os.path.basename(best.path)} ({best.monitor} = {best.score:.5g})"
                                  if best is not None and best.score is not None else ""))
+
+    def export_table(self) -> Table:
+        """The table as shown plus each file's full path (the File column names only the file: an exported list
+        did not say where to load a checkpoint from)."""
+        paths = {os.path.basename(r.path): r.path for r in self.rows}
+        shown = self.model.table
+        return Table([*shown.headers, "Path"], [[*row, paths.get(str(row[0]), "")] for row in shown.rows],
+                     shown.title)
 
     def _ordered_events(self) -> list[dict]:
         model = self.session.model

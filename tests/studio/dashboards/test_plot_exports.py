@@ -90,3 +90,19 @@ def test_the_batch_size_table_shows_every_trial_at_1280x720(qtbot, window):
     QApplication.processEvents()
     assert view.model.rowCount() == 5
     assert view.table.verticalScrollBar().maximum() == 0  # the chosen (last) trial was behind a scroll bar
+
+
+def test_the_checkpoints_export_gives_each_files_full_path(qtbot, session, monkeypatch, tmp_path):
+    from dashboard_helpers import FIT_RUN
+
+    from studio.qt.dashboards.tables_views import CheckpointsView
+
+    view = CheckpointsView(session)
+    qtbot.addWidget(view)
+    view.show()
+    session.open_run(FIT_RUN)
+    view.rebuild()
+    rows = _export_csv(view, monkeypatch, tmp_path / "checkpoints.csv")
+    assert rows[0][0] == "File" and rows[0][-1] == "Path"
+    assert [r[-1] for r in rows[1:]] == [row.path for row in view.rows]  # the table's order is the rows' order
+    assert all(r[-1].endswith(r[0]) for r in rows[1:])
