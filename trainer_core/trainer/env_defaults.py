@@ -3,8 +3,9 @@
 For every flag ``name`` of a Trainer class ``Cls`` the variable ``PL_{CLS}_{NAME}`` (upper case; a subclass reads
 its own class name) supplies the value when the script does not pass that flag. The text is read as a Python
 literal (``2``, ``0.5``, ``True``, ``None``, ``[0, 1]``) and kept as a string otherwise (``"ddp"``); an empty
-variable counts as unset. A flag the script passes, or one whose other spelling it passes (``devices`` for
-``gpus``), keeps the script's value.
+variable counts as unset. ``1``/``0`` for a flag that takes only a bool (``deterministic``) read as True/False.
+A flag the script passes, or one whose other spelling it passes (``devices`` for ``gpus``), keeps the script's
+value.
 
 Examples:
     >>> env_flag_defaults("Trainer", {}, {"PL_TRAINER_LIMIT_TRAIN_BATCHES": "2", "PL_TRAINER_STRATEGY": "ddp"})
@@ -42,7 +43,12 @@ def env_flag_defaults(class_name: str, given: Mapping[str, Any],
         raw = environ.get(prefix + name.upper())
         if raw is None or raw == "" or name in given or (flag.setting or name) in taken:
             continue
-        found[name] = _literal(raw)
+        value = _literal(raw)
+        # Shell users switch a boolean flag with 1/0 (PL_TRAINER_DETERMINISTIC=1); 1.x passed that int on and its
+        # Trainer took it as truthy. A flag that accepts only bools (not counts) gets True/False.
+        if type(value) is int and value in (0, 1) and "bool" in flag.kinds and "int" not in flag.kinds:
+            value = bool(value)
+        found[name] = value
     return found
 
 
