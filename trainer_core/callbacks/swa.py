@@ -19,6 +19,7 @@ from torch.optim.swa_utils import SWALR
 
 from trainer_core.callback import Callback
 from trainer_core.exceptions import MisconfigurationError
+from trainer_core.utilities.rank_zero import rank_zero_info, rank_zero_warn
 
 __all__ = ["StochasticWeightAveraging"]
 
@@ -124,7 +125,13 @@ class StochasticWeightAveraging(Callback):
         config = {"scheduler": scheduler, "interval": "epoch", "frequency": 1, "monitor": None, "strict": True,
                   "name": None, "reduce_on_plateau": False, "opt_idx": 0}
         if trainer.lr_schedulers:
-            trainer.lr_schedulers[0] = config  # 1.5 swaps the user's scheduler for SWALR
+            # 1.5 swaps the user's scheduler for SWALR and says so: without a word, a user's scheduler (a warm-up,
+            # a decay) silently stops shaping the learning rate for the rest of the fit.
+            replaced = trainer.lr_schedulers[0]
+            if replaced.get("interval") != "epoch" or replaced.get("frequency") != 1:
+                rank_zero_warn(f"SWA is currently only supported every epoch. Found {replaced}")
+            rank_zero_info(f"Swapping scheduler `{type(replaced['scheduler']).__name__}` for `SWALR`")
+            trainer.lr_schedulers[0] = config
         else:
             trainer.lr_schedulers.append(config)
         self.n_averaged = torch.tensor(0, dtype=torch.long, device=pl_module.device)
