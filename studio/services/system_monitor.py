@@ -3,7 +3,8 @@
 While a run is in progress the :class:`SystemMonitor` takes one sample a second (NVML for the GPUs, psutil for the
 training process tree and system RAM; no torch in the GUI process), adds it to the run model as a
 ``system_sample`` event and appends it to ``{run folder}/system.jsonl``. Opening the run later replays that file,
-so the GPU and system tab shows the same curves for a finished run as it did live.
+so the GPU and system tab shows the same curves for a finished run as it did live. A run followed on another
+machine is not sampled: only a run training on this computer has this computer's figures.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ class SystemMonitor(QObject):
 
     def _on_started(self, _mode: str) -> None:
         self._unsaved, self._saved_to = [], None
+        if self.session.remote_location is not None:
+            # A run followed on another machine: this computer's GPUs and RAM are not the run's; filed under it,
+            # they were drawn as the run's own.
+            self.timer.stop()
+            return
         self.procs = ProcessSampler()
         self.gpu.start()
         self.timer.start()

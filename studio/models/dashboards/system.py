@@ -14,8 +14,8 @@ from typing import Any
 
 import psutil
 
-__all__ = ["GpuSample", "GpuSampler", "ProcessSample", "ProcessSampler", "allocator_stats", "system_event",
-           "SYSTEM_SAMPLE", "SYSTEM_FILE"]
+__all__ = ["GpuSample", "GpuSampler", "ProcessSample", "ProcessSampler", "allocator_stats", "logged_stats",
+           "system_event", "SYSTEM_SAMPLE", "SYSTEM_FILE"]
 
 SYSTEM_SAMPLE = "system_sample"
 """Event type of one GPU-and-system sample taken by the studio during a run."""
@@ -203,6 +203,36 @@ def allocator_stats(latest: dict[str, float]) -> dict[str, float]:
             if pattern.search(name):
                 out[key] = value
                 break
+    return out
+
+
+_LOGGED = {
+    # DeviceStatsMonitor on the CPU (or cpu_stats=True): psutil's system-wide figures, {hook}/{stat}.
+    "cpu": re.compile(r"(^|[/_.])cpu_percent$"),
+    "ram": re.compile(r"(^|[/_.])cpu_vm_percent$"),
+    # GPUStatsMonitor: NVML utilisation of the first GPU the run used, 1.x's name.
+    "gpu": re.compile(r"^gpu_id: ?0[/.]utilization\.gpu \(%\)$"),
+}
+
+
+def logged_stats(names: list[str]) -> dict[str, str]:
+    """The system figures a run logged itself as metrics (by ``DeviceStatsMonitor`` / ``GPUStatsMonitor``).
+
+    A run the studio did not sample (started from the command line, or before the studio kept samples) may still
+    carry these in its events file; they are the run's own record, unlike anything sampled here later.
+
+    Args:
+        names: the run's metric names, in first-seen order.
+
+    Returns:
+        ``cpu`` (system CPU %), ``ram`` (system RAM used %) and ``gpu`` (GPU 0 utilisation %) mapped to the first
+        metric name of each that the run logged; absent roles are left out.
+    """
+    out: dict[str, str] = {}
+    for role, pattern in _LOGGED.items():
+        found = next((name for name in names if pattern.search(name)), None)
+        if found is not None:
+            out[role] = found
     return out
 
 

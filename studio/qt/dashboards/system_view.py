@@ -2,9 +2,11 @@
 the torch allocator figures the child reports, and CPU % / RAM of the training process tree (psutil).
 
 During a run the session's SystemMonitor samples once a second whatever tab is visible and saves the samples in
-the run folder; this tab draws them (a reopened run shows its own). With no run samples (idle, or a run from
-before the studio kept them) the tab samples the machine itself once a second while it is visible. Without NVIDIA
-drivers the GPU part is one line saying why; the rest works.
+the run folder; this tab draws them (a reopened run shows its own). A run without those samples (a command-line
+run, one from before the studio kept them, one followed from another machine) shows what it logged itself
+(DeviceStatsMonitor / GPUStatsMonitor metrics) or says it recorded none: this machine's figures now are not the
+run's, and drawn there they were read as the run's. Only with no run shown does the tab sample this machine, once
+a second while visible. Without NVIDIA drivers the GPU part is one line saying why; the rest works.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from studio.models.dashboards.system import SYSTEM_SAMPLE, GpuSampler, ProcessSampler, allocator_stats
+from studio.models.dashboards.system import SYSTEM_SAMPLE, GpuSampler, ProcessSampler, allocator_stats, logged_stats
 from studio.models.dashboards.tables import Table
+from studio.models.run_state import RunStatus
 from studio.qt.dashboards.common import TableModel, button_row, fmt_bytes, make_table_view, plot_export_button
 from studio.qt.plot_style import style_plot
 from studio.services.session import RunSession
@@ -26,6 +29,12 @@ from studio.services.session import RunSession
 __all__ = ["SystemView"]
 
 HISTORY = 600  # ten minutes of 1 Hz samples in the small plot
+SAMPLED_NAMES = {"cpu": "training CPU % (per core)", "gpu": "GPU 0 utilisation %", "ram": "system RAM used %"}
+LOGGED_NAMES = {"cpu": "system CPU % (DeviceStatsMonitor)", "gpu": "GPU 0 utilisation % (GPUStatsMonitor)",
+                "ram": "system RAM used % (DeviceStatsMonitor)"}
+HOW_TO_RECORD = ("To record them: a run started from the studio is sampled once a second while it trains on this "
+                 "machine (kept in its folder's system.jsonl), or add the DeviceStatsMonitor callback (Trainer tab, "
+                 "More callbacks; GPUStatsMonitor for NVML figures) so the run logs them itself.")
 
 
 def _opt(value: float | None, fmt: str) -> str:
@@ -59,9 +68,10 @@ class SystemView(QWidget):
         self.plot.setLabel("bottom", "seconds ago")
         self.plot.setLabel("left", "%")
         self.plot.addLegend(offset=(10, 10))
-        self.cpu_curve = self.plot.plot([], [], pen=pg.mkPen("#0072B2", width=1), name="training CPU % (per core)")
-        self.gpu_curve = self.plot.plot([], [], pen=pg.mkPen("#009E73", width=1), name="GPU 0 utilisation %")
-        self.ram_curve = self.plot.plot([], [], pen=pg.mkPen("#E69F00", width=1), name="system RAM used %")
+        self.cpu_curve = self.plot.plot([], [], pen=pg.mkPen("#0072B2", width=1), name=SAMPLED_NAMES["cpu"])
+        self.gpu_curve = self.plot.plot([], [], pen=pg.mkPen("#009E73", width=1), name=SAMPLED_NAMES["gpu"])
+        self.ram_curve = self.plot.plot([], [], pen=pg.mkPen("#E69F00", width=1), name=SAMPLED_NAMES["ram"])
+        self.curves = {"cpu": self.cpu_curve, "gpu": self.gpu_curve, "ram": self.ram_curve}
         self.plot.setXRange(-120, 0, padding=0.02)
         self.plot.enableAutoRange(x=False, y=False)
         self.plot.setYRange(0, 100, padding=0)
@@ -74,12 +84,18 @@ class SystemView(QWidget):
         layout.addWidget(self.allocator_label)
         layout.addWidget(QLabel("<b>Training process</b>"))
         layout.addWidget(self.process_label)
-        layout.addLayout(button_row(plot_export_button(self, self.plot, "system", self.series, x_name="seconds")))
+        self.export_button = plot_export_button(self, self.plot, "system", self.series, x_name="seconds")
+        layout.addLayout(button_row(self.export_button))
         layout.addWidget(self.plot_widget, 1)
+        # Takes the plot's room while there is nothing to plot (the labels spread over the whole height otherwise).
+        self.filler = QWidget()
+        self.filler.setVisible(False)
+        layout.addWidget(self.filler, 1)
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.sample)
         session.tick.connect(self._sync_timer)
+        session.cleared.connect(self._forget_machine_samples)
         psutil.cpu_percent(interval=None)  # prime the system-wide counter
 
     def series(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -102,22 +118,31 @@ class SystemView(QWidget):
         """The samples taken during the shown run (live or reopened)."""
         return self.session.model.extras.get(SYSTEM_SAMPLE) or []
 
+    def samples_this_machine(self) -> bool:
+        """True when this machine's figures belong on the tab: no run is shown, or the shown run trains here now."""
+        session = self.session
+        if session.controller.running or session.model.status == RunStatus.IDLE:
+            return True
+        return session.follower is not None and session.remote_location is None and not session.model.ended
+
+    def _forget_machine_samples(self) -> None:
+        for values in self.history.values():
+            values.clear()
+
     def sample(self) -> None:
-        """Show the run's samples, or (with none) take one sample of the machine and show it."""
+        """Show the run's samples; else what the run logged itself; only with no run shown, sample this machine."""
         samples = self.run_samples()
         if samples:
             self._show_run(samples)
             return
+        if not self.samples_this_machine():
+            self._show_logged()
+            return
         self.samples += 1
+        self._show_plot(True)
         pid = self.session.controller.pid
         self._sample_gpus(pid)
-        stats = allocator_stats(self.session.model.latest)
-        if stats:
-            self.allocator_label.setText("Torch allocator (reported by the training process): "
-                                         + ", ".join(f"{k} {fmt_bytes(v)}" for k, v in stats.items()))
-        else:
-            self.allocator_label.setText("Torch allocator: not reported by this run (CUDA runs with "
-                                         "DeviceStatsMonitor or log_gpu_memory report it).")
+        self._allocator_text()
         proc = self.procs.sample(pid)
         memory = psutil.virtual_memory()
         if proc is None:
@@ -150,6 +175,7 @@ class SystemView(QWidget):
             keep = np.array([v is not None for v in values], dtype=bool)
             return x[keep], np.array([float(v) for v in values if v is not None])
 
+        self._show_plot(True)
         self.plot.setLabel("bottom", "seconds since the run started")
         self.cpu_curve.setData(*column([e.get("cpu_percent") for e in samples]))
         self.ram_curve.setData(*column([e.get("ram_percent") for e in samples]))
@@ -178,15 +204,79 @@ class SystemView(QWidget):
             f"{fmt_bytes(last.get('rss_bytes')) if last.get('rss_bytes') is not None else 'n/a'} resident; "
             f"system RAM {last.get('ram_percent', 0):.0f} % used.")
 
-    def _show_gpu_curve(self, shown: bool) -> None:
-        """Show the GPU curve and its legend entry only with GPU figures (the legend named an absent line)."""
-        if shown == self.gpu_curve.isVisible():
-            return
-        self.gpu_curve.setVisible(shown)
-        if shown:
-            self.plot.legend.addItem(self.gpu_curve, "GPU 0 utilisation %")
+    def _show_logged(self) -> None:
+        """A run the studio did not sample: the figures its stats callbacks logged, or a plain note that it has none.
+
+        This machine is not sampled for it: drawn there, today's figures of this computer read as the run's.
+        """
+        model = self.session.model
+        logged = logged_stats(model.metrics.names())
+        self.gpu_table.setVisible(False)
+        self._allocator_text()
+        elsewhere = self.session.remote_location
+        if elsewhere:
+            self.gpu_label.setText(f"This run trains on another machine ({elsewhere}): the studio samples only runs "
+                                   "that train on this one." + (" Its own logged figures are below." if logged
+                                                                else " It logged no GPU or system figures."))
+        elif not logged:
+            self.gpu_label.setText("This run recorded no GPU or system samples, so none are shown (this machine's "
+                                   "figures now would not be the run's).")
         else:
-            self.plot.legend.removeItem(self.gpu_curve)
+            self.gpu_label.setText("GPU utilisation logged by the run's GPUStatsMonitor." if "gpu" in logged else
+                                   "No GPU figures in this run (it logged system CPU and RAM only).")
+        self._show_plot(bool(logged))
+        names: dict[str, str] = {}
+        for role, curve in self.curves.items():
+            series = model.metrics.get(logged[role]) if role in logged else None
+            if series is None:
+                curve.setData([], [])
+                continue
+            x, y = series.view()
+            curve.setData(np.array(x, dtype=np.float64), np.array(y, dtype=np.float64))
+            names[role] = LOGGED_NAMES[role]
+        self._legend(names)
+        if not logged:
+            self.process_label.setText("No CPU or RAM figures of the training process either. " + HOW_TO_RECORD)
+            return
+        self.plot.setLabel("bottom", "step")
+        self.plot.enableAutoRange(x=True, y=False)
+        self._percent_range()
+        self.process_label.setText(
+            "Figures logged by the run itself at its logging steps (" + ", ".join(logged.values()) + "); the "
+            "studio took no samples of this run. CPU and RAM here are the whole machine's, not the training "
+            "process's.")
+
+    def _show_plot(self, shown: bool) -> None:
+        self.plot_widget.setVisible(shown)
+        self.export_button.setVisible(shown)
+        self.filler.setVisible(not shown)
+
+    def _allocator_text(self) -> None:
+        stats = allocator_stats(self.session.model.latest)
+        if stats:
+            self.allocator_label.setText("Torch allocator (reported by the training process): "
+                                         + ", ".join(f"{k} {fmt_bytes(v)}" for k, v in stats.items()))
+        else:
+            self.allocator_label.setText("Torch allocator: not reported by this run (CUDA runs with "
+                                         "DeviceStatsMonitor or log_gpu_memory report it).")
+
+    def _legend(self, names: dict[str, str]) -> None:
+        """Show exactly the lines in ``names`` (role -> legend name); the legend once named lines that were absent."""
+        legend = self.plot.legend
+        wanted = [(curve, names[role]) for role, curve in self.curves.items() if role in names]
+        if [(sample.item, label.text) for sample, label in legend.items] == wanted:
+            return
+        legend.clear()
+        for curve in self.curves.values():
+            curve.setVisible(False)
+        for curve, name in wanted:
+            curve.opts["name"] = name  # the CSV export's column names follow the legend
+            curve.setVisible(True)
+            legend.addItem(curve, name)
+
+    def _show_gpu_curve(self, shown: bool) -> None:
+        """The sampled lines; GPU utilisation only with GPU figures (the legend named an absent line)."""
+        self._legend({role: name for role, name in SAMPLED_NAMES.items() if shown or role != "gpu"})
 
     def _percent_range(self) -> None:
         """Percentages from 0 to 100 (higher when a process uses more than one core).
@@ -224,7 +314,7 @@ class SystemView(QWidget):
                                fmt_bytes(mine) if own and mine else ("not on this GPU" if own else "no run")])
         self.gpu_model.set_table(table)
         self.gpu_table.setVisible(True)
-        self.gpu_label.setText(f"{len(samples)} NVIDIA GPU(s), sampled once a second.")
+        self.gpu_label.setText(f"{len(samples)} NVIDIA GPU(s) of this machine, sampled once a second.")
         util = samples[0].utilization if samples else None
         self.history["gpu"].append(float(util) if util is not None else 0.0)
 
