@@ -12,6 +12,7 @@ from torch import nn
 from trainer_core.data_hooks import BatchTransferHooks
 from trainer_core.exceptions import MisconfigurationError
 from trainer_core.hparams import HyperparametersMixin
+from trainer_core.step_hooks import StepHooks
 from trainer_core.utilities import export
 from trainer_core.utilities.rank_zero import rank_zero_deprecation
 
@@ -20,7 +21,7 @@ __all__ = ["LightningModule"]
 log = logging.getLogger(__name__)
 
 
-class LightningModule(HyperparametersMixin, BatchTransferHooks, nn.Module):
+class LightningModule(HyperparametersMixin, StepHooks, BatchTransferHooks, nn.Module):
     """Subclass this, define the layers in ``__init__`` and the steps, and hand it to a ``Trainer``.
 
     Examples:

@@ -171,10 +171,9 @@ def source_loader(t: Trainer, kind: str) -> Any:
         return t._hooks.datamodule(method)
     if t._hooks.module_overrides(method):
         return t._hooks.module(method)
-    # Not overridden: the base method (it returns None), or ``model.val_dataloader = None``, which 1.x scripts
-    # write to switch that data off.
-    fn = getattr(t.lightning_module, method, None)
-    return fn() if callable(fn) else None
+    # Not overridden (the base method only says it must be implemented), or ``model.val_dataloader = None``, which
+    # 1.x scripts write to switch that data off: no data of this kind.
+    return None
 
 
 def train_loader(t: Trainer) -> Any:

@@ -281,7 +281,8 @@ def manual_optimizer_step(trainer: Trainer, optimizer: torch.optim.Optimizer, op
 def _is_overridden(module: Any, hook: str) -> bool:
     from trainer_core.module import LightningModule
 
-    return getattr(type(module), hook, None) is not getattr(LightningModule, hook, None)
+    # A function assigned on the instance counts too (1.x scripts and tools patch hooks that way).
+    return hook in vars(module) or getattr(type(module), hook, None) is not getattr(LightningModule, hook, None)
 
 
 def _dm_overrides(dm: Any, hook: str) -> bool:
