@@ -91,6 +91,10 @@ def run_evaluation_stage(t: Trainer, stage: str, verbose: bool) -> Any:
             f"No {kind} data: define {kind}_dataloader() in the module or datamodule, or pass "
             f"trainer.{stage}(model, dataloaders=DataLoader(...))")
     limits = getattr(t, _NUM[kind])
+    if kind != "predict" and sum(limits) == 0:
+        # 1.5 skips the whole evaluation (no eval-mode switch, no start/epoch/end hooks) when no batch would run,
+        # e.g. limit_val_batches=0, and returns no results.
+        return []
     hooks.module(f"on_{name}_model_eval")
     module.zero_grad()  # 1.5: gradients are cleared before every evaluation
     hooks.call(f"on_{name}_start")
