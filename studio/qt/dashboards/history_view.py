@@ -3,7 +3,8 @@ sortable and filterable; the ticked runs overlaid on one plot, compared at a ste
 coordinates of their hyper-parameters against a metric; open a run (replays its events into every view).
 
 "Resume from here", "Test this checkpoint" and "Open in TensorBoard" are emitted as signals: the main window
-decides how to launch them.
+decides how to launch them. "Move to Trash…" (button, context menu, Delete key) sends the selected runs' folders to
+the desktop's trash after a confirmation (studio/qt/dashboards/run_trash.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import math
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -115,7 +117,7 @@ class HistoryView(QWidget):
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QTableView.SelectionMode.ExtendedSelection)  # several runs go to the Trash
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableView.EditTrigger.EditKeyPressed | QTableView.EditTrigger.SelectedClicked)
@@ -125,6 +127,11 @@ class HistoryView(QWidget):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._show_details())
         self.table_model.check_changed.connect(self.update_overlay)
         self.table_model.save_failed.connect(lambda text: self.info.setText(text))
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.table)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)  # not while a name is being edited in the table
+        delete.activated.connect(self.trash_selected)
 
         self.open_button = QPushButton("Open run")
         self.open_button.setToolTip("Replay the selected run's events.jsonl into every view")
@@ -142,6 +149,10 @@ class HistoryView(QWidget):
         self.report_button.setToolTip("Write the shown run's config, summary, final metrics and plots as one HTML "
                                       "or Markdown file")
         self.report_button.clicked.connect(self._report)
+        self.trash_button = QPushButton("Move to Trash…")
+        self.trash_button.setToolTip("Move the selected runs' folders to the desktop's Trash (Delete key); they can "
+                                     "be restored from there")
+        self.trash_button.clicked.connect(self.trash_selected)
 
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("name (default: script and short id)")
@@ -196,7 +207,7 @@ class HistoryView(QWidget):
         filters.addWidget(self.filter_edit, 1)
         filters.addWidget(self.columns_button)
         self._actions = [self.open_button, self.resume_button, self.test_button, self.tensorboard_button,
-                         self.report_button]
+                         self.report_button, self.trash_button]
         actions_bar = QWidget()
         self._actions_grid = QGridLayout(actions_bar)
         self._actions_grid.setContentsMargins(0, 0, 0, 0)
@@ -362,6 +373,34 @@ class HistoryView(QWidget):
         if not rows:
             return None
         return self.table_model.run_at(self.proxy.mapToSource(rows[0]).row())
+
+    def selected_runs(self) -> list[RunSummary]:
+        """The runs of every selected row, in table order."""
+        rows = sorted(self.table.selectionModel().selectedRows(), key=lambda index: index.row())
+        return [self.table_model.run_at(self.proxy.mapToSource(index).row()) for index in rows]
+
+    def trash_selected(self) -> None:
+        """Move the selected runs' folders to the Trash after a confirmation naming them; then read the root again."""
+        from studio.qt.dashboards.run_trash import trash_runs
+
+        runs = self.selected_runs()
+        if not runs:
+            self.info.setText("Select the run(s) to move to the Trash.")
+            return
+        outcome = trash_runs(self, self.session, [run.path for run in runs])
+        for path in outcome.moved:
+            self._loaded.pop(path, None)
+            self.table_model.checked.discard(path)
+        if outcome.moved:
+            self.rescan()
+        if outcome.message:
+            self.info.setText(outcome.message)
+
+    def _context_menu(self, at: QPoint) -> None:
+        menu = QMenu(self)
+        menu.addAction("Open run", self.open_selected)
+        menu.addAction("Move to Trash…", self.trash_selected)
+        menu.exec(self.table.viewport().mapToGlobal(at))
 
     def select_run(self, path: str) -> None:
         """Select run ``path`` in the table."""
