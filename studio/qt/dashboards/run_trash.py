@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from studio.services.session import RunSession
 
-__all__ = ["TrashOutcome", "live_run_folder", "move_runs_to_trash", "trash_runs"]
+__all__ = ["TrashOutcome", "live_folders", "live_run_folder", "move_runs_to_trash", "trash_runs"]
 
 _LISTED = 10  # folders named one per line in the confirmation; more are counted
 
@@ -42,6 +42,22 @@ def live_run_folder(session: RunSession) -> str | None:
     if not live or session.remote_location is not None or not model.log_dir:
         return None
     return model.log_dir
+
+
+def live_folders(session: RunSession, window: QWidget | None) -> list[tuple[str, str]]:
+    """Folders something of this window is writing now, each with what it is (never moved to the Trash).
+
+    The session's run (trained or followed live here), and the folder of a sweep the window's sweep controller runs
+    (its trials write their run folders under it).
+    """
+    found = []
+    run = live_run_folder(session)
+    if run is not None:
+        found.append((run, "the run this window is training or following live"))
+    sweep = getattr(window, "sweep_controller", None) if window is not None else None
+    if sweep is not None and sweep.running and sweep.sweep_dir:
+        found.append((sweep.sweep_dir, "in the folder of the sweep this window is running"))
+    return found
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -97,11 +113,12 @@ def trash_runs(parent: QWidget, session: RunSession, paths: list[str]) -> TrashO
     Returns:
         What moved and the line to show; nothing moves when the user cancels or a selected run is live.
     """
-    live = live_run_folder(session)
-    busy = [path for path in paths if live is not None and _inside(live, path)]
+    busy = [(path, what) for path in paths for folder, what in live_folders(session, parent.window())
+            if _inside(folder, path) or _inside(path, folder)]
     if busy:
-        text = (f"{busy[0]} is the run this window is training or following live: it cannot go to the Trash "
-                "while it runs. Stop it (or let it finish) first. Nothing was moved.")
+        path, what = busy[0]
+        text = (f"{path} is {what}: it cannot go to the Trash while it runs. Stop it (or let it finish) first. "
+                "Nothing was moved.")
         _ask(parent, QMessageBox.Icon.Warning, "Move to Trash", "A running run cannot be moved to the Trash.", text,
              QMessageBox.StandardButton.Ok, QMessageBox.StandardButton.Ok)
         return TrashOutcome(message=text)

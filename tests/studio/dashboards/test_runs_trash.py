@@ -99,3 +99,14 @@ def test_without_a_trash_nothing_is_deleted(qtbot, session, runs_root, trash, bo
     view.trash_selected()
     assert _folders(runs_root) == ["version_0", "version_1"]
     assert "Could not move" in view.info.text() and "Nothing was deleted" in view.info.text()
+
+
+def test_a_trial_of_the_sweep_this_window_runs_is_refused(qtbot, session, runs_root, trash, boxes):
+    from types import SimpleNamespace
+
+    view = _runs_view(qtbot, session, runs_root)
+    view.sweep_controller = SimpleNamespace(running=True, sweep_dir=str(runs_root / "lightning_logs"))
+    view.select_run(str(runs_root / "lightning_logs" / "version_0"))
+    view.trash_selected()
+    assert [icon for icon, *_ in boxes] == [QMessageBox.Icon.Warning] and "sweep" in boxes[0][2]
+    assert _folders(runs_root) == ["version_0", "version_1"]
