@@ -391,7 +391,9 @@ class ModelCheckpoint(Callback):
     def _save_last_checkpoint(self, trainer: Any, candidates: dict[str, Any]) -> None:
         if not self.save_last:
             return
-        name = self._format_checkpoint_name(self.CHECKPOINT_NAME_LAST, candidates, auto_insert_metric_name=False)
+        # A placeholder in the last name is filled like any file name: "last-{epoch}" -> "last-epoch=2" (1.5).
+        name = self._format_checkpoint_name(self.CHECKPOINT_NAME_LAST, candidates,
+                                            auto_insert_metric_name=self.auto_insert_metric_name)
         filepath = os.path.join(self.dirpath or "", name + self.FILE_EXTENSION)
         previous, self.last_model_path = self.last_model_path, filepath
         self._save_model(trainer, filepath)
