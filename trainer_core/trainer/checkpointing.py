@@ -114,14 +114,19 @@ def restore_training_state(trainer: Trainer, checkpoint: dict[str, Any], path: s
             f"{len(trainer.optimizers)}")
     callback_states = checkpoint.get("callbacks", {})
     check_resume_state(trainer, {"callbacks": callback_states}, path)
+    found: set[str] = set()
     for cb in trainer.callbacks:
-        state = callback_states.get(cb.state_key)
+        key = next((k for k in (cb.state_key, *getattr(cb, "legacy_state_keys", ())) if k in callback_states), None)
+        if key is None:
+            continue
+        found.add(key)
+        state = callback_states[key]
         if state is None:
             continue
         if hasattr(cb, "load_state_dict"):
             cb.load_state_dict(state)
         trainer._hooks.each_callback("on_load_checkpoint", [cb], state)
-    absent = sorted(set(callback_states) - {cb.state_key for cb in trainer.callbacks})
+    absent = sorted(set(callback_states) - found - {cb.state_key for cb in trainer.callbacks})
     if absent:  # 1.5 warns: their state would be dropped silently otherwise
         warnings.warn(f"The checkpoint {path!r} holds the state of callbacks this Trainer does not have: "
                       f"{', '.join(absent)}. That state is not restored; pass the same callbacks to the Trainer to "
