@@ -7,12 +7,13 @@ from typing import Any
 
 from trainer_core.data_hooks import BatchTransferHooks
 from trainer_core.hparams import HyperparametersMixin
+from trainer_core.step_hooks import LoaderHooks
 from trainer_core.utilities import argparse as argparse_utils
 
 __all__ = ["LightningDataModule"]
 
 
-class LightningDataModule(HyperparametersMixin, BatchTransferHooks):
+class LightningDataModule(HyperparametersMixin, LoaderHooks, BatchTransferHooks):
     """Groups ``prepare_data``, ``setup(stage)``, the dataloader methods and ``teardown(stage)``.
 
     Examples:

@@ -12,11 +12,41 @@ from typing import Any
 
 from trainer_core.exceptions import MisconfigurationError
 
-__all__ = ["StepHooks"]
+__all__ = ["LoaderHooks", "StepHooks", "defines_loader"]
 
 
-class StepHooks:
-    """No-op step and epoch-end hooks, and dataloader hooks that say they must be implemented."""
+class LoaderHooks:
+    """The dataloader hooks LightningModule and LightningDataModule share: unless overridden, each says it must be
+    implemented (1.5's ``DataHooks``); :func:`defines_loader` tells an override from these defaults."""
+
+    def train_dataloader(self) -> Any:
+        raise MisconfigurationError(_missing_loader("train"))
+
+    def val_dataloader(self) -> Any:
+        raise MisconfigurationError(_missing_loader("val"))
+
+    def test_dataloader(self) -> Any:
+        raise MisconfigurationError(_missing_loader("test"))
+
+    def predict_dataloader(self) -> Any:
+        raise MisconfigurationError(_missing_loader("predict"))
+
+
+def defines_loader(obj: Any, name: str) -> bool:
+    """Whether ``obj`` (a module or datamodule) really provides the ``name`` loader hook.
+
+    A function assigned on the instance counts, ``obj.val_dataloader = None`` switches it off, and the base
+    defaults above do not count.
+    """
+    instance = getattr(obj, "__dict__", {})
+    if name in instance:
+        return callable(instance[name])
+    impl = getattr(type(obj), name, None)
+    return callable(impl) and impl is not getattr(LoaderHooks, name, None)
+
+
+class StepHooks(LoaderHooks):
+    """No-op step and epoch-end hooks, and the dataloader hooks of :class:`LoaderHooks`."""
 
     def training_step_end(self, step_output: Any) -> Any:
         """Combine the per-device outputs of ``training_step`` (dp); the default hands them on unchanged."""
@@ -44,18 +74,6 @@ class StepHooks:
 
     def test_epoch_end(self, outputs: Any) -> None:
         """Called with every ``test_step`` output of the run when overridden."""
-
-    def train_dataloader(self) -> Any:
-        raise MisconfigurationError(_missing_loader("train"))
-
-    def val_dataloader(self) -> Any:
-        raise MisconfigurationError(_missing_loader("val"))
-
-    def test_dataloader(self) -> Any:
-        raise MisconfigurationError(_missing_loader("test"))
-
-    def predict_dataloader(self) -> Any:
-        raise MisconfigurationError(_missing_loader("predict"))
 
 
 def _missing_loader(kind: str) -> str:

@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader, IterableDataset, RandomSampler, Sequent
 from torch.utils.data.distributed import DistributedSampler
 
 from trainer_core.exceptions import MisconfigurationError
+from trainer_core.step_hooks import defines_loader
 
 if TYPE_CHECKING:
     from trainer_core.trainer.trainer import Trainer
@@ -167,7 +168,7 @@ def source_loader(t: Trainer, kind: str) -> Any:
             return given[key]
     method = f"{kind}_dataloader"
     dm = t.datamodule
-    if dm is not None and hasattr(dm, method):
+    if dm is not None and defines_loader(dm, method):
         return t._hooks.datamodule(method)
     if t._hooks.module_overrides(method):
         return t._hooks.module(method)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from trainer_core.step_hooks import defines_loader
 from trainer_core.utilities.rank_zero import rank_zero_warn
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ def _has_val_loader(trainer: Trainer) -> bool:
     if trainer._given_loaders.get("val_dataloaders") is not None:
         return True
     dm = trainer.datamodule
-    if dm is not None and callable(getattr(dm, "val_dataloader", None)):
+    if dm is not None and defines_loader(dm, "val_dataloader"):
         return True
     return trainer._hooks.module_overrides("val_dataloader")
 

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from trainer_core.callback import Callback
+from trainer_core.step_hooks import defines_loader
 from trainer_core.utilities.apply import apply_to_tensors
 
 __all__ = ["BatchGradientVerification", "BatchGradientVerificationCallback", "check_batch_independence",
@@ -130,8 +131,8 @@ def _example_batch(model: nn.Module, datamodule: Any = None) -> Any:
     if example is not None:
         return example
     source = datamodule if datamodule is not None else model
-    loader_fn = getattr(source, "train_dataloader", None)
-    if not callable(loader_fn):
+    loader_fn = getattr(source, "train_dataloader", None) if defines_loader(source, "train_dataloader") else None
+    if loader_fn is None:
         raise ValueError(f"{type(model).__name__} has no example_input_array and no train_dataloader to take a batch "
                          "from: set self.example_input_array to a batch of at least two samples")
     for hook in ("prepare_data", "setup"):  # datasets are often made in these hooks
