@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,15 +35,15 @@ from PySide6.QtWidgets import (
 )
 
 from studio.models.metric_groups import Chart, group_charts, sections_of
-from studio.models.run_state import RunModel
-from studio.qt.dashboards.common import ask_save_path, export_plot
-from studio.qt.debug_summary import debug_summary
+from studio.qt.dashboards.common import ask_save_path
 from studio.qt.metrics.chart import ChartOptions, MetricChart, visible_range
+from studio.qt.metrics.empty_hint import EMPTY_IDLE, EMPTY_RUNNING, empty_hint
+from studio.qt.metrics.picture import report_caption, titled_and_keyed, write_chart, write_metrics_csv
 from studio.qt.metrics.section import ChartSection
 from studio.qt.plot_style import configure_pyqtgraph
 from studio.services.session import RunSession
 
-__all__ = ["COLLAPSE_OVER", "MetricsView", "visible_range"]
+__all__ = ["COLLAPSE_OVER", "MetricsView", "empty_hint", "report_caption", "visible_range"]
 
 COLLAPSE_OVER = 12
 # Paint work per redraw-clock tick: each chart repaint costs ~8 ms (axes, two curves) on one core, a first draw of a
@@ -61,65 +60,6 @@ _SMOOTH_CHUNK = 8_192
 _SMOOTH_SLICE_S = 0.004
 _SMOOTH_IDLE_INTERVAL_MS = 25
 _MIN_CHART_WIDTH = 380
-_EMPTY_IDLE = "Press Fit (Ctrl+R) to train: one chart per logged metric appears here."
-_EMPTY_RUNNING = "Starting the training process: charts appear with the first logged values."
-
-
-@contextmanager
-def _titled_and_keyed(chart: MetricChart) -> Iterator[None]:
-    """While exporting a picture, give the plot the chart's title and a key of its shown series.
-
-    On screen both sit in the chart's header, outside the plot: an exported "loss" PNG had a blue and an orange
-    line and nothing saying which was val_loss.
-    """
-    plot = chart.plot
-    shown = [(name, curve) for name, curve in chart.curves.items() if name not in chart.hidden]
-    plot.setTitle(chart.chart.title)
-    legend = None
-    if len(shown) > 1 or (shown and shown[0][0] != chart.chart.title):
-        legend = pg.LegendItem(offset=(-10, 10))
-        legend.setParentItem(plot.getViewBox())
-        for name, curve in shown:
-            legend.addItem(curve.smooth, name)
-    plot.layout.activate()  # lay the title row out now: exported at once, its text was cut at the top
-    try:
-        yield
-    finally:
-        plot.setTitle(None)
-        plot.layout.activate()
-        if legend is not None and legend.scene() is not None:
-            legend.scene().removeItem(legend)  # also takes it off the view box (an anchored legend refuses no parent)
-
-
-def report_caption(title: str, series: list[str]) -> str:
-    """A chart's caption in a run report: its title and, when they differ from it, the full names of its series
-    (a gradient-norm chart's title is only the layer: "net.0.weight"). The picture carries the colour key."""
-    if len(series) == 1 and series[0] == title:
-        return title
-    return f"{title}: {', '.join(series)}"
-
-
-def empty_hint(model: RunModel) -> str:
-    """What the empty grid says when no run is going: how to get charts, or where an ended run's results are.
-
-    "Press Fit to train" under a finished Predict or Tune read as "nothing happened": they log no metrics, and
-    their results are elsewhere.
-    """
-    if not model.ended:
-        return _EMPTY_IDLE
-    if model.mode == "predict":
-        path = (model.result or {}).get("predictions_path")
-        where = f"saved to {path}" if path else "returned by predict_step (none were saved)"
-        return f"Predict logs no metrics: the predictions are {where} (also named in the status strip above)."
-    if model.mode == "debug" and debug_summary(model):
-        return f"{debug_summary(model)} Nothing was logged to chart."
-    if model.mode == "tune":
-        return ("Tune logs no metrics: its results are in the LR finder and Batch size views, with Apply buttons "
-                "that put them into the forms.")
-    return (f"This {model.mode or ''} run logged no metrics (self.log in the script's steps draws them here). "
-            + _EMPTY_IDLE)
-
-
 class MetricsView(QWidget):
     """The metric grid of the session's run.
 
@@ -206,7 +146,7 @@ class MetricsView(QWidget):
         self.scroll.setWidget(self.container)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.verticalScrollBar().valueChanged.connect(lambda _: self._schedule_redraw())
-        self.hint = QLabel(_EMPTY_IDLE)
+        self.hint = QLabel(EMPTY_IDLE)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setWordWrap(True)
         self.enlarged_page = QWidget()
@@ -281,7 +221,7 @@ class MetricsView(QWidget):
             for widget in section.widgets.values():
                 if len(out) < limit:
                     widget.redraw(self.options(), force=True)
-                    with _titled_and_keyed(widget):
+                    with titled_and_keyed(widget):
                         picture = render(widget.plot)
                     out.append((report_caption(widget.chart.title, widget.chart.series), picture))
         return out
@@ -384,14 +324,7 @@ class MetricsView(QWidget):
                                  "PNG image (*.png);;SVG (*.svg);;CSV data (*.csv)")
             if not path:
                 return ""
-        series = chart.export_series() if Path(path).suffix.lower() == ".csv" else None
-        from studio.models.dashboards.report import series_csv
-
-        if series is not None:
-            Path(path).write_text(series_csv(series, x_name=chart.x_mode), encoding="utf-8")
-            return path
-        with _titled_and_keyed(chart):
-            return export_plot(chart.plot, path)
+        return write_chart(chart, path)
 
     def export_grid(self, path: str | None = None) -> str:
         """Write the grid as it looks (.png) or every metric's raw and smoothed values in named columns (.csv)."""
@@ -404,19 +337,7 @@ class MetricsView(QWidget):
             target = self.container if page is self.scroll else page
             target.grab().save(path)
             return path
-        from studio.models.dashboards.report import series_csv
-        from studio.models.smoothing import ema
-
-        weight = self.weight
-        columns: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for name in self.store.names():
-            series = self.store.series(name)
-            x, y = series.view()
-            columns[name] = (x.copy(), y.copy())
-            if weight > 0 and series.kind == "step":
-                columns[f"{name} (smoothed {weight:.3g})"] = (x.copy(), ema(y, weight))
-        Path(path).write_text(series_csv(columns), encoding="utf-8")
-        return path
+        return write_metrics_csv(self.store, self.weight, path)
 
     # --- grouping ---------------------------------------------------------------------------------------------
     def _regroup(self, charts: list[Chart]) -> None:
@@ -518,7 +439,7 @@ class MetricsView(QWidget):
             return
         empty = not self.sections
         if empty:
-            self.hint.setText(_EMPTY_RUNNING if self.session.running else empty_hint(self.session.model))
+            self.hint.setText(EMPTY_RUNNING if self.session.running else empty_hint(self.session.model))
         target = self.hint if empty else self.scroll
         if self.stack.currentWidget() is not target:
             self.stack.setCurrentWidget(target)

@@ -22,7 +22,7 @@ from studio.models.metric_store import MetricStore, Series
 from studio.qt.metrics.keys import SeriesKeys
 from studio.qt.plot_style import color_for, plot_colors, style_plot
 
-__all__ = ["ChartOptions", "MetricChart", "X_LABELS", "visible_range"]
+__all__ = ["ChartOptions", "MetricChart", "X_LABELS", "smooths", "visible_range"]
 
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "wall time (s)"}
 
@@ -204,7 +204,7 @@ class MetricChart(QFrame):
         if weight <= 0:
             return 0
         lags = [series.smoothing_lag(weight) for name in self.curves
-                if (series := self.store.get(name)) is not None and _smooths(name, series, weight)]
+                if (series := self.store.get(name)) is not None and smooths(name, series, weight)]
         return max(lags, default=0)
 
     def mouseDoubleClickEvent(self, event: object) -> None:  # noqa: N802 - Qt override
@@ -251,7 +251,7 @@ class MetricChart(QFrame):
                 curve.set_epoch(series.kind == "epoch")
             _, y = series.view()
             x = self.x_of(series, options.x_mode)
-            smoothing = _smooths(name, series, options.weight)
+            smoothing = smooths(name, series, options.weight)
             if curve.drawn_options is None or curve.drawn_options.weight != options.weight:
                 curve.peaks_smooth.reset()
             smooth_y = series.smoothed(options.weight) if smoothing else y
@@ -358,7 +358,7 @@ class MetricChart(QFrame):
             _, y = series.view()
             x = self.x_of(series, self._options.x_mode)
             out[name] = (x.copy(), y.copy())
-            if _smooths(name, series, weight):
+            if smooths(name, series, weight):
                 from studio.models.smoothing import ema
 
                 out[f"{name} (smoothed {weight:.3g})"] = (x.copy(), ema(y, weight))
@@ -370,7 +370,7 @@ class MetricChart(QFrame):
         return self._options.x_mode
 
 
-def _smooths(name: str, series: Series, weight: float) -> bool:
+def smooths(name: str, series: Series, weight: float) -> bool:
     """Whether ``series`` is drawn EMA-smoothed: per-step values at a weight above 0, except a schedule the trainer
     set (a learning rate or momentum), which is drawn as it is."""
     return weight > 0 and series.kind == "step" and not follows_a_schedule(name)
