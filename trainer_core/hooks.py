@@ -84,6 +84,7 @@ class HookDispatcher:
         #: The hooks at least one callback implements: a loop may test a per-batch callback-only hook here and
         #: skip even the call to :meth:`callbacks` when the set lacks it.
         self.callback_hooks: frozenset[str] = frozenset()
+        self._wants_epoch_outputs = False
         self._profiler: Any = None
 
     def rebuild(self, callbacks: Iterable[Callback], module: LightningModule | None, profiler: Any) -> None:
@@ -105,6 +106,9 @@ class HookDispatcher:
         self._module_fns = _module_hooks(module) if module is not None else {}
         self.callback_hooks = frozenset(self._callback_fns)
         self._live = self.callback_hooks | frozenset(self._module_fns)
+        epoch_end = [fn for _, fn in self._callback_fns.get("on_train_epoch_end", ())]
+        epoch_end += [self._module_fns["on_train_epoch_end"]] if "on_train_epoch_end" in self._module_fns else []
+        self._wants_epoch_outputs = any(wants_epoch_outputs(fn) for fn in epoch_end)
         self._profiler = profiler if profiling_enabled(profiler) else None
 
     def has_callbacks(self, hook: str) -> bool:
@@ -116,10 +120,7 @@ class HookDispatcher:
 
     def wants_train_epoch_outputs(self) -> bool:
         """Whether a 1.2/1.3-style ``on_train_epoch_end(..., outputs)`` needs the epoch's training outputs."""
-        module_fn = self._module_fns.get("on_train_epoch_end")
-        if module_fn is not None and wants_epoch_outputs(module_fn):
-            return True
-        return any(wants_epoch_outputs(fn) for _, fn in self._callback_fns.get("on_train_epoch_end", ()))
+        return self._wants_epoch_outputs
 
     def is_live(self, hook: str) -> bool:
         """Whether a callback or the module implements ``hook``."""
@@ -184,6 +185,10 @@ class HookDispatcher:
         fn = getattr(dm, hook, None) if dm is not None else None
         if fn is None:
             return None
+        if hook in _OPTIONAL_LAST_ARGUMENT:  # 1.3's transfer_batch_to_device(batch, device) on a DataModule too
+            func = getattr(fn, "__func__", fn)
+            if _drops_last_argument(func, hook, 1 if func is not fn else 0):
+                args = args[:-1]
         if self._profiler is None:
             return fn(*args, **kwargs)
         with self._profiler.profile(f"[LightningDataModule]{type(dm).__name__}.{hook}"):
@@ -281,6 +286,12 @@ def _adapt_signature(hook: str, fn: Callable[..., Any], leading: int) -> Callabl
     if positional >= leading + full:
         return fn
     return functools.partial(_call_without_last_argument, fn)
+
+
+@functools.cache
+def _drops_last_argument(func: Callable[..., Any], hook: str, leading: int) -> bool:
+    """:func:`_adapt_signature`'s verdict for a DataModule's hook, kept per function (asked once per batch)."""
+    return _adapt_signature(hook, func, leading) is not func
 
 
 def _call_without_last_argument(fn: Callable[..., Any], *args: Any) -> Any:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from trainer_core.utilities.apply import infer_batch_size
@@ -22,8 +19,6 @@ def transfer_batch(trainer: Trainer, batch: Any, dataloader_idx: int) -> Any:
 
     def call(hook: str, *args: Any) -> Any:
         if dm is not None and _dm_overrides(dm, hook):
-            if hook == "transfer_batch_to_device" and not _takes_dataloader_idx(type(dm).transfer_batch_to_device):
-                args = args[:-1]  # the 1.3 form, (batch, device), which 1.4 and 1.5 still called
             return hooks.datamodule(hook, *args)
         return hooks.module(hook, *args)
 
@@ -31,21 +26,6 @@ def transfer_batch(trainer: Trainer, batch: Any, dataloader_idx: int) -> Any:
     batch = call("transfer_batch_to_device", batch, device, dataloader_idx)
     batch = call("on_after_batch_transfer", batch, dataloader_idx)
     return trainer.precision_plugin.convert_input(batch)
-
-
-@functools.cache
-def _takes_dataloader_idx(fn: Callable[..., Any]) -> bool:
-    """Whether a DataModule's ``transfer_batch_to_device(self, batch, device, dataloader_idx)`` takes the index.
-
-    Cached per function, so the check costs one dictionary lookup per batch.
-    """
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return True
-    if any(p.kind is p.VAR_POSITIONAL for p in params):
-        return True
-    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) >= 4
 
 
 def _dm_overrides(dm: Any, hook: str) -> bool:
