@@ -23,6 +23,7 @@ from trainer_core.trainer.fit_loop import run_fit
 from trainer_core.trainer.loop_config import warn_unpaired_validation
 from trainer_core.trainer.optimizers import LightningOptimizer, parse_optimizers
 from trainer_core.trainer.stage_scope import stage_scope
+from trainer_core.trainer.transfer import dm_overrides
 
 if TYPE_CHECKING:
     from trainer_core.trainer.trainer import Trainer
@@ -121,7 +122,7 @@ def prepare(trainer: Trainer, stage: str) -> None:
         trainer.strategy.root_device.type != "cpu"
         or type(trainer._precision).convert_input is not Precision.convert_input
         or any(_is_overridden(module, h) for h in transfer_hooks)
-        or (dm is not None and any(_dm_overrides(dm, h) for h in transfer_hooks))
+        or (dm is not None and any(dm_overrides(dm, h) for h in transfer_hooks))
     )
 
 
@@ -283,10 +284,3 @@ def _is_overridden(module: Any, hook: str) -> bool:
 
     # A function assigned on the instance counts too (1.x scripts and tools patch hooks that way).
     return hook in vars(module) or getattr(type(module), hook, None) is not getattr(LightningModule, hook, None)
-
-
-def _dm_overrides(dm: Any, hook: str) -> bool:
-    from trainer_core.datamodule import LightningDataModule
-
-    return getattr(type(dm), hook, None) is not getattr(LightningDataModule, hook, None)
-

@@ -9,7 +9,7 @@ from trainer_core.utilities.apply import infer_batch_size
 if TYPE_CHECKING:
     from trainer_core.trainer.trainer import Trainer
 
-__all__ = ["transfer_batch", "batch_size_of"]
+__all__ = ["batch_size_of", "dm_overrides", "transfer_batch"]
 
 
 def transfer_batch(trainer: Trainer, batch: Any, dataloader_idx: int) -> Any:
@@ -18,7 +18,7 @@ def transfer_batch(trainer: Trainer, batch: Any, dataloader_idx: int) -> Any:
     device = trainer.strategy.root_device
 
     def call(hook: str, *args: Any) -> Any:
-        if dm is not None and _dm_overrides(dm, hook):
+        if dm is not None and dm_overrides(dm, hook):
             return hooks.datamodule(hook, *args)
         return hooks.module(hook, *args)
 
@@ -28,7 +28,8 @@ def transfer_batch(trainer: Trainer, batch: Any, dataloader_idx: int) -> Any:
     return trainer.precision_plugin.convert_input(batch)
 
 
-def _dm_overrides(dm: Any, hook: str) -> bool:
+def dm_overrides(dm: Any, hook: str) -> bool:
+    """Whether the DataModule's class overrides ``hook`` of LightningDataModule."""
     from trainer_core.datamodule import LightningDataModule
 
     return getattr(type(dm), hook, None) is not getattr(LightningDataModule, hook, None)
