@@ -12,28 +12,14 @@ import pytest
 import torch
 
 import trainer_core as pl
+from tests.helpers.boring_model import TinyLinear
 from trainer_core.utilities.cloud_io import atomic_save, load
-
-
-class _Model(pl.LightningModule):
-    def __init__(self) -> None:
-        super().__init__()
-        self.layer = torch.nn.Linear(2, 1)
-
-    def training_step(self, batch, batch_idx):
-        return self.layer(batch[0]).sum()
-
-    def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=0.1)
-
-    def train_dataloader(self):
-        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(4, 2)), batch_size=2)
 
 
 def test_load_reads_a_checkpoint_the_trainer_wrote(tmp_path):
     trainer = pl.Trainer(default_root_dir=tmp_path, max_epochs=1, logger=False, enable_progress_bar=False,
                          enable_model_summary=False)
-    trainer.fit(_Model())
+    trainer.fit(TinyLinear())
     checkpoint = load(trainer.checkpoint_callback.best_model_path)
     assert checkpoint["global_step"] == 2
     assert set(checkpoint["state_dict"]) == {"layer.weight", "layer.bias"}
@@ -44,6 +30,6 @@ def test_atomic_save_then_load_round_trips_and_load_stays_weights_only(tmp_path)
     atomic_save({"a": torch.ones(2), "n": 3}, path)
     loaded = load(path, map_location="cpu")
     assert loaded["n"] == 3 and torch.equal(loaded["a"], torch.ones(2))
-    torch.save({"obj": _Model}, tmp_path / "code.ckpt")  # a class reference needs full unpickling
+    torch.save({"obj": TinyLinear}, tmp_path / "code.ckpt")  # a class reference needs full unpickling
     with pytest.raises(pickle.UnpicklingError):
         load(tmp_path / "code.ckpt")

@@ -12,29 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 import trainer_core as pl
-from trainer_core.loggers import Logger
-
-
-class _Rows(Logger):
-    """Records every ``log_metrics`` call."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[tuple[dict, int]] = []
-
-    @property
-    def name(self) -> str:
-        return "rows"
-
-    @property
-    def version(self) -> int:
-        return 0
-
-    def log_hyperparams(self, params, *args, **kwargs) -> None:
-        pass
-
-    def log_metrics(self, metrics, step=None) -> None:
-        self.rows.append((dict(metrics), step))
+from tests.helpers.list_logger import ListLogger
 
 
 class _Net(pl.LightningModule):
@@ -84,14 +62,14 @@ def test_eval_step_prog_bar_value_reaches_the_bar_but_not_callback_metrics(tmp_p
 
 
 def test_eval_step_logger_rows_carry_no_epoch_key(tmp_path):
-    logger = _Rows()
+    logger = ListLogger()
     trainer = _trainer(tmp_path, logger)
     trainer.fit(_Net())
-    eval_rows = [metrics for metrics, _ in logger.rows if "val_step_loss" in metrics]
+    eval_rows = [metrics for _, metrics in logger.rows if "val_step_loss" in metrics]
     assert len(eval_rows) == 2
     assert all("epoch" not in metrics for metrics in eval_rows)
     # rows at the global step (training steps, epoch ends) still have it
-    assert all("epoch" in metrics for metrics, _ in logger.rows if "train_loss" in metrics or "val_loss" in metrics)
+    assert all("epoch" in metrics for _, metrics in logger.rows if "train_loss" in metrics or "val_loss" in metrics)
 
 
 def test_test_after_fit_leaves_only_test_metrics(tmp_path):

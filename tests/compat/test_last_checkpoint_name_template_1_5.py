@@ -9,25 +9,10 @@ from __future__ import annotations
 import os
 
 import pytest
-import torch
 
 import trainer_core as pl
+from tests.helpers.boring_model import TinyLinear
 from trainer_core.callbacks import ModelCheckpoint
-
-
-class _Model(pl.LightningModule):
-    def __init__(self) -> None:
-        super().__init__()
-        self.layer = torch.nn.Linear(2, 1)
-
-    def training_step(self, batch, batch_idx):
-        return self.layer(batch[0]).sum()
-
-    def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=0.1)
-
-    def train_dataloader(self):
-        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(4, 2)), batch_size=2)
 
 
 class _LastWithEpoch(ModelCheckpoint):
@@ -39,7 +24,7 @@ def test_last_name_template_is_filled_like_other_names(tmp_path, insert, expecte
     ckpt = _LastWithEpoch(dirpath=tmp_path, filename="best", save_last=True, auto_insert_metric_name=insert)
     trainer = pl.Trainer(default_root_dir=tmp_path, max_epochs=2, logger=False, callbacks=[ckpt],
                          enable_progress_bar=False, enable_model_summary=False)
-    trainer.fit(_Model())
+    trainer.fit(TinyLinear())
     assert ckpt.last_model_path == os.path.join(str(tmp_path), expected)
     assert sorted(os.listdir(tmp_path)) == sorted(["best.ckpt", expected])
 
@@ -48,5 +33,5 @@ def test_plain_last_name_is_unchanged(tmp_path):
     ckpt = ModelCheckpoint(dirpath=tmp_path, save_last=True)
     trainer = pl.Trainer(default_root_dir=tmp_path, max_epochs=1, logger=False, callbacks=[ckpt],
                          enable_progress_bar=False, enable_model_summary=False)
-    trainer.fit(_Model())
+    trainer.fit(TinyLinear())
     assert os.path.basename(ckpt.last_model_path) == "last.ckpt"

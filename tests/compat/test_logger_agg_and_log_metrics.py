@@ -6,38 +6,17 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 import trainer_core as pl
-from trainer_core.loggers import LightningLoggerBase
+from tests.helpers.list_logger import ListLogger
 from trainer_core.utilities import rank_zero_only
 
 
-class AggregatingLogger(LightningLoggerBase):
-    """Collects rows in agg_and_log_metrics, as some 1.x loggers did to batch their writes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[tuple[int | None, dict]] = []
-
-    @property
-    def name(self) -> str:
-        return "aggregating"
-
-    @property
-    def version(self) -> int:
-        return 0
-
-    @property
-    def experiment(self) -> None:
-        return None
-
-    @rank_zero_only
-    def log_hyperparams(self, params) -> None:  # noqa: ANN001
-        pass
+class AggregatingLogger(ListLogger):
+    """Collects rows in agg_and_log_metrics alone, as some 1.x loggers did to batch their writes."""
 
     @rank_zero_only
     def agg_and_log_metrics(self, metrics, step=None) -> None:  # noqa: ANN001
         self.rows.append((step, dict(metrics)))
 
-    @rank_zero_only
     def log_metrics(self, metrics, step=None) -> None:  # noqa: ANN001
         raise AssertionError("1.5's trainer calls agg_and_log_metrics; the base's version calls log_metrics")
 

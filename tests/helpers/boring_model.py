@@ -68,6 +68,24 @@ class BoringModel(pl.LightningModule):
         return DataLoader(RandomDataset(32, self.length, seed=3), batch_size=self.batch_size)
 
 
+class TinyLinear(pl.LightningModule):
+    """Linear(2 -> 1) trained on 4 random samples in batches of 2 (two steps an epoch), nothing else: for tests of
+    what a fit writes (checkpoints, their names and contents) rather than of the loop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 1)
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        return self.layer(batch[0]).sum()
+
+    def configure_optimizers(self) -> Any:
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(torch.utils.data.TensorDataset(torch.randn(4, 2)), batch_size=2)
+
+
 def quiet_trainer(**flags: Any) -> pl.Trainer:
     """A Trainer without console output or files unless the test asks for them."""
     defaults = {"enable_progress_bar": False, "enable_model_summary": False, "logger": False,

@@ -104,29 +104,25 @@ class ModelCheckpoint(Callback):
     # --- arguments ------------------------------------------------------------------------------------------
     @property
     def state_key(self) -> str:
+        # 1.5 keys the state by the resolved value (None until setup, then True/False): checkpoints written by 1.5
+        # carry True/False here, and so do ours, so either resumes into a fresh callback.
+        return self._state_key_with(self._save_on_train_epoch_end)
+
+    @property
+    def legacy_state_keys(self) -> tuple[str, ...]:
+        """Keys this callback's state had in checkpoints of earlier versions (the unresolved argument)."""
+        key = self._state_key_with(self._save_on_train_epoch_end_arg)
+        return () if key == self.state_key else (key,)
+
+    def _state_key_with(self, save_on_train_epoch_end: bool | None) -> str:
         return self._generate_state_key(
             monitor=self.monitor,
             mode=self.mode,
             every_n_train_steps=self._every_n_train_steps,
             every_n_epochs=self._every_n_epochs,
             train_time_interval=self._train_time_interval,
-            # 1.5 keys the state by the resolved value (None until setup, then True/False): checkpoints written by
-            # 1.5 carry True/False here, and so do ours, so either resumes into a fresh callback.
-            save_on_train_epoch_end=self._save_on_train_epoch_end,
+            save_on_train_epoch_end=save_on_train_epoch_end,
         )
-
-    @property
-    def legacy_state_keys(self) -> tuple[str, ...]:
-        """Keys this callback's state had in checkpoints of earlier versions (the unresolved argument)."""
-        key = self._generate_state_key(
-            monitor=self.monitor,
-            mode=self.mode,
-            every_n_train_steps=self._every_n_train_steps,
-            every_n_epochs=self._every_n_epochs,
-            train_time_interval=self._train_time_interval,
-            save_on_train_epoch_end=self._save_on_train_epoch_end_arg,
-        )
-        return () if key == self.state_key else (key,)
 
     @property
     def every_n_epochs(self) -> int:
