@@ -105,35 +105,43 @@ def test_cancel_ends_a_running_job(qtbot, slurm_cluster: Cluster, tmp_path) -> N
     assert wait_for_calls()
 
 
-@pytest.mark.slow  # a 2-process DDP fit under srun: about 30 s on 2 busy cores
-def test_a_two_process_fit_is_submitted_and_followed_to_its_end(qtbot, slurm_cluster: Cluster, tmp_path) -> None:
-    (tmp_path / "run.yaml").write_text(f"seed_everything: 0\ntrainer: {{max_epochs: 1, log_every_n_steps: 5}}\n"
-                                       f"model: {{script: {EXAMPLE}}}\n")
-    shell = _shell(slurm_cluster)
-    spec = SlurmJobSpec(config="run.yaml", tasks_per_node=2, python=sys.executable, time_limit="00:10:00")
-    job = submit(shell, batch_script(spec), workdir=str(tmp_path))
-    watcher = SlurmJobWatcher(shell, job, runs_root=str(tmp_path), poll_ms=500)
-    states: list[str] = []
-    watcher.state_changed.connect(lambda state: states.append(state.state))
-    follower_box: list[RunFollower] = []
-    received: list[dict] = []
+class _FollowedJob:
+    """A 2-process fit of ``trainer_yaml`` submitted to the cluster, watched, and its run followed once found."""
 
-    def follow(path: str) -> None:
+    def __init__(self, cluster: Cluster, folder: Path, trainer_yaml: str) -> None:
+        (folder / "run.yaml").write_text(f"seed_everything: 0\ntrainer: {trainer_yaml}\nmodel: {{script: {EXAMPLE}}}\n")
+        self.folder = folder
+        self.shell = _shell(cluster)
+        spec = SlurmJobSpec(config="run.yaml", tasks_per_node=2, python=sys.executable, time_limit="00:10:00")
+        self.job = submit(self.shell, batch_script(spec), workdir=str(folder))
+        self.watcher = SlurmJobWatcher(self.shell, self.job, runs_root=str(folder), poll_ms=500)
+        self.states: list[str] = []
+        self.watcher.state_changed.connect(lambda state: self.states.append(state.state))
+        self.followers: list[RunFollower] = []
+        self.received: list[dict] = []
+        self.watcher.run_found.connect(self._follow)
+
+    def _follow(self, path: str) -> None:
         follower = RunFollower(path, poll_ms=200)
-        follower.events.connect(received.extend)
-        follower_box.append(follower)
+        follower.events.connect(self.received.extend)
+        self.followers.append(follower)
         follower.start()
 
-    watcher.run_found.connect(follow)
-    with qtbot.waitSignal(watcher.finished, timeout=240_000) as finished:
-        watcher.start()
-    output = "".join(path.read_text() for path in tmp_path.glob("slurm-*.out"))
-    assert finished.args[0].state == "COMPLETED", output[-3000:]
-    assert states[-1] == "COMPLETED" and "RUNNING" in states
-    assert follower_box, "the job's run folder was found"
-    qtbot.waitUntil(lambda: follower_box[0].finished, timeout=30_000)
+    def output(self) -> str:
+        return "".join(path.read_text() for path in self.folder.glob("slurm-*.out"))
+
+
+@pytest.mark.slow  # a 2-process DDP fit under srun: about 30 s on 2 busy cores
+def test_a_two_process_fit_is_submitted_and_followed_to_its_end(qtbot, slurm_cluster: Cluster, tmp_path) -> None:
+    run = _FollowedJob(slurm_cluster, tmp_path, "{max_epochs: 1, log_every_n_steps: 5}")
+    with qtbot.waitSignal(run.watcher.finished, timeout=240_000) as finished:
+        run.watcher.start()
+    assert finished.args[0].state == "COMPLETED", run.output()[-3000:]
+    assert run.states[-1] == "COMPLETED" and "RUNNING" in run.states
+    assert run.followers, "the job's run folder was found"
+    qtbot.waitUntil(lambda: run.followers[0].finished, timeout=30_000)
     assert finished.args[0].fields["NumTasks"] == "2", "two processes ran under srun"
-    assert any(event["type"] == "metrics" for event in received)
+    assert any(event["type"] == "metrics" for event in run.received)
     assert wait_for_calls()
 
 
@@ -142,36 +150,21 @@ def test_stop_of_a_two_process_job_ends_it_interrupted_with_its_stop_checkpoint(
                                                                               tmp_path) -> None:
     from studio.services.remote.control import STOP_CALLBACK, SlurmRunControl
 
-    (tmp_path / "run.yaml").write_text(f"seed_everything: 0\ntrainer: {{max_epochs: 500, log_every_n_steps: 1, "
-                                       f"callbacks: [{{class_path: {STOP_CALLBACK}}}]}}\n"
-                                       f"model: {{script: {EXAMPLE}}}\n")
-    shell = _shell(slurm_cluster)
-    spec = SlurmJobSpec(config="run.yaml", tasks_per_node=2, python=sys.executable, time_limit="00:10:00")
-    job = submit(shell, batch_script(spec), workdir=str(tmp_path))
-    watcher = SlurmJobWatcher(shell, job, runs_root=str(tmp_path), poll_ms=500)
-    received: list[dict] = []
-    followers: list[RunFollower] = []
-
-    def follow(path: str) -> None:
-        follower = RunFollower(path, poll_ms=200)
-        follower.events.connect(received.extend)
-        followers.append(follower)
-        follower.start()
-
-    watcher.run_found.connect(follow)
+    run = _FollowedJob(slurm_cluster, tmp_path,
+                       f"{{max_epochs: 500, log_every_n_steps: 1, callbacks: [{{class_path: {STOP_CALLBACK}}}]}}")
+    watcher, received = run.watcher, run.received
     watcher.start()
-    output = lambda: "".join(p.read_text() for p in tmp_path.glob("slurm-*.out"))  # noqa: E731
     qtbot.waitUntil(lambda: any(e["type"] == "epoch_finished" for e in received) or watcher.state is not None
                     and watcher.state.final, timeout=240_000)
-    assert any(e["type"] == "epoch_finished" for e in received), output()[-3000:]
-    SlurmRunControl(shell=shell, job_id=job).stop()
-    with qtbot.waitSignal(followers[0].ended, timeout=120_000) as ended:
+    assert any(e["type"] == "epoch_finished" for e in received), run.output()[-3000:]
+    SlurmRunControl(shell=run.shell, job_id=run.job).stop()
+    with qtbot.waitSignal(run.followers[0].ended, timeout=120_000) as ended:
         pass
-    assert ended.args[0] == "interrupted", output()[-3000:]
+    assert ended.args[0] == "interrupted", run.output()[-3000:]
     [saved] = [e for e in received if e["type"] == "checkpoint_saved" and e.get("kind") == "stopped"]
     assert Path(saved["path"]).is_file(), "the stop checkpoint is on disk"
     qtbot.waitUntil(lambda: watcher.state is not None and watcher.state.final, timeout=120_000)
-    assert watcher.state.state == "COMPLETED", "both processes left in order: " + output()[-3000:]
+    assert watcher.state.state == "COMPLETED", "both processes left in order: " + run.output()[-3000:]
     assert wait_for_calls()
 
 
