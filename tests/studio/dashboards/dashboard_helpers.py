@@ -1,4 +1,4 @@
-"""Helpers shared by the dashboard tests: recorded-run paths, live feeding, a fake NVML module."""
+"""Helpers shared by the dashboard tests: recorded-run paths, showing a view, live feeding, a fake NVML module."""
 
 from __future__ import annotations
 
@@ -9,6 +9,15 @@ from types import SimpleNamespace
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 FIT_RUN = FIXTURES / "dashboard_fit"
 TUNE_RUN = FIXTURES / "dashboard_tune"
+
+
+def show(qtbot, widget):
+    """``widget`` at 1000x700 on screen (offscreen), closed with the test."""
+    qtbot.addWidget(widget)
+    widget.resize(1000, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
 
 
 def feed(session, events, chunk=7):

@@ -7,25 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dashboard_helpers import FIT_RUN, TUNE_RUN, FakeNvml, feed
+from dashboard_helpers import FIT_RUN, TUNE_RUN, FakeNvml, feed, show
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from studio.models.dashboards.checkpoints import CheckpointRow
 
 
-def _show(qtbot, widget):
-    qtbot.addWidget(widget)
-    widget.resize(1000, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
-
-
 def test_gradients_view_live_marks_and_clipping(qtbot, session, fit_events):
     from studio.qt.dashboards.gradients_view import GradientsView
 
-    view = _show(qtbot, GradientsView(session))
+    view = show(qtbot, GradientsView(session))
     assert "track_grad_norm" in view.status.text()
     feed(session, fit_events)
     qtbot.waitUntil(lambda: view.layer_list.count() == 4)  # drawn by the session clock while visible
@@ -51,7 +43,7 @@ def test_gradients_view_live_marks_and_clipping(qtbot, session, fit_events):
 def test_learning_rate_view_draws_lr_monitor_series(qtbot, session):
     from studio.qt.dashboards.lr_view import LearningRateView
 
-    view = _show(qtbot, LearningRateView(session))
+    view = show(qtbot, LearningRateView(session))
     session.open_run(FIT_RUN)
     qtbot.waitUntil(lambda: view.plot.names() == ["lr-SGD"])
     view.refresh(force=True)
@@ -124,13 +116,13 @@ def test_system_view_without_and_with_nvml(qtbot, session, monkeypatch):
         def nvmlInit(self):  # noqa: N802
             raise type("NVMLError_LibraryNotFound", (Exception,), {})()
 
-    view = _show(qtbot, SystemView(session, gpu=GpuSampler(Missing())))
+    view = show(qtbot, SystemView(session, gpu=GpuSampler(Missing())))
     view.sample()
     assert view.gpu_label.text().startswith("No NVIDIA driver found")
     assert not view.gpu_table.isVisible() and "No training process running" in view.process_label.text()
 
     monkeypatch.setattr(type(session.controller), "pid", property(lambda self: os.getpid()))
-    gpu_view = _show(qtbot, SystemView(session, gpu=GpuSampler(FakeNvml())))
+    gpu_view = show(qtbot, SystemView(session, gpu=GpuSampler(FakeNvml())))
     session.model.latest["memory_allocated"] = 3 * 2**30
     gpu_view.sample()
     gpu_view.sample()
@@ -146,7 +138,7 @@ def test_summary_view_depth_and_export(qtbot, session, tmp_path):
     from studio.models.dashboards.tables import to_csv, to_markdown
     from studio.qt.dashboards.tables_views import SummaryView
 
-    view = _show(qtbot, SummaryView(session))
+    view = show(qtbot, SummaryView(session))
     assert "No weights summary" in view.info.text()
     session.open_run(FIT_RUN)
     view.rebuild()
@@ -161,7 +153,7 @@ def test_summary_view_depth_and_export(qtbot, session, tmp_path):
 def test_profiler_view_sorting_and_trace(qtbot, session, tmp_path):
     from studio.qt.dashboards.tables_views import ProfilerView, trace_files
 
-    view = _show(qtbot, ProfilerView(session))
+    view = show(qtbot, ProfilerView(session))
     session.open_run(FIT_RUN)
     view.rebuild()
     assert view.stage.currentText() == "fit" and view.model.rowCount() == 44
@@ -180,7 +172,7 @@ def test_profiler_view_sorting_and_trace(qtbot, session, tmp_path):
 def test_checkpoints_view_best_highlight_and_copy(qtbot, session, tmp_path):
     from studio.qt.dashboards.tables_views import CheckpointsView, copy_checkpoint
 
-    view = _show(qtbot, CheckpointsView(session))
+    view = show(qtbot, CheckpointsView(session))
     session.open_run(FIT_RUN)
     view.rebuild()
     assert view.model.rowCount() == 7
@@ -199,7 +191,7 @@ def test_checkpoints_view_best_highlight_and_copy(qtbot, session, tmp_path):
 def test_history_overlay_compare_and_open(qtbot, session, runs_root):
     from studio.qt.dashboards.history_view import HistoryView
 
-    view = _show(qtbot, HistoryView(session, root=str(runs_root)))
+    view = show(qtbot, HistoryView(session, root=str(runs_root)))
     assert len(view.runs) == 2 and view.table.model().rowCount() == 2
     fit = next(r for r in view.runs if r.mode == "fit")
     model = view.table_model
@@ -249,7 +241,7 @@ def test_window_has_every_dashboard_and_a_report(qtbot, window, tmp_path):
 def test_table_tabs_follow_a_live_run(qtbot, session, fit_events):
     from studio.qt.dashboards.tables_views import CheckpointsView, ProfilerView, SummaryView
 
-    tabs = [_show(qtbot, cls(session)) for cls in (SummaryView, ProfilerView, CheckpointsView)]
+    tabs = [show(qtbot, cls(session)) for cls in (SummaryView, ProfilerView, CheckpointsView)]
     first_checkpoint = next(i for i, e in enumerate(fit_events) if e["type"] == "checkpoint_saved")
     feed(session, fit_events[: first_checkpoint + 1])
     qtbot.waitUntil(lambda: tabs[0].model.rowCount() == 4 and tabs[2].model.rowCount() == 1)
@@ -272,8 +264,8 @@ def test_views_only_emit_signals_and_never_reach_the_window(qtbot, session, tune
     """A view built without any window still offers Apply; the value leaves only through its signal."""
     from studio.qt.dashboards.tuner_views import BatchFinderView, LrFinderView
 
-    finder = _show(qtbot, LrFinderView(session))
-    sizes = _show(qtbot, BatchFinderView(session))
+    finder = show(qtbot, LrFinderView(session))
+    sizes = show(qtbot, BatchFinderView(session))
     feed(session, tune_events)
     finder.refresh(force=True)
     sizes.refresh(force=True)
@@ -308,7 +300,7 @@ def test_the_report_names_one_duration_and_no_empty_tables(qtbot, window, tmp_pa
 def test_lr_finder_keeps_the_noisy_raw_descent_in_view(qtbot, session):
     from studio.qt.dashboards.tuner_views import LrFinderView
 
-    view = _show(qtbot, LrFinderView(session))
+    view = show(qtbot, LrFinderView(session))
     lrs = np.logspace(-5, 0, 40)
     smooth = np.concatenate([np.linspace(2.0, 1.0, 30), np.geomspace(1.0, 50.0, 10)])  # descent, then divergence
     raw = smooth + np.where(np.arange(40) % 2 == 0, 0.6, -0.6)  # a noisy batch loss around it
@@ -341,7 +333,7 @@ def test_system_plot_shows_percentages_from_zero_to_at_least_a_hundred(qtbot, se
     from studio.models.dashboards.system import GpuSampler
     from studio.qt.dashboards.system_view import SystemView
 
-    view = _show(qtbot, SystemView(session, gpu=GpuSampler(FakeNvml())))
+    view = show(qtbot, SystemView(session, gpu=GpuSampler(FakeNvml())))
     view.timer.stop()
     samples = [{"type": "system_sample", "time": 100.0 + i, "pid": 1, "cpu_percent": None if i == 0 else 40.0 + i,
                 "ram_percent": 13.1 + 0.05 * i, "rss_bytes": 2**30, "gpus": []} for i in range(5)]
@@ -359,7 +351,7 @@ def test_system_legend_names_only_the_lines_a_run_recorded(qtbot, session):
     from studio.models.dashboards.system import GpuSampler
     from studio.qt.dashboards.system_view import SystemView
 
-    view = _show(qtbot, SystemView(session, gpu=GpuSampler(FakeNvml())))
+    view = show(qtbot, SystemView(session, gpu=GpuSampler(FakeNvml())))
     view.timer.stop()
     feed(session, [{"type": "system_sample", "time": 100.0 + i, "pid": 1, "cpu_percent": 50.0, "ram_percent": 20.0,
                     "rss_bytes": 2**30, "gpus": []} for i in range(3)])  # a CPU-only run
@@ -371,7 +363,7 @@ def test_system_legend_names_only_the_lines_a_run_recorded(qtbot, session):
 def test_profiler_times_read_in_fixed_decimals(qtbot, session):
     from studio.qt.dashboards.tables_views import ProfilerView
 
-    view = _show(qtbot, ProfilerView(session))
+    view = show(qtbot, ProfilerView(session))
     session.open_run(FIT_RUN)
     view.rebuild()
     means = [view.model.data(view.model.index(row, 1)) for row in range(view.model.rowCount())]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dashboard_helpers import FIXTURES, feed
+from dashboard_helpers import FIXTURES, feed, show
 from PySide6.QtCore import Qt
 
 from studio.models.dashboards.media import MediaStore, resample_counts
@@ -29,14 +29,6 @@ def moved_run(tmp_path: Path) -> Path:
     target = tmp_path / "somewhere" / "version_3"
     shutil.copytree(MEDIA_RUN, target)
     return target
-
-
-def _show(qtbot, widget):
-    qtbot.addWidget(widget)
-    widget.resize(1000, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
 
 
 def test_store_keeps_images_sorted_and_replaces_a_relogged_step() -> None:
@@ -71,7 +63,7 @@ def test_histogram_matrix_thins_many_steps_and_keeps_the_newest() -> None:
 def test_images_view_reopened_from_a_moved_folder(qtbot, session, moved_run) -> None:
     from studio.qt.dashboards.images_view import ImagesView
 
-    view = _show(qtbot, ImagesView(session))
+    view = show(qtbot, ImagesView(session))
     assert view.status.isVisible() and "add_image" in view.status.text()
     session.open_run(moved_run)
     qtbot.waitUntil(lambda: len(view.panels) == 2)
@@ -88,7 +80,7 @@ def test_images_view_follows_the_run_live_until_moved_back(qtbot, session, media
     from studio.qt.dashboards.images_view import ImagesView
 
     session.model.media.run_dir = str(MEDIA_RUN)
-    view = _show(qtbot, ImagesView(session))
+    view = show(qtbot, ImagesView(session))
     images = [i for i, e in enumerate(media_events) if e["type"] == "image" and e["tag"] == "TinyGenerator_images"]
     feed(session, media_events[: images[1] + 1])
     tag = "TinyGenerator_images"
@@ -106,7 +98,7 @@ def test_images_filter_zoom_and_export(qtbot, session, moved_run, tmp_path, monk
     from studio.qt.dashboards import images_view
     from studio.qt.dashboards.images_view import ImagesView
 
-    view = _show(qtbot, ImagesView(session))
+    view = show(qtbot, ImagesView(session))
     session.open_run(moved_run)
     qtbot.waitUntil(lambda: len(view.panels) == 2)
     view.filter.setText("batch")
@@ -124,7 +116,7 @@ def test_images_filter_zoom_and_export(qtbot, session, moved_run, tmp_path, monk
 def test_distributions_view_heatmap_ridge_and_filter(qtbot, session, media_events) -> None:
     from studio.qt.dashboards.distributions_view import DistributionsView
 
-    view = _show(qtbot, DistributionsView(session))
+    view = show(qtbot, DistributionsView(session))
     assert view.status.isVisible() and "ModuleDataMonitor" in view.status.text()
     feed(session, media_events)
     qtbot.waitUntil(lambda: view.tags.count() == 4)
@@ -165,7 +157,7 @@ def test_spread_of_series_counts_each_layer_once_per_step() -> None:
 def test_distributions_view_shows_the_grad_norms_of_a_recorded_fit(qtbot, session, fit_events) -> None:
     from studio.qt.dashboards.distributions_view import GRAD_NORM_TAG, DistributionsView
 
-    view = _show(qtbot, DistributionsView(session))
+    view = show(qtbot, DistributionsView(session))
     feed(session, fit_events)
     qtbot.waitUntil(lambda: view.tags.count() == 1)
     assert view.tags.item(0).text() == GRAD_NORM_TAG and view.current_tag == GRAD_NORM_TAG
@@ -178,7 +170,7 @@ def test_images_of_another_run_side_by_side_at_the_same_step(qtbot, session, mov
 
     other = tmp_path / "other" / "version_9"
     shutil.copytree(MEDIA_RUN, other)
-    view = _show(qtbot, ImagesView(session))
+    view = show(qtbot, ImagesView(session))
     session.open_run(moved_run)
     qtbot.waitUntil(lambda: len(view.panels) == 2)
     with pytest.raises(FileNotFoundError, match="no events.jsonl"):
@@ -200,7 +192,7 @@ def test_distributions_heatmap_has_a_colour_scale_in_shares(qtbot, session, medi
 
     from studio.qt.dashboards.distributions_view import DistributionsView, share_ticks
 
-    view = _show(qtbot, DistributionsView(session))
+    view = show(qtbot, DistributionsView(session))
     feed(session, media_events)
     qtbot.waitUntil(lambda: view.tags.count() == 4)
     # Without a scale the colours had no numbers; the bar reads in shares placed at their sqrt positions.

@@ -5,22 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 
-from dashboard_helpers import FIT_RUN, FakeNvml
-
-
-def _show(qtbot, widget):
-    qtbot.addWidget(widget)
-    widget.resize(1000, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+from dashboard_helpers import FIT_RUN, FakeNvml, show
 
 
 def _view(qtbot, session):
     from studio.models.dashboards.system import GpuSampler
     from studio.qt.dashboards.system_view import SystemView
 
-    view = _show(qtbot, SystemView(session, gpu=GpuSampler(FakeNvml())))
+    view = show(qtbot, SystemView(session, gpu=GpuSampler(FakeNvml())))
     view.timer.stop()
     return view
 
