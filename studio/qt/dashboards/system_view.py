@@ -101,7 +101,7 @@ class SystemView(QWidget):
     def series(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """The drawn lines by their legend names, for the CSV export (x: the bottom axis' seconds)."""
         out = {}
-        for curve in (self.cpu_curve, self.gpu_curve, self.ram_curve):
+        for curve in self.curves.values():
             x, y = curve.getData()
             if curve.isVisible() and x is not None and len(x):
                 out[curve.name()] = (np.asarray(x), np.asarray(y))
